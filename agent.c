@@ -1,0 +1,5593 @@
+/* agent — a coding agent in one C file, for routers, boards and containers.
+ *
+ * It talks to the Anthropic Messages API over TLS (BearSSL), streams the answer, and (in later sections)
+ * runs tools the way Claude Code does. One static musl binary of a few hundred KB, no other file needed.
+ *
+ * Build:  ./build.sh        (installs musl-tools, libbearssl-dev, libjsmn-dev if missing, then make)
+ * Test:   make test
+ * Device: ./agent --self-test
+ *
+ * Contents (regenerate with `make toc`; `make test` checks it is current)
+ * TOC-BEGIN
+ *  1. base: limits, errors, buffers, strings, clock
+ *  2. json: jsmn tokens, lookups, unescape, writer
+ *  3. net: URLs, sockets, timeouts
+ *  4. tls: trust anchors, certificate clock, BearSSL client
+ *  5. http: HTTP/1.1 client
+ *  6. sse: server-sent events parser
+ *  7. conv: the conversation store
+ *  8. api: Messages API request and stream
+ *  9. tool: the tools the model calls
+ * 10. perm: what may run without asking
+ * 11. ui: what the user sees
+ * 12. loop: the agent loop
+ * 13. selftest: built-in checks for a new device
+ * 14. cli: flags, environment, main
+ * TOC-END
+ */
+
+/* ==== 1. base: limits, errors, buffers, strings, clock ==== */
+
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+#include <bearssl.h>
+
+#define AG_VERSION "0.1.0"
+
+#ifndef AG_SSE_EVENT_MAX            /* largest SSE event (all its data lines) we accept, bytes */
+#define AG_SSE_EVENT_MAX (256 * 1024)
+#endif
+#if AG_SSE_EVENT_MAX < 64 || AG_SSE_EVENT_MAX > (64 * 1024 * 1024)
+#error "AG_SSE_EVENT_MAX out of range"
+#endif
+#ifndef AG_JSON_TOKENS              /* jsmn token pool for one SSE event */
+#define AG_JSON_TOKENS 1024
+#endif
+#if AG_JSON_TOKENS < 16 || AG_JSON_TOKENS > 1000000
+#error "AG_JSON_TOKENS out of range"
+#endif
+#ifndef AG_JSON_DEPTH               /* nesting the JSON copier follows */
+#define AG_JSON_DEPTH 64
+#endif
+#if AG_JSON_DEPTH < 4 || AG_JSON_DEPTH > 4096
+#error "AG_JSON_DEPTH out of range"
+#endif
+#ifndef AG_HTTP_HEADER_MAX          /* whole response header section */
+#define AG_HTTP_HEADER_MAX (32 * 1024)
+#endif
+#if AG_HTTP_HEADER_MAX < 256
+#error "AG_HTTP_HEADER_MAX too small"
+#endif
+#ifndef AG_HTTP_RBUF                /* socket read buffer */
+#define AG_HTTP_RBUF (16 * 1024)
+#endif
+#if AG_HTTP_RBUF < 16
+#error "AG_HTTP_RBUF too small"
+#endif
+#ifndef AG_HTTP_WBUF                /* request write buffer */
+#define AG_HTTP_WBUF (8 * 1024)
+#endif
+#if AG_HTTP_WBUF < 16
+#error "AG_HTTP_WBUF too small"
+#endif
+#ifndef AG_HTTP_ERRBODY_MAX         /* error bodies kept for their message */
+#define AG_HTTP_ERRBODY_MAX (64 * 1024)
+#endif
+#ifndef AG_API_BLOCKS               /* content blocks in one message */
+#define AG_API_BLOCKS 64
+#endif
+#ifndef AG_CONNECT_TIMEOUT_MS
+#define AG_CONNECT_TIMEOUT_MS 15000
+#endif
+#ifndef AG_BUILD_EPOCH              /* set by the Makefile: certificates are never checked before this */
+#define AG_BUILD_EPOCH 1764028800LL
+#endif
+
+/* Error codes: 0 or a positive count is success. "Need more input" is AG_E_AGAIN, never an error. */
+enum {
+	AG_E_AGAIN = -1, AG_E_INVAL = -2, AG_E_NOMEM = -3, AG_E_IO = -4, AG_E_TIMEOUT = -5, AG_E_TLS = -6,
+	AG_E_HTTP = -7, AG_E_TOOBIG = -8, AG_E_CLOSED = -9, AG_E_API = -10, AG_E_USAGE = -11, AG_E_INTR = -12
+};
+
+/* The first error sticks: later failures deeper in the unwinding do not overwrite what went wrong. */
+struct ag_err {
+	int code;
+	int status;              /* HTTP status when the error came from the server */
+	char msg[600];
+};
+
+static int
+err_set(struct ag_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (!e || e->code)
+		return e ? e->code : code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Debian's libbearssl.a was built with _FORTIFY_SOURCE; musl has no __*_chk. These keep the checks. */
+#if !defined(__GLIBC__)
+void *__memcpy_chk(void *d, const void *s, size_t n, size_t dn);
+void *__memmove_chk(void *d, const void *s, size_t n, size_t dn);
+void *__memset_chk(void *d, int c, size_t n, size_t dn);
+void *__memcpy_chk(void *d, const void *s, size_t n, size_t dn) { if (n > dn) abort(); return memcpy(d, s, n); }
+void *__memmove_chk(void *d, const void *s, size_t n, size_t dn) { if (n > dn) abort(); return memmove(d, s, n); }
+void *__memset_chk(void *d, int c, size_t n, size_t dn) { if (n > dn) abort(); return memset(d, c, n); }
+#endif
+
+/* A growable byte buffer: what grows with the conversation lives in these. Always NUL-terminated. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+	if (extra > SIZE_MAX / 2 - b->len)
+		return AG_E_NOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return AG_E_NOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	if (buf_reserve(b, n))
+		return AG_E_NOMEM;
+	if (n)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+static int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+static int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char tmp[256];
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return AG_E_INVAL;
+	if ((size_t)n < sizeof tmp)
+		return buf_add(b, tmp, (size_t)n);
+	if (buf_reserve(b, (size_t)n))
+		return AG_E_NOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+static void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Copy at most cap-1 bytes and terminate; returns the length copied. */
+static size_t
+str_copy(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (!cap)
+		return 0;
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	return n;
+}
+
+static int
+str_ieq(const char *a, size_t an, const char *b)
+{
+	size_t bn = strlen(b);
+	return an == bn && strncasecmp(a, b, an) == 0;
+}
+
+static int
+str_starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Decimal, non-negative, overflow-checked. Returns AG_E_INVAL on anything else. */
+static int
+str_to_u64(const char *s, size_t n, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+	if (!n)
+		return AG_E_INVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return AG_E_INVAL;
+		if (v > (max - (unsigned)(s[i] - '0')) / 10)
+			return AG_E_INVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Printable excerpt of untrusted bytes, for error messages: controls become '?', cut with "...". */
+static void
+str_excerpt(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t i, o = 0;
+	if (!cap)
+		return;
+	for (i = 0; i < n && o + 4 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\r' || c == '\n')
+			break;
+		dst[o++] = (c < 32 || c == 127) ? '?' : (char)c;
+	}
+	if (i < n && s[i] != '\r' && s[i] != '\n' && o + 3 < cap) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = 0;
+}
+
+/* The program's idea of "now". AGENT_TEST_NOW (unix seconds) is a test-only override, because a static
+ * binary cannot be fooled by libfaketime; it is documented as such in README and never needed by users. */
+static long long
+clk_now(void)
+{
+	const char *t = getenv("AGENT_TEST_NOW");
+	unsigned long long v;
+	if (t && *t && !str_to_u64(t, strlen(t), 1ULL << 40, &v))
+		return (long long)v;
+	return (long long)time(NULL);
+}
+
+/* YYYY-MM-DD (UTC) of a unix time. */
+static void
+clk_date(long long t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm))
+		memset(&tm, 0, sizeof tm);
+	snprintf(out, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static long long
+clk_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write all of it, retrying short writes and EINTR. */
+static int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return AG_E_IO;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Whole file into a buffer; AG_E_IO with errno kept on failure. */
+static int
+file_read_all(const char *path, struct buf *out, size_t max)
+{
+	char tmp[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return AG_E_IO;
+	for (;;) {
+		ssize_t r = read(fd, tmp, sizeof tmp);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return AG_E_IO;
+		}
+		if (r == 0)
+			break;
+		if (out->len + (size_t)r > max || buf_add(out, tmp, (size_t)r)) {
+			close(fd);
+			errno = EFBIG;
+			return AG_E_TOOBIG;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* mkdir -p with mode for each created level. */
+static int
+file_mkdirs(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t i, n = strlen(path);
+	if (n == 0 || n >= sizeof tmp)
+		return AG_E_INVAL;
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] == '/' || tmp[i] == 0) {
+			char c = tmp[i];
+			tmp[i] = 0;
+			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+				return AG_E_IO;
+			tmp[i] = c;
+		}
+	}
+	return 0;
+}
+
+/* Replace a file atomically: temp file in the same directory, fsync, rename. Mode for a new file. */
+static int
+file_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, r;
+	r = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	if (r < 0 || (size_t)r >= sizeof tmp)
+		return AG_E_INVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return AG_E_IO;
+	if (fd_write_all(fd, data, n) || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return AG_E_IO;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return AG_E_IO;
+	}
+	return 0;
+}
+
+/* The state directory: $XDG_STATE_HOME/agent, else ~/.local/state/agent. Created 0700 on demand. */
+static int
+cfg_state_dir(char *out, size_t cap, int create)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+	int r;
+	if (x && *x == '/')
+		r = snprintf(out, cap, "%s/agent", x);
+	else if (h && *h)
+		r = snprintf(out, cap, "%s/.local/state/agent", h);
+	else
+		return AG_E_INVAL;
+	if (r < 0 || (size_t)r >= cap)
+		return AG_E_INVAL;
+	if (create && file_mkdirs(out, 0700))
+		return AG_E_IO;
+	return 0;
+}
+
+/* ==== 2. json: jsmn tokens, lookups, unescape, writer ==== */
+
+/* One parsed JSON document: the text, and jsmn tokens in a caller-owned pool. */
+struct json {
+	const char *s;
+	size_t len;
+	jsmntok_t *t;
+	int n;
+};
+
+/* Index just past value i (and everything inside it). Iterative; never reads past the token count. */
+static int
+json_skip(const struct json *j, int i)
+{
+	long pending = 1;
+	while (pending > 0) {
+		if (i < 0 || i >= j->n)
+			return j->n;
+		pending += j->t[i].size;
+		pending--;
+		i++;
+	}
+	return i;
+}
+
+/* A primitive jsmn accepted is JSON's: true, false, null, or a number by JSON's grammar. */
+static int
+json_prim_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (str_ieq(s, n, "true") || str_ieq(s, n, "false") || str_ieq(s, n, "null"))
+		return s[0] == 't' || s[0] == 'f' || s[0] == 'n';
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		size_t d = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t d;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return 0;
+	}
+	return i == n;
+}
+
+/* Tokenize exactly one JSON value (surrounding whitespace allowed). Returns token count or an error:
+ * AG_E_TOOBIG when the pool is too small, AG_E_INVAL for anything that is not one complete value. */
+static int
+json_parse(struct json *j, const char *s, size_t len, jsmntok_t *pool, int cap)
+{
+	jsmn_parser p;
+	int n, i;
+	size_t end, b = 0;
+	j->s = s;
+	j->len = len;
+	j->t = pool;
+	j->n = 0;
+	while (b < len && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
+		b++;
+	if (b < len && s[b] != '{' && s[b] != '[' && s[b] != '"') {
+		/* a lone primitive: strict jsmn wants a delimiter after it, so it is checked here */
+		end = len;
+		while (end > b && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r' || s[end - 1] == '\n'))
+			end--;
+		if (!json_prim_ok(s + b, end - b))
+			return AG_E_INVAL;
+		pool[0].type = JSMN_PRIMITIVE;
+		pool[0].start = (int)b;
+		pool[0].end = (int)end;
+		pool[0].size = 0;
+		return j->n = 1;
+	}
+	if (len > INT_MAX)
+		return AG_E_TOOBIG;
+	jsmn_init(&p);
+	n = jsmn_parse(&p, s, len, pool, (unsigned)cap);
+	if (n == JSMN_ERROR_NOMEM)
+		return AG_E_TOOBIG;
+	if (n <= 0)
+		return AG_E_INVAL;
+	j->n = n;
+	if (json_skip(j, 0) != n)                 /* more than one top-level value */
+		return AG_E_INVAL;
+	end = (size_t)pool[0].end;
+	if (pool[0].type == JSMN_STRING)
+		end++;                                    /* token excludes the closing quote */
+	for (; end < len; end++)
+		if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r' && s[end] != '\n')
+			return AG_E_INVAL;
+	for (i = 0; i < n; i++)                    /* jsmn takes any bare word; we take JSON's */
+		if (pool[i].type == JSMN_PRIMITIVE &&
+		    !json_prim_ok(s + pool[i].start, (size_t)(pool[i].end - pool[i].start)))
+			return AG_E_INVAL;
+	return n;
+}
+
+/* Value index of key in object obj, or -1. Keys are compared as raw bytes (ours never need escapes). */
+static int
+json_get(const struct json *j, int obj, const char *key)
+{
+	int i, k, size;
+	size_t kl = strlen(key);
+	if (obj < 0 || obj >= j->n || j->t[obj].type != JSMN_OBJECT)
+		return -1;
+	size = j->t[obj].size;
+	i = obj + 1;
+	for (k = 0; k < size; k++) {
+		if (i + 1 >= j->n)
+			return -1;
+		if (j->t[i].type == JSMN_STRING && (size_t)(j->t[i].end - j->t[i].start) == kl &&
+		    memcmp(j->s + j->t[i].start, key, kl) == 0)
+			return i + 1;
+		i = json_skip(j, i + 1);
+	}
+	return -1;
+}
+
+/* Follow a dotted path of object keys: "delta.text". */
+static int
+json_path(const struct json *j, int i, const char *path)
+{
+	char key[64];
+	while (*path && i >= 0) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		str_copy(key, sizeof key, path, n);
+		i = json_get(j, i, key);
+		path += n + (dot ? 1 : 0);
+	}
+	return i;
+}
+
+/* Raw token equals a literal (for type names and enum values, which never carry escapes). */
+static int
+json_eq(const struct json *j, int i, const char *lit)
+{
+	size_t n = strlen(lit);
+	return i >= 0 && i < j->n && j->t[i].type == JSMN_STRING &&
+	       (size_t)(j->t[i].end - j->t[i].start) == n && memcmp(j->s + j->t[i].start, lit, n) == 0;
+}
+
+static int
+json_int(const struct json *j, int i, long long *out)
+{
+	unsigned long long v;
+	const char *s;
+	size_t n;
+	int neg;
+	if (i < 0 || i >= j->n || j->t[i].type != JSMN_PRIMITIVE)
+		return AG_E_INVAL;
+	s = j->s + j->t[i].start;
+	n = (size_t)(j->t[i].end - j->t[i].start);
+	neg = n && s[0] == '-';
+	if (str_to_u64(s + neg, n - (size_t)neg, LLONG_MAX, &v))
+		return AG_E_INVAL;
+	*out = neg ? -(long long)v : (long long)v;
+	return 0;
+}
+
+static int
+utf8_put(char *o, unsigned cp)
+{
+	if (cp < 0x80) { o[0] = (char)cp; return 1; }
+	if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 63)); return 2; }
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | (cp >> 6 & 63)); o[2] = (char)(0x80 | (cp & 63));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | (cp >> 12 & 63));
+	o[2] = (char)(0x80 | (cp >> 6 & 63)); o[3] = (char)(0x80 | (cp & 63));
+	return 4;
+}
+
+static int
+hex4(const char *s, unsigned *v)
+{
+	int i;
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		        c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return AG_E_INVAL;
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 0;
+}
+
+/* Unescape a JSON string body into out (which must hold n bytes: unescaping never grows). \uXXXX and
+ * surrogate pairs become UTF-8; a lone surrogate becomes U+FFFD. Raw bytes pass through unchanged. */
+static long
+json_unescape(const char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+	while (i < n) {
+		const char *bs = memchr(s + i, '\\', n - i);
+		size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
+		memmove(out + o, s + i, run);
+		o += run;
+		i += run;
+		if (i >= n)
+			break;
+		if (i + 1 >= n)
+			return AG_E_INVAL;
+		switch (s[i + 1]) {
+		case '"': out[o++] = '"'; break;
+		case '\\': out[o++] = '\\'; break;
+		case '/': out[o++] = '/'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if (i + 6 > n || hex4(s + i + 2, &cp))
+				return AG_E_INVAL;
+			i += 6;
+			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u' &&
+			    !hex4(s + i + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				i += 6;
+			} else if (cp >= 0xD800 && cp <= 0xDFFF) {
+				cp = 0xFFFD;
+			}
+			o += (size_t)utf8_put(out + o, cp);
+			continue;
+		}
+		default:
+			return AG_E_INVAL;
+		}
+		i += 2;
+	}
+	return (long)o;
+}
+
+/* Unescaped string value i appended to b. */
+static int
+json_str_buf(const struct json *j, int i, struct buf *b)
+{
+	size_t n;
+	long r;
+	if (i < 0 || i >= j->n || j->t[i].type != JSMN_STRING)
+		return AG_E_INVAL;
+	n = (size_t)(j->t[i].end - j->t[i].start);
+	if (buf_reserve(b, n))
+		return AG_E_NOMEM;
+	r = json_unescape(j->s + j->t[i].start, n, b->p + b->len);
+	if (r < 0)
+		return (int)r;
+	b->len += (size_t)r;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+/* Unescaped string value i into a fixed array (cut to fit). */
+static int
+json_str(const struct json *j, int i, char *out, size_t cap)
+{
+	char tmp[1024];
+	size_t n;
+	long r;
+	if (i < 0 || i >= j->n || j->t[i].type != JSMN_STRING || !cap)
+		return AG_E_INVAL;
+	n = (size_t)(j->t[i].end - j->t[i].start);
+	if (n > sizeof tmp)
+		n = sizeof tmp;                /* cutting may split an escape: then it is invalid */
+	r = json_unescape(j->s + j->t[i].start, n, tmp);
+	if (r < 0)
+		return (int)r;
+	str_copy(out, cap, tmp, (size_t)r);
+	return 0;
+}
+
+/* The JSON writer. Output goes to a sink (a buffer, a connection, or nowhere: a NULL sink only counts,
+ * which is how a request body's Content-Length is known before it is written). Commas are automatic. */
+struct jw {
+	int (*sink)(void *ctx, const char *s, size_t n);
+	void *ctx;
+	size_t n;                 /* bytes produced */
+	int err;                  /* sticky */
+	int depth;
+	int after_key;
+	unsigned char first[AG_JSON_DEPTH + 1];
+};
+
+static void
+jw_init(struct jw *w, int (*sink)(void *, const char *, size_t), void *ctx)
+{
+	memset(w, 0, sizeof *w);
+	w->sink = sink;
+	w->ctx = ctx;
+	w->first[0] = 1;
+}
+
+static void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	if (w->err || !n)
+		return;
+	w->n += n;
+	if (w->sink) {
+		int r = w->sink(w->ctx, s, n);
+		if (r < 0)
+			w->err = r;
+	}
+}
+
+static int
+jw_sink_buf(void *ctx, const char *s, size_t n)
+{
+	return buf_add(ctx, s, n);
+}
+
+static void
+jw_sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (!w->first[w->depth])
+		jw_raw(w, ",", 1);
+	w->first[w->depth] = 0;
+}
+
+static void
+jw_open(struct jw *w, char c)
+{
+	jw_sep(w);
+	jw_raw(w, &c, 1);
+	if (w->depth >= AG_JSON_DEPTH) {
+		w->err = AG_E_TOOBIG;
+		return;
+	}
+	w->first[++w->depth] = 1;
+}
+
+static void
+jw_close(struct jw *w, char c)
+{
+	if (w->depth > 0)
+		w->depth--;
+	jw_raw(w, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid (overlong, surrogate, > U+10FFFF). */
+static int
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* A string body without the quotes: control characters escaped, invalid UTF-8 replaced with U+FFFD,
+ * so that no input (a binary file, a broken stream) can make the request invalid JSON. */
+static void
+jw_strbody(struct jw *w, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, start = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		const char *esc = NULL;
+		char u[8];
+		int l;
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			l = utf8_len(p + i, n - i);
+			if (l) {
+				i += (size_t)l;
+				continue;
+			}
+			esc = "\xEF\xBF\xBD";
+		} else if (c == '"') esc = "\\\"";
+		else if (c == '\\') esc = "\\\\";
+		else if (c == '\n') esc = "\\n";
+		else if (c == '\r') esc = "\\r";
+		else if (c == '\t') esc = "\\t";
+		else if (c == '\b') esc = "\\b";
+		else if (c == '\f') esc = "\\f";
+		else {
+			snprintf(u, sizeof u, "\\u%04x", c);
+			esc = u;
+		}
+		jw_raw(w, s + start, i - start);
+		jw_raw(w, esc, strlen(esc));
+		i++;
+		start = i;
+	}
+	jw_raw(w, s + start, i - start);
+}
+
+static void
+jw_strn(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	jw_raw(w, "\"", 1);
+	jw_strbody(w, s, n);
+	jw_raw(w, "\"", 1);
+}
+
+static void
+jw_str(struct jw *w, const char *s)
+{
+	jw_strn(w, s, strlen(s));
+}
+
+static void
+jw_key(struct jw *w, const char *k)
+{
+	jw_strn(w, k, strlen(k));
+	jw_raw(w, ":", 1);
+	w->after_key = 1;
+}
+
+static void
+jw_int(struct jw *w, long long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%lld", v);
+	jw_sep(w);
+	jw_raw(w, tmp, (size_t)n);
+}
+
+static void
+jw_bool(struct jw *w, int v)
+{
+	jw_sep(w);
+	jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* A value that is already JSON text (trusted: we produced or re-serialised it). */
+static void
+jw_json(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	jw_raw(w, s, n);
+}
+
+/* Re-serialise token i of a parsed document through the writer: strings are unescaped and escaped again,
+ * numbers and literals checked, so what leaves is valid JSON even when jsmn was lenient. Iterative. */
+static int
+json_copy(struct jw *w, const struct json *j, int i)
+{
+	int remain[AG_JSON_DEPTH + 1], isobj[AG_JSON_DEPTH + 1], d = 0, end = json_skip(j, i);
+	char tmp[256];
+	remain[0] = 1;
+	isobj[0] = 0;
+	while (i < end && !w->err) {
+		const jsmntok_t *t = &j->t[i];
+		const char *s = j->s + t->start;
+		size_t n = (size_t)(t->end - t->start);
+		int key = isobj[d] && (remain[d] % 2 == 0);
+		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
+			if (d >= AG_JSON_DEPTH)
+				return w->err = AG_E_TOOBIG;
+			jw_open(w, t->type == JSMN_OBJECT ? '{' : '[');
+			remain[d]--;
+			d++;
+			isobj[d] = t->type == JSMN_OBJECT;
+			remain[d] = t->size * (isobj[d] ? 2 : 1);
+		} else if (t->type == JSMN_STRING) {
+			struct buf b = {0};
+			long r;
+			char *p = n <= sizeof tmp ? tmp : (buf_reserve(&b, n) ? NULL : b.p);
+			if (!p)
+				return w->err = AG_E_NOMEM;
+			r = json_unescape(s, n, p);
+			if (r < 0) {
+				buf_free(&b);
+				return w->err = AG_E_INVAL;
+			}
+			jw_strn(w, p, (size_t)r);
+			buf_free(&b);
+			if (key) {
+				jw_raw(w, ":", 1);
+				w->after_key = 1;
+			}
+			remain[d]--;
+		} else {
+			if (!json_prim_ok(s, n) || key)
+				return w->err = AG_E_INVAL;
+			jw_sep(w);
+			jw_raw(w, s, n);
+			remain[d]--;
+		}
+		i++;
+		while (d > 0 && remain[d] == 0) {
+			jw_close(w, isobj[d] ? '}' : ']');
+			d--;
+		}
+	}
+	return w->err;
+}
+
+/* ==== 3. net: URLs, sockets, timeouts ==== */
+
+struct url {
+	int tls;
+	char host[256];
+	char port[8];
+	char prefix[512];         /* path prefix without a trailing slash: "" or "/gateway" */
+};
+
+/* scheme://host[:port][/prefix] for http and https; [v6] literals allowed. */
+static int
+url_parse(const char *s, struct url *u, struct ag_err *e)
+{
+	const char *h, *end, *colon = NULL, *slash;
+	size_t n;
+	memset(u, 0, sizeof *u);
+	if (str_starts(s, "https://")) {
+		u->tls = 1;
+		h = s + 8;
+	} else if (str_starts(s, "http://")) {
+		h = s + 7;
+	} else {
+		return err_set(e, AG_E_USAGE, "base URL '%.200s' must start with https:// or http://", s);
+	}
+	slash = strchr(h, '/');
+	end = slash ? slash : h + strlen(h);
+	if (memchr(h, '@', (size_t)(end - h)))
+		return err_set(e, AG_E_USAGE, "base URL '%.200s': user:password@ is not supported here", s);
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (!rb)
+			return err_set(e, AG_E_USAGE, "base URL '%.200s': unterminated [IPv6] address", s);
+		n = (size_t)(rb - h - 1);
+		if (n == 0 || n >= sizeof u->host)
+			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad host", s);
+		str_copy(u->host, sizeof u->host, h + 1, n);
+		if (rb + 1 < end && rb[1] == ':')
+			colon = rb + 1;
+		else if (rb + 1 != end)
+			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad host", s);
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon ? colon : end) - h);
+		if (n == 0 || n >= sizeof u->host)
+			return err_set(e, AG_E_USAGE, "base URL '%.200s' has no host name", s);
+		str_copy(u->host, sizeof u->host, h, n);
+	}
+	if (colon) {
+		unsigned long long p;
+		n = (size_t)(end - colon - 1);
+		if (str_to_u64(colon + 1, n, 65535, &p) || p == 0)
+			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad port", s);
+		snprintf(u->port, sizeof u->port, "%u", (unsigned)p);
+	} else {
+		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+	}
+	if (slash) {
+		n = strlen(slash);
+		while (n && slash[n - 1] == '/')
+			n--;
+		if (n >= sizeof u->prefix || memchr(slash, '?', n) || memchr(slash, '#', n) ||
+		    memchr(slash, ' ', n))
+			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad path", s);
+		str_copy(u->prefix, sizeof u->prefix, slash, n);
+	}
+	return 0;
+}
+
+static int
+url_host_is_ip(const char *host)
+{
+	unsigned char tmp[16];
+	return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+}
+
+/* A connected socket with a per-operation timeout. Non-blocking underneath; poll() does the waiting. */
+struct net {
+	int fd;
+	int timeout_ms;
+};
+
+static volatile sig_atomic_t ag_interrupted;
+
+static int
+net_wait(struct net *c, short ev)
+{
+	struct pollfd p;
+	int r;
+	p.fd = c->fd;
+	p.events = ev;
+	for (;;) {
+		r = poll(&p, 1, c->timeout_ms > 0 ? c->timeout_ms : -1);
+		if (r < 0 && errno == EINTR) {
+			if (ag_interrupted)
+				return AG_E_INTR;
+			continue;
+		}
+		if (r < 0)
+			return AG_E_IO;
+		if (r == 0)
+			return AG_E_TIMEOUT;
+		return 0;
+	}
+}
+
+/* > 0 bytes, 0 at EOF, < 0 error. */
+static long
+net_read(struct net *c, void *p, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, p, n);
+		if (r >= 0)
+			return (long)r;
+		if (errno == EINTR && !ag_interrupted)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int w = net_wait(c, POLLIN);
+			if (w)
+				return w;
+			continue;
+		}
+		if (errno == EINTR)
+			return AG_E_INTR;
+		return errno == ECONNRESET ? AG_E_CLOSED : AG_E_IO;
+	}
+}
+
+static long
+net_write(struct net *c, const void *p, size_t n)
+{
+	for (;;) {
+		ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (r >= 0)
+			return (long)r;
+		if (errno == EINTR && !ag_interrupted)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int w = net_wait(c, POLLOUT);
+			if (w)
+				return w;
+			continue;
+		}
+		if (errno == EINTR)
+			return AG_E_INTR;
+		return (errno == EPIPE || errno == ECONNRESET) ? AG_E_CLOSED : AG_E_IO;
+	}
+}
+
+static void
+net_close(struct net *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Resolve host and try each address in turn (IPv6 and IPv4), each with the connect timeout. */
+static int
+net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int r, last = 0;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	c->fd = -1;
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r == EAI_BADFLAGS || r == EAI_NONAME) {   /* AI_ADDRCONFIG fails on hosts with only loopback */
+		hints.ai_flags = 0;
+		r = getaddrinfo(host, port, &hints, &res);
+	}
+	if (r)
+		return err_set(e, AG_E_IO, "cannot resolve host %s: %s; check the name and this device's DNS "
+		               "(/etc/resolv.conf)", host, gai_strerror(r));
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		int one = 1, soerr = 0;
+		socklen_t sl = sizeof soerr;
+		if (fd < 0) {
+			last = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			last = errno;
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		{
+			int save = c->timeout_ms;
+			c->timeout_ms = AG_CONNECT_TIMEOUT_MS;
+			r = net_wait(c, POLLOUT);
+			c->timeout_ms = save;
+		}
+		if (r == AG_E_INTR) {
+			net_close(c);
+			freeaddrinfo(res);
+			return err_set(e, AG_E_INTR, "interrupted");
+		}
+		if (r == AG_E_TIMEOUT) {
+			last = ETIMEDOUT;
+			net_close(c);
+			continue;
+		}
+		if (r || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+			last = soerr ? soerr : errno;
+			net_close(c);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		freeaddrinfo(res);
+		return 0;
+	}
+	freeaddrinfo(res);
+	return err_set(e, AG_E_IO, "cannot connect to %s port %s: %s", host, port,
+	               last ? strerror(last) : "no address");
+}
+
+/* ==== 4. tls: trust anchors, certificate clock, BearSSL client ==== */
+
+/* Trust anchors, loaded once per run from one of: SSL_CERT_FILE/SSL_CERT_DIR, the system bundle, or the
+ * roots compiled in from certs/ (one PEM file per root); NODE_EXTRA_CA_CERTS adds to whichever it was. */
+struct tls_trust {
+	br_x509_trust_anchor *ta;
+	size_t n, cap;
+	char source[PATH_MAX + 32];   /* where they came from, for error messages */
+	int loaded;
+};
+
+#ifdef AG_HAVE_ROOTS
+#include "roots.h"                /* made by the Makefile from certs/ (one PEM file per root): static const char ag_roots_pem[] */
+#else
+static const char ag_roots_pem[] = "";
+#endif
+
+static int
+b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* Base64 with whitespace skipped, stopping at '='. Returns bytes written, or AG_E_INVAL / AG_E_TOOBIG. */
+static long
+b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t i, o = 0;
+	for (i = 0; i < n; i++) {
+		int v;
+		char c = s[i];
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (c == '=')
+			break;
+		v = b64_val((unsigned char)c);
+		if (v < 0)
+			return AG_E_INVAL;
+		acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return AG_E_TOOBIG;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+static void
+tls_dn_append(void *ctx, const void *buf, size_t len)
+{
+	buf_add(ctx, buf, len);
+}
+
+/* One DER certificate becomes one trust anchor (subject DN and public key copied into one allocation). */
+static int
+tls_trust_add_der(struct tls_trust *t, const unsigned char *der, size_t n)
+{
+	br_x509_decoder_context dc;
+	struct buf dn = {0};
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor *ta;
+	unsigned char *mem;
+	size_t klen;
+	br_x509_decoder_init(&dc, tls_dn_append, &dn);
+	br_x509_decoder_push(&dc, der, n);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || br_x509_decoder_last_error(&dc) || !dn.len) {
+		buf_free(&dn);
+		return AG_E_INVAL;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		void *p = realloc(t->ta, cap * sizeof *t->ta);
+		if (!p) {
+			buf_free(&dn);
+			return AG_E_NOMEM;
+		}
+		t->ta = p;
+		t->cap = cap;
+	}
+	klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
+	mem = malloc(dn.len + klen);
+	if (!mem) {
+		buf_free(&dn);
+		return AG_E_NOMEM;
+	}
+	ta = &t->ta[t->n];
+	memset(ta, 0, sizeof *ta);
+	memcpy(mem, dn.p, dn.len);
+	ta->dn.data = mem;
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		memcpy(mem + dn.len, pk->key.rsa.n, pk->key.rsa.nlen);
+		memcpy(mem + dn.len + pk->key.rsa.nlen, pk->key.rsa.e, pk->key.rsa.elen);
+		ta->pkey.key.rsa.n = mem + dn.len;
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.e = mem + dn.len + pk->key.rsa.nlen;
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+	} else {
+		memcpy(mem + dn.len, pk->key.ec.q, pk->key.ec.qlen);
+		ta->pkey.key.ec.curve = pk->key.ec.curve;
+		ta->pkey.key.ec.q = mem + dn.len;
+		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	}
+	t->n++;
+	buf_free(&dn);
+	return 0;
+}
+
+/* The one PEM loader: every CERTIFICATE block in the text; others (keys, CRLs) are skipped.
+ * Returns the number of anchors added. A plain scan and base64 decode: several times faster than
+ * BearSSL's generic PEM decoder on a 150-root bundle. */
+static int
+tls_trust_add_pem(struct tls_trust *t, const char *s, size_t n)
+{
+	static const char beg[] = "-----BEGIN ", end[] = "-----END ";
+	unsigned char der[16384];
+	size_t i = 0;
+	int added = 0;
+	while (i < n) {
+		const char *b = memmem(s + i, n - i, beg, sizeof beg - 1), *eol, *e;
+		long len;
+		if (!b)
+			break;
+		eol = memchr(b, '\n', (size_t)(s + n - b));
+		if (!eol)
+			break;
+		e = memmem(eol, (size_t)(s + n - eol), end, sizeof end - 1);
+		if (!e)
+			break;
+		i = (size_t)(e - s) + sizeof end - 1;
+		if (!memmem(b, (size_t)(eol - b), "CERTIFICATE-----", 16))
+			continue;
+		len = b64_decode(eol + 1, (size_t)(e - eol - 1), der, sizeof der);
+		if (len > 0 && tls_trust_add_der(t, der, (size_t)len) == 0)
+			added++;
+	}
+	return added;
+}
+
+static int
+tls_trust_add_file(struct tls_trust *t, const char *path)
+{
+	struct buf b = {0};
+	int r = file_read_all(path, &b, 64u << 20);
+	if (r == 0)
+		r = tls_trust_add_pem(t, b.p ? b.p : "", b.len);
+	buf_free(&b);
+	return r;
+}
+
+/* Load anchors once. Nothing here ever turns verification off: no anchors is an error. */
+static int
+tls_trust_load(struct tls_trust *t, struct ag_err *e)
+{
+	static const char *const bundles[] = {
+		"/etc/ssl/certs/ca-certificates.crt",                 /* Debian, Ubuntu, Alpine, Arch, BusyBox, OpenWrt */
+		"/etc/pki/tls/certs/ca-bundle.crt",                   /* Fedora, RHEL */
+		"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  /* RHEL 7+, CentOS */
+		"/etc/ssl/ca-bundle.pem",                             /* openSUSE */
+		"/etc/ca-certificates/extracted/tls-ca-bundle.pem",   /* Arch */
+		"/etc/ssl/cert.pem",                                  /* Alpine, OpenWrt, BSD-style */
+		"/etc/pki/tls/cacert.pem",                            /* OpenELEC */
+	};
+	const char *file = getenv("SSL_CERT_FILE"), *dir = getenv("SSL_CERT_DIR"), *extra;
+	size_t i;
+	int r;
+	if (t->loaded)
+		return 0;
+	if (file && *file) {
+		r = tls_trust_add_file(t, file);
+		if (r < 0)
+			return err_set(e, AG_E_TLS, "cannot read SSL_CERT_FILE=%s: %s", file, strerror(errno));
+		if (r == 0)
+			return err_set(e, AG_E_TLS, "SSL_CERT_FILE=%s holds no usable PEM certificates", file);
+		snprintf(t->source, sizeof t->source, "SSL_CERT_FILE=%s", file);
+	} else if (dir && *dir) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		char path[PATH_MAX];
+		if (!d)
+			return err_set(e, AG_E_TLS, "cannot open SSL_CERT_DIR=%s: %s", dir, strerror(errno));
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+				tls_trust_add_file(t, path);
+		}
+		closedir(d);
+		if (!t->n)
+			return err_set(e, AG_E_TLS, "SSL_CERT_DIR=%s holds no usable PEM certificates", dir);
+		snprintf(t->source, sizeof t->source, "SSL_CERT_DIR=%s", dir);
+	} else {
+		for (i = 0; i < sizeof bundles / sizeof bundles[0]; i++) {
+			if (access(bundles[i], R_OK) == 0 && tls_trust_add_file(t, bundles[i]) > 0) {
+				snprintf(t->source, sizeof t->source, "%s", bundles[i]);
+				break;
+			}
+		}
+		if (!t->n) {
+			tls_trust_add_pem(t, ag_roots_pem, sizeof ag_roots_pem - 1);
+			snprintf(t->source, sizeof t->source, "the roots built into agent");
+		}
+	}
+	extra = getenv("NODE_EXTRA_CA_CERTS");
+	if (extra && *extra && tls_trust_add_file(t, extra) <= 0)
+		return err_set(e, AG_E_TLS, "NODE_EXTRA_CA_CERTS=%s holds no usable PEM certificates", extra);
+	if (!t->n)
+		return err_set(e, AG_E_TLS, "no trusted CA certificates found; set SSL_CERT_FILE to a CA bundle");
+	t->loaded = 1;
+	return 0;
+}
+
+static void
+tls_trust_free(struct tls_trust *t)
+{
+	size_t i;
+	for (i = 0; i < t->n; i++)
+		free(t->ta[i].dn.data);
+	free(t->ta);
+	memset(t, 0, sizeof *t);
+}
+
+/* Certificates are checked at max(system clock, build date, last good handshake): boards without a
+ * real-time clock boot in 1970, and every certificate would look not yet valid. */
+static long long
+tls_check_time(int *from_clock)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	long long now = clk_now(), t = now;
+	struct buf b = {0};
+	unsigned long long saved;
+	if (AG_BUILD_EPOCH > t)
+		t = AG_BUILD_EPOCH;
+	if (cfg_state_dir(dir, sizeof dir, 0) == 0 && snprintf(path, sizeof path, "%s/tls-time", dir) > 0 &&
+	    file_read_all(path, &b, 64) == 0 && b.len) {
+		size_t n = b.len;
+		while (n && (b.p[n - 1] == '\n' || b.p[n - 1] == ' '))
+			n--;
+		if (str_to_u64(b.p, n, 1ULL << 40, &saved) == 0 && (long long)saved > t)
+			t = (long long)saved;
+	}
+	buf_free(&b);
+	*from_clock = t == now;
+	return t;
+}
+
+static void
+tls_save_time(long long t)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], num[32];
+	int n;
+	if (cfg_state_dir(dir, sizeof dir, 1) || snprintf(path, sizeof path, "%s/tls-time", dir) <= 0)
+		return;
+	n = snprintf(num, sizeof num, "%lld\n", t);
+	file_write_atomic(path, num, (size_t)n, 0600);
+}
+
+/* An X.509 engine that wraps BearSSL's minimal validator and remembers the issuer of the last certificate
+ * it saw, so that "not trusted" can name the CA the server's chain ended at. */
+struct tls_x509 {
+	const br_x509_class *vtable;
+	br_x509_minimal_context mini;
+	unsigned char head[2048];     /* the start of the current certificate: enough to reach its issuer */
+	size_t headlen;
+	char issuer[160];
+};
+
+static int
+der_tlv(const unsigned char *p, size_t n, size_t *hdr, size_t *len)
+{
+	size_t l, k, i;
+	if (n < 2)
+		return -1;
+	l = p[1];
+	if (l < 0x80) {
+		*hdr = 2;
+	} else {
+		k = l & 0x7F;
+		if (k == 0 || k > 3 || n < 2 + k)
+			return -1;
+		for (l = 0, i = 0; i < k; i++)
+			l = l << 8 | p[2 + i];
+		*hdr = 2 + k;
+	}
+	*len = l;
+	return p[0];
+}
+
+/* CN (or else O) of the issuer Name in a DER certificate prefix. */
+static void
+der_issuer(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+	size_t h, l, i;
+	int step, tag;
+	out[0] = 0;
+	for (step = 0; step < 5; step++) {       /* Certificate, tbs, [0] version?, serial, sigalg */
+		tag = der_tlv(p, n, &h, &l);
+		if (tag < 0 || h > n)
+			return;
+		if (step < 2) {                  /* enter the SEQUENCE */
+			p += h;
+			n -= h;
+			continue;
+		}
+		if (step == 2 && tag != 0xA0)
+			step++;                  /* no version field: this is the serial */
+		if (h + l > n)
+			return;
+		p += h + l;
+		n -= h + l;
+	}
+	tag = der_tlv(p, n, &h, &l);
+	if (tag != 0x30 || h + l > n)
+		return;
+	n = h + l;
+	for (int want = 3; want <= 10 && !out[0]; want += 7) {
+		for (i = h; i + 5 < n; i++) {
+			if (p[i] == 0x06 && p[i + 1] == 0x03 && p[i + 2] == 0x55 && p[i + 3] == 0x04 && p[i + 4] == want) {
+				size_t sh, sl;
+				if (der_tlv(p + i + 5, n - i - 5, &sh, &sl) < 0 || i + 5 + sh + sl > n)
+					return;
+				str_excerpt(out, cap, (const char *)p + i + 5 + sh, sl);
+				break;
+			}
+		}
+	}
+}
+
+static void
+tls_x509_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+	x->issuer[0] = 0;
+	x->mini.vtable->start_chain(&x->mini.vtable, server_name);
+}
+
+static void
+tls_x509_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+	x->headlen = 0;
+	x->mini.vtable->start_cert(&x->mini.vtable, length);
+}
+
+static void
+tls_x509_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+	size_t room = sizeof x->head - x->headlen;
+	memcpy(x->head + x->headlen, buf, len < room ? len : room);
+	x->headlen += len < room ? len : room;
+	x->mini.vtable->append(&x->mini.vtable, buf, len);
+}
+
+static void
+tls_x509_end_cert(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+	der_issuer(x->head, x->headlen, x->issuer, sizeof x->issuer);
+	x->mini.vtable->end_cert(&x->mini.vtable);
+}
+
+static unsigned
+tls_x509_end_chain(const br_x509_class **ctx)
+{
+	struct tls_x509 *x = (struct tls_x509 *)(void *)ctx;
+	return x->mini.vtable->end_chain(&x->mini.vtable);
+}
+
+static const br_x509_pkey *
+tls_x509_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct tls_x509 *x = (const struct tls_x509 *)(const void *)ctx;
+	return x->mini.vtable->get_pkey(&x->mini.vtable, usages);
+}
+
+static const br_x509_class tls_x509_vtable = {
+	sizeof(struct tls_x509), tls_x509_start_chain, tls_x509_start_cert, tls_x509_append,
+	tls_x509_end_cert, tls_x509_end_chain, tls_x509_get_pkey
+};
+
+/* Only ECDHE with AES-GCM or ChaCha20-Poly1305, TLS 1.2: what api.anthropic.com and every modern server
+ * offer. br_ssl_client_init_full would also register RSA key exchange, CBC, 3DES and TLS 1.0/1.1, about
+ * 25 KB of code none of those servers need, and suites we would not want negotiated anyway. */
+static const uint16_t tls_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+/* BearSSL's record buffer: static, one connection at a time (STYLE.md: the only non-signal global). */
+static unsigned char tls_iobuf[BR_SSL_BUFSIZE_BIDI];
+
+struct tls {
+	br_ssl_client_context cc;
+	struct tls_x509 x509;
+	br_sslio_context io;
+	struct net *net;
+	int low_err;              /* what the socket said when BearSSL's I/O failed */
+	int have_session;         /* a session to resume on reconnect */
+	long long check_time;
+	int time_from_clock;
+	char host[256];
+};
+
+static int
+tls_low_read(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls *t = ctx;
+	long r = net_read(t->net, buf, len);
+	if (r > 0)
+		return (int)r;
+	t->low_err = r == 0 ? AG_E_CLOSED : (int)r;
+	return -1;
+}
+
+static int
+tls_low_write(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls *t = ctx;
+	long r = net_write(t->net, buf, len);
+	if (r > 0)
+		return (int)r;
+	t->low_err = r == 0 ? AG_E_CLOSED : (int)r;
+	return -1;
+}
+
+static const char *
+tls_alert_name(int a)
+{
+	switch (a) {
+	case 0: return "close_notify";
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 40: return "handshake_failure";
+	case 42: return "bad_certificate";
+	case 43: return "unsupported_certificate";
+	case 46: return "certificate_unknown";
+	case 47: return "illegal_parameter";
+	case 48: return "unknown_ca";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 70: return "protocol_version";
+	case 71: return "insufficient_security";
+	case 80: return "internal_error";
+	case 90: return "user_canceled";
+	case 112: return "unrecognized_name";
+	case 116: return "certificate_required";
+	case 120: return "no_application_protocol";
+	default: return "alert";
+	}
+}
+
+/* BearSSL's error code as a sentence the user can act on. */
+static int
+tls_explain(struct tls *t, struct ag_err *e)
+{
+	int c = br_ssl_engine_last_error(&t->cc.eng);
+	char when[32];
+	clk_date(t->check_time, when, sizeof when);
+	if (c == BR_ERR_IO || c == 0) {
+		if (t->low_err == AG_E_TIMEOUT)
+			return err_set(e, AG_E_TIMEOUT, "timed out talking to %s", t->host);
+		if (t->low_err == AG_E_INTR)
+			return err_set(e, AG_E_INTR, "interrupted");
+		return err_set(e, AG_E_CLOSED, "the connection to %s was closed during TLS", t->host);
+	}
+	if (c == BR_ERR_X509_NOT_TRUSTED)
+		return err_set(e, AG_E_TLS, "the certificate of %s is not trusted: its chain ends at '%s', which is "
+		               "not among the trusted CAs; set SSL_CERT_FILE to a CA bundle that holds it "
+		               "(or NODE_EXTRA_CA_CERTS to add one CA)", t->host,
+		               t->x509.issuer[0] ? t->x509.issuer : "an unknown issuer");
+	if (c == BR_ERR_X509_BAD_SERVER_NAME)
+		return err_set(e, AG_E_TLS, "the certificate presented by %s does not match the host name %s; "
+		               "check ANTHROPIC_BASE_URL", t->host, t->host);
+	if (c == BR_ERR_X509_EXPIRED)
+		return err_set(e, AG_E_TLS, "the certificate of %s has expired or is not yet valid (checked as of "
+		               "%s); if this device's clock is wrong, set it (date -s) and retry", t->host, when);
+	if (c >= BR_ERR_RECV_FATAL_ALERT && c < BR_ERR_RECV_FATAL_ALERT + 256) {
+		int a = c - BR_ERR_RECV_FATAL_ALERT;
+		if (a == 70)
+			return err_set(e, AG_E_TLS, "%s requires TLS 1.3, which this build does not speak (BearSSL is TLS "
+			               "1.2 only); use an http:// gateway on your LAN or a proxy", t->host);
+		if (a == 40 || a == 71)
+			return err_set(e, AG_E_TLS, "%s refused the TLS handshake (%s): no common cipher suite or TLS "
+			               "version; the server may require TLS 1.3 - use an http:// gateway on your LAN "
+			               "or a proxy", t->host, tls_alert_name(a));
+		return err_set(e, AG_E_TLS, "%s ended the TLS session with alert %d (%s)", t->host, a,
+		               tls_alert_name(a));
+	}
+	if (c == BR_ERR_BAD_VERSION || c == BR_ERR_UNSUPPORTED_VERSION)
+		return err_set(e, AG_E_TLS, "%s does not speak TLS 1.2; it may require TLS 1.3, which this build "
+		               "lacks: use an http:// gateway on your LAN or a proxy", t->host);
+	if (c == BR_ERR_BAD_CIPHER_SUITE || c == BR_ERR_NO_CLIENT_AUTH)
+		return err_set(e, AG_E_TLS, "%s chose a cipher suite this build does not offer (it offers ECDHE with "
+		               "AES-GCM or ChaCha20-Poly1305)", t->host);
+	if (c >= BR_ERR_X509_OK && c < BR_ERR_X509_OK + 64)
+		return err_set(e, AG_E_TLS, "the certificate of %s could not be verified (BearSSL X.509 error %d)",
+		               t->host, c);
+	return err_set(e, AG_E_TLS, "TLS failure with %s (BearSSL error %d)", t->host, c);
+}
+
+/* Start a TLS session over a connected socket and finish the handshake, so errors are named here. */
+static int
+tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *host, struct ag_err *e)
+{
+	br_ssl_engine_context *eng = &t->cc.eng;
+	br_x509_minimal_context *m = &t->x509.mini;
+	int resume = t->have_session && strcmp(t->host, host) == 0;
+	long long days;
+	if (url_host_is_ip(host))
+		return err_set(e, AG_E_TLS, "https://%s: the host is an IP address, and certificates are checked "
+		               "against host names only; use the server's DNS name, or http:// on a trusted LAN", host);
+	if (tls_trust_load(trust, e))
+		return e->code;
+	if (!resume) {
+		br_ssl_client_zero(&t->cc);
+		br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+		br_ssl_engine_set_suites(eng, tls_suites, sizeof tls_suites / sizeof tls_suites[0]);
+		br_ssl_engine_set_ec(eng, &br_ec_all_m31);
+		br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
+		br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
+		br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+		br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+		br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+		br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+		br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+		br_ssl_engine_set_default_aes_gcm(eng);
+		/* ChaCha20-Poly1305 in its portable constant-time form only: servers pick it for CPUs without AES
+		 * instructions, which is where these small implementations run anyway (saves ~4 KB) */
+		br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+		br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
+		br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+		br_ssl_engine_set_buffer(eng, tls_iobuf, sizeof tls_iobuf, 1);
+	}
+	t->x509.vtable = &tls_x509_vtable;
+	br_x509_minimal_init(m, &br_sha256_vtable, trust->ta, trust->n);
+	br_x509_minimal_set_hash(m, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(m, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(m, br_sha512_ID, &br_sha512_vtable);
+	br_x509_minimal_set_rsa(m, &br_rsa_i31_pkcs1_vrfy);
+	br_x509_minimal_set_ecdsa(m, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
+	t->check_time = tls_check_time(&t->time_from_clock);
+	days = t->check_time / 86400;
+	br_x509_minimal_set_time(m, (uint32_t)(days + 719528), (uint32_t)(t->check_time - days * 86400));
+	br_ssl_engine_set_x509(eng, &t->x509.vtable);
+	str_copy(t->host, sizeof t->host, host, strlen(host));
+	t->net = net;
+	t->low_err = 0;
+	if (!br_ssl_client_reset(&t->cc, host, resume))
+		return tls_explain(t, e);
+	br_sslio_init(&t->io, eng, tls_low_read, t, tls_low_write, t);
+	if (br_sslio_flush(&t->io) < 0)
+		return tls_explain(t, e);
+	t->have_session = 1;
+	if (!t->time_from_clock) {
+		static int warned;
+		if (!warned) {
+			char a[32], b[32];
+			clk_date(clk_now(), a, sizeof a);
+			clk_date(t->check_time, b, sizeof b);
+			fprintf(stderr, "agent: warning: the system clock says %s; certificates were checked as of %s "
+			        "(the build date or the last good connection)\n", a, b);
+			warned = 1;
+		}
+	} else {
+		tls_save_time(t->check_time);
+	}
+	return 0;
+}
+
+static long
+tls_read(struct tls *t, void *buf, size_t n, struct ag_err *e)
+{
+	int r = br_sslio_read(&t->io, buf, n);
+	if (r > 0)
+		return r;
+	if (br_ssl_engine_last_error(&t->cc.eng) == 0)
+		return 0;                       /* close_notify: a clean end */
+	if (br_ssl_engine_last_error(&t->cc.eng) == BR_ERR_IO && t->low_err == AG_E_CLOSED)
+		return 0;                       /* TCP closed without close_notify: the HTTP layer judges */
+	return tls_explain(t, e);
+}
+
+static int
+tls_write(struct tls *t, const void *buf, size_t n, struct ag_err *e)
+{
+	if (br_sslio_write_all(&t->io, buf, n) < 0 || br_sslio_flush(&t->io) < 0)
+		return tls_explain(t, e);
+	return 0;
+}
+
+/* ==== 5. http: HTTP/1.1 client ==== */
+
+/* One HTTP/1.1 connection to one origin, kept alive across requests and re-opened when the server has
+ * closed it. Responses are read through a fixed buffer; bodies are pulled a buffer at a time. */
+enum { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED, HTTP_BODY_CLOSE };
+enum { CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, CHUNK_TRAILER, CHUNK_DONE };
+
+struct http {
+	struct url url;
+	struct tls_trust *trust;
+	struct net net;
+	struct tls tls;
+	int connected;
+	int connects;             /* TCP connections opened (the keep-alive tests count them) */
+	long long deadline_ms;    /* whole-request bound (API_TIMEOUT_MS); 0 = none */
+	struct ag_err *e;
+	unsigned char rbuf[AG_HTTP_RBUF];
+	size_t rpos, rlen;
+	char wbuf[AG_HTTP_WBUF];
+	size_t wlen;
+	int werr;
+	/* the response being read */
+	int status;
+	int keep;
+	int framing;
+	int chunk_state;
+	unsigned long long remain;
+	char hdr[AG_HTTP_HEADER_MAX]; /* "name: value\n" lines, names lower-cased */
+	size_t hdrlen;
+};
+
+static void
+http_close(struct http *h)
+{
+	net_close(&h->net);
+	h->connected = 0;
+	h->rpos = h->rlen = 0;
+}
+
+static int
+http_connect(struct http *h)
+{
+	if (net_connect(&h->net, h->url.host, h->url.port, h->e))
+		return h->e->code;
+	h->connects++;
+	if (h->url.tls && tls_start(&h->tls, h->trust, &h->net, h->url.host, h->e)) {
+		net_close(&h->net);
+		return h->e->code;
+	}
+	h->connected = 1;
+	h->rpos = h->rlen = 0;
+	return 0;
+}
+
+/* A kept-alive connection the server has closed (or sent stray bytes on) is readable while idle. */
+static int
+http_stale(struct http *h)
+{
+	struct pollfd p;
+	p.fd = h->net.fd;
+	p.events = POLLIN;
+	return poll(&p, 1, 0) != 0;
+}
+
+static int
+http_send_raw(struct http *h, const void *p, size_t n)
+{
+	if (h->url.tls)
+		return tls_write(&h->tls, p, n, h->e);
+	while (n) {
+		long w = net_write(&h->net, p, n);
+		if (w <= 0)
+			return err_set(h->e, w == AG_E_TIMEOUT ? AG_E_TIMEOUT : AG_E_CLOSED,
+			               "cannot send to %s: %s", h->url.host,
+			               w == AG_E_TIMEOUT ? "timed out" : "the connection was closed");
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+http_wflush(struct http *h)
+{
+	int r = 0;
+	if (h->wlen && !h->werr)
+		r = h->werr = http_send_raw(h, h->wbuf, h->wlen);
+	h->wlen = 0;
+	return r ? r : h->werr;
+}
+
+static int
+http_wsink(void *ctx, const char *s, size_t n)
+{
+	struct http *h = ctx;
+	while (n && !h->werr) {
+		size_t k = sizeof h->wbuf - h->wlen;
+		if (k > n)
+			k = n;
+		memcpy(h->wbuf + h->wlen, s, k);
+		h->wlen += k;
+		s += k;
+		n -= k;
+		if (h->wlen == sizeof h->wbuf)
+			http_wflush(h);
+	}
+	return h->werr;
+}
+
+/* Refill the read buffer. > 0 bytes added, 0 at EOF, < 0 error (set). */
+static long
+http_fill(struct http *h)
+{
+	long r;
+	if (h->rpos == h->rlen)
+		h->rpos = h->rlen = 0;
+	if (h->rpos > 0 && h->rlen == sizeof h->rbuf) {
+		memmove(h->rbuf, h->rbuf + h->rpos, h->rlen - h->rpos);
+		h->rlen -= h->rpos;
+		h->rpos = 0;
+	}
+	if (h->deadline_ms && clk_ms() > h->deadline_ms)
+		return err_set(h->e, AG_E_TIMEOUT, "the request to %s took longer than API_TIMEOUT_MS", h->url.host);
+	if (h->url.tls)
+		r = tls_read(&h->tls, h->rbuf + h->rlen, sizeof h->rbuf - h->rlen, h->e);
+	else
+		r = net_read(&h->net, h->rbuf + h->rlen, sizeof h->rbuf - h->rlen);
+	if (r == AG_E_TIMEOUT)
+		return err_set(h->e, AG_E_TIMEOUT, "%s sent nothing for %d s; giving up (API_TIMEOUT_MS)",
+		               h->url.host, h->net.timeout_ms / 1000);
+	if (r == AG_E_INTR)
+		return err_set(h->e, AG_E_INTR, "interrupted");
+	if (r == AG_E_CLOSED)
+		return 0;
+	if (r < 0)
+		return err_set(h->e, (int)r, "cannot read from %s: %s", h->url.host, strerror(errno));
+	h->rlen += (size_t)r;
+	return r;
+}
+
+/* One line without its CR LF (bare LF accepted). *got is set to the bytes consumed before an EOF, so
+ * the caller can tell "closed before anything" from "closed mid-line". */
+static int
+http_line(struct http *h, char *out, size_t cap, size_t *len, size_t *got)
+{
+	size_t n = 0;
+	*got = 0;
+	for (;;) {
+		unsigned char *p = h->rbuf + h->rpos, *lf;
+		size_t avail = h->rlen - h->rpos, k;
+		long r;
+		lf = memchr(p, '\n', avail);
+		k = lf ? (size_t)(lf - p) : avail;
+		if (n + k >= cap)
+			return AG_E_TOOBIG;
+		memcpy(out + n, p, k);
+		n += k;
+		*got += k;
+		h->rpos += k;
+		if (lf) {
+			h->rpos++;
+			if (n && out[n - 1] == '\r')
+				n--;
+			out[n] = 0;
+			*len = n;
+			return 0;
+		}
+		r = http_fill(h);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return AG_E_CLOSED;
+	}
+}
+
+/* Value of a response header (name in lower case), or NULL. */
+static const char *
+http_header(const struct http *h, const char *name, size_t *len)
+{
+	size_t nl = strlen(name), i = 0;
+	while (i < h->hdrlen) {
+		const char *line = h->hdr + i, *eol = memchr(line, '\n', h->hdrlen - i);
+		size_t ll = eol ? (size_t)(eol - line) : h->hdrlen - i;
+		if (ll > nl + 1 && memcmp(line, name, nl) == 0 && line[nl] == ':') {
+			const char *v = line + nl + 1;
+			while (*v == ' ')
+				v++;
+			*len = (size_t)(line + ll - v);
+			return v;
+		}
+		i += ll + 1;
+	}
+	return NULL;
+}
+
+static int
+http_hdr_has(const struct http *h, const char *name, const char *token)
+{
+	size_t n, tl = strlen(token), i;
+	const char *v = http_header(h, name, &n);
+	if (!v)
+		return 0;
+	for (i = 0; i + tl <= n; i++)
+		if (strncasecmp(v + i, token, tl) == 0)
+			return 1;
+	return 0;
+}
+
+/* Status line and headers of one response (1xx interim responses skipped), and the body framing. */
+static int
+http_read_head(struct http *h, int head_only, size_t *first_got)
+{
+	char line[8192], ex[120];
+	size_t len, got;
+	int r, minor;
+	for (;;) {
+		r = http_line(h, line, sizeof line, &len, &got);
+		*first_got += got;
+		if (r == AG_E_CLOSED)
+			return err_set(h->e, AG_E_CLOSED, "%s closed the connection before sending a response",
+			               h->url.host);
+		if (r == AG_E_TOOBIG)
+			return err_set(h->e, AG_E_HTTP, "%s sent a status line longer than %zu bytes; is it an HTTP "
+			               "server?", h->url.host, sizeof line);
+		if (r)
+			return r;
+		if (len < 12 || !str_starts(line, "HTTP/1.") || !isdigit((unsigned char)line[7]) || line[8] != ' ' ||
+		    !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
+		    !isdigit((unsigned char)line[11]) || (len > 12 && line[12] != ' ')) {
+			str_excerpt(ex, sizeof ex, line, len);
+			return err_set(h->e, AG_E_HTTP, "%s sent a malformed status line '%s'; check ANTHROPIC_BASE_URL "
+			               "points at an HTTP API server", h->url.host, ex);
+		}
+		minor = line[7] - '0';
+		h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+		h->hdrlen = 0;
+		for (;;) {
+			char *colon;
+			size_t i;
+			r = http_line(h, line, sizeof line, &len, &got);
+			if (r == AG_E_TOOBIG)
+				return err_set(h->e, AG_E_HTTP, "a response header line from %s is longer than %zu bytes",
+				               h->url.host, sizeof line);
+			if (r == AG_E_CLOSED)
+				return err_set(h->e, AG_E_CLOSED, "%s closed the connection in the middle of the response "
+				               "headers", h->url.host);
+			if (r)
+				return r;
+			if (len == 0)
+				break;
+			if (memchr(line, 0, len))
+				return err_set(h->e, AG_E_HTTP, "a response header from %s holds a NUL byte", h->url.host);
+			if (line[0] == ' ' || line[0] == '\t')
+				continue;               /* obsolete line folding: the continuation is dropped */
+			colon = memchr(line, ':', len);
+			if (!colon || colon == line) {
+				str_excerpt(ex, sizeof ex, line, len);
+				return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
+			}
+			if (h->hdrlen + len + 1 > sizeof h->hdr)
+				return err_set(h->e, AG_E_HTTP, "the response headers from %s exceed %d bytes",
+				               h->url.host, AG_HTTP_HEADER_MAX);
+			for (i = 0; line + i < colon; i++) {
+				if (line[i] == ' ' || line[i] == '\t') {
+					str_excerpt(ex, sizeof ex, line, len);
+					return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
+				}
+				line[i] = (char)tolower((unsigned char)line[i]);
+			}
+			while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+				len--;
+			memcpy(h->hdr + h->hdrlen, line, len);
+			h->hdrlen += len;
+			h->hdr[h->hdrlen++] = '\n';
+		}
+		if (h->status >= 100 && h->status < 200 && h->status != 101)
+			continue;                       /* 100 Continue, 103 Early Hints: the real one follows */
+		break;
+	}
+	h->keep = minor >= 1 ? !http_hdr_has(h, "connection", "close") : http_hdr_has(h, "connection", "keep-alive");
+	h->chunk_state = CHUNK_SIZE;
+	h->remain = 0;
+	if (head_only || h->status == 204 || h->status == 304 || h->status == 101) {
+		h->framing = HTTP_BODY_NONE;
+		return 0;
+	}
+	{
+		size_t tl, cl;
+		const char *te = http_header(h, "transfer-encoding", &tl), *c = http_header(h, "content-length", &cl);
+		if (te) {
+			if (!(tl >= 7 && strncasecmp(te + tl - 7, "chunked", 7) == 0) || (tl > 7 && te[tl - 8] != ' ' &&
+			    te[tl - 8] != ','))
+				return err_set(h->e, AG_E_HTTP, "%s sent transfer-encoding '%.*s', which this client does "
+				               "not decode", h->url.host, (int)(tl < 60 ? tl : 60), te);
+			if (tl > 7)
+				return err_set(h->e, AG_E_HTTP, "%s sent a compressed body (transfer-encoding '%.*s') that "
+				               "was not asked for", h->url.host, (int)(tl < 60 ? tl : 60), te);
+			h->framing = HTTP_BODY_CHUNKED;
+			if (c)
+				h->keep = 0;            /* both framings: use chunked, never reuse the connection */
+		} else if (c) {
+			size_t i = 0, hl;
+			unsigned long long v, first = 0;
+			int nvals = 0;
+			const char *p = h->hdr;
+			/* every content-length header, and every comma-separated value in each, must agree */
+			while (p < h->hdr + h->hdrlen) {
+				const char *eol = memchr(p, '\n', (size_t)(h->hdr + h->hdrlen - p));
+				hl = (size_t)(eol - p);
+				if (hl > 15 && memcmp(p, "content-length:", 15) == 0) {
+					const char *v0 = p + 15, *end = p + hl;
+					while (v0 < end) {
+						const char *comma = memchr(v0, ',', (size_t)(end - v0)), *ve = comma ? comma : end;
+						while (v0 < ve && *v0 == ' ')
+							v0++;
+						i = (size_t)(ve - v0);
+						while (i && v0[i - 1] == ' ')
+							i--;
+						if (str_to_u64(v0, i, (1ULL << 62), &v))
+							return err_set(h->e, AG_E_HTTP, "%s sent an invalid content-length '%.*s'",
+							               h->url.host, (int)(i < 40 ? i : 40), v0);
+						if (nvals++ && v != first)
+							return err_set(h->e, AG_E_HTTP, "%s sent conflicting content-length values",
+							               h->url.host);
+						first = v;
+						v0 = comma ? comma + 1 : end;
+					}
+				}
+				p = eol + 1;
+			}
+			h->framing = HTTP_BODY_LENGTH;
+			h->remain = first;
+		} else {
+			h->framing = HTTP_BODY_CLOSE;
+			h->keep = 0;
+		}
+	}
+	{
+		size_t n;
+		const char *ce = http_header(h, "content-encoding", &n);
+		if (ce && !(n == 8 && strncasecmp(ce, "identity", 8) == 0))
+			return err_set(h->e, AG_E_HTTP, "%s sent a compressed body (content-encoding '%.*s') that was not "
+			               "asked for", h->url.host, (int)(n < 40 ? n : 40), ce);
+	}
+	return 0;
+}
+
+/* Send a request whose body the callback writes (it is called twice: once to count, once to send), and
+ * read the response head. A kept-alive connection the server closed is re-opened and the request sent
+ * again, once. */
+static int
+http_request(struct http *h, const char *method, const char *path, const char *headers,
+             void (*body)(struct jw *, void *), void *bctx)
+{
+	struct jw w;
+	char head[1024];
+	size_t blen = 0;
+	int attempt, r;
+	if (body) {
+		jw_init(&w, NULL, NULL);
+		body(&w, bctx);
+		if (w.err)
+			return err_set(h->e, w.err, "cannot build the request body");
+		blen = w.n;
+	}
+	for (attempt = 0; attempt < 2; attempt++) {
+		int reused = h->connected;
+		size_t got = 0;
+		if (h->connected && http_stale(h))
+			http_close(h);
+		reused = h->connected;
+		if (!h->connected && http_connect(h))
+			return h->e->code;
+		{
+			int hn;
+			int defport = strcmp(h->url.port, h->url.tls ? "443" : "80") == 0;
+			int v6 = strchr(h->url.host, ':') != NULL;
+			hn = snprintf(head, sizeof head, "%s %s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
+			              method, h->url.prefix, path, v6 ? "[" : "", h->url.host, v6 ? "]" : "",
+			              defport ? "" : ":", defport ? "" : h->url.port);
+			if (hn < 0 || (size_t)hn >= sizeof head)
+				return err_set(h->e, AG_E_INVAL, "request line too long");
+		}
+		h->wlen = 0;
+		h->werr = 0;
+		http_wsink(h, head, strlen(head));
+		http_wsink(h, headers, strlen(headers));
+		if (body) {
+			char cl[64];
+			snprintf(cl, sizeof cl, "content-length: %zu\r\n\r\n", blen);
+			http_wsink(h, cl, strlen(cl));
+			jw_init(&w, http_wsink, h);
+			body(&w, bctx);
+		} else {
+			http_wsink(h, "\r\n", 2);
+		}
+		r = http_wflush(h);
+		if (r == 0)
+			r = http_read_head(h, strcmp(method, "HEAD") == 0, &got);
+		if (r == 0)
+			return 0;
+		if (reused && got == 0 && (r == AG_E_CLOSED || r == AG_E_IO) && attempt == 0) {
+			h->e->code = 0;                 /* the server dropped an idle connection: try a fresh one */
+			h->e->msg[0] = 0;
+			http_close(h);
+			continue;
+		}
+		http_close(h);
+		return r;
+	}
+	return h->e->code;
+}
+
+/* Pull decoded body bytes: > 0 count, 0 at the end of the body, < 0 error (set). */
+static long
+http_body_read(struct http *h, void *out, size_t cap)
+{
+	for (;;) {
+		size_t avail, k;
+		long r;
+		if (h->framing == HTTP_BODY_NONE)
+			return 0;
+		if (h->framing == HTTP_BODY_LENGTH && h->remain == 0) {
+			h->framing = HTTP_BODY_NONE;
+			if (!h->keep)
+				http_close(h);
+			return 0;
+		}
+		if (h->framing == HTTP_BODY_CHUNKED && h->chunk_state != CHUNK_DATA) {
+			char line[1024];
+			size_t len, got, i = 0;
+			unsigned long long v = 0;
+			if (h->chunk_state == CHUNK_DONE)
+				return 0;
+			r = http_line(h, line, sizeof line, &len, &got);
+			if (r == AG_E_CLOSED)
+				return err_set(h->e, AG_E_CLOSED, "the connection to %s closed before the response was "
+				               "complete (incomplete chunked body)", h->url.host);
+			if (r == AG_E_TOOBIG)
+				return err_set(h->e, AG_E_HTTP, "%s sent an over-long chunk header", h->url.host);
+			if (r)
+				return r;
+			if (h->chunk_state == CHUNK_CRLF) {
+				if (len)
+					return err_set(h->e, AG_E_HTTP, "%s sent chunk data longer than its chunk size",
+					               h->url.host);
+				h->chunk_state = CHUNK_SIZE;
+				continue;
+			}
+			if (h->chunk_state == CHUNK_TRAILER) {
+				if (len == 0) {
+					h->chunk_state = CHUNK_DONE;
+					h->framing = HTTP_BODY_NONE;
+					if (!h->keep)
+						http_close(h);
+					return 0;
+				}
+				continue;               /* trailers are read and ignored */
+			}
+			for (; i < len && isxdigit((unsigned char)line[i]); i++) {
+				if (i >= 15)
+					return err_set(h->e, AG_E_HTTP, "%s sent a chunk size that overflows", h->url.host);
+				v = v << 4 | (unsigned)(isdigit((unsigned char)line[i]) ? line[i] - '0' :
+				                        (tolower((unsigned char)line[i]) - 'a' + 10));
+			}
+			if (i == 0 || (i < len && line[i] != ';' && line[i] != ' ' && line[i] != '\t')) {
+				char ex[64];
+				str_excerpt(ex, sizeof ex, line, len);
+				return err_set(h->e, AG_E_HTTP, "%s sent an invalid chunk size '%s'", h->url.host, ex);
+			}
+			if (v == 0) {
+				h->chunk_state = CHUNK_TRAILER;
+				continue;
+			}
+			h->remain = v;
+			h->chunk_state = CHUNK_DATA;
+		}
+		avail = h->rlen - h->rpos;
+		if (avail == 0) {
+			r = http_fill(h);
+			if (r < 0)
+				return r;
+			if (r == 0) {
+				if (h->framing == HTTP_BODY_CLOSE) {
+					h->framing = HTTP_BODY_NONE;
+					http_close(h);
+					return 0;
+				}
+				return err_set(h->e, AG_E_CLOSED, "the connection to %s closed before the response was "
+				               "complete (incomplete body)", h->url.host);
+			}
+			continue;
+		}
+		k = avail < cap ? avail : cap;
+		if (h->framing != HTTP_BODY_CLOSE && k > h->remain)
+			k = (size_t)h->remain;
+		memcpy(out, h->rbuf + h->rpos, k);
+		h->rpos += k;
+		if (h->framing != HTTP_BODY_CLOSE) {
+			h->remain -= k;
+			if (h->framing == HTTP_BODY_CHUNKED && h->remain == 0)
+				h->chunk_state = CHUNK_CRLF;
+		}
+		return (long)k;
+	}
+}
+
+/* ==== 6. sse: server-sent events parser ==== */
+
+/* Incremental, any chunking down to one byte: LF, CRLF and CR line ends, multi-line data (joined with
+ * LF), comments, event and id fields, a leading BOM. One fixed buffer holds the event's data and, after
+ * it, the line being read; nothing is allocated. An event whose data and line pass AG_SSE_EVENT_MAX
+ * is an error (AG_E_TOOBIG), never a crash or a silent cut. */
+struct sse {
+	size_t dlen;              /* data collected for this event */
+	size_t llen;              /* the current line, stored at buf + dlen */
+	int have_data;
+	int cr;                   /* the last byte was CR: a following LF belongs to it */
+	int bom;                  /* bytes of the BOM matched so far; 3 or -1 once past the start */
+	char event[64];
+	char id[128];
+	char buf[AG_SSE_EVENT_MAX + 1];
+};
+
+typedef int (*sse_cb)(void *ctx, const char *event, char *data, size_t n);
+
+static void
+sse_init(struct sse *s)
+{
+	s->dlen = s->llen = 0;
+	s->have_data = s->cr = s->bom = 0;
+	s->event[0] = s->id[0] = 0;
+}
+
+static int
+sse_line(struct sse *s, sse_cb cb, void *ctx)
+{
+	char *line = s->buf + s->dlen, *val, *colon;
+	size_t n = s->llen, nl, vl;
+	int r = 0;
+	s->llen = 0;
+	if (n == 0) {                             /* blank line: dispatch */
+		if (s->have_data) {
+			s->buf[s->dlen] = 0;
+			r = cb(ctx, s->event, s->buf, s->dlen);
+		}
+		s->dlen = 0;
+		s->have_data = 0;
+		s->event[0] = 0;
+		return r;
+	}
+	if (line[0] == ':')
+		return 0;                         /* comment */
+	colon = memchr(line, ':', n);
+	nl = colon ? (size_t)(colon - line) : n;
+	val = colon ? colon + 1 : line + n;
+	vl = (size_t)(line + n - val);
+	if (vl && *val == ' ') {
+		val++;
+		vl--;
+	}
+	if (nl == 4 && memcmp(line, "data", 4) == 0) {
+		if (s->have_data)
+			s->buf[s->dlen++] = '\n';
+		memmove(s->buf + s->dlen, val, vl);
+		s->dlen += vl;
+		s->have_data = 1;
+	} else if (nl == 5 && memcmp(line, "event", 5) == 0) {
+		str_copy(s->event, sizeof s->event, val, vl);
+	} else if (nl == 2 && memcmp(line, "id", 2) == 0) {
+		str_copy(s->id, sizeof s->id, val, vl);
+	}
+	return 0;                                 /* retry and unknown fields are ignored */
+}
+
+static int
+sse_feed(struct sse *s, const char *p, size_t n, sse_cb cb, void *ctx)
+{
+	static const char bom[3] = { (char)0xEF, (char)0xBB, (char)0xBF };
+	while (n) {
+		size_t k;
+		int r;
+		if (s->bom >= 0 && s->bom < 3) {
+			if (*p == bom[s->bom]) {
+				s->bom++;
+				p++;
+				n--;
+				continue;
+			}
+			if (s->bom > 0) {                 /* not a BOM after all: those bytes were text */
+				memcpy(s->buf + s->dlen + s->llen, bom, (size_t)s->bom);
+				s->llen += (size_t)s->bom;
+			}
+			s->bom = -1;
+		}
+		s->bom = -1;
+		if (s->cr) {
+			s->cr = 0;
+			if (*p == '\n') {
+				p++;
+				n--;
+				continue;
+			}
+		}
+		for (k = 0; k < n && p[k] != '\n' && p[k] != '\r'; k++)
+			;
+		if (s->dlen + s->llen + k + 1 > AG_SSE_EVENT_MAX)
+			return AG_E_TOOBIG;
+		memcpy(s->buf + s->dlen + s->llen, p, k);
+		s->llen += k;
+		if (k == n)
+			return 0;
+		s->cr = p[k] == '\r';
+		p += k + 1;
+		n -= k + 1;
+		r = sse_line(s, cb, ctx);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* End of stream: a last line without its line end still counts, and a last event without its blank line
+ * is dispatched too (lenient, where WHATWG would drop it: the data is already complete JSON). */
+static int
+sse_finish(struct sse *s, sse_cb cb, void *ctx)
+{
+	int r = 0;
+	if (s->llen)
+		r = sse_line(s, cb, ctx);
+	if (!r && s->have_data)
+		r = sse_line(s, cb, ctx);         /* llen is 0 now: a dispatch */
+	return r;
+}
+
+/* ==== 7. conv: the conversation store ==== */
+
+/* Messages as JSON text, block after block, so a request is written straight from here (no second copy
+ * of the conversation is ever built). Memory grows with the conversation and nothing else. */
+enum { ROLE_USER, ROLE_ASSISTANT };
+
+struct msg {
+	int role;
+	struct buf content;       /* block objects separated by commas: {...},{...} */
+};
+
+struct conv {
+	struct msg *m;
+	size_t n, cap;
+};
+
+static struct msg *
+conv_add(struct conv *c, int role)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		void *p = realloc(c->m, cap * sizeof *c->m);
+		if (!p)
+			return NULL;
+		c->m = p;
+		c->cap = cap;
+	}
+	memset(&c->m[c->n], 0, sizeof c->m[c->n]);
+	c->m[c->n].role = role;
+	return &c->m[c->n++];
+}
+
+/* Append one block (already-valid JSON object text) to a message. */
+static int
+conv_block(struct msg *m, const char *json, size_t n)
+{
+	if (m->content.len && buf_add(&m->content, ",", 1))
+		return AG_E_NOMEM;
+	return buf_add(&m->content, json, n);
+}
+
+static int
+conv_text_block(struct msg *m, const char *text, size_t n)
+{
+	struct buf b = {0};
+	struct jw w;
+	int r;
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "type");
+	jw_str(&w, "text");
+	jw_key(&w, "text");
+	jw_strn(&w, text, n);
+	jw_close(&w, '}');
+	r = w.err ? w.err : conv_block(m, b.p, b.len);
+	buf_free(&b);
+	return r;
+}
+
+/* The messages array; the newest message's last block carries a cache breakpoint when asked. */
+static void
+conv_write(const struct conv *c, struct jw *w, int cache_last)
+{
+	size_t i;
+	jw_open(w, '[');
+	for (i = 0; i < c->n; i++) {
+		const struct msg *m = &c->m[i];
+		jw_open(w, '{');
+		jw_key(w, "role");
+		jw_str(w, m->role == ROLE_USER ? "user" : "assistant");
+		jw_key(w, "content");
+		jw_open(w, '[');
+		if (cache_last && i == c->n - 1 && m->content.len > 1) {
+			jw_json(w, m->content.p, m->content.len - 1);
+			jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
+		} else if (m->content.len) {
+			jw_json(w, m->content.p, m->content.len);
+		}
+		jw_close(w, ']');
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void
+conv_free(struct conv *c)
+{
+	size_t i;
+	for (i = 0; i < c->n; i++)
+		buf_free(&c->m[i].content);
+	free(c->m);
+	memset(c, 0, sizeof *c);
+}
+
+/* ==== 8. api: Messages API request and stream ==== */
+
+struct api_cfg {
+	struct url url;
+	char model[128];
+	long long max_tokens;
+	const char *api_key;      /* x-api-key */
+	const char *bearer;       /* Authorization: Bearer, when there is no API key */
+	int timeout_ms;           /* idle limit per read, and the bound on one request (API_TIMEOUT_MS) */
+	const char *system_json;  /* the system blocks, a JSON array, or NULL */
+	const char *tools_json;   /* the tool definitions, a JSON array, or NULL */
+	const char *user_id;      /* metadata.user_id */
+	long long thinking;       /* extended thinking budget, 0 for none */
+};
+
+/* What the stream tells whoever shows it; every callback is optional. */
+struct api_sink {
+	void *ctx;
+	void (*text)(void *ctx, const char *s, size_t n);
+	void (*thinking)(void *ctx, const char *s, size_t n);
+	void (*block_start)(void *ctx, int type);
+};
+
+enum { BLK_NONE, BLK_TEXT, BLK_TOOL_USE, BLK_THINKING, BLK_REDACTED, BLK_OTHER };
+
+/* One content block as it streams in; kept whole for the conversation. */
+struct api_block {
+	int type;
+	int stopped;
+	struct buf text;          /* text, thinking text, or redacted data */
+	struct buf sig;           /* thinking signature */
+	struct buf input;         /* tool_use input: the partial_json pieces joined */
+	struct buf raw;           /* an unknown block as it started, re-serialised */
+	char id[128];
+	char name[128];
+};
+
+struct api_usage {
+	long long input, output, cache_read, cache_write;
+};
+
+struct api_msg {
+	char id[128];
+	char stop_reason[32];
+	struct api_usage usage;
+	struct api_block b[AG_API_BLOCKS];
+	int nb;                   /* highest block index seen + 1 */
+	int started, stopped;
+};
+
+/* Everything one request needs; the stream state is fixed-size and reused for every turn. */
+struct api {
+	const struct api_cfg *cfg;
+	struct http http;
+	struct sse sse;
+	struct api_msg *msg;
+	const struct api_sink *sink;
+	struct ag_err *e;
+	jsmntok_t tok[AG_JSON_TOKENS];
+	char scratch[AG_SSE_EVENT_MAX + 1];   /* one unescaped string from the current event */
+};
+
+static void
+api_msg_reset(struct api_msg *m)
+{
+	int i;
+	for (i = 0; i < AG_API_BLOCKS; i++) {
+		struct api_block *b = &m->b[i];
+		b->type = BLK_NONE;
+		b->stopped = 0;
+		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
+		b->id[0] = b->name[0] = 0;
+	}
+	m->id[0] = m->stop_reason[0] = 0;
+	memset(&m->usage, 0, sizeof m->usage);
+	m->nb = 0;
+	m->started = m->stopped = 0;
+}
+
+static void
+api_msg_free(struct api_msg *m)
+{
+	int i;
+	for (i = 0; i < AG_API_BLOCKS; i++) {
+		buf_free(&m->b[i].text);
+		buf_free(&m->b[i].sig);
+		buf_free(&m->b[i].input);
+		buf_free(&m->b[i].raw);
+	}
+}
+
+/* Unescaped string token into the scratch buffer (no allocation). */
+static long
+api_str(struct api *a, const struct json *j, int i)
+{
+	long r;
+	if (i < 0 || i >= j->n || j->t[i].type != JSMN_STRING)
+		return AG_E_INVAL;
+	r = json_unescape(j->s + j->t[i].start, (size_t)(j->t[i].end - j->t[i].start), a->scratch);
+	if (r >= 0)
+		a->scratch[r] = 0;
+	return r;
+}
+
+static void
+api_usage_read(const struct json *j, int u, struct api_usage *us)
+{
+	long long v;
+	if (u < 0)
+		return;
+	if (!json_int(j, json_get(j, u, "input_tokens"), &v)) us->input = v;
+	if (!json_int(j, json_get(j, u, "output_tokens"), &v)) us->output = v;
+	if (!json_int(j, json_get(j, u, "cache_read_input_tokens"), &v)) us->cache_read = v;
+	if (!json_int(j, json_get(j, u, "cache_creation_input_tokens"), &v)) us->cache_write = v;
+}
+
+static struct api_block *
+api_block_at(struct api *a, const struct json *j)
+{
+	long long idx;
+	if (json_int(j, json_get(j, 0, "index"), &idx) || idx < 0 || idx >= AG_API_BLOCKS) {
+		err_set(a->e, AG_E_API, "the stream named content block index outside 0..%d", AG_API_BLOCKS - 1);
+		return NULL;
+	}
+	if (idx >= a->msg->nb)
+		a->msg->nb = (int)idx + 1;
+	return &a->msg->b[idx];
+}
+
+static int
+api_on_event(void *ctx, const char *event, char *data, size_t n)
+{
+	static const char *const known[] = { "message_start", "content_block_start", "content_block_delta",
+	                                     "content_block_stop", "message_delta", "message_stop", "error" };
+	struct api *a = ctx;
+	struct api_msg *m = a->msg;
+	struct json j;
+	char type[64], ex[100];
+	size_t k;
+	int r, named = 0;
+	long l;
+	if (strcmp(event, "ping") == 0)
+		return 0;
+	for (k = 0; k < sizeof known / sizeof known[0]; k++)
+		named |= strcmp(event, known[k]) == 0;
+	if (event[0] && !named)
+		return 0;                             /* a newer event type: skipped, for forward compatibility */
+	r = json_parse(&j, data, n, a->tok, AG_JSON_TOKENS);
+	if (r == AG_E_TOOBIG)
+		return err_set(a->e, AG_E_API, "a '%s' event holds more than %d JSON values; this build cannot "
+		               "read it", event[0] ? event : "unnamed", AG_JSON_TOKENS);
+	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
+		str_excerpt(ex, sizeof ex, data, n);
+		return err_set(a->e, AG_E_API, "the server sent an event that is not a valid JSON object: '%s'", ex);
+	}
+	if (json_str(&j, json_get(&j, 0, "type"), type, sizeof type))
+		return 0;                             /* no type: nothing we can act on */
+	if (strcmp(type, "message_start") == 0) {
+		int msg = json_get(&j, 0, "message");
+		json_str(&j, json_get(&j, msg, "id"), m->id, sizeof m->id);
+		api_usage_read(&j, json_get(&j, msg, "usage"), &m->usage);
+		m->started = 1;
+	} else if (strcmp(type, "content_block_start") == 0) {
+		struct api_block *b = api_block_at(a, &j);
+		int cb = json_get(&j, 0, "content_block"), ti = json_get(&j, cb, "type");
+		if (!b)
+			return a->e->code;
+		if (cb < 0 || ti < 0)
+			return err_set(a->e, AG_E_API, "content_block_start without a content block");
+		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
+		b->stopped = 0;
+		if (json_eq(&j, ti, "text")) {
+			b->type = BLK_TEXT;
+			json_str_buf(&j, json_get(&j, cb, "text"), &b->text);
+		} else if (json_eq(&j, ti, "tool_use")) {
+			b->type = BLK_TOOL_USE;
+			json_str(&j, json_get(&j, cb, "id"), b->id, sizeof b->id);
+			json_str(&j, json_get(&j, cb, "name"), b->name, sizeof b->name);
+		} else if (json_eq(&j, ti, "thinking")) {
+			b->type = BLK_THINKING;
+			json_str_buf(&j, json_get(&j, cb, "thinking"), &b->text);
+			json_str_buf(&j, json_get(&j, cb, "signature"), &b->sig);
+		} else if (json_eq(&j, ti, "redacted_thinking")) {
+			b->type = BLK_REDACTED;
+			json_str_buf(&j, json_get(&j, cb, "data"), &b->text);
+		} else {
+			struct jw w;
+			b->type = BLK_OTHER;
+			jw_init(&w, jw_sink_buf, &b->raw);
+			if (json_copy(&w, &j, cb))
+				return err_set(a->e, AG_E_API, "a '%s' content block could not be read", type);
+		}
+		if (a->sink && a->sink->block_start)
+			a->sink->block_start(a->sink->ctx, b->type);
+		if (b->type == BLK_TEXT && b->text.len && a->sink && a->sink->text)
+			a->sink->text(a->sink->ctx, b->text.p, b->text.len);
+	} else if (strcmp(type, "content_block_delta") == 0) {
+		struct api_block *b = api_block_at(a, &j);
+		int d = json_get(&j, 0, "delta"), dt = json_get(&j, d, "type");
+		if (!b)
+			return a->e->code;
+		if (json_eq(&j, dt, "text_delta") && b->type == BLK_TEXT) {
+			if ((l = api_str(a, &j, json_get(&j, d, "text"))) < 0)
+				return err_set(a->e, AG_E_API, "a text_delta event carries no valid text");
+			if (buf_add(&b->text, a->scratch, (size_t)l))
+				return err_set(a->e, AG_E_NOMEM, "out of memory");
+			if (a->sink && a->sink->text)
+				a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
+		} else if (json_eq(&j, dt, "input_json_delta") && b->type == BLK_TOOL_USE) {
+			if (json_str_buf(&j, json_get(&j, d, "partial_json"), &b->input))
+				return err_set(a->e, AG_E_API, "an input_json_delta event carries no valid partial_json");
+		} else if (json_eq(&j, dt, "thinking_delta") && b->type == BLK_THINKING) {
+			if ((l = api_str(a, &j, json_get(&j, d, "thinking"))) < 0)
+				return err_set(a->e, AG_E_API, "a thinking_delta event carries no valid text");
+			if (buf_add(&b->text, a->scratch, (size_t)l))
+				return err_set(a->e, AG_E_NOMEM, "out of memory");
+			if (a->sink && a->sink->thinking)
+				a->sink->thinking(a->sink->ctx, a->scratch, (size_t)l);
+		} else if (json_eq(&j, dt, "signature_delta") && b->type == BLK_THINKING) {
+			if (json_str_buf(&j, json_get(&j, d, "signature"), &b->sig))
+				return err_set(a->e, AG_E_API, "a signature_delta event carries no valid signature");
+		}                                     /* citations_delta and newer delta types: skipped */
+	} else if (strcmp(type, "content_block_stop") == 0) {
+		struct api_block *b = api_block_at(a, &j);
+		if (!b)
+			return a->e->code;
+		b->stopped = 1;
+	} else if (strcmp(type, "message_delta") == 0) {
+		int d = json_get(&j, 0, "delta");
+		json_str(&j, json_get(&j, d, "stop_reason"), m->stop_reason, sizeof m->stop_reason);
+		api_usage_read(&j, json_get(&j, 0, "usage"), &m->usage);
+	} else if (strcmp(type, "message_stop") == 0) {
+		m->stopped = 1;
+	} else if (strcmp(type, "error") == 0) {
+		char et[64] = "error", msg[400] = "";
+		int er = json_get(&j, 0, "error");
+		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
+		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
+		return err_set(a->e, AG_E_API, "API error (%s) in the middle of the answer: %s", et,
+		               msg[0] ? msg : "(no message)");
+	}
+	return 0;
+}
+
+/* The request body: written twice by the HTTP layer (counted, then sent), so it must be deterministic. */
+struct api_req {
+	const struct api_cfg *cfg;
+	const struct conv *conv;
+};
+
+static void
+api_body(struct jw *w, void *ctx)
+{
+	const struct api_req *q = ctx;
+	jw_open(w, '{');
+	jw_key(w, "model");
+	jw_str(w, q->cfg->model);
+	jw_key(w, "max_tokens");
+	jw_int(w, q->cfg->max_tokens);
+	if (q->cfg->system_json) {
+		jw_key(w, "system");
+		jw_json(w, q->cfg->system_json, strlen(q->cfg->system_json));
+	}
+	if (q->cfg->tools_json) {
+		jw_key(w, "tools");
+		jw_json(w, q->cfg->tools_json, strlen(q->cfg->tools_json));
+	}
+	jw_key(w, "messages");
+	conv_write(q->conv, w, 1);
+	if (q->cfg->user_id) {
+		jw_key(w, "metadata");
+		jw_open(w, '{');
+		jw_key(w, "user_id");
+		jw_str(w, q->cfg->user_id);
+		jw_close(w, '}');
+	}
+	if (q->cfg->thinking) {
+		jw_key(w, "thinking");
+		jw_open(w, '{');
+		jw_key(w, "type");
+		jw_str(w, "enabled");
+		jw_key(w, "budget_tokens");
+		jw_int(w, q->cfg->thinking);
+		jw_close(w, '}');
+	}
+	jw_key(w, "stream");
+	jw_bool(w, 1);
+	jw_close(w, '}');
+}
+
+/* The HTTP error body, read whole (capped), turned into one line with the API's type and message. */
+static int
+api_http_error(struct api *a)
+{
+	struct http *h = &a->http;
+	struct buf b = {0};
+	char tmp[4096], et[64] = "", msg[400] = "", rid[80] = "", ex[160];
+	long r;
+	size_t rl;
+	const char *reqid = http_header(h, "request-id", &rl);
+	struct json j;
+	while ((r = http_body_read(h, tmp, sizeof tmp)) > 0)
+		if (b.len < AG_HTTP_ERRBODY_MAX)
+			buf_add(&b, tmp, (size_t)r);
+	a->e->code = r < 0 ? 0 : a->e->code;      /* a cut error body still has its status to report */
+	if (r < 0)
+		a->e->msg[0] = 0;
+	if (reqid)
+		snprintf(rid, sizeof rid, " (request-id %.*s)", (int)(rl < 60 ? rl : 60), reqid);
+	if (b.len && json_parse(&j, b.p, b.len, a->tok, AG_JSON_TOKENS) > 0 && j.t[0].type == JSMN_OBJECT) {
+		int er = json_get(&j, 0, "error");
+		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
+		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
+	}
+	a->e->status = h->status;
+	if (et[0] || msg[0])
+		err_set(a->e, AG_E_API, "API error %d %s: %s%s", h->status, et, msg, rid);
+	else {
+		str_excerpt(ex, sizeof ex, b.p ? b.p : "", b.len);
+		while (b.len && ex[0] == 0) {         /* first non-empty line */
+			char *nl = memchr(b.p, '\n', b.len);
+			if (!nl)
+				break;
+			b.len -= (size_t)(nl + 1 - b.p);
+			memmove(b.p, nl + 1, b.len);
+			str_excerpt(ex, sizeof ex, b.p, b.len);
+		}
+		err_set(a->e, AG_E_API, "HTTP %d from %s: %s%s", h->status, h->url.host, ex[0] ? ex : "(empty body)",
+		        rid);
+	}
+	a->e->status = h->status;
+	buf_free(&b);
+	if (!h->keep || r < 0)
+		http_close(h);
+	return a->e->code;
+}
+
+/* One Messages API call: send the conversation, stream the answer into msg, showing it through sink. */
+static int
+api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct api_sink *sink,
+         void (*flush)(void *), void *flush_ctx)
+{
+	struct api_req q;
+	struct buf hd = {0};
+	char tmp[AG_HTTP_RBUF];
+	size_t ctl;
+	const char *ct;
+	long r;
+	int rc;
+	q.cfg = a->cfg;
+	q.conv = c;
+	a->msg = m;
+	a->sink = sink;
+	api_msg_reset(m);
+	sse_init(&a->sse);
+	a->http.e = a->e;
+	a->http.net.timeout_ms = a->cfg->timeout_ms;
+	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
+	if (a->cfg->api_key)
+		buf_printf(&hd, "x-api-key: %s\r\n", a->cfg->api_key);
+	else if (a->cfg->bearer)
+		buf_printf(&hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
+	buf_adds(&hd, "anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n"
+	              "accept: text/event-stream\r\nuser-agent: agent/" AG_VERSION "\r\n");
+	rc = hd.p ? http_request(&a->http, "POST", "/v1/messages", hd.p, api_body, &q) :
+	            err_set(a->e, AG_E_NOMEM, "out of memory");
+	if (hd.p)
+		explicit_bzero(hd.p, hd.len);         /* the key does not linger in freed memory */
+	buf_free(&hd);
+	if (rc)
+		return rc;
+	if (a->http.status < 200 || a->http.status > 299)
+		return api_http_error(a);
+	ct = http_header(&a->http, "content-type", &ctl);
+	if (ct && !(ctl >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0)) {
+		char ex[120];
+		r = http_body_read(&a->http, tmp, 512);
+		str_excerpt(ex, sizeof ex, tmp, r > 0 ? (size_t)r : 0);
+		http_close(&a->http);
+		return err_set(a->e, AG_E_API, "%s answered with %.*s instead of an event stream (a captive portal or "
+		               "a wrong ANTHROPIC_BASE_URL?): '%s'", a->http.url.host, (int)(ctl < 60 ? ctl : 60), ct, ex);
+	}
+	while ((r = http_body_read(&a->http, tmp, sizeof tmp)) > 0) {
+		rc = sse_feed(&a->sse, tmp, (size_t)r, api_on_event, a);
+		if (flush)
+			flush(flush_ctx);
+		if (rc == AG_E_TOOBIG)
+			rc = err_set(a->e, AG_E_TOOBIG, "an event in the stream is too large (over %d bytes)",
+			             AG_SSE_EVENT_MAX);
+		if (rc) {
+			http_close(&a->http);
+			return rc;
+		}
+	}
+	if (r < 0) {
+		http_close(&a->http);
+		if (a->e->code == AG_E_CLOSED)
+			a->e->code = 0, a->e->msg[0] = 0,
+			err_set(a->e, AG_E_CLOSED, "the connection to %s was closed before the answer was complete "
+			        "(incomplete answer)", a->http.url.host);
+		return a->e->code;
+	}
+	rc = sse_finish(&a->sse, api_on_event, a);
+	if (flush)
+		flush(flush_ctx);
+	if (rc)
+		return rc;
+	if (!m->stopped)
+		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before message_stop (incomplete answer)",
+		               a->http.url.host);
+	return 0;
+}
+
+/* ==== 9. tool: the tools the model calls ==== */
+
+/* Definitions sent on every request: Claude Code's names and parameters, our own short descriptions
+ * (every word here is paid for in tokens on every turn). */
+static const char tool_defs_json[] =
+"[{\"name\":\"Bash\",\"description\":\"Run a shell command with /bin/sh -c; stdout and stderr merged, stdin empty. "
+"The working directory persists between calls. Prefer Read, Edit, Write, Glob and Grep over cat, sed, echo >, "
+"find and grep. Quote paths with spaces. Timeout in ms (default 120000, max 600000).\","
+"\"input_schema\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"},"
+"\"timeout\":{\"type\":\"number\",\"description\":\"ms\"},\"description\":{\"type\":\"string\","
+"\"description\":\"what the command does, in 5-10 words\"}},\"required\":[\"command\"],\"additionalProperties\":false}},"
+"{\"name\":\"Read\",\"description\":\"Read a text file; lines come numbered like cat -n. Reads 2000 lines from offset "
+"(1-based line) unless limit says otherwise; lines over 2000 characters are cut. Read a file before you Edit or "
+"overwrite it.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"file_path\":{\"type\":\"string\"},"
+"\"offset\":{\"type\":\"number\"},\"limit\":{\"type\":\"number\"}},\"required\":[\"file_path\"],"
+"\"additionalProperties\":false}},"
+"{\"name\":\"Write\",\"description\":\"Create or overwrite a file with content (atomic; parent directories are "
+"created). An existing file must have been Read first.\",\"input_schema\":{\"type\":\"object\",\"properties\":"
+"{\"file_path\":{\"type\":\"string\"},\"content\":{\"type\":\"string\"}},\"required\":[\"file_path\",\"content\"],"
+"\"additionalProperties\":false}},"
+"{\"name\":\"Edit\",\"description\":\"Replace old_string with new_string in a file you have Read. old_string must "
+"match exactly (whitespace included) and only once, unless replace_all is true; give enough context to make it "
+"unique.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"file_path\":{\"type\":\"string\"},"
+"\"old_string\":{\"type\":\"string\"},\"new_string\":{\"type\":\"string\"},\"replace_all\":{\"type\":\"boolean\"}},"
+"\"required\":[\"file_path\",\"old_string\",\"new_string\"],\"additionalProperties\":false}},"
+"{\"name\":\"Glob\",\"description\":\"Find files by name pattern (** matches any directories), newest first.\","
+"\"input_schema\":{\"type\":\"object\",\"properties\":{\"pattern\":{\"type\":\"string\"},\"path\":{\"type\":"
+"\"string\"}},\"required\":[\"pattern\"],\"additionalProperties\":false}},"
+"{\"name\":\"Grep\",\"description\":\"Search file contents with a POSIX extended regular expression. output_mode: "
+"files_with_matches (default), content (matching lines; -n, -A, -B, -C apply) or count. glob filters file names.\","
+"\"input_schema\":{\"type\":\"object\",\"properties\":{\"pattern\":{\"type\":\"string\"},\"path\":{\"type\":"
+"\"string\"},\"glob\":{\"type\":\"string\"},\"output_mode\":{\"type\":\"string\",\"enum\":[\"files_with_matches\","
+"\"content\",\"count\"]},\"-i\":{\"type\":\"boolean\"},\"-n\":{\"type\":\"boolean\"},\"-A\":{\"type\":\"number\"},"
+"\"-B\":{\"type\":\"number\"},\"-C\":{\"type\":\"number\"},\"head_limit\":{\"type\":\"number\"}},\"required\":"
+"[\"pattern\"],\"additionalProperties\":false}},"
+"{\"name\":\"TodoWrite\",\"description\":\"Replace the task list shown to the user. Use it for work of 3 or more "
+"steps: keep exactly one item in_progress and mark items completed as soon as they are done.\",\"input_schema\":"
+"{\"type\":\"object\",\"properties\":{\"todos\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
+"{\"content\":{\"type\":\"string\"},\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"in_progress\","
+"\"completed\"]},\"activeForm\":{\"type\":\"string\",\"description\":\"present tense, e.g. Running tests\"}},"
+"\"required\":[\"content\",\"status\",\"activeForm\"],\"additionalProperties\":false}}},\"required\":[\"todos\"],"
+"\"additionalProperties\":false}}]";
+
+static const char *const tool_names[] = { "Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite" };
+#define TOOL_COUNT 7
+
+#ifndef AG_TOOL_OUTPUT_MAX          /* characters of tool output kept: head and tail around a marked cut */
+#define AG_TOOL_OUTPUT_MAX 30000
+#endif
+#if AG_TOOL_OUTPUT_MAX < 100
+#error "AG_TOOL_OUTPUT_MAX too small"
+#endif
+#ifndef AG_READ_LINES
+#define AG_READ_LINES 2000
+#endif
+#ifndef AG_LINE_MAX
+#define AG_LINE_MAX 2000
+#endif
+#ifndef AG_FILE_MAX                 /* largest file Read, Edit or Grep will load */
+#define AG_FILE_MAX (16 * 1024 * 1024)
+#endif
+#ifndef AG_GLOB_MAX
+#define AG_GLOB_MAX 100
+#endif
+#ifndef AG_WALK_MAX                 /* files a Glob or Grep walk visits before it stops */
+#define AG_WALK_MAX 200000
+#endif
+
+/* A file the model has read: Write and Edit refuse to overwrite what it has not seen, or what changed
+ * on disk since it was read. */
+struct tool_seen {
+	char *path;
+	struct timespec mtime;
+	off_t size;
+};
+
+struct todo {
+	char *content, *active;
+	int status;               /* 0 pending, 1 in_progress, 2 completed */
+};
+
+struct tool_ctx {
+	char cwd[PATH_MAX];       /* Bash's working directory, and the base of relative paths */
+	struct tool_seen *seen;
+	size_t nseen, capseen;
+	struct todo *todos;
+	size_t ntodos;
+	int rounds_without_todo;
+	int todo_used;
+	int tty;                  /* stderr is a terminal: colours, spinner */
+	int quiet;                /* no progress lines (json output formats) */
+};
+
+struct tool_out {
+	struct buf text;
+	int is_error;
+};
+
+static int
+tool_fail(struct tool_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[1024];
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	o->text.len = 0;
+	buf_adds(&o->text, tmp);
+	o->is_error = 1;
+	return 0;
+}
+
+/* Absolute, lexically clean path: relative paths are taken from the working directory. */
+static int
+tool_path(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
+{
+	char tmp[PATH_MAX * 2];
+	size_t o = 0, i = 0, n;
+	int r;
+	if (!*in)
+		return AG_E_INVAL;
+	r = in[0] == '/' ? snprintf(tmp, sizeof tmp, "%s", in) : snprintf(tmp, sizeof tmp, "%s/%s", tc->cwd, in);
+	if (r < 0 || (size_t)r >= sizeof tmp)
+		return AG_E_TOOBIG;
+	n = (size_t)r;
+	while (i < n) {                         /* collapse //, ., and .. */
+		size_t s;
+		while (i < n && tmp[i] == '/')
+			i++;
+		s = i;
+		while (i < n && tmp[i] != '/')
+			i++;
+		if (i - s == 0 || (i - s == 1 && tmp[s] == '.'))
+			continue;
+		if (i - s == 2 && tmp[s] == '.' && tmp[s + 1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		if (o + 1 + (i - s) + 1 > cap)
+			return AG_E_TOOBIG;
+		out[o++] = '/';
+		memcpy(out + o, tmp + s, i - s);
+		o += i - s;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	return 0;
+}
+
+static struct tool_seen *
+tool_seen_find(struct tool_ctx *tc, const char *path)
+{
+	size_t i;
+	for (i = 0; i < tc->nseen; i++)
+		if (strcmp(tc->seen[i].path, path) == 0)
+			return &tc->seen[i];
+	return NULL;
+}
+
+static void
+tool_seen_mark(struct tool_ctx *tc, const char *path, const struct stat *st)
+{
+	struct tool_seen *s = tool_seen_find(tc, path);
+	if (!s) {
+		if (tc->nseen == tc->capseen) {
+			size_t cap = tc->capseen ? tc->capseen * 2 : 16;
+			void *p = realloc(tc->seen, cap * sizeof *tc->seen);
+			if (!p)
+				return;
+			tc->seen = p;
+			tc->capseen = cap;
+		}
+		s = &tc->seen[tc->nseen];
+		s->path = strdup(path);
+		if (!s->path)
+			return;
+		tc->nseen++;
+	}
+	s->mtime = st->st_mtim;
+	s->size = st->st_size;
+}
+
+/* The read-first rule for Write and Edit on an existing file. */
+static int
+tool_check_seen(struct tool_ctx *tc, const char *path, const struct stat *st, struct tool_out *o)
+{
+	struct tool_seen *s = tool_seen_find(tc, path);
+	if (!s)
+		return tool_fail(o, "%s exists and has not been Read in this session; Read it first, then retry", path), -1;
+	if (s->size != st->st_size || s->mtime.tv_sec != st->st_mtim.tv_sec || s->mtime.tv_nsec != st->st_mtim.tv_nsec)
+		return tool_fail(o, "%s changed on disk since it was Read; Read it again, then retry", path), -1;
+	return 0;
+}
+
+/* Keep head and tail of long output with a marked cut in the middle. */
+static void
+tool_clip(struct buf *b, size_t max)
+{
+	char mark[96];
+	size_t head, tail, cut;
+	int n;
+	if (b->len <= max)
+		return;
+	head = max / 2;
+	tail = max - head;
+	while (head > 0 && ((unsigned char)b->p[head] & 0xC0) == 0x80)   /* keep UTF-8 whole */
+		head--;
+	while (tail > 0 && ((unsigned char)b->p[b->len - tail] & 0xC0) == 0x80)
+		tail--;
+	cut = b->len - head - tail;
+	n = snprintf(mark, sizeof mark, "\n\n[... %zu characters cut from the middle ...]\n\n", cut);
+	memmove(b->p + head + (size_t)n, b->p + b->len - tail, tail);
+	memcpy(b->p + head, mark, (size_t)n);
+	b->len = head + (size_t)n + tail;
+	b->p[b->len] = 0;
+}
+
+/* Arguments: required strings fail with a message the model can act on. */
+static int
+tool_arg_str(const struct json *j, const char *key, struct buf *out, int required, const char *tool,
+             struct tool_out *o)
+{
+	int i = json_get(j, 0, key);
+	out->len = 0;
+	if (i < 0 || j->t[i].type != JSMN_STRING) {
+		if (required || i >= 0)
+			tool_fail(o, "%s needs the string parameter '%s'", tool, key);
+		return required || i >= 0 ? -1 : 1;
+	}
+	if (json_str_buf(j, i, out) || buf_add(out, "", 0))
+		return tool_fail(o, "%s: parameter '%s' is not a valid string", tool, key), -1;
+	return 0;
+}
+
+static long long
+tool_arg_int(const struct json *j, const char *key, long long def)
+{
+	int i = json_get(j, 0, key);
+	long long v;
+	const char *s;
+	size_t n, k;
+	if (i < 0 || j->t[i].type != JSMN_PRIMITIVE)
+		return def;
+	if (json_int(j, i, &v) == 0)
+		return v;
+	s = j->s + j->t[i].start;              /* 2.0 or 1500.5 from a model that likes floats: the whole part */
+	n = (size_t)(j->t[i].end - j->t[i].start);
+	for (k = 0; k < n && s[k] != '.' && s[k] != 'e' && s[k] != 'E'; k++)
+		;
+	if (k < n && s[k] == '.' && k > 0 && s[0] != '-' && !str_to_u64(s, k, 1ULL << 50, (unsigned long long *)&v))
+		return v;
+	return def;
+}
+
+static int
+tool_arg_bool(const struct json *j, const char *key)
+{
+	int i = json_get(j, 0, key);
+	return i >= 0 && j->t[i].type == JSMN_PRIMITIVE && j->s[j->t[i].start] == 't';
+}
+
+/* ---- Bash ---- */
+
+static void
+tool_env_scrub(void)
+{
+	unsetenv("ANTHROPIC_API_KEY");
+	unsetenv("ANTHROPIC_AUTH_TOKEN");
+	unsetenv("OPENAI_API_KEY");
+}
+
+/* Output kept as head + tail so a command printing gigabytes costs AG_TOOL_OUTPUT_MAX of memory. */
+struct tool_cap {
+	struct buf head;
+	char *tail;               /* ring of the last AG_TOOL_OUTPUT_MAX/2 bytes after the head filled */
+	size_t tlen, tpos;
+	unsigned long long total;
+};
+
+static void
+tool_cap_add(struct tool_cap *c, const char *s, size_t n)
+{
+	size_t hmax = AG_TOOL_OUTPUT_MAX / 2 + 1, tmax = AG_TOOL_OUTPUT_MAX / 2 + 1;
+	c->total += n;
+	if (c->head.len < hmax) {
+		size_t k = hmax - c->head.len < n ? hmax - c->head.len : n;
+		buf_add(&c->head, s, k);
+		s += k;
+		n -= k;
+	}
+	if (!n)
+		return;
+	if (!c->tail && !(c->tail = malloc(tmax)))
+		return;
+	while (n--) {
+		c->tail[c->tpos] = *s++;
+		c->tpos = (c->tpos + 1) % tmax;
+		if (c->tlen < tmax)
+			c->tlen++;
+	}
+}
+
+static void
+tool_cap_finish(struct tool_cap *c, struct buf *out)
+{
+	size_t tmax = AG_TOOL_OUTPUT_MAX / 2 + 1, start = (c->tpos + tmax - c->tlen) % tmax;
+	int cut = c->total > c->head.len + c->tlen;
+	buf_add(out, c->head.p ? c->head.p : "", c->head.len);
+	if (cut)
+		buf_printf(out, "\n\n[... %llu characters cut from the middle ...]\n\n", c->total - c->head.len - c->tlen);
+	if (c->tlen) {
+		size_t first = start + c->tlen <= tmax ? c->tlen : tmax - start;
+		buf_add(out, c->tail + start, first);
+		buf_add(out, c->tail, c->tlen - first);
+	}
+	if (!cut)
+		tool_clip(out, AG_TOOL_OUTPUT_MAX);
+	buf_free(&c->head);
+	free(c->tail);
+}
+
+static int
+tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	/* fd 3 reports the final directory, so a `cd` holds for the next call */
+	static const char script[] = "eval \"$1\"\n__agent_s=$?\npwd -P >&3 2>/dev/null\nexit $__agent_s";
+	struct buf cmd = {0}, dir = {0};
+	struct tool_cap cap;
+	int out[2] = {-1, -1}, cwdp[2] = {-1, -1}, status = 0, timed_out = 0, interrupted = 0, r;
+	long long timeout = tool_arg_int(j, "timeout", 120000), deadline;
+	pid_t pid;
+	memset(&cap, 0, sizeof cap);
+	if (tool_arg_str(j, "command", &cmd, 1, "Bash", o) < 0)
+		return 0;
+	if (!cmd.len || strspn(cmd.p, " \t\n") == cmd.len) {
+		buf_free(&cmd);
+		return tool_fail(o, "Bash: the command is empty");
+	}
+	if (timeout <= 0)
+		timeout = 120000;
+	if (timeout > 600000)
+		timeout = 600000;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(cwdp, O_CLOEXEC) < 0) {
+		buf_free(&cmd);
+		return tool_fail(o, "Bash: cannot create a pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 ||
+		    dup2(cwdp[1], 3) < 0)
+			_exit(127);
+		if (chdir(tc->cwd) < 0)
+			_exit(126);
+		tool_env_scrub();
+		execl("/bin/sh", "sh", "-c", script, "sh", cmd.p, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(cwdp[1]);
+	if (pid < 0) {
+		close(out[0]);
+		close(cwdp[0]);
+		buf_free(&cmd);
+		return tool_fail(o, "Bash: cannot start /bin/sh: %s", strerror(errno));
+	}
+	setpgid(pid, pid);
+	deadline = clk_ms() + timeout;
+	{
+		struct pollfd p[2];
+		int open_fds = 2;
+		char tmp[8192];
+		p[0].fd = out[0];
+		p[1].fd = cwdp[0];
+		p[0].events = p[1].events = POLLIN;
+		while (open_fds > 0) {
+			long long left = deadline - clk_ms();
+			if (left <= 0 || ag_interrupted) {
+				timed_out = left <= 0;
+				interrupted = !timed_out;
+				kill(-pid, SIGTERM);
+				usleep(100000);
+				kill(-pid, SIGKILL);
+				break;
+			}
+			r = poll(p, 2, left > 1000 ? 1000 : (int)left);
+			if (r < 0 && errno != EINTR)
+				break;
+			for (int k = 0; k < 2 && r > 0; k++) {
+				ssize_t n;
+				if (p[k].fd < 0 || !(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				n = read(p[k].fd, tmp, sizeof tmp);
+				if (n > 0) {
+					if (k == 0)
+						tool_cap_add(&cap, tmp, (size_t)n);
+					else if (dir.len < PATH_MAX)
+						buf_add(&dir, tmp, (size_t)n);
+				} else if (n == 0 || errno != EINTR) {
+					p[k].fd = -1;
+					open_fds--;
+				}
+			}
+		}
+	}
+	close(out[0]);
+	close(cwdp[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	kill(-pid, SIGKILL);                       /* background children left in the group go too */
+	buf_free(&cmd);
+	o->text.len = 0;
+	if (timed_out || interrupted) {
+		if (timed_out)
+			buf_printf(&o->text, "Command timed out after %lld ms; its process group was killed.\n", timeout);
+		else
+			buf_adds(&o->text, "Command was interrupted by the user (Ctrl-C); its process group was killed.\n");
+		o->is_error = 1;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		buf_printf(&o->text, "Exit code %d\n", WEXITSTATUS(status));
+		o->is_error = 1;
+	} else if (WIFSIGNALED(status)) {
+		buf_printf(&o->text, "Killed by signal %d\n", WTERMSIG(status));
+		o->is_error = 1;
+	}
+	tool_cap_finish(&cap, &o->text);
+	if (cap.total == 0 && !o->is_error)
+		buf_adds(&o->text, "(Bash completed with no output)");
+	while (dir.len && dir.p[dir.len - 1] == '\n')
+		dir.p[--dir.len] = 0;
+	if (dir.len && dir.p[0] == '/' && dir.len < sizeof tc->cwd && strcmp(dir.p, tc->cwd) != 0) {
+		str_copy(tc->cwd, sizeof tc->cwd, dir.p, dir.len);
+		buf_printf(&o->text, "%s[working directory is now %s]", o->text.len && o->text.p[o->text.len - 1] != '\n' ?
+		           "\n" : "", tc->cwd);
+	}
+	buf_free(&dir);
+	return 0;
+}
+
+/* ---- Read ---- */
+
+static int
+tool_is_binary(const char *p, size_t n)
+{
+	return memchr(p, 0, n < 8192 ? n : 8192) != NULL;
+}
+
+static int
+tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	char path[PATH_MAX];
+	struct buf arg = {0}, data = {0};
+	struct stat st;
+	long long off = tool_arg_int(j, "offset", 1), lim = tool_arg_int(j, "limit", AG_READ_LINES), line = 1, shown = 0;
+	size_t i = 0;
+	if (tool_arg_str(j, "file_path", &arg, 1, "Read", o) < 0)
+		return 0;
+	if (tool_path(tc, arg.p, path, sizeof path)) {
+		buf_free(&arg);
+		return tool_fail(o, "Read: bad path");
+	}
+	buf_free(&arg);
+	if (off < 1)
+		off = 1;
+	if (lim < 1)
+		lim = AG_READ_LINES;
+	if (stat(path, &st) < 0)
+		return tool_fail(o, "File does not exist: %s", path);
+	if (S_ISDIR(st.st_mode))
+		return tool_fail(o, "%s is a directory; use Glob, or Bash with ls", path);
+	if (!S_ISREG(st.st_mode))
+		return tool_fail(o, "%s is not a regular file", path);
+	if (st.st_size > AG_FILE_MAX)
+		return tool_fail(o, "%s is %lld bytes, over the %d MB Read limit; use Grep, or Bash with head/tail/sed -n",
+		                 path, (long long)st.st_size, AG_FILE_MAX >> 20);
+	if (file_read_all(path, &data, AG_FILE_MAX) < 0)
+		return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+	tool_seen_mark(tc, path, &st);
+	o->text.len = 0;
+	if (data.len == 0) {
+		buf_printf(&o->text, "<system-reminder>%s exists but is empty.</system-reminder>", path);
+		buf_free(&data);
+		return 0;
+	}
+	if (tool_is_binary(data.p, data.len)) {
+		buf_free(&data);
+		return tool_fail(o, "%s is a binary file (%lld bytes); Read shows text files only", path, (long long)st.st_size);
+	}
+	while (i < data.len) {
+		char *nl = memchr(data.p + i, '\n', data.len - i);
+		size_t len = nl ? (size_t)(nl - (data.p + i)) : data.len - i;
+		if (line >= off && shown < lim && o->text.len < (size_t)AG_TOOL_OUTPUT_MAX * 4) {
+			size_t k = len > AG_LINE_MAX ? AG_LINE_MAX : len;
+			while (k < len && k > 0 && ((unsigned char)data.p[i + k] & 0xC0) == 0x80)
+				k--;
+			buf_printf(&o->text, "%6lld\t", line);
+			buf_add(&o->text, data.p + i, k && data.p[i + k - 1] == '\r' ? k - 1 : k);
+			if (k < len)
+				buf_printf(&o->text, " [line cut: %zu more characters]", len - k);
+			buf_add(&o->text, "\n", 1);
+			shown++;
+		}
+		i += len + (nl ? 1 : 0);
+		line++;
+	}
+	line--;                                   /* lines in the file */
+	if (shown == 0)
+		buf_printf(&o->text, "<system-reminder>%s has %lld lines; offset %lld is past the end.</system-reminder>",
+		           path, line, off);
+	else if (off + shown - 1 < line)
+		buf_printf(&o->text, "[showing lines %lld-%lld of %lld; Read with offset=%lld to read on]\n", off,
+		           off + shown - 1, line, off + shown);
+	buf_free(&data);
+	return 0;
+}
+
+/* ---- Write and Edit ---- */
+
+/* Atomic replace that keeps an existing file's mode and creates missing parent directories. */
+static int
+tool_store(const char *path, const char *data, size_t n, const struct stat *old, struct tool_out *o)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	str_copy(dir, sizeof dir, path, strlen(path));
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (file_mkdirs(dir, 0755))
+			return tool_fail(o, "Cannot create directory %s: %s", dir, strerror(errno)), -1;
+	}
+	if (file_write_atomic(path, data, n, old ? (old->st_mode & 07777) : 0644))
+		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(errno)), -1;
+	if (old)
+		chmod(path, old->st_mode & 07777);    /* the umask may have trimmed it on create */
+	return 0;
+}
+
+static int
+tool_write(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	char path[PATH_MAX];
+	struct buf arg = {0}, content = {0};
+	struct stat st;
+	int exists;
+	if (tool_arg_str(j, "file_path", &arg, 1, "Write", o) < 0 || tool_arg_str(j, "content", &content, 1, "Write", o) < 0)
+		goto done;
+	if (tool_path(tc, arg.p, path, sizeof path)) {
+		tool_fail(o, "Write: bad path");
+		goto done;
+	}
+	exists = stat(path, &st) == 0;
+	if (exists && S_ISDIR(st.st_mode)) {
+		tool_fail(o, "%s is a directory", path);
+		goto done;
+	}
+	if (exists && tool_check_seen(tc, path, &st, o))
+		goto done;
+	if (tool_store(path, content.p ? content.p : "", content.len, exists ? &st : NULL, o))
+		goto done;
+	if (stat(path, &st) == 0)
+		tool_seen_mark(tc, path, &st);
+	o->text.len = 0;
+	buf_printf(&o->text, "%s %s (%zu bytes)", exists ? "Overwrote" : "Created", path, content.len);
+done:
+	buf_free(&arg);
+	buf_free(&content);
+	return 0;
+}
+
+static int
+tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	char path[PATH_MAX];
+	struct buf arg = {0}, olds = {0}, news = {0}, data = {0}, res = {0};
+	struct stat st;
+	size_t count = 0, i, first = 0;
+	int all = tool_arg_bool(j, "replace_all");
+	if (tool_arg_str(j, "file_path", &arg, 1, "Edit", o) < 0 || tool_arg_str(j, "old_string", &olds, 1, "Edit", o) < 0 ||
+	    tool_arg_str(j, "new_string", &news, 1, "Edit", o) < 0)
+		goto done;
+	if (tool_path(tc, arg.p, path, sizeof path)) {
+		tool_fail(o, "Edit: bad path");
+		goto done;
+	}
+	if (olds.len == 0) {
+		tool_fail(o, "Edit: old_string is empty; use Write to create a file");
+		goto done;
+	}
+	if (olds.len == news.len && memcmp(olds.p, news.p, olds.len) == 0) {
+		tool_fail(o, "Edit: old_string and new_string are the same; nothing to change");
+		goto done;
+	}
+	if (stat(path, &st) < 0) {
+		tool_fail(o, "File does not exist: %s", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		tool_fail(o, "%s is not a regular file", path);
+		goto done;
+	}
+	if (tool_check_seen(tc, path, &st, o))
+		goto done;
+	if (file_read_all(path, &data, AG_FILE_MAX) < 0) {
+		tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+		goto done;
+	}
+	for (i = 0; data.len >= olds.len && i <= data.len - olds.len;) {
+		const char *m = memmem(data.p + i, data.len - i, olds.p, olds.len);
+		if (!m)
+			break;
+		if (count++ == 0)
+			first = (size_t)(m - data.p);
+		i = (size_t)(m - data.p) + olds.len;
+	}
+	if (count == 0) {
+		tool_fail(o, "old_string was not found in %s; Read the file again and copy the text exactly, whitespace "
+		          "and indentation included", path);
+		goto done;
+	}
+	if (count > 1 && !all) {
+		tool_fail(o, "old_string was found %zu times in %s; add surrounding lines to make it unique, or set "
+		          "replace_all to change every one", count, path);
+		goto done;
+	}
+	for (i = 0; i < data.len;) {
+		const char *m = data.len - i >= olds.len ? memmem(data.p + i, data.len - i, olds.p, olds.len) : NULL;
+		if (!m) {
+			buf_add(&res, data.p + i, data.len - i);
+			break;
+		}
+		buf_add(&res, data.p + i, (size_t)(m - (data.p + i)));
+		buf_add(&res, news.p ? news.p : "", news.len);
+		i = (size_t)(m - data.p) + olds.len;
+	}
+	if (tool_store(path, res.p ? res.p : "", res.len, &st, o))
+		goto done;
+	if (stat(path, &st) == 0)
+		tool_seen_mark(tc, path, &st);
+	{
+		/* a few numbered lines around the first change */
+		long long line = 1, from, to, ln;
+		size_t p = 0;
+		for (i = 0; i < first && i < res.len; i++)
+			line += res.p[i] == '\n';
+		from = line > 3 ? line - 3 : 1;
+		to = line + 3;
+		for (i = 0; i < news.len; i++)
+			to += news.p[i] == '\n';
+		o->text.len = 0;
+		buf_printf(&o->text, "Edited %s (%zu replacement%s). Lines %lld-%lld now read:\n", path, count,
+		           count == 1 ? "" : "s", from, to);
+		for (ln = 1; p < res.len && ln <= to; ln++) {
+			char *nl = memchr(res.p + p, '\n', res.len - p);
+			size_t len = nl ? (size_t)(nl - (res.p + p)) : res.len - p;
+			if (ln >= from) {
+				buf_printf(&o->text, "%6lld\t", ln);
+				buf_add(&o->text, res.p + p, len > AG_LINE_MAX ? AG_LINE_MAX : len);
+				buf_add(&o->text, "\n", 1);
+			}
+			p += len + 1;
+		}
+	}
+done:
+	buf_free(&arg);
+	buf_free(&olds);
+	buf_free(&news);
+	buf_free(&data);
+	buf_free(&res);
+	return 0;
+}
+
+/* ---- Glob and Grep: one directory walker ---- */
+
+/* Glob match: '*' and '?' stop at '/', '**' crosses directories ("**" + "/" also matches no directory),
+ * [set] and [!set] classes. Iterative with one backtrack point per star kind. */
+static int
+tool_glob_match(const char *p, const char *s)
+{
+	const char *sp = NULL, *ss = NULL;       /* last '*' in pattern and where it was in s */
+	const char *dp = NULL, *ds = NULL;       /* last '**' */
+	while (*s || *p) {
+		if (p[0] == '*' && p[1] == '*') {
+			p += 2;
+			if (*p == '/')
+				p++;
+			dp = p;
+			ds = s;
+			sp = NULL;
+			continue;
+		}
+		if (*p == '*') {
+			sp = ++p;
+			ss = s;
+			continue;
+		}
+		if (*s && *p == '?' && *s != '/') {
+			p++;
+			s++;
+			continue;
+		}
+		if (*s && *p == '[') {
+			const char *q = p + 1;
+			int neg = *q == '!' || *q == '^', ok = 0;
+			if (neg)
+				q++;
+			do {
+				if (q[1] == '-' && q[2] && q[2] != ']') {
+					ok |= *s >= q[0] && *s <= q[2];
+					q += 3;
+				} else {
+					ok |= *s == *q;
+					q++;
+				}
+			} while (*q && *q != ']');
+			if (*q == ']' && (ok ^ neg) && *s != '/') {
+				p = q + 1;
+				s++;
+				continue;
+			}
+		} else if (*s && *p == *s) {
+			p++;
+			s++;
+			continue;
+		}
+		if (sp && *ss && *ss != '/') {       /* widen the last '*' by one character */
+			p = sp;
+			s = ++ss;
+			continue;
+		}
+		if (dp && *ds) {                     /* widen the last '**' up to the next directory */
+			const char *slash = strchr(ds, '/');
+			if (!slash)
+				return 0;
+			ds = slash + 1;
+			p = dp;
+			s = ds;
+			sp = NULL;
+			continue;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+struct tool_hit {
+	char *path;
+	struct timespec mtime;
+};
+
+/* Every regular file under root (skipping .git), breadth first with an explicit queue: no recursion. */
+static int
+tool_walk(const char *root, int (*visit)(void *ctx, const char *path, const char *rel, const struct stat *st),
+          void *ctx, int *truncated)
+{
+	char **queue = NULL;
+	size_t qn = 0, qcap = 0, qi = 0, rootlen = strlen(root), visited = 0;
+	int r = 0;
+	struct stat st;
+	if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
+		const char *base = strrchr(root, '/');
+		return visit(ctx, root, base ? base + 1 : root, &st);
+	}
+	queue = malloc(sizeof *queue * (qcap = 64));
+	if (!queue || !(queue[qn++] = strdup(root)))
+		return AG_E_NOMEM;
+	while (qi < qn && !r) {
+		char *dirp = queue[qi++];
+		DIR *d = opendir(dirp);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL && !r) {
+			char path[PATH_MAX];
+			const char *nm = de->d_name;
+			if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0) || strcmp(nm, ".git") == 0))
+				continue;
+			if (snprintf(path, sizeof path, "%s/%s", strcmp(dirp, "/") ? dirp : "", nm) >= (int)sizeof path)
+				continue;
+			if (lstat(path, &st) < 0)
+				continue;
+			if (S_ISDIR(st.st_mode)) {
+				if (qn == qcap) {
+					void *p = realloc(queue, sizeof *queue * (qcap *= 2));
+					if (!p) { r = AG_E_NOMEM; break; }
+					queue = p;
+				}
+				if (!(queue[qn] = strdup(path))) { r = AG_E_NOMEM; break; }
+				qn++;
+			} else if (S_ISREG(st.st_mode)) {
+				if (++visited > AG_WALK_MAX) {
+					*truncated = 1;
+					r = 1;
+					break;
+				}
+				r = visit(ctx, path, path + rootlen + (rootlen > 1 ? 1 : 0), &st);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	for (qi = 0; qi < qn; qi++)
+		free(queue[qi]);
+	free(queue);
+	return r < 0 ? r : 0;
+}
+
+struct tool_globctx {
+	const char *pattern;
+	struct tool_hit *hits;
+	size_t n, cap;
+};
+
+static int
+tool_glob_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
+{
+	struct tool_globctx *g = ctx;
+	const char *base = strrchr(rel, '/');
+	/* a pattern without '/' matches file names anywhere, as people expect of "*.c" */
+	if (!tool_glob_match(g->pattern, strchr(g->pattern, '/') ? rel : (base ? base + 1 : rel)))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		void *p = realloc(g->hits, cap * sizeof *g->hits);
+		if (!p)
+			return AG_E_NOMEM;
+		g->hits = p;
+		g->cap = cap;
+	}
+	if (!(g->hits[g->n].path = strdup(path)))
+		return AG_E_NOMEM;
+	g->hits[g->n++].mtime = st->st_mtim;
+	return 0;
+}
+
+static int
+tool_hit_newer(const void *a, const void *b)
+{
+	const struct tool_hit *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+static int
+tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	char root[PATH_MAX];
+	struct buf pat = {0}, dir = {0};
+	struct tool_globctx g;
+	int trunc = 0, r;
+	size_t i;
+	memset(&g, 0, sizeof g);
+	if (tool_arg_str(j, "pattern", &pat, 1, "Glob", o) < 0 || tool_arg_str(j, "path", &dir, 0, "Glob", o) < 0)
+		goto done;
+	if (tool_path(tc, dir.len ? dir.p : ".", root, sizeof root)) {
+		tool_fail(o, "Glob: bad path");
+		goto done;
+	}
+	{
+		const char *p = pat.p;
+		char rel[PATH_MAX];
+		if (p[0] == '/') {              /* an absolute pattern: its fixed leading directories become the root */
+			const char *meta = strpbrk(p, "*?["), *cut = meta ? p + (meta - p) : p + strlen(p);
+			while (cut > p && *cut != '/')
+				cut--;
+			str_copy(root, sizeof root, p, cut > p ? (size_t)(cut - p) : 1);
+			str_copy(rel, sizeof rel, cut + 1, strlen(cut + 1));
+			pat.len = 0;
+			buf_adds(&pat, rel);
+		}
+	}
+	g.pattern = pat.p;
+	r = tool_walk(root, tool_glob_visit, &g, &trunc);
+	if (r < 0) {
+		tool_fail(o, "Glob: out of memory");
+		goto done;
+	}
+	if (g.n)
+		qsort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
+	o->text.len = 0;
+	for (i = 0; i < g.n && i < AG_GLOB_MAX; i++)
+		buf_printf(&o->text, "%s\n", g.hits[i].path);
+	if (g.n == 0)
+		buf_printf(&o->text, "No files match %s under %s", pat.p, root);
+	else if (g.n > AG_GLOB_MAX || trunc)
+		buf_printf(&o->text, "[%zu%s files matched; showing the newest %d. Narrow the pattern or the path.]\n",
+		           g.n, trunc ? "+" : "", AG_GLOB_MAX);
+done:
+	for (i = 0; i < g.n; i++)
+		free(g.hits[i].path);
+	free(g.hits);
+	buf_free(&pat);
+	buf_free(&dir);
+	return 0;
+}
+
+struct tool_grepctx {
+	regex_t re;
+	const char *glob;
+	int mode;                 /* 0 files, 1 content, 2 count */
+	int numbers;
+	long long before, after, limit, entries;
+	struct buf *out;
+	struct tool_hit *hits;    /* files_with_matches: sorted newest first at the end */
+	size_t n, cap;
+	int cut;
+};
+
+static int
+tool_grep_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
+{
+	struct tool_grepctx *g = ctx;
+	struct buf data = {0};
+	size_t i = 0, matches = 0;
+	long long line = 0, last_printed = 0;
+	const char *base = strrchr(rel, '/');
+	if (g->glob && !tool_glob_match(g->glob, strchr(g->glob, '/') ? rel : (base ? base + 1 : rel)))
+		return 0;
+	if (st->st_size > AG_FILE_MAX || file_read_all(path, &data, AG_FILE_MAX) < 0 || !data.len ||
+	    tool_is_binary(data.p, data.len)) {
+		buf_free(&data);
+		return 0;
+	}
+	/* line starts, for -B context */
+	while (i < data.len) {
+		char *nl = memchr(data.p + i, '\n', data.len - i);
+		size_t len = nl ? (size_t)(nl - (data.p + i)) : data.len - i;
+		char save;
+		int hit;
+		line++;
+		save = data.p[i + len];
+		data.p[i + len] = 0;
+		hit = regexec(&g->re, data.p + i, 0, NULL, 0) == 0;
+		data.p[i + len] = save;
+		if (hit) {
+			matches++;
+			if (g->mode == 0)
+				break;
+			if (g->mode == 1) {
+				long long from = line - g->before > last_printed + 1 ? line - g->before : last_printed + 1, k;
+				size_t p = 0;
+				long long ln = 1;
+				if (g->limit && g->entries >= g->limit) {
+					g->cut = 1;
+					break;
+				}
+				if (last_printed && from > last_printed + 1)
+					buf_adds(g->out, "--\n");
+				for (k = from; k <= line + g->after; k++) {
+					/* find line k (files are small enough; context is rare) */
+					while (ln < k && p < data.len) {
+						char *q = memchr(data.p + p, '\n', data.len - p);
+						p = q ? (size_t)(q - data.p) + 1 : data.len;
+						ln++;
+					}
+					if (p >= data.len && k > line)
+						break;
+					{
+						char *q = memchr(data.p + p, '\n', data.len - p);
+						size_t l = q ? (size_t)(q - (data.p + p)) : data.len - p;
+						if (l > AG_LINE_MAX)
+							l = AG_LINE_MAX;
+						if (g->numbers)
+							buf_printf(g->out, "%s%c%lld%c", path, k == line ? ':' : '-', k, k == line ? ':' : '-');
+						else
+							buf_printf(g->out, "%s%c", path, k == line ? ':' : '-');
+						buf_add(g->out, data.p + p, l);
+						buf_add(g->out, "\n", 1);
+					}
+					last_printed = k;
+				}
+				g->entries++;
+				if (g->out->len > (size_t)AG_TOOL_OUTPUT_MAX * 2) {
+					g->cut = 1;
+					break;
+				}
+			}
+		}
+		i += len + 1;
+	}
+	if (matches && g->mode == 2) {
+		if (!g->limit || g->entries < g->limit)
+			buf_printf(g->out, "%s:%zu\n", path, matches);
+		else
+			g->cut = 1;
+		g->entries++;
+	}
+	if (matches && g->mode == 0) {
+		if (g->n == g->cap) {
+			size_t cap = g->cap ? g->cap * 2 : 64;
+			void *p = realloc(g->hits, cap * sizeof *g->hits);
+			if (!p) {
+				buf_free(&data);
+				return AG_E_NOMEM;
+			}
+			g->hits = p;
+			g->cap = cap;
+		}
+		if ((g->hits[g->n].path = strdup(path)) != NULL)
+			g->hits[g->n++].mtime = st->st_mtim;
+	}
+	buf_free(&data);
+	return g->cut && g->mode != 0 ? 1 : 0;
+}
+
+static int
+tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	char root[PATH_MAX], msg[200];
+	struct buf pat = {0}, dir = {0}, glob = {0}, mode = {0};
+	struct tool_grepctx g;
+	int trunc = 0, rc, have_re = 0;
+	size_t i;
+	long long ctxl;
+	memset(&g, 0, sizeof g);
+	if (tool_arg_str(j, "pattern", &pat, 1, "Grep", o) < 0 || tool_arg_str(j, "path", &dir, 0, "Grep", o) < 0 ||
+	    tool_arg_str(j, "glob", &glob, 0, "Grep", o) < 0 || tool_arg_str(j, "output_mode", &mode, 0, "Grep", o) < 0)
+		goto done;
+	if (!mode.len || strcmp(mode.p, "files_with_matches") == 0)
+		g.mode = 0;
+	else if (strcmp(mode.p, "content") == 0)
+		g.mode = 1;
+	else if (strcmp(mode.p, "count") == 0)
+		g.mode = 2;
+	else {
+		tool_fail(o, "Grep: output_mode must be files_with_matches, content or count");
+		goto done;
+	}
+	if (tool_path(tc, dir.len ? dir.p : ".", root, sizeof root)) {
+		tool_fail(o, "Grep: bad path");
+		goto done;
+	}
+	rc = regcomp(&g.re, pat.p, REG_EXTENDED | REG_NOSUB | (tool_arg_bool(j, "-i") ? REG_ICASE : 0));
+	if (rc) {
+		regerror(rc, &g.re, msg, sizeof msg);
+		tool_fail(o, "Grep: the pattern is not a valid POSIX extended regular expression: %s", msg);
+		goto done;
+	}
+	have_re = 1;
+	ctxl = tool_arg_int(j, "-C", 0);
+	g.before = tool_arg_int(j, "-B", ctxl);
+	g.after = tool_arg_int(j, "-A", ctxl);
+	if (g.before < 0 || g.before > 100) g.before = 0;
+	if (g.after < 0 || g.after > 100) g.after = 0;
+	g.numbers = tool_arg_bool(j, "-n");
+	g.limit = tool_arg_int(j, "head_limit", 0);
+	if (g.limit < 0)
+		g.limit = 0;
+	g.glob = glob.len ? glob.p : NULL;
+	o->text.len = 0;
+	g.out = &o->text;
+	if (tool_walk(root, tool_grep_visit, &g, &trunc) < 0) {
+		tool_fail(o, "Grep: out of memory");
+		goto done;
+	}
+	if (g.mode == 0) {
+		long long max = g.limit ? g.limit : AG_GLOB_MAX;
+		qsort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
+		for (i = 0; i < g.n && (long long)i < max; i++)
+			buf_printf(&o->text, "%s\n", g.hits[i].path);
+		if ((long long)g.n > max)
+			buf_printf(&o->text, "[%zu files match; showing %lld, newest first]\n", g.n, max);
+	}
+	if (!o->text.len)
+		buf_printf(&o->text, "No matches for %s under %s", pat.p, root);
+	else if (g.cut || trunc)
+		buf_adds(&o->text, "[output cut; narrow the pattern, path or glob, or raise head_limit]\n");
+	tool_clip(&o->text, AG_TOOL_OUTPUT_MAX);
+done:
+	if (have_re)
+		regfree(&g.re);
+	for (i = 0; i < g.n; i++)
+		free(g.hits[i].path);
+	free(g.hits);
+	buf_free(&pat);
+	buf_free(&dir);
+	buf_free(&glob);
+	buf_free(&mode);
+	return 0;
+}
+
+/* ---- TodoWrite ---- */
+
+static void
+tool_todos_free(struct todo *t, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		free(t[i].content);
+		free(t[i].active);
+	}
+	free(t);
+}
+
+static int
+tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	int arr = json_get(j, 0, "todos"), i, k, n, counts[3] = {0, 0, 0};
+	struct todo *t;
+	if (arr < 0 || j->t[arr].type != JSMN_ARRAY)
+		return tool_fail(o, "TodoWrite needs 'todos': an array of {content, status, activeForm}");
+	n = j->t[arr].size;
+	t = calloc((size_t)(n ? n : 1), sizeof *t);
+	if (!t)
+		return tool_fail(o, "TodoWrite: out of memory");
+	for (i = 0, k = arr + 1; i < n; i++, k = json_skip(j, k)) {
+		struct buf c = {0}, a = {0};
+		int st = json_get(j, k, "status");
+		if (k >= j->n || j->t[k].type != JSMN_OBJECT || json_str_buf(j, json_get(j, k, "content"), &c) ||
+		    json_str_buf(j, json_get(j, k, "activeForm"), &a) || !c.len || !a.len) {
+			buf_free(&c);
+			buf_free(&a);
+			tool_todos_free(t, (size_t)i);
+			return tool_fail(o, "TodoWrite: item %d needs non-empty content and activeForm strings", i + 1);
+		}
+		t[i].content = c.p;
+		t[i].active = a.p;
+		t[i].status = json_eq(j, st, "pending") ? 0 : json_eq(j, st, "in_progress") ? 1 :
+		              json_eq(j, st, "completed") ? 2 : -1;
+		if (t[i].status < 0) {
+			tool_todos_free(t, (size_t)i + 1);
+			return tool_fail(o, "TodoWrite: item %d has a status other than pending, in_progress or completed", i + 1);
+		}
+		counts[t[i].status]++;
+	}
+	tool_todos_free(tc->todos, tc->ntodos);
+	tc->todos = t;
+	tc->ntodos = (size_t)n;
+	tc->todo_used = 1;
+	o->text.len = 0;
+	buf_printf(&o->text, "Todo list updated: %d pending, %d in progress, %d completed.", counts[0], counts[1], counts[2]);
+	if (counts[1] > 1)
+		buf_adds(&o->text, " Keep only one item in_progress at a time.");
+	return 0;
+}
+
+/* Run one tool by name on its parsed input. Nothing here aborts the loop: failures are results. */
+static void
+tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct tool_out *o)
+{
+	o->text.len = 0;
+	o->is_error = 0;
+	if (j->n < 1 || j->t[0].type != JSMN_OBJECT)
+		tool_fail(o, "%s: the input must be a JSON object", name);
+	else if (strcmp(name, "Bash") == 0)
+		tool_bash(tc, j, o);
+	else if (strcmp(name, "Read") == 0)
+		tool_read(tc, j, o);
+	else if (strcmp(name, "Write") == 0)
+		tool_write(tc, j, o);
+	else if (strcmp(name, "Edit") == 0)
+		tool_edit(tc, j, o);
+	else if (strcmp(name, "Glob") == 0)
+		tool_glob(tc, j, o);
+	else if (strcmp(name, "Grep") == 0)
+		tool_grep(tc, j, o);
+	else if (strcmp(name, "TodoWrite") == 0)
+		tool_todo(tc, j, o);
+	else
+		tool_fail(o, "There is no tool named %s; the tools are Bash, Read, Write, Edit, Glob, Grep, TodoWrite", name);
+	if (!o->text.len)
+		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
+}
+
+/* ==== 10. perm: what may run without asking ==== */
+
+/* In print mode there is no one to ask: Bash, Write and Edit run only when a flag allows them. Rules use
+ * Claude Code's syntax: `Tool`, `Tool(specifier)`, `Bash(prefix:*)`, path globs for the file tools. */
+enum { PERM_DEFAULT, PERM_ACCEPT_EDITS, PERM_PLAN, PERM_BYPASS };
+
+struct perm_rule {
+	char tool[64];
+	char *spec;               /* NULL: the whole tool */
+};
+
+struct perm {
+	int mode;
+	struct perm_rule *allow, *deny;
+	size_t nallow, ndeny;
+};
+
+/* Split "Bash(git diff:*),Read Edit" on commas and spaces outside parentheses. */
+static int
+perm_parse(const char *s, struct perm_rule **out, size_t *n, struct ag_err *e)
+{
+	while (*s) {
+		const char *b, *p;
+		int depth = 0;
+		struct perm_rule r;
+		void *np;
+		while (*s == ',' || *s == ' ')
+			s++;
+		if (!*s)
+			break;
+		b = s;
+		for (p = s; *p && (depth || (*p != ',' && *p != ' ')); p++)
+			depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		memset(&r, 0, sizeof r);
+		{
+			const char *lp = memchr(b, '(', (size_t)(p - b));
+			size_t tl = lp ? (size_t)(lp - b) : (size_t)(p - b);
+			if (!tl || tl >= sizeof r.tool || (lp && p[-1] != ')'))
+				return err_set(e, AG_E_USAGE, "bad permission rule '%.*s'; write Tool or Tool(specifier)",
+				               (int)(p - b), b);
+			memcpy(r.tool, b, tl);
+			if (lp && !(r.spec = strndup(lp + 1, (size_t)(p - lp - 2))))
+				return AG_E_NOMEM;
+		}
+		np = realloc(*out, (*n + 1) * sizeof **out);
+		if (!np) {
+			free(r.spec);
+			return AG_E_NOMEM;
+		}
+		*out = np;
+		(*out)[(*n)++] = r;
+		s = p;
+	}
+	return 0;
+}
+
+static int
+perm_tool_is_ro(const char *tool)
+{
+	return strcmp(tool, "Read") == 0 || strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0 ||
+	       strcmp(tool, "TodoWrite") == 0;
+}
+
+/* A Bash rule's prefix covers a command only when nothing could chain another command after it. */
+static int
+perm_bash_match(const char *spec, const char *cmd)
+{
+	size_t sl = strlen(spec);
+	while (*cmd == ' ')
+		cmd++;
+	if (strpbrk(cmd, ";&|`$<>\n\\(){}"))
+		return 0;
+	if (sl >= 2 && strcmp(spec + sl - 2, ":*") == 0) {
+		sl -= 2;
+		return strncmp(cmd, spec, sl) == 0 && (cmd[sl] == 0 || cmd[sl] == ' ');
+	}
+	return strcmp(cmd, spec) == 0;
+}
+
+static int
+perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, const char *cwd)
+{
+	char rel[PATH_MAX];
+	size_t cl = strlen(cwd);
+	if (strcmp(r->tool, tool) != 0)
+		return 0;
+	if (!r->spec || !*r->spec || strcmp(r->spec, "*") == 0)
+		return 1;
+	if (!arg)
+		return 0;
+	if (strcmp(tool, "Bash") == 0)
+		return perm_bash_match(r->spec, arg);
+	if (tool_glob_match(r->spec, arg))
+		return 1;
+	if (strncmp(arg, cwd, cl) == 0 && arg[cl] == '/') {       /* project-relative globs */
+		str_copy(rel, sizeof rel, arg + cl + 1, strlen(arg + cl + 1));
+		return tool_glob_match(r->spec[0] == '/' ? r->spec + 1 : r->spec, rel);
+	}
+	return 0;
+}
+
+/* 0: allowed. Otherwise why not, in words for the model and the user. */
+static int
+perm_check(const struct perm *p, const char *tool, const char *arg, const char *cwd, char *why, size_t cap)
+{
+	size_t i;
+	for (i = 0; i < p->ndeny; i++)
+		if (perm_rule_match(&p->deny[i], tool, arg, cwd)) {
+			snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s.", tool, p->deny[i].tool,
+			         p->deny[i].spec ? "(" : "", p->deny[i].spec ? p->deny[i].spec : "", p->deny[i].spec ? ")" : "");
+			return 1;
+		}
+	if (perm_tool_is_ro(tool))
+		return 0;
+	if (p->mode == PERM_PLAN) {
+		snprintf(why, cap, "Plan mode is on: only read-only tools may run. Present your plan instead of "
+		         "running %s.", tool);
+		return 1;
+	}
+	if (p->mode == PERM_BYPASS)
+		return 0;
+	if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0))
+		return 0;
+	for (i = 0; i < p->nallow; i++)
+		if (perm_rule_match(&p->allow[i], tool, arg, cwd))
+			return 0;
+	snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows it "
+	         "(the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
+	         "--dangerously-skip-permissions).", tool, tool);
+	return 1;
+}
+
+static void
+perm_free(struct perm *p)
+{
+	size_t i;
+	for (i = 0; i < p->nallow; i++)
+		free(p->allow[i].spec);
+	for (i = 0; i < p->ndeny; i++)
+		free(p->deny[i].spec);
+	free(p->allow);
+	free(p->deny);
+}
+
+/* ==== 11. ui: what the user sees ==== */
+
+/* The answer goes to stdout, buffered and flushed after each network read so it appears as it streams;
+ * everything else (tool calls, thinking, notes) goes to stderr. On a terminal, escape sequences and
+ * other control characters from the model or a tool are shown as ^X, never obeyed. */
+struct ui {
+	int tty;                  /* stdout is a terminal */
+	int err_tty;              /* stderr is a terminal */
+	int color;                /* colours on stderr: a terminal, and no NO_COLOR */
+	int quiet;                /* json output formats: stdout is for JSON, stderr for errors only */
+	int verbose;
+	int last;                 /* last byte written to stdout, to end the output with a newline */
+	int in_thinking;
+	struct api_sink sink;
+	size_t n;
+	char b[4096];
+};
+
+static void
+ui_flush(void *ctx)
+{
+	struct ui *u = ctx;
+	if (u->n)
+		fd_write_all(1, u->b, u->n);
+	u->n = 0;
+}
+
+static void
+ui_put(struct ui *u, const char *s, size_t n)
+{
+	while (n) {
+		size_t k = sizeof u->b - u->n;
+		if (k > n)
+			k = n;
+		memcpy(u->b + u->n, s, k);
+		u->n += k;
+		s += k;
+		n -= k;
+		if (u->n == sizeof u->b)
+			ui_flush(u);
+	}
+}
+
+/* Copy s to out with control characters made visible (^[ for ESC, and so on); C1 controls too. */
+static void
+ui_neutralise(struct buf *out, const char *s, size_t n, int keep_newlines)
+{
+	size_t i, start = 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int c1 = c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] < 0xA0;
+		if ((c < 32 && !(keep_newlines && (c == '\n' || c == '\t'))) || c == 127 || c1) {
+			char vis[2] = { '^', (char)(c == 127 || c1 ? '?' : c + 64) };
+			buf_add(out, s + start, i - start);
+			buf_add(out, vis, 2);
+			i += (size_t)c1;
+			start = i + 1;
+		}
+	}
+	buf_add(out, s + start, n - start);
+}
+
+static void
+ui_text(void *ctx, const char *s, size_t n)
+{
+	struct ui *u = ctx;
+	struct buf b = {0};
+	if (!n)
+		return;
+	u->last = (unsigned char)s[n - 1];
+	if (!u->tty) {
+		ui_put(u, s, n);
+		return;
+	}
+	ui_neutralise(&b, s, n, 1);
+	ui_put(u, b.p, b.len);
+	buf_free(&b);
+}
+
+/* A line on stderr; on a shared terminal, stdout's partial line is ended first. */
+static void
+ui_err(struct ui *u, const char *color, const char *s, size_t n)
+{
+	struct buf b = {0};
+	if (u->tty && u->err_tty && u->last && u->last != '\n') {
+		ui_put(u, "\n", 1);
+		u->last = '\n';
+	}
+	ui_flush(u);
+	if (u->color && color)
+		buf_adds(&b, color);
+	if (u->err_tty)
+		ui_neutralise(&b, s, n, 1);
+	else
+		buf_add(&b, s, n);
+	if (u->color && color)
+		buf_adds(&b, "\033[0m");
+	buf_add(&b, "\n", 1);
+	fd_write_all(2, b.p, b.len);
+	buf_free(&b);
+}
+
+static void
+ui_note(struct ui *u, const char *msg)
+{
+	char line[600];
+	if (u->quiet)
+		return;
+	snprintf(line, sizeof line, "agent: %s", msg);
+	ui_err(u, "\033[33m", line, strlen(line));
+}
+
+/* Thinking is shown dimmed on a terminal's stderr (or with --verbose), never mixed into the answer. */
+static void
+ui_thinking(void *ctx, const char *s, size_t n)
+{
+	struct ui *u = ctx;
+	struct buf b = {0};
+	if (u->quiet || !(u->err_tty || u->verbose) || !n)
+		return;
+	ui_flush(u);
+	if (u->color)
+		buf_adds(&b, "\033[2m");
+	if (u->err_tty)
+		ui_neutralise(&b, s, n, 1);
+	else
+		buf_add(&b, s, n);
+	if (u->color)
+		buf_adds(&b, "\033[0m");
+	fd_write_all(2, b.p, b.len);
+	u->in_thinking = 1;
+	buf_free(&b);
+}
+
+static void
+ui_block_start(void *ctx, int type)
+{
+	struct ui *u = ctx;
+	if (u->in_thinking && type != BLK_THINKING) {
+		fd_write_all(2, "\n", 1);
+		u->in_thinking = 0;
+	}
+}
+
+static void
+ui_tool_start(struct ui *u, const char *name, const char *summary)
+{
+	char line[400];
+	if (u->quiet)
+		return;
+	snprintf(line, sizeof line, "> %s(%s)", name, summary);
+	ui_err(u, "\033[1m", line, strlen(line));
+}
+
+/* The first lines of a result, clipped, under the call line. */
+static void
+ui_tool_result(struct ui *u, const char *name, const char *summary, const struct tool_out *o)
+{
+	struct buf b = {0};
+	const char *s = o->text.p ? o->text.p : "";
+	size_t n = o->text.len, i, lines = 0, shown = 0, k;
+	if (u->quiet)
+		return;
+	if (o->is_error && !u->verbose && (strncmp(s, "Permission", 10) == 0 || strncmp(s, "Plan mode", 9) == 0)) {
+		char line[400];
+		snprintf(line, sizeof line, "> %s(%s)", name, summary);
+		ui_err(u, "\033[1m", line, strlen(line));
+	}
+	for (i = 0; i < n; i++)
+		lines += s[i] == '\n';
+	lines += n && s[n - 1] != '\n';
+	for (i = 0; i < n && shown < 3; shown++) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		k = nl ? (size_t)(nl - (s + i)) : n - i;
+		buf_adds(&b, shown ? "    " : "  = ");
+		buf_add(&b, s + i, k > 160 ? 160 : k);
+		if (k > 160)
+			buf_adds(&b, "...");
+		buf_add(&b, "\n", 1);
+		i += k + 1;
+	}
+	if (lines > shown)
+		buf_printf(&b, "    (+%zu more lines)\n", lines - shown);
+	if (b.len)
+		b.p[--b.len] = 0;
+	ui_err(u, o->is_error ? "\033[31m" : "\033[2m", b.p ? b.p : "", b.len);
+	buf_free(&b);
+}
+
+static void
+ui_todos(struct ui *u, const struct tool_ctx *tc)
+{
+	struct buf b = {0};
+	size_t i;
+	if (u->quiet)
+		return;
+	buf_adds(&b, "  Todos:");
+	for (i = 0; i < tc->ntodos; i++)
+		buf_printf(&b, "\n    %s %s", tc->todos[i].status == 2 ? "[x]" : tc->todos[i].status == 1 ? "[>]" : "[ ]",
+		           tc->todos[i].content);
+	ui_err(u, NULL, b.p, b.len);
+	buf_free(&b);
+}
+
+/* ==== 12. loop: the agent loop ==== */
+
+#define LOOP_TODO_NUDGE_ROUNDS 10
+
+enum { OUT_TEXT, OUT_JSON, OUT_STREAM_JSON };
+
+struct loop {
+	struct api *api;
+	struct api_cfg *cfg;
+	struct conv conv;
+	struct tool_ctx tools;
+	struct perm perm;
+	struct ui *ui;
+	struct api_msg msg;
+	struct api_usage total;
+	int out_format;
+	int verbose;
+	long long max_turns;
+	int turns;
+	int nudged;
+	int first_user_done;
+	const char *memory;       /* project memory reminder text, or NULL */
+	char session_id[40];
+	long long t_start;
+	struct buf last_text;     /* the final assistant text: the "result" */
+};
+
+/* Prices in US dollars per million tokens (input, output); cache writes cost 1.25x input, reads 0.1x. */
+static double
+loop_cost(const char *model, const struct api_usage *u)
+{
+	double in = 3, out = 15;
+	if (strstr(model, "opus-4-5") || strstr(model, "opus-4.5"))
+		in = 5, out = 25;
+	else if (strstr(model, "opus"))
+		in = 15, out = 75;
+	else if (strstr(model, "haiku-4") || strstr(model, "haiku-4-5"))
+		in = 1, out = 5;
+	else if (strstr(model, "haiku"))
+		in = 0.8, out = 4;
+	return ((double)u->input * in + (double)u->output * out + (double)u->cache_write * in * 1.25 +
+	        (double)u->cache_read * in * 0.1) / 1e6;
+}
+
+static void
+loop_usage_json(struct jw *w, const struct api_usage *u)
+{
+	jw_open(w, '{');
+	jw_key(w, "input_tokens");
+	jw_int(w, u->input);
+	jw_key(w, "cache_creation_input_tokens");
+	jw_int(w, u->cache_write);
+	jw_key(w, "cache_read_input_tokens");
+	jw_int(w, u->cache_read);
+	jw_key(w, "output_tokens");
+	jw_int(w, u->output);
+	jw_close(w, '}');
+}
+
+/* One JSON object per line on stdout (stream-json), through the same buffered output as the text. */
+static void
+loop_emit(struct loop *L, struct buf *b)
+{
+	ui_put(L->ui, b->p, b->len);
+	ui_put(L->ui, "\n", 1);
+	ui_flush(L->ui);
+	b->len = 0;
+}
+
+/* The finished assistant message as conversation blocks. A tool_use whose input never completed (cut by
+ * max_tokens, or never stopped) is left out: it must not run and must not be sent back as if whole.
+ * Returns the number of tool_use blocks kept; *cut says one was dropped. */
+static int
+loop_assistant(struct loop *L, struct msg *m, int *cut)
+{
+	struct api_msg *am = &L->msg;
+	int i, tools = 0;
+	*cut = 0;
+	for (i = 0; i < am->nb; i++) {
+		struct api_block *b = &am->b[i];
+		struct buf out = {0};
+		struct jw w;
+		jw_init(&w, jw_sink_buf, &out);
+		switch (b->type) {
+		case BLK_TEXT:
+			if (!b->text.len)
+				break;                    /* the API refuses empty text blocks */
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "text");
+			jw_key(&w, "text"); jw_strn(&w, b->text.p, b->text.len);
+			jw_close(&w, '}');
+			break;
+		case BLK_TOOL_USE: {
+			jsmntok_t *tok = NULL;
+			struct json j;
+			int n = 1;
+			const char *in = b->input.len ? b->input.p : "{}";
+			size_t inlen = b->input.len ? b->input.len : 2;
+			jsmn_parser p;
+			jsmn_init(&p);
+			if (b->stopped && inlen <= INT_MAX)
+				n = jsmn_parse(&p, in, inlen, NULL, 0);
+			if (!b->stopped || n <= 0 || !(tok = malloc(sizeof *tok * (size_t)n)) ||
+			    json_parse(&j, in, inlen, tok, n) <= 0 || tok[0].type != JSMN_OBJECT) {
+				free(tok);
+				*cut = 1;
+				b->type = BLK_NONE;       /* never run */
+				break;
+			}
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "tool_use");
+			jw_key(&w, "id"); jw_str(&w, b->id);
+			jw_key(&w, "name"); jw_str(&w, b->name);
+			jw_key(&w, "input");
+			json_copy(&w, &j, 0);
+			jw_close(&w, '}');
+			free(tok);
+			tools++;
+			break;
+		}
+		case BLK_THINKING:
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "thinking");
+			jw_key(&w, "thinking"); jw_strn(&w, b->text.p ? b->text.p : "", b->text.len);
+			jw_key(&w, "signature"); jw_strn(&w, b->sig.p ? b->sig.p : "", b->sig.len);
+			jw_close(&w, '}');
+			break;
+		case BLK_REDACTED:
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "redacted_thinking");
+			jw_key(&w, "data"); jw_strn(&w, b->text.p ? b->text.p : "", b->text.len);
+			jw_close(&w, '}');
+			break;
+		case BLK_OTHER:
+			if (b->raw.len)
+				buf_add(&out, b->raw.p, b->raw.len);
+			break;
+		}
+		if (!w.err && out.len)
+			conv_block(m, out.p, out.len);
+		buf_free(&out);
+	}
+	if (!m->content.len)
+		conv_text_block(m, "(no content)", 12);
+	return tools;
+}
+
+static void
+loop_reminder(struct msg *m, const char *text)
+{
+	struct buf b = {0};
+	buf_printf(&b, "<system-reminder>\n%s\n</system-reminder>", text);
+	conv_text_block(m, b.p, b.len);
+	buf_free(&b);
+}
+
+/* A one-line summary of a tool call for the screen: the command, the path, the pattern. */
+static void
+loop_tool_summary(const char *name, const struct json *j, char *out, size_t cap)
+{
+	static const char *const keys[] = { "command", "file_path", "pattern", "url" };
+	size_t k;
+	out[0] = 0;
+	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		char v[400];
+		if (json_str(j, json_get(j, 0, keys[k]), v, sizeof v) == 0) {
+			str_excerpt(out, cap, v, strlen(v));
+			return;
+		}
+	}
+	if (strcmp(name, "TodoWrite") == 0)
+		snprintf(out, cap, "%d items", j->n > 0 ? j->t[json_get(j, 0, "todos") > 0 ? json_get(j, 0, "todos") : 0].size : 0);
+}
+
+/* Run every tool_use of the assistant message; all results go into one user message, in order. */
+static void
+loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
+{
+	jsmntok_t *tok = NULL;
+	struct json j, tj;
+	int n, i, k, used_todo = 0;
+	struct buf arr = {0};
+	buf_adds(&arr, "[");
+	buf_add(&arr, am->content.p, am->content.len);
+	buf_adds(&arr, "]");
+	{
+		jsmn_parser p;
+		jsmn_init(&p);
+		n = jsmn_parse(&p, arr.p, arr.len, NULL, 0);
+	}
+	if (n <= 0 || !(tok = malloc(sizeof *tok * (size_t)n)) || json_parse(&j, arr.p, arr.len, tok, n) <= 0) {
+		free(tok);
+		buf_free(&arr);
+		return;
+	}
+	for (i = 0, k = 1; i < j.t[0].size && k < j.n; i++, k = json_skip(&j, k)) {
+		char id[128], name[128], summary[200], why[600];
+		struct tool_out o = {{0}, 0};
+		struct buf res = {0};
+		struct jw w;
+		int in = json_get(&j, k, "input");
+		const char *arg = NULL;
+		char abspath[PATH_MAX];
+		if (!json_eq(&j, json_get(&j, k, "type"), "tool_use"))
+			continue;
+		json_str(&j, json_get(&j, k, "id"), id, sizeof id);
+		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
+		tj = j;                              /* the input object as its own document */
+		tj.t = j.t + in;
+		tj.n = json_skip(&j, in) - in;
+		loop_tool_summary(name, &tj, summary, sizeof summary);
+		if (strcmp(name, "TodoWrite") == 0)
+			used_todo = 1;
+		{
+			struct buf a = {0};
+			const char *key = strcmp(name, "Bash") == 0 ? "command" : "file_path";
+			if (json_str_buf(&tj, json_get(&tj, 0, key), &a) == 0 && a.p) {
+				if (strcmp(name, "Bash") == 0)
+					arg = a.p;
+				else if (tool_path(&L->tools, a.p, abspath, sizeof abspath) == 0)
+					arg = abspath;
+			}
+			if (perm_check(&L->perm, name, arg, L->tools.cwd, why, sizeof why)) {
+				tool_fail(&o, "%s", why);
+			} else {
+				ui_tool_start(L->ui, name, summary);
+				tool_run(&L->tools, name, &tj, &o);
+			}
+			buf_free(&a);
+		}
+		ui_tool_result(L->ui, name, summary, &o);
+		if (strcmp(name, "TodoWrite") == 0 && !o.is_error)
+			ui_todos(L->ui, &L->tools);
+		jw_init(&w, jw_sink_buf, &res);
+		jw_open(&w, '{');
+		jw_key(&w, "type"); jw_str(&w, "tool_result");
+		jw_key(&w, "tool_use_id"); jw_str(&w, id);
+		jw_key(&w, "content"); jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
+		if (o.is_error) {
+			jw_key(&w, "is_error");
+			jw_bool(&w, 1);
+		}
+		jw_close(&w, '}');
+		conv_block(um, res.p, res.len);
+		buf_free(&res);
+		buf_free(&o.text);
+	}
+	free(tok);
+	buf_free(&arr);
+	if (used_todo)
+		L->tools.rounds_without_todo = 0;
+	else
+		L->tools.rounds_without_todo++;
+	if (!L->nudged && L->tools.rounds_without_todo >= LOOP_TODO_NUDGE_ROUNDS) {
+		loop_reminder(um, "The TodoWrite tool has not been used for a while. If this task has several steps, "
+		              "track them with TodoWrite. Do not mention this reminder to the user.");
+		L->nudged = 1;
+	}
+}
+
+static void
+loop_emit_message(struct loop *L, const char *type, const struct msg *m)
+{
+	struct buf b = {0};
+	struct jw w;
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, type);
+	jw_key(&w, "message");
+	jw_open(&w, '{');
+	if (m->role == ROLE_ASSISTANT) {
+		jw_key(&w, "id"); jw_str(&w, L->msg.id);
+		jw_key(&w, "type"); jw_str(&w, "message");
+		jw_key(&w, "model"); jw_str(&w, L->cfg->model);
+	}
+	jw_key(&w, "role"); jw_str(&w, m->role == ROLE_USER ? "user" : "assistant");
+	jw_key(&w, "content");
+	jw_open(&w, '[');
+	if (m->content.len)
+		jw_json(&w, m->content.p, m->content.len);
+	jw_close(&w, ']');
+	if (m->role == ROLE_ASSISTANT) {
+		jw_key(&w, "stop_reason"); jw_str(&w, L->msg.stop_reason[0] ? L->msg.stop_reason : "end_turn");
+		jw_key(&w, "usage"); loop_usage_json(&w, &L->msg.usage);
+	}
+	jw_close(&w, '}');
+	jw_key(&w, "session_id"); jw_str(&w, L->session_id);
+	jw_close(&w, '}');
+	loop_emit(L, &b);
+	buf_free(&b);
+}
+
+static void
+loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *errmsg)
+{
+	struct buf b = {0};
+	struct jw w;
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, "result");
+	jw_key(&w, "subtype"); jw_str(&w, subtype);
+	jw_key(&w, "is_error"); jw_bool(&w, is_error);
+	jw_key(&w, "duration_ms"); jw_int(&w, clk_ms() - L->t_start);
+	jw_key(&w, "num_turns"); jw_int(&w, L->turns);
+	jw_key(&w, "result");
+	if (errmsg)
+		jw_str(&w, errmsg);
+	else
+		jw_strn(&w, L->last_text.p ? L->last_text.p : "", L->last_text.len);
+	jw_key(&w, "session_id"); jw_str(&w, L->session_id);
+	jw_key(&w, "total_cost_usd");
+	{
+		char c[32];
+		int n = snprintf(c, sizeof c, "%.6f", loop_cost(L->cfg->model, &L->total));
+		jw_json(&w, c, (size_t)n);
+	}
+	jw_key(&w, "usage"); loop_usage_json(&w, &L->total);
+	jw_close(&w, '}');
+	loop_emit(L, &b);
+	buf_free(&b);
+}
+
+/* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
+ * The user message that starts the run is already the newest in the conversation. 0 or an error code;
+ * *subtype names how it ended for the result object. */
+static int
+loop_run(struct loop *L, const char **subtype)
+{
+	struct ag_err *e = L->api->e;
+	int rc;
+	*subtype = "success";
+	for (;;) {
+		struct msg *am, *um;
+		int tools, cut;
+		if (L->max_turns > 0 && L->turns >= L->max_turns) {
+			*subtype = "error_max_turns";
+			return err_set(e, AG_E_API, "stopped after %lld turns (--max-turns); the task is not finished",
+			               L->max_turns);
+		}
+		L->turns++;
+		if (L->verbose)
+			fprintf(stderr, "agent: turn %d: POST %s/v1/messages, %zu messages\n", L->turns,
+			        L->cfg->url.host, L->conv.n);
+		if (L->ui->last && L->ui->last != '\n' && L->out_format == OUT_TEXT)
+			ui_text(L->ui, "\n", 1);    /* the next turn's text starts on a new line */
+		rc = api_call(L->api, &L->conv, &L->msg, L->out_format == OUT_TEXT ? &L->ui->sink : NULL, ui_flush, L->ui);
+		L->total.input += L->msg.usage.input;
+		L->total.output += L->msg.usage.output;
+		L->total.cache_read += L->msg.usage.cache_read;
+		L->total.cache_write += L->msg.usage.cache_write;
+		if (L->verbose)
+			fprintf(stderr, "agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n",
+			        L->turns, L->msg.stop_reason[0] ? L->msg.stop_reason : "-", L->msg.usage.input,
+			        L->msg.usage.output, L->msg.usage.cache_read, L->msg.usage.cache_write);
+		if (rc) {
+			*subtype = "error_during_execution";
+			return rc;                  /* a half-received message is never kept */
+		}
+		am = conv_add(&L->conv, ROLE_ASSISTANT);
+		if (!am)
+			return err_set(e, AG_E_NOMEM, "out of memory");
+		tools = loop_assistant(L, am, &cut);
+		{
+			int i;
+			L->last_text.len = 0;
+			for (i = 0; i < L->msg.nb; i++)
+				if (L->msg.b[i].type == BLK_TEXT && L->msg.b[i].text.len)
+					buf_add(&L->last_text, L->msg.b[i].text.p, L->msg.b[i].text.len);
+		}
+		if (L->out_format == OUT_STREAM_JSON)
+			loop_emit_message(L, "assistant", am);
+		if (cut) {
+			ui_note(L->ui, "the answer hit max_tokens in the middle of a tool call; asking the model to continue "
+			        "with a smaller step");
+			um = conv_add(&L->conv, ROLE_USER);
+			if (!um)
+				return err_set(e, AG_E_NOMEM, "out of memory");
+			if (tools)
+				loop_run_tools(L, am, um);
+			{
+				static const char cont[] = "Your last reply was cut off by the output token limit in the middle "
+				                           "of a tool call, so that call was not run. Continue in smaller steps "
+				                           "(for a large file, write it in parts or use Edit).";
+				conv_text_block(um, cont, sizeof cont - 1);
+			}
+			if (L->out_format == OUT_STREAM_JSON)
+				loop_emit_message(L, "user", um);
+			continue;
+		}
+		if (tools) {
+			um = conv_add(&L->conv, ROLE_USER);
+			if (!um)
+				return err_set(e, AG_E_NOMEM, "out of memory");
+			loop_run_tools(L, am, um);
+			if (L->out_format == OUT_STREAM_JSON)
+				loop_emit_message(L, "user", um);
+			if (ag_interrupted)
+				return err_set(e, AG_E_INTR, "interrupted");
+			continue;
+		}
+		if (strcmp(L->msg.stop_reason, "pause_turn") == 0)
+			continue;                   /* a server tool paused a long turn: send it back to go on */
+		if (strcmp(L->msg.stop_reason, "max_tokens") == 0)
+			ui_note(L->ui, "the answer was cut off at --max-tokens");
+		return 0;
+	}
+}
+
+/* ==== 13. selftest: built-in checks for a new device ==== */
+
+static int selftest_fails, selftest_runs;
+
+static void
+selftest_check(int ok, const char *what)
+{
+	selftest_runs++;
+	if (!ok) {
+		selftest_fails++;
+		fprintf(stderr, "self-test FAILED: %s\n", what);
+	}
+}
+
+struct selftest_sse {
+	struct buf out;
+};
+
+static int
+selftest_sse_cb(void *ctx, const char *event, char *data, size_t n)
+{
+	struct selftest_sse *t = ctx;
+	buf_printf(&t->out, "[%s]", event);
+	buf_add(&t->out, data, n);
+	buf_adds(&t->out, "|");
+	return 0;
+}
+
+/* Parsers and the writer on known vectors; SSE fed whole, byte by byte, and in odd pieces. */
+static int
+selftest_run(void)
+{
+	static struct sse s;
+	static const char stream[] = "\xEF\xBB\xBF: hi\r\nevent: a\r\ndata: {\"x\":1}\r\n\r\ndata:l1\rdata: l2\r\r"
+	                             "event:b\ndata\n\n";
+	const char *want = "[a]{\"x\":1}|[]l1\nl2|[b]|";
+	jsmntok_t tok[64];
+	struct json j;
+	char out[64];
+	struct buf b = {0};
+	struct jw w;
+	long n;
+	size_t step, i;
+	/* JSON */
+	selftest_check(json_parse(&j, "{\"a\":{\"b\":[1,2]},\"c\":\"d\"}", 25, tok, 64) > 0 &&
+	               json_path(&j, 0, "a.b") == 4 && json_eq(&j, json_get(&j, 0, "c"), "d"), "json lookup");
+	selftest_check(json_parse(&j, "{\"a\":1} x", 9, tok, 64) < 0, "json trailing garbage rejected");
+	selftest_check(json_parse(&j, "[1,2,3]", 7, tok, 2) == AG_E_TOOBIG, "json pool exhaustion reported");
+	n = json_unescape("a\\n\\u00e9\\ud83c\\udf89\\ud800x", 28, out);
+	selftest_check(n == 12 && memcmp(out, "a\n\xC3\xA9\xF0\x9F\x8E\x89\xEF\xBF\xBDx", 12) == 0, "json unescape");
+	jw_init(&w, jw_sink_buf, &b);
+	jw_strn(&w, "q\"\x01\xff\xC3\xA9", 6);
+	selftest_check(b.p && strcmp(b.p, "\"q\\\"\\u0001\xEF\xBF\xBD\xC3\xA9\"") == 0, "json writer escapes");
+	buf_free(&b);
+	/* base64 */
+	n = b64_decode("aGVs\nbG8=", 9, (unsigned char *)out, sizeof out);
+	selftest_check(n == 5 && memcmp(out, "hello", 5) == 0, "base64");
+	/* SSE, three ways */
+	for (step = 0; step < 3; step++) {
+		struct selftest_sse t = {{0}};
+		size_t len = sizeof stream - 1;
+		sse_init(&s);
+		for (i = 0; i < len;) {
+			size_t k = step == 0 ? len : step == 1 ? 1 : 1 + (i * 7) % 5;
+			if (k > len - i)
+				k = len - i;
+			sse_feed(&s, stream + i, k, selftest_sse_cb, &t);
+			i += k;
+		}
+		sse_finish(&s, selftest_sse_cb, &t);
+		selftest_check(t.out.p && strcmp(t.out.p, want) == 0, "sse parse");
+		buf_free(&t.out);
+	}
+	/* URL */
+	{
+		struct url u;
+		struct ag_err e = {0};
+		selftest_check(url_parse("https://[::1]:8443/gw/", &u, &e) == 0 && strcmp(u.host, "::1") == 0 &&
+		               strcmp(u.port, "8443") == 0 && strcmp(u.prefix, "/gw") == 0, "url parse");
+	}
+	/* trust anchors compiled in */
+	{
+		struct tls_trust t = {0};
+		int k = tls_trust_add_pem(&t, ag_roots_pem, sizeof ag_roots_pem - 1);
+#ifdef AG_HAVE_ROOTS
+		selftest_check(k >= 1, "built-in root certificates decode");
+#else
+		(void)k;
+#endif
+		tls_trust_free(&t);
+	}
+	printf("self-test: %d of %d checks passed\n", selftest_runs - selftest_fails, selftest_runs);
+	return selftest_fails ? 1 : 0;
+}
+
+/* ==== 14. cli: flags, environment, main ==== */
+
+#define CLI_DEFAULT_MODEL "claude-sonnet-4-5"
+#define CLI_DEFAULT_MAX_TOKENS 32000
+
+static const char cli_system_prompt[] =
+"You are agent, a coding agent working in a terminal, often on a small Linux device reached over SSH. You help "
+"with software and system tasks: you read code, run commands, edit files and report what you found.\n\n"
+"# How you work\n"
+"- Your text is shown in a plain terminal. Be brief and direct: no preamble, no closing summary unless asked.\n"
+"- Prefer the dedicated tools to shell equivalents: Read, not cat/head/tail; Edit and Write, not sed or echo >; "
+"Glob, not find or ls -R; Grep, not grep. Use Bash for builds, tests, git and system commands.\n"
+"- When calls do not depend on each other, make them all in one reply; they run together.\n"
+"- For work of three or more steps, plan with TodoWrite and keep the list current.\n"
+"- Read a file before you change it; follow the code's existing style; keep changes to what was asked.\n"
+"- Check your work: run the tests or the command that shows it works, when there is one.\n"
+"- Ask before anything destructive or irreversible (deleting data, rm -rf, overwriting others' work).\n\n"
+"# Git\n"
+"- Never change git config, never force-push, never skip hooks, and never commit or push unless the user asks.\n"
+"- When asked to commit: look at git status and git diff first, then write a short message that says why.";
+
+static void
+cli_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: agent -p PROMPT [options]     do the task, print the answer, exit\n"
+	        "       echo PROMPT | agent -p        the prompt may come on stdin\n"
+	        "\n"
+	        "options:\n"
+	        "  -p, --print [PROMPT]         print mode: run the agent loop, the answer on stdout\n"
+	        "      --model NAME             model (default: $ANTHROPIC_MODEL or " CLI_DEFAULT_MODEL ")\n"
+	        "      --max-tokens N           output token limit per reply (default %d)\n"
+	        "      --max-turns N            stop after N model calls\n"
+	        "      --output-format F        text (default), json (one result object), stream-json (one object per line)\n"
+	        "      --input-format F         text (default) or stream-json (user messages as JSON lines on stdin)\n"
+	        "      --allowedTools LIST      tools allowed without asking: Bash, Edit, Write, Bash(git diff:*), Edit(src/**)\n"
+	        "      --disallowedTools LIST   tools never used (removed from what the model sees)\n"
+	        "      --permission-mode MODE   default, acceptEdits, plan or bypassPermissions\n"
+	        "      --dangerously-skip-permissions   run every tool without asking\n"
+	        "      --system-prompt TEXT     replace agent's system prompt\n"
+	        "      --append-system-prompt TEXT   add to it\n"
+	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
+	        "      --verbose                show each turn's request and usage on stderr\n"
+	        "      --self-test              run the built-in checks (first thing to try on a new device)\n"
+	        "  -v, --version                print the version\n"
+	        "  -h, --help                   this text\n"
+	        "\n"
+	        "environment:\n"
+	        "  ANTHROPIC_API_KEY      API key (sent as x-api-key)\n"
+	        "  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
+	        "  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
+	        "  ANTHROPIC_MODEL        default model\n"
+	        "  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
+	        "  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
+	        "  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
+	        "  XDG_STATE_HOME, XDG_CONFIG_HOME   where agent keeps state (~/.local/state/agent, ~/.config/agent)\n"
+	        "  NO_COLOR               no colours\n",
+	        CLI_DEFAULT_MAX_TOKENS);
+}
+
+static void
+cli_on_signal(int sig)
+{
+	(void)sig;
+	ag_interrupted = 1;
+}
+
+/* Value of an option given as "--opt value" or "--opt=value". */
+static const char *
+cli_value(int argc, char **argv, int *i, const char *name, struct ag_err *e)
+{
+	size_t n = strlen(argv[*i]);
+	const char *eq = strchr(argv[*i], '=');
+	if (eq && argv[*i][0] == '-' && argv[*i][1] == '-')
+		return eq + 1;
+	(void)n;
+	if (*i + 1 >= argc) {
+		err_set(e, AG_E_USAGE, "option %s needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int
+cli_is(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(arg, name, n) == 0 && (arg[n] == 0 || (arg[n] == '=' && name[1] == '-'));
+}
+
+static void
+cli_random_hex(char *out, size_t bytes)
+{
+	unsigned char r[64];
+	size_t i;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (bytes > sizeof r)
+		bytes = sizeof r;
+	if (fd < 0 || read(fd, r, bytes) != (ssize_t)bytes) {
+		unsigned long long x = (unsigned long long)clk_ms() ^ ((unsigned long long)getpid() << 32);
+		for (i = 0; i < bytes; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			r[i] = (unsigned char)(x >> 56);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* metadata.user_id: a random id made once and kept in the config directory; nothing personal. */
+static void
+cli_user_id(char *out, size_t cap)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+	/* dir is at most PATH_MAX - 1 bytes, so path always has room for "/user-id" */
+	struct buf b = {0};
+	int r;
+	cli_random_hex(out, cap / 2 > 32 ? 32 : cap / 2 - 1);
+	if (x && *x == '/')
+		r = snprintf(dir, sizeof dir, "%s/agent", x);
+	else if (h && *h)
+		r = snprintf(dir, sizeof dir, "%s/.config/agent", h);
+	else
+		return;
+	if (r < 0 || (size_t)r + 9 >= sizeof dir)
+		return;
+	snprintf(path, sizeof path, "%.*s/user-id", (int)(sizeof dir - 16), dir);
+	if (file_read_all(path, &b, 256) == 0 && b.len >= 16 && b.len < cap) {
+		size_t n = b.len;
+		while (n && b.p[n - 1] == '\n')
+			n--;
+		if (n >= 16 && strspn(b.p, "0123456789abcdef") >= n) {
+			str_copy(out, cap, b.p, n);
+			buf_free(&b);
+			return;
+		}
+	}
+	buf_free(&b);
+	if (file_mkdirs(dir, 0700) == 0)
+		file_write_atomic(path, out, strlen(out), 0600);
+}
+
+/* Project memory: ~/.claude/CLAUDE.md, then CLAUDE.md and AGENTS.md in every directory from / down to the
+ * working directory, as one reminder text. Empty when there are none. */
+static void
+cli_memory(const char *cwd, struct buf *out)
+{
+	char path[PATH_MAX + 16], dir[PATH_MAX];
+	const char *h = getenv("HOME");
+	size_t i, n = strlen(cwd);
+	struct buf body = {0};
+	for (i = 0; i <= n; i++) {
+		static const char *const names[] = { "CLAUDE.md", "AGENTS.md" };
+		size_t k;
+		if (i == 0 && h && *h) {
+			snprintf(path, sizeof path, "%s/.claude/CLAUDE.md", h);
+			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
+				buf_printf(out, "Contents of %s (the user's own instructions, for every project):\n\n", path);
+				buf_add(out, body.p, body.len);
+				buf_adds(out, "\n\n");
+			}
+			body.len = 0;
+		}
+		if (!(i == n || cwd[i] == '/'))
+			continue;
+		str_copy(dir, sizeof dir, cwd, i == 0 ? 1 : i);
+		for (k = 0; k < 2; k++) {
+			snprintf(path, sizeof path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", names[k]);
+			body.len = 0;
+			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
+				buf_printf(out, "Contents of %s (project instructions):\n\n", path);
+				buf_add(out, body.p, body.len);
+				buf_adds(out, "\n\n");
+			}
+		}
+		if (i == 0 && n == 1)
+			break;
+	}
+	buf_free(&body);
+	if (out->len) {
+		struct buf t = {0};
+		buf_adds(&t, "These instructions from the user and the project override the defaults; follow them. They may "
+		         "not all matter for this task.\n\n");
+		buf_add(&t, out->p, out->len);
+		buf_free(out);
+		*out = t;
+		while (out->len && out->p[out->len - 1] == '\n')
+			out->p[--out->len] = 0;
+	}
+}
+
+/* The system blocks: our prompt (or the user's), the environment, and any appended text; the last one
+ * carries a cache breakpoint. */
+static void
+cli_system(struct buf *out, const char *prompt, const char *append, const char *cwd, const char *model)
+{
+	struct buf env = {0};
+	struct utsname u;
+	struct stat st;
+	char date[32], git[PATH_MAX + 8];
+	long long now = clk_now();
+	int is_git = 0;
+	struct jw w;
+	size_t i, n = strlen(cwd);
+	for (i = n; i > 0 && !is_git; i--) {
+		if (i == n || cwd[i] == '/') {
+			snprintf(git, sizeof git, "%.*s/.git", (int)i, cwd);
+			is_git = stat(git, &st) == 0;
+		}
+	}
+	clk_date(now, date, sizeof date);
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof u);
+	buf_printf(&env, "<env>\nWorking directory: %s\nIs a git repository: %s\nPlatform: linux\nOS: %s %s %s\n"
+	           "Shell: /bin/sh\nToday's date: %s\n</env>\nYou are running as model %s.", cwd, is_git ? "yes" : "no",
+	           u.sysname, u.release, u.machine, date, model);
+	jw_init(&w, jw_sink_buf, out);
+	jw_open(&w, '[');
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, "text");
+	jw_key(&w, "text"); jw_str(&w, prompt);
+	jw_close(&w, '}');
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, "text");
+	jw_key(&w, "text"); jw_strn(&w, env.p, env.len);
+	if (!append) {
+		jw_key(&w, "cache_control");
+		jw_json(&w, "{\"type\":\"ephemeral\"}", 20);
+	}
+	jw_close(&w, '}');
+	if (append) {
+		jw_open(&w, '{');
+		jw_key(&w, "type"); jw_str(&w, "text");
+		jw_key(&w, "text"); jw_str(&w, append);
+		jw_key(&w, "cache_control");
+		jw_json(&w, "{\"type\":\"ephemeral\"}", 20);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
+	buf_free(&env);
+}
+
+/* The tool definitions the model sees: all but the disallowed ones, the last with a cache breakpoint. */
+static int
+cli_tools(struct buf *out, const struct perm *p)
+{
+	static jsmntok_t tok[512];
+	struct json j;
+	struct jw w;
+	int k, i, n = json_parse(&j, tool_defs_json, sizeof tool_defs_json - 1, tok, 512), last = -1, idx[TOOL_COUNT];
+	int count = 0;
+	if (n <= 0)
+		return AG_E_INVAL;
+	for (i = 0, k = 1; i < j.t[0].size && k < j.n && count < TOOL_COUNT; i++, k = json_skip(&j, k)) {
+		char name[64];
+		size_t r;
+		int denied = 0;
+		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
+		for (r = 0; r < p->ndeny; r++)
+			denied |= strcmp(p->deny[r].tool, name) == 0 && (!p->deny[r].spec || !*p->deny[r].spec);
+		if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
+			denied = 0;                   /* plan mode refuses at call time, with a reason */
+		if (!denied)
+			idx[count++] = k;
+	}
+	if (count)
+		last = idx[count - 1];
+	jw_init(&w, jw_sink_buf, out);
+	jw_open(&w, '[');
+	for (i = 0; i < count; i++) {
+		struct buf one = {0};
+		struct jw w1;
+		jw_init(&w1, jw_sink_buf, &one);
+		json_copy(&w1, &j, idx[i]);
+		if (idx[i] == last && one.len > 1) {
+			one.p[--one.len] = 0;
+			buf_adds(&one, ",\"cache_control\":{\"type\":\"ephemeral\"}}");
+		}
+		jw_json(&w, one.p, one.len);
+		buf_free(&one);
+	}
+	jw_close(&w, ']');
+	return count;
+}
+
+/* The user's words as the newest message; on the first turn, with project memory and the empty-todo
+ * reminder ahead of them. content is a JSON array of blocks or plain text. */
+static int
+cli_user_message(struct loop *L, const char *text, size_t n, const struct json *blocks, int bi)
+{
+	struct msg *m = conv_add(&L->conv, ROLE_USER);
+	if (!m)
+		return AG_E_NOMEM;
+	if (!L->first_user_done) {
+		if (L->memory && *L->memory)
+			loop_reminder(m, L->memory);
+		loop_reminder(m, "This is a reminder that your todo list is currently empty. If the task has several "
+		              "steps, plan them with TodoWrite. Do not mention this reminder to the user.");
+		L->first_user_done = 1;
+	}
+	if (blocks) {
+		int i, k;
+		for (i = 0, k = bi + 1; i < blocks->t[bi].size && k < blocks->n; i++, k = json_skip(blocks, k)) {
+			struct buf b = {0};
+			struct jw w;
+			jw_init(&w, jw_sink_buf, &b);
+			if (json_copy(&w, blocks, k) == 0 && b.len)
+				conv_block(m, b.p, b.len);
+			buf_free(&b);
+		}
+		return 0;
+	}
+	return conv_text_block(m, text, n);
+}
+
+#ifdef AGENT_TEST
+#define main agent_main
+#endif
+int
+main(int argc, char **argv)
+{
+	static struct api api;                    /* big fixed buffers: not on the stack */
+	static struct loop L;
+	static struct ui ui;
+	struct api_cfg cfg;
+	struct tls_trust trust;
+	struct ag_err e;
+	struct buf prompt = {0}, system = {0}, tools = {0}, memory = {0};
+	struct sigaction sa;
+	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
+	char user_id[80];
+	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0;
+	long long thinking = 0;
+	memset(&cfg, 0, sizeof cfg);
+	memset(&trust, 0, sizeof trust);
+	memset(&e, 0, sizeof e);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cli_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	v = getenv("ANTHROPIC_MODEL");
+	snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
+	cfg.max_tokens = CLI_DEFAULT_MAX_TOKENS;
+	v = getenv("MAX_THINKING_TOKENS");
+	if (v && *v) {
+		unsigned long long t;
+		if (str_to_u64(v, strlen(v), 10000000, &t))
+			err_set(&e, AG_E_USAGE, "MAX_THINKING_TOKENS must be a whole number, not '%.40s'", v);
+		thinking = (long long)t;
+	}
+	for (i = 1; i < argc && !e.code; i++) {
+		const char *a = argv[i];
+		unsigned long long num;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			cli_usage(stdout);
+			return 0;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+			printf("agent %s (BearSSL, TLS 1.2)\n", AG_VERSION);
+			return 0;
+		} else if (strcmp(a, "--self-test") == 0) {
+			return selftest_run();
+		} else if (strcmp(a, "-p") == 0 || strcmp(a, "--print") == 0) {
+			print = 1;
+			if (i + 1 < argc && argv[i + 1][0] != '-') {
+				if (prompt.len)
+					buf_adds(&prompt, " ");
+				buf_adds(&prompt, argv[++i]);
+			}
+		} else if (cli_is(a, "--model")) {
+			if ((v = cli_value(argc, argv, &i, "--model", &e)) != NULL) {
+				if (!*v || strlen(v) >= sizeof cfg.model)
+					err_set(&e, AG_E_USAGE, "--model needs a model name");
+				else
+					snprintf(cfg.model, sizeof cfg.model, "%s", v);
+			}
+		} else if (cli_is(a, "--max-tokens") || cli_is(a, "--max-turns") || cli_is(a, "--thinking")) {
+			const char *name = a[6] == 'o' ? "--max-tokens" : a[2] == 't' ? "--thinking" : "--max-turns";
+			if ((v = cli_value(argc, argv, &i, name, &e)) != NULL) {
+				if (str_to_u64(v, strlen(v), 10000000, &num) || (num == 0 && name[2] != 't'))
+					err_set(&e, AG_E_USAGE, "%s needs a positive whole number, not '%.40s'", name, v);
+				else if (name[2] == 't')
+					thinking = (long long)num;
+				else if (name[6] == 'o')
+					cfg.max_tokens = (long long)num;
+				else
+					L.max_turns = (long long)num;
+			}
+		} else if (cli_is(a, "--output-format") || cli_is(a, "--input-format")) {
+			int out = a[2] == 'o';
+			if ((v = cli_value(argc, argv, &i, out ? "--output-format" : "--input-format", &e)) != NULL) {
+				if (strcmp(v, "stream-json") == 0)
+					*(out ? &L.out_format : &in_stream) = out ? OUT_STREAM_JSON : 1;
+				else if (out && strcmp(v, "json") == 0)
+					L.out_format = OUT_JSON;
+				else if (strcmp(v, "text") != 0)
+					err_set(&e, AG_E_USAGE, "%s must be %s, not '%.40s'", out ? "--output-format" : "--input-format",
+					        out ? "text, json or stream-json" : "text or stream-json", v);
+			}
+		} else if (cli_is(a, "--allowedTools") || cli_is(a, "--allowed-tools")) {
+			if ((v = cli_value(argc, argv, &i, "--allowedTools", &e)) != NULL)
+				perm_parse(v, &L.perm.allow, &L.perm.nallow, &e);
+		} else if (cli_is(a, "--disallowedTools") || cli_is(a, "--disallowed-tools")) {
+			if ((v = cli_value(argc, argv, &i, "--disallowedTools", &e)) != NULL)
+				perm_parse(v, &L.perm.deny, &L.perm.ndeny, &e);
+		} else if (cli_is(a, "--permission-mode")) {
+			if ((v = cli_value(argc, argv, &i, "--permission-mode", &e)) != NULL) {
+				if (strcmp(v, "default") == 0) L.perm.mode = PERM_DEFAULT;
+				else if (strcmp(v, "acceptEdits") == 0) L.perm.mode = PERM_ACCEPT_EDITS;
+				else if (strcmp(v, "plan") == 0) L.perm.mode = PERM_PLAN;
+				else if (strcmp(v, "bypassPermissions") == 0) L.perm.mode = PERM_BYPASS;
+				else
+					err_set(&e, AG_E_USAGE, "--permission-mode must be default, acceptEdits, plan or "
+					        "bypassPermissions, not '%.40s'", v);
+			}
+		} else if (strcmp(a, "--dangerously-skip-permissions") == 0) {
+			skip_perm = 1;
+		} else if (cli_is(a, "--system-prompt")) {
+			sysprompt = cli_value(argc, argv, &i, "--system-prompt", &e);
+		} else if (cli_is(a, "--append-system-prompt")) {
+			append = cli_value(argc, argv, &i, "--append-system-prompt", &e);
+		} else if (strcmp(a, "--verbose") == 0) {
+			L.verbose = 1;
+		} else if (a[0] == '-' && a[1]) {
+			err_set(&e, AG_E_USAGE, "unknown option '%.60s'; see agent --help", a);
+		} else {
+			if (prompt.len)
+				buf_adds(&prompt, " ");
+			buf_adds(&prompt, a);
+		}
+	}
+	if (!e.code && thinking && (thinking < 1024 || thinking >= cfg.max_tokens))
+		err_set(&e, AG_E_USAGE, "the thinking budget must be at least 1024 tokens and below --max-tokens (%lld)",
+		        cfg.max_tokens);
+	if (e.code) {
+		fprintf(stderr, "agent: %s\n", e.msg);
+		buf_free(&prompt);
+		perm_free(&L.perm);
+		return 2;
+	}
+	if (skip_perm)
+		L.perm.mode = PERM_BYPASS;
+	if (!in_stream && !isatty(0)) {            /* piped input is part of the prompt */
+		struct buf in = {0};
+		if (file_read_all("/dev/stdin", &in, 16u << 20) == AG_E_TOOBIG) {
+			fprintf(stderr, "agent: the input on stdin is over 16 MB; pass a smaller prompt\n");
+			return 2;
+		}
+		if (in.len) {
+			if (prompt.len)
+				buf_adds(&prompt, "\n\n");
+			buf_add(&prompt, in.p, in.len);
+		}
+		buf_free(&in);
+		print = 1;
+	}
+	if (in_stream)
+		print = 1;
+	if (!print) {
+		fprintf(stderr, "agent: this build answers in print mode: agent -p \"your question\" (the interactive "
+		        "session is not built yet)\n");
+		return 2;
+	}
+	if (!prompt.len && !in_stream) {
+		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
+		return 2;
+	}
+	cfg.api_key = getenv("ANTHROPIC_API_KEY");
+	if (cfg.api_key && !*cfg.api_key)
+		cfg.api_key = NULL;
+	cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
+	if (cfg.bearer && !*cfg.bearer)
+		cfg.bearer = NULL;
+	if (!cfg.api_key && !cfg.bearer) {
+		fprintf(stderr, "agent: no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)\n");
+		return 2;
+	}
+	base = getenv("ANTHROPIC_BASE_URL");
+	if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
+		fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
+		return 2;
+	}
+	cfg.timeout_ms = 600000;
+	v = getenv("API_TIMEOUT_MS");
+	if (v && *v) {
+		unsigned long long n;
+		if (str_to_u64(v, strlen(v), 24ULL * 3600 * 1000, &n) || n == 0) {
+			fprintf(stderr, "agent: API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'\n", v);
+			return 2;
+		}
+		cfg.timeout_ms = (int)n;
+	}
+	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
+		fprintf(stderr, "agent: cannot read the working directory: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* what every request carries, built once */
+	cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, append, L.tools.cwd, cfg.model);
+	cli_tools(&tools, &L.perm);
+	cli_user_id(user_id, sizeof user_id);
+	cli_memory(L.tools.cwd, &memory);
+	cfg.system_json = system.p;
+	cfg.tools_json = tools.p;
+	cfg.user_id = user_id;
+	cfg.thinking = thinking;
+
+	ui.tty = isatty(1);
+	ui.err_tty = isatty(2);
+	v = getenv("NO_COLOR");
+	ui.color = ui.err_tty && !(v && *v);
+	ui.quiet = L.out_format != OUT_TEXT && !L.verbose;
+	ui.verbose = L.verbose;
+	ui.sink.ctx = &ui;
+	ui.sink.text = ui_text;
+	ui.sink.thinking = ui_thinking;
+	ui.sink.block_start = ui_block_start;
+	api.cfg = &cfg;
+	api.e = &e;
+	api.http.url = cfg.url;
+	api.http.trust = &trust;
+	api.http.net.fd = -1;
+	L.api = &api;
+	L.cfg = &cfg;
+	L.ui = &ui;
+	L.memory = memory.len ? memory.p : NULL;
+	L.t_start = clk_ms();
+	{
+		char h[33];
+		cli_random_hex(h, 16);
+		snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+	}
+	if (L.out_format == OUT_STREAM_JSON) {
+		struct buf b = {0};
+		struct jw w;
+		size_t t;
+		static jsmntok_t tok[64];
+		struct json j;
+		jw_init(&w, jw_sink_buf, &b);
+		jw_open(&w, '{');
+		jw_key(&w, "type"); jw_str(&w, "system");
+		jw_key(&w, "subtype"); jw_str(&w, "init");
+		jw_key(&w, "cwd"); jw_str(&w, L.tools.cwd);
+		jw_key(&w, "session_id"); jw_str(&w, L.session_id);
+		jw_key(&w, "tools");
+		jw_open(&w, '[');
+		for (t = 0; t < TOOL_COUNT; t++) {
+			char pat[96];
+			snprintf(pat, sizeof pat, "\"name\":\"%s\"", tool_names[t]);
+			if (strstr(tools.p ? tools.p : "", pat))
+				jw_str(&w, tool_names[t]);
+		}
+		jw_close(&w, ']');
+		jw_key(&w, "model"); jw_str(&w, cfg.model);
+		jw_key(&w, "permissionMode");
+		jw_str(&w, L.perm.mode == PERM_BYPASS ? "bypassPermissions" : L.perm.mode == PERM_PLAN ? "plan" :
+		           L.perm.mode == PERM_ACCEPT_EDITS ? "acceptEdits" : "default");
+		jw_close(&w, '}');
+		loop_emit(&L, &b);
+		buf_free(&b);
+		(void)tok; (void)j;
+	}
+
+	if (in_stream) {
+		/* one user message per JSON line on stdin, each run to the end of its turn */
+		struct buf in = {0}, line = {0};
+		size_t p = 0;
+		file_read_all("/dev/stdin", &in, 64u << 20);
+		while (p < in.len && !rc) {
+			char *nl = memchr(in.p + p, '\n', in.len - p);
+			size_t n = nl ? (size_t)(nl - (in.p + p)) : in.len - p;
+			jsmntok_t *tok = NULL;
+			struct json j;
+			int cnt, c;
+			jsmn_parser jp;
+			line.len = 0;
+			buf_add(&line, in.p + p, n);
+			p += n + 1;
+			if (strspn(line.p, " \t\r") == line.len)
+				continue;
+			jsmn_init(&jp);
+			cnt = jsmn_parse(&jp, line.p, line.len, NULL, 0);
+			if (cnt <= 0 || !(tok = malloc(sizeof *tok * (size_t)cnt)) || json_parse(&j, line.p, line.len, tok, cnt) <= 0 ||
+			    !json_eq(&j, json_get(&j, 0, "type"), "user") || (c = json_path(&j, 0, "message.content")) < 0) {
+				free(tok);
+				err_set(&e, AG_E_USAGE, "stdin line is not a stream-json user message "
+				        "({\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":...}})");
+				rc = AG_E_USAGE;
+				break;
+			}
+			if (j.t[c].type == JSMN_STRING) {
+				struct buf t = {0};
+				json_str_buf(&j, c, &t);
+				cli_user_message(&L, t.p ? t.p : "", t.len, NULL, 0);
+				buf_free(&t);
+			} else if (j.t[c].type == JSMN_ARRAY) {
+				cli_user_message(&L, NULL, 0, &j, c);
+			}
+			free(tok);
+			rc = loop_run(&L, &subtype);
+		}
+		buf_free(&in);
+		buf_free(&line);
+	} else {
+		cli_user_message(&L, prompt.p, prompt.len, NULL, 0);
+		rc = loop_run(&L, &subtype);
+	}
+	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
+		ui_put(&ui, "\n", 1);
+	ui_flush(&ui);
+	if (L.out_format != OUT_TEXT)
+		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
+	if (rc) {
+		fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
+		rc = rc == AG_E_USAGE ? 2 : 1;
+	}
+	http_close(&api.http);
+	api_msg_free(&L.msg);
+	conv_free(&L.conv);
+	tool_todos_free(L.tools.todos, L.tools.ntodos);
+	for (i = 0; i < (int)L.tools.nseen; i++)
+		free(L.tools.seen[i].path);
+	free(L.tools.seen);
+	perm_free(&L.perm);
+	buf_free(&L.last_text);
+	tls_trust_free(&trust);
+	buf_free(&prompt);
+	buf_free(&system);
+	buf_free(&tools);
+	buf_free(&memory);
+	return rc;
+}

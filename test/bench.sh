@@ -1,0 +1,48 @@
+#!/bin/sh
+# Benchmark (figures, never assertions): size, start-up, CA bundle decoding, and memory and CPU while
+# streaming a 1 MB answer over TLS from the local mock server. Run with `make bench`.
+cd "$(dirname "$0")/.." || exit 1
+[ -x ./agent ] || make -s agent || exit 1
+command -v /usr/bin/time >/dev/null 2>&1 || { echo "bench: needs GNU time (apt-get install time)"; exit 1; }
+tmp=$(mktemp -d)
+trap 'kill $mock 2>/dev/null; rm -rf "$tmp"' EXIT
+sh test/mkcerts.sh "$tmp/certs" >/dev/null
+echo "agent benchmark, $(date -u +%Y-%m-%d), $(uname -m), $(nproc) cores"
+echo "stripped size:                 $(stat -c %s agent) bytes ($(file -b agent | grep -o 'statically linked' || echo dynamic))"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+i=0; : > "$tmp/v"
+while [ $i -lt 21 ]; do
+	/usr/bin/time -f '%e %M' -o "$tmp/t" ./agent --version >/dev/null; cat "$tmp/t" >> "$tmp/v"; i=$((i+1))
+done
+echo "--version wall time:           $(awk '{print $1*1000}' "$tmp/v" | median) ms (median of 21)"
+echo "--version max RSS:             $(awk '{print $2}' "$tmp/v" | median) KB"
+# CA bundle decode, agent's loader against BearSSL's generic decoder (both static musl -Os, like agent)
+if musl-gcc -Os -std=gnu11 -DAG_HAVE_ROOTS -Ibuild -Ibuild/include -I/usr/include/bearssl test/b_ca.c \
+	"$(ls /usr/lib/*/libbearssl.a | head -1)" -static -o "$tmp/b_ca" 2>/dev/null; then
+	"$tmp/b_ca" | sed 's/^/  /'
+fi
+# 1 MB answer over TLS, in 2000 deltas of ~500 bytes
+python3 - "$tmp/script.json" <<'PY'
+import json, sys
+text = ("The quick brown fox jumps over the lazy dog; " * 12)[:500]
+pieces = [text] * 2000
+json.dump([{"text": "".join(pieces), "pieces": pieces, "framing": "chunked"}] * 30, open(sys.argv[1], "w"))
+PY
+python3 test/mock_api.py --script "$tmp/script.json" --port-file "$tmp/port" \
+	--tls "$tmp/certs/server.pem" "$tmp/certs/server.key" >/dev/null 2>&1 &
+mock=$!
+n=0; while [ ! -s "$tmp/port" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+port=$(cat "$tmp/port")
+run() { # label, extra env
+	: > "$tmp/s"
+	i=0
+	while [ $i -lt 5 ]; do
+		env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="https://localhost:$port" $2 \
+			/usr/bin/time -f '%M %U %S %e' -o "$tmp/t" ./agent -p go > "$tmp/out" </dev/null || echo "run failed"
+		cat "$tmp/t" >> "$tmp/s"; i=$((i+1))
+	done
+	echo "$1: $(stat -c %s "$tmp/out") bytes out; max RSS $(awk '{print $1}' "$tmp/s" | median) KB, CPU (user+sys) $(awk '{print ($2+$3)*1000}' "$tmp/s" | median) ms, wall $(awk '{print $4*1000}' "$tmp/s" | median) ms (medians of 5)"
+}
+run "1 MB over TLS, test CA only        " "SSL_CERT_FILE=$tmp/certs/ca.pem"
+cat /etc/ssl/certs/ca-certificates.crt "$tmp/certs/ca.pem" > "$tmp/bundle.pem" 2>/dev/null &&
+run "1 MB over TLS, system bundle + test CA" "SSL_CERT_FILE=$tmp/bundle.pem"

@@ -1,0 +1,36 @@
+#!/bin/sh
+# make test: unit tests (sanitizer builds), the end-to-end suite against the static binary and once more
+# against the sanitizer build. Every test prints "ok - NAME" or "not ok - NAME"; the last line counts them.
+cd "$(dirname "$0")/.." || exit 1
+out=${TMPDIR:-/tmp}/agent-test.$$
+mkdir -p "$out"
+trap 'rm -rf "$out"' EXIT
+valgrind=0
+[ "${1:-}" = --valgrind ] && valgrind=1
+run() { # name, command...
+	name=$1; shift
+	"$@" > "$out/$name.log" 2>&1
+	rc=$?
+	cat "$out/$name.log"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out/$name.log"; then
+		echo "not ok - $name exited with status $rc"
+	fi
+}
+{
+	sh test/toc.sh --check agent.c
+	./agent --self-test >/dev/null 2>&1 && echo "ok - agent --self-test" || echo "not ok - agent --self-test"
+	for t in build/t_*; do
+		[ -x "$t" ] || continue
+		run "$(basename "$t")" "$t"
+	done
+	if [ $valgrind = 1 ]; then
+		run e2e-valgrind python3 test/e2e.py --agent build/agent-dbg --valgrind --label valgrind
+	else
+		run e2e python3 test/e2e.py --agent ./agent
+		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
+	fi
+} | tee "$out/all"
+pass=$(grep -c '^ok' "$out/all")
+fail=$(grep -c '^not ok' "$out/all")
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
