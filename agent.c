@@ -2427,7 +2427,8 @@ sse_finish(struct sse *s, sse_cb cb, void *ctx)
 /* ==== 7. conv: the conversation store ==== */
 
 /* Messages as JSON text, block after block, so a request is written straight from here (no second copy
- * of the conversation is ever built). Memory grows with the conversation and nothing else. */
+ * of the conversation is ever built). Memory grows with the conversation and nothing else.
+ * conv_add may move the array: a struct msg pointer is good only until the next conv_add. */
 enum { ROLE_USER, ROLE_ASSISTANT };
 
 struct msg {
@@ -2586,6 +2587,10 @@ api_msg_reset(struct api_msg *m)
 	int i;
 	for (i = 0; i < AG_API_BLOCKS; i++) {
 		struct api_block *b = &m->b[i];
+		if (b->text.cap > 65536)            /* a long answer's buffer is not kept for the next turn */
+			buf_free(&b->text);
+		if (b->input.cap > 65536)
+			buf_free(&b->input);
 		b->type = BLK_NONE;
 		b->stopped = 0;
 		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
@@ -3588,6 +3593,13 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		to = line + 3;
 		for (i = 0; i < news.len; i++)
 			to += news.p[i] == '\n';
+		{
+			long long total = 1;
+			for (i = 0; i < res.len; i++)
+				total += res.p[i] == '\n' && i + 1 < res.len;
+			if (to > total)
+				to = total;
+		}
 		o->text.len = 0;
 		buf_printf(&o->text, "Edited %s (%zu replacement%s). Lines %lld-%lld now read:\n", path, count,
 		           count == 1 ? "" : "s", from, to);
@@ -4532,9 +4544,12 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 	*cut = 0;
 	for (i = 0; i < am->nb; i++) {
 		struct api_block *b = &am->b[i];
-		struct buf out = {0};
+		size_t mark = m->content.len;
 		struct jw w;
-		jw_init(&w, jw_sink_buf, &out);
+		/* written straight into the message: a long answer is not copied once more */
+		if (mark && b->type != BLK_NONE)
+			buf_add(&m->content, ",", 1);
+		jw_init(&w, jw_sink_buf, &m->content);
 		switch (b->type) {
 		case BLK_TEXT:
 			if (!b->text.len)
@@ -4587,12 +4602,14 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 			break;
 		case BLK_OTHER:
 			if (b->raw.len)
-				buf_add(&out, b->raw.p, b->raw.len);
+				buf_add(&m->content, b->raw.p, b->raw.len);
 			break;
 		}
-		if (!w.err && out.len)
-			conv_block(m, out.p, out.len);
-		buf_free(&out);
+		if (w.err || m->content.len <= mark + 1) {   /* nothing written (or a failure): undo the comma */
+			m->content.len = mark;
+			if (m->content.p)
+				m->content.p[mark] = 0;
+		}
 	}
 	if (!m->content.len)
 		conv_text_block(m, "(no content)", 12);
@@ -4814,7 +4831,7 @@ loop_run(struct loop *L, const char **subtype)
 		if (!am)
 			return err_set(e, AG_E_NOMEM, "out of memory");
 		tools = loop_assistant(L, am, &cut);
-		{
+		if (L->out_format != OUT_TEXT) {        /* the result object carries the final text */
 			int i;
 			L->last_text.len = 0;
 			for (i = 0; i < L->msg.nb; i++)
@@ -4829,6 +4846,7 @@ loop_run(struct loop *L, const char **subtype)
 			um = conv_add(&L->conv, ROLE_USER);
 			if (!um)
 				return err_set(e, AG_E_NOMEM, "out of memory");
+			am = &L->conv.m[L->conv.n - 2];     /* conv_add may have moved the array */
 			if (tools)
 				loop_run_tools(L, am, um);
 			{
@@ -4845,6 +4863,7 @@ loop_run(struct loop *L, const char **subtype)
 			um = conv_add(&L->conv, ROLE_USER);
 			if (!um)
 				return err_set(e, AG_E_NOMEM, "out of memory");
+			am = &L->conv.m[L->conv.n - 2];     /* conv_add may have moved the array */
 			loop_run_tools(L, am, um);
 			if (L->out_format == OUT_STREAM_JSON)
 				loop_emit_message(L, "user", um);

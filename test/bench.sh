@@ -46,3 +46,52 @@ run() { # label, extra env
 run "1 MB over TLS, test CA only        " "SSL_CERT_FILE=$tmp/certs/ca.pem"
 cat /etc/ssl/certs/ca-certificates.crt "$tmp/certs/ca.pem" > "$tmp/bundle.pem" 2>/dev/null &&
 run "1 MB over TLS, system bundle + test CA" "SSL_CERT_FILE=$tmp/bundle.pem"
+# The agent loop: 50 turns, each a Bash call printing ~20 KB, against the mock over plain HTTP
+python3 - "$tmp/loop.json" <<'PY'
+import json, sys
+sys.path.insert(0, "test")
+import mock_api as m
+script = [{"events": m.tool_use_stream("toolu_%02d" % i, "Bash", {"command": "head -c 20000 /dev/zero | tr '\\0' x"})}
+          for i in range(50)]
+script.append({"text": "done"})
+json.dump(script, open(sys.argv[1], "w"))
+PY
+python3 test/mock_api.py --script "$tmp/loop.json" --record "$tmp/loop.rec" --port-file "$tmp/lport" >/dev/null 2>&1 &
+lmock=$!
+n=0; while [ ! -s "$tmp/lport" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+mkdir -p "$tmp/work"; top=$(pwd)
+(cd "$tmp/work" && env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$tmp/lport")" \
+	/usr/bin/time -f '%M %U %S %e' -o "$tmp/lt" "$top/agent" -p go --dangerously-skip-permissions >/dev/null 2>&1 </dev/null)
+kill $lmock 2>/dev/null
+python3 - "$tmp/loop.rec" "$tmp/lt" <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+first = reqs[0]["body"]
+sysb = len(json.dumps(first["system"], separators=(",", ":")).encode())
+tools = len(json.dumps(first["tools"], separators=(",", ":")).encode())
+last = int(reqs[-1]["headers"]["content-length"])
+rss, u, s, e = open(sys.argv[2]).read().split()[-4:]
+print("request weight (system + tools, every turn): %d bytes (system %d, tools %d); first body %s bytes"
+      % (sysb + tools, sysb, tools, reqs[0]["headers"]["content-length"]))
+print("50-turn session, 20 KB per tool result: %d requests, %d connection(s), last body %d bytes;"
+      " max RSS %s KB, CPU %.0f ms, wall %.0f ms" % (len(reqs), len({r["conn"] for r in reqs}), last, rss,
+      (float(u) + float(s)) * 1000, float(e) * 1000))
+PY
+# Instructions per streamed text delta (callgrind on the glibc debug build: the same code, stable counts)
+if command -v valgrind >/dev/null 2>&1 && make -s build/agent-dbg >/dev/null 2>&1; then
+	for n in 1000 2000; do
+		python3 -c "
+import json,sys
+sys.path.insert(0,'test')
+json.dump([{'text': 'x'*40*$n, 'pieces': ['word '*8]*$n}], open('$tmp/d$n.json','w'))"
+		python3 test/mock_api.py --script "$tmp/d$n.json" --port-file "$tmp/dp$n" >/dev/null 2>&1 &
+		dm=$!
+		k=0; while [ ! -s "$tmp/dp$n" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k+1)); done
+		env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$tmp/dp$n")" \
+			valgrind --tool=callgrind --callgrind-out-file="$tmp/cg$n" build/agent-dbg -p go >/dev/null 2>"$tmp/cgerr$n" </dev/null
+		kill $dm 2>/dev/null
+		grep -o 'Collected : [0-9]*' "$tmp/cgerr$n" | awk '{print $3}' > "$tmp/ir$n"
+	done
+	a=$(cat "$tmp/ir1000"); b=$(cat "$tmp/ir2000")
+	echo "instructions per streamed text delta (callgrind, 2000 vs 1000 deltas of 40 bytes): $(( (b - a) / 1000 ))"
+fi
