@@ -543,6 +543,32 @@ json_parse(struct json *j, const char *s, size_t len, jsmntok_t *pool, int cap)
 	return n;
 }
 
+/* json_parse with a token pool sized for the text (counted first) and allocated; *pool is the caller's
+ * to free, also on failure. For documents of unknown size: tool input, a whole message. */
+static int
+json_parse_alloc(struct json *j, const char *s, size_t len, jsmntok_t **pool)
+{
+	jsmn_parser p;
+	int n;
+	*pool = NULL;
+	j->n = 0;
+	if (len > INT_MAX)
+		return AG_E_TOOBIG;
+	jsmn_init(&p);
+	n = jsmn_parse(&p, s, len, NULL, 0);
+	if (n <= 0) {
+		size_t b = 0;                         /* a lone primitive: json_parse checks it with one token */
+		while (b < len && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n'))
+			b++;
+		if (b == len || s[b] == '{' || s[b] == '[' || s[b] == '"')
+			return AG_E_INVAL;
+		n = 1;
+	}
+	if (!(*pool = malloc(sizeof **pool * (size_t)n)))
+		return AG_E_NOMEM;
+	return json_parse(j, s, len, *pool, n);
+}
+
 /* Value index of key in object obj, or -1. Keys are compared as raw bytes (ours never need escapes). */
 static int
 json_get(const struct json *j, int obj, const char *key)
@@ -2431,9 +2457,12 @@ sse_finish(struct sse *s, sse_cb cb, void *ctx)
  * conv_add may move the array: a struct msg pointer is good only until the next conv_add. */
 enum { ROLE_USER, ROLE_ASSISTANT };
 
+/* One message: its content blocks, each a complete JSON object in its own buffer, so that a block built
+ * while it streamed (a long answer, a tool result) joins the conversation without being copied. */
 struct msg {
 	int role;
-	struct buf content;       /* block objects separated by commas: {...},{...} */
+	struct buf *blk;
+	size_t n, cap;
 };
 
 struct conv {
@@ -2457,13 +2486,33 @@ conv_add(struct conv *c, int role)
 	return &c->m[c->n++];
 }
 
-/* Append one block (already-valid JSON object text) to a message. */
+/* Append one block (valid JSON object text in b) to a message, taking b's memory; b is left empty. */
+static int
+conv_block_take(struct msg *m, struct buf *b)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 4;
+		void *p = realloc(m->blk, cap * sizeof *m->blk);
+		if (!p)
+			return AG_E_NOMEM;
+		m->blk = p;
+		m->cap = cap;
+	}
+	m->blk[m->n++] = *b;
+	memset(b, 0, sizeof *b);
+	return 0;
+}
+
+/* Append a copy of one block. */
 static int
 conv_block(struct msg *m, const char *json, size_t n)
 {
-	if (m->content.len && buf_add(&m->content, ",", 1))
-		return AG_E_NOMEM;
-	return buf_add(&m->content, json, n);
+	struct buf b = {0};
+	int r = buf_add(&b, json, n);
+	if (!r)
+		r = conv_block_take(m, &b);
+	buf_free(&b);
+	return r;
 }
 
 static int
@@ -2479,9 +2528,26 @@ conv_text_block(struct msg *m, const char *text, size_t n)
 	jw_key(&w, "text");
 	jw_strn(&w, text, n);
 	jw_close(&w, '}');
-	r = w.err ? w.err : conv_block(m, b.p, b.len);
+	r = w.err ? w.err : conv_block_take(m, &b);
 	buf_free(&b);
 	return r;
+}
+
+/* The blocks of one message as the elements of a JSON array (the caller opens and closes it); the last
+ * block gets a cache breakpoint when asked. */
+static void
+conv_write_content(const struct msg *m, struct jw *w, int cache_last)
+{
+	size_t k;
+	for (k = 0; k < m->n; k++) {
+		const struct buf *b = &m->blk[k];
+		if (cache_last && k == m->n - 1 && b->len > 1) {
+			jw_json(w, b->p, b->len - 1);
+			jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
+		} else if (b->len) {
+			jw_json(w, b->p, b->len);
+		}
+	}
 }
 
 /* The messages array; the newest message's last block carries a cache breakpoint when asked. */
@@ -2497,12 +2563,7 @@ conv_write(const struct conv *c, struct jw *w, int cache_last)
 		jw_str(w, m->role == ROLE_USER ? "user" : "assistant");
 		jw_key(w, "content");
 		jw_open(w, '[');
-		if (cache_last && i == c->n - 1 && m->content.len > 1) {
-			jw_json(w, m->content.p, m->content.len - 1);
-			jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
-		} else if (m->content.len) {
-			jw_json(w, m->content.p, m->content.len);
-		}
+		conv_write_content(m, w, cache_last && i == c->n - 1);
 		jw_close(w, ']');
 		jw_close(w, '}');
 	}
@@ -2512,9 +2573,12 @@ conv_write(const struct conv *c, struct jw *w, int cache_last)
 static void
 conv_free(struct conv *c)
 {
-	size_t i;
-	for (i = 0; i < c->n; i++)
-		buf_free(&c->m[i].content);
+	size_t i, k;
+	for (i = 0; i < c->n; i++) {
+		for (k = 0; k < c->m[i].n; k++)
+			buf_free(&c->m[i].blk[k]);
+		free(c->m[i].blk);
+	}
 	free(c->m);
 	memset(c, 0, sizeof *c);
 }
@@ -2548,7 +2612,10 @@ enum { BLK_NONE, BLK_TEXT, BLK_TOOL_USE, BLK_THINKING, BLK_REDACTED, BLK_OTHER }
 struct api_block {
 	int type;
 	int stopped;
-	struct buf text;          /* text, thinking text, or redacted data */
+	struct buf text;          /* a text block as its JSON object (built while it streams); thinking text;
+	                             redacted data */
+	char pend[4];             /* a UTF-8 sequence split across text deltas, held until it is whole */
+	int npend;
 	struct buf sig;           /* thinking signature */
 	struct buf input;         /* tool_use input: the partial_json pieces joined */
 	struct buf raw;           /* an unknown block as it started, re-serialised */
@@ -2612,6 +2679,57 @@ api_msg_free(struct api_msg *m)
 		buf_free(&m->b[i].input);
 		buf_free(&m->b[i].raw);
 	}
+}
+
+#define API_TEXT_PREFIX "{\"type\":\"text\",\"text\":\""
+
+/* Text of a text block, appended in its JSON-escaped form. A character split across deltas is held back
+ * until its last byte arrives, so it is not mistaken for invalid UTF-8. */
+static void
+api_text_add(struct api_block *b, const char *s, size_t n)
+{
+	struct jw w;
+	size_t k;
+	jw_init(&w, jw_sink_buf, &b->text);
+	if (b->npend) {
+		unsigned char lead = (unsigned char)b->pend[0];
+		int need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+		while (b->npend < need && n && ((unsigned char)*s & 0xC0) == 0x80) {
+			b->pend[b->npend++] = *s++;
+			n--;
+		}
+		if (b->npend < need && !n)
+			return;                       /* still incomplete: wait for more */
+		jw_strbody(&w, b->pend, (size_t)b->npend);
+		b->npend = 0;
+	}
+	for (k = n; k > 0 && n - k < 3; k--) {    /* a lead byte near the end without all its continuation bytes */
+		unsigned char c = (unsigned char)s[k - 1];
+		if ((c & 0xC0) == 0xC0) {
+			size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+			if (n - (k - 1) < need) {
+				memcpy(b->pend, s + k - 1, n - (k - 1));
+				b->npend = (int)(n - (k - 1));
+				n = k - 1;
+			}
+			break;
+		}
+		if ((c & 0xC0) != 0x80)
+			break;
+	}
+	jw_strbody(&w, s, n);
+}
+
+/* Close a text block's JSON object (what is still held back was never completed: U+FFFD). */
+static void
+api_text_end(struct api_block *b)
+{
+	struct jw w;
+	jw_init(&w, jw_sink_buf, &b->text);
+	if (b->npend)
+		jw_strbody(&w, b->pend, (size_t)b->npend);
+	b->npend = 0;
+	buf_adds(&b->text, "\"}");
 }
 
 /* Unescaped string token into the scratch buffer (no allocation). */
@@ -2694,9 +2812,15 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			return err_set(a->e, AG_E_API, "content_block_start without a content block");
 		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
 		b->stopped = 0;
+		b->npend = 0;
 		if (json_eq(&j, ti, "text")) {
 			b->type = BLK_TEXT;
-			json_str_buf(&j, json_get(&j, cb, "text"), &b->text);
+			buf_adds(&b->text, API_TEXT_PREFIX);
+			if ((l = api_str(a, &j, json_get(&j, cb, "text"))) > 0) {
+				api_text_add(b, a->scratch, (size_t)l);
+				if (a->sink && a->sink->text)
+					a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
+			}
 		} else if (json_eq(&j, ti, "tool_use")) {
 			b->type = BLK_TOOL_USE;
 			json_str(&j, json_get(&j, cb, "id"), b->id, sizeof b->id);
@@ -2717,8 +2841,6 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		}
 		if (a->sink && a->sink->block_start)
 			a->sink->block_start(a->sink->ctx, b->type);
-		if (b->type == BLK_TEXT && b->text.len && a->sink && a->sink->text)
-			a->sink->text(a->sink->ctx, b->text.p, b->text.len);
 	} else if (strcmp(type, "content_block_delta") == 0) {
 		struct api_block *b = api_block_at(a, &j);
 		int d = json_get(&j, 0, "delta"), dt = json_get(&j, d, "type");
@@ -2727,8 +2849,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		if (json_eq(&j, dt, "text_delta") && b->type == BLK_TEXT) {
 			if ((l = api_str(a, &j, json_get(&j, d, "text"))) < 0)
 				return err_set(a->e, AG_E_API, "a text_delta event carries no valid text");
-			if (buf_add(&b->text, a->scratch, (size_t)l))
-				return err_set(a->e, AG_E_NOMEM, "out of memory");
+			api_text_add(b, a->scratch, (size_t)l);
 			if (a->sink && a->sink->text)
 				a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
 		} else if (json_eq(&j, dt, "input_json_delta") && b->type == BLK_TOOL_USE) {
@@ -2749,6 +2870,8 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		struct api_block *b = api_block_at(a, &j);
 		if (!b)
 			return a->e->code;
+		if (b->type == BLK_TEXT && !b->stopped)
+			api_text_end(b);
 		b->stopped = 1;
 	} else if (strcmp(type, "message_delta") == 0) {
 		int d = json_get(&j, 0, "delta");
@@ -4544,33 +4667,34 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 	*cut = 0;
 	for (i = 0; i < am->nb; i++) {
 		struct api_block *b = &am->b[i];
-		size_t mark = m->content.len;
+		struct buf out = {0};
 		struct jw w;
-		/* written straight into the message: a long answer is not copied once more */
-		if (mark && b->type != BLK_NONE)
-			buf_add(&m->content, ",", 1);
-		jw_init(&w, jw_sink_buf, &m->content);
+		jw_init(&w, jw_sink_buf, &out);
 		switch (b->type) {
 		case BLK_TEXT:
-			if (!b->text.len)
+			if (!b->stopped)
+				api_text_end(b);
+			b->stopped = 1;
+			if (b->text.len <= sizeof API_TEXT_PREFIX + 1)
 				break;                    /* the API refuses empty text blocks */
-			jw_open(&w, '{');
-			jw_key(&w, "type"); jw_str(&w, "text");
-			jw_key(&w, "text"); jw_strn(&w, b->text.p, b->text.len);
-			jw_close(&w, '}');
+			if (L->out_format != OUT_TEXT) { /* the result object carries the final text */
+				size_t off = sizeof API_TEXT_PREFIX - 1;
+				if (!buf_reserve(&L->last_text, b->text.len)) {
+					long r = json_unescape(b->text.p + off, b->text.len - off - 2, L->last_text.p + L->last_text.len);
+					if (r > 0)
+						L->last_text.len += (size_t)r;
+					L->last_text.p[L->last_text.len] = 0;
+				}
+			}
+			out = b->text;            /* the block was built in its final form: it moves, not copied */
+			memset(&b->text, 0, sizeof b->text);
 			break;
 		case BLK_TOOL_USE: {
 			jsmntok_t *tok = NULL;
 			struct json j;
-			int n = 1;
 			const char *in = b->input.len ? b->input.p : "{}";
 			size_t inlen = b->input.len ? b->input.len : 2;
-			jsmn_parser p;
-			jsmn_init(&p);
-			if (b->stopped && inlen <= INT_MAX)
-				n = jsmn_parse(&p, in, inlen, NULL, 0);
-			if (!b->stopped || n <= 0 || !(tok = malloc(sizeof *tok * (size_t)n)) ||
-			    json_parse(&j, in, inlen, tok, n) <= 0 || tok[0].type != JSMN_OBJECT) {
+			if (!b->stopped || json_parse_alloc(&j, in, inlen, &tok) <= 0 || tok[0].type != JSMN_OBJECT) {
 				free(tok);
 				*cut = 1;
 				b->type = BLK_NONE;       /* never run */
@@ -4602,16 +4726,14 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 			break;
 		case BLK_OTHER:
 			if (b->raw.len)
-				buf_add(&m->content, b->raw.p, b->raw.len);
+				buf_add(&out, b->raw.p, b->raw.len);
 			break;
 		}
-		if (w.err || m->content.len <= mark + 1) {   /* nothing written (or a failure): undo the comma */
-			m->content.len = mark;
-			if (m->content.p)
-				m->content.p[mark] = 0;
-		}
+		if (!w.err && out.len)
+			conv_block_take(m, &out);
+		buf_free(&out);
 	}
-	if (!m->content.len)
+	if (!m->n)
 		conv_text_block(m, "(no content)", 12);
 	return tools;
 }
@@ -4647,33 +4769,24 @@ loop_tool_summary(const char *name, const struct json *j, char *out, size_t cap)
 static void
 loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 {
-	jsmntok_t *tok = NULL;
 	struct json j, tj;
-	int n, i, k, used_todo = 0;
-	struct buf arr = {0};
-	buf_adds(&arr, "[");
-	buf_add(&arr, am->content.p, am->content.len);
-	buf_adds(&arr, "]");
-	{
-		jsmn_parser p;
-		jsmn_init(&p);
-		n = jsmn_parse(&p, arr.p, arr.len, NULL, 0);
-	}
-	if (n <= 0 || !(tok = malloc(sizeof *tok * (size_t)n)) || json_parse(&j, arr.p, arr.len, tok, n) <= 0) {
-		free(tok);
-		buf_free(&arr);
-		return;
-	}
-	for (i = 0, k = 1; i < j.t[0].size && k < j.n; i++, k = json_skip(&j, k)) {
+	size_t bi;
+	int used_todo = 0;
+	for (bi = 0; bi < am->n; bi++) {
 		char id[128], name[128], summary[200], why[600];
+		jsmntok_t *tok = NULL;
+		const int k = 0;
 		struct tool_out o = {{0}, 0};
 		struct buf res = {0};
 		struct jw w;
-		int in = json_get(&j, k, "input");
+		int in;
 		const char *arg = NULL;
 		char abspath[PATH_MAX];
-		if (!json_eq(&j, json_get(&j, k, "type"), "tool_use"))
+		if (!str_starts(am->blk[bi].p, "{\"type\":\"tool_use\"") ||
+		    json_parse_alloc(&j, am->blk[bi].p, am->blk[bi].len, &tok) <= 0 || (in = json_get(&j, k, "input")) < 0) {
+			free(tok);
 			continue;
+		}
 		json_str(&j, json_get(&j, k, "id"), id, sizeof id);
 		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
 		tj = j;                              /* the input object as its own document */
@@ -4712,12 +4825,11 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 			jw_bool(&w, 1);
 		}
 		jw_close(&w, '}');
-		conv_block(um, res.p, res.len);
-		buf_free(&res);
 		buf_free(&o.text);
+		conv_block_take(um, &res);
+		buf_free(&res);
+		free(tok);
 	}
-	free(tok);
-	buf_free(&arr);
 	if (used_todo)
 		L->tools.rounds_without_todo = 0;
 	else
@@ -4747,8 +4859,7 @@ loop_emit_message(struct loop *L, const char *type, const struct msg *m)
 	jw_key(&w, "role"); jw_str(&w, m->role == ROLE_USER ? "user" : "assistant");
 	jw_key(&w, "content");
 	jw_open(&w, '[');
-	if (m->content.len)
-		jw_json(&w, m->content.p, m->content.len);
+	conv_write_content(m, &w, 0);
 	jw_close(&w, ']');
 	if (m->role == ROLE_ASSISTANT) {
 		jw_key(&w, "stop_reason"); jw_str(&w, L->msg.stop_reason[0] ? L->msg.stop_reason : "end_turn");
@@ -4830,14 +4941,8 @@ loop_run(struct loop *L, const char **subtype)
 		am = conv_add(&L->conv, ROLE_ASSISTANT);
 		if (!am)
 			return err_set(e, AG_E_NOMEM, "out of memory");
+		L->last_text.len = 0;
 		tools = loop_assistant(L, am, &cut);
-		if (L->out_format != OUT_TEXT) {        /* the result object carries the final text */
-			int i;
-			L->last_text.len = 0;
-			for (i = 0; i < L->msg.nb; i++)
-				if (L->msg.b[i].type == BLK_TEXT && L->msg.b[i].text.len)
-					buf_add(&L->last_text, L->msg.b[i].text.p, L->msg.b[i].text.len);
-		}
 		if (L->out_format == OUT_STREAM_JSON)
 			loop_emit_message(L, "assistant", am);
 		if (cut) {
@@ -5551,16 +5656,13 @@ main(int argc, char **argv)
 			size_t n = nl ? (size_t)(nl - (in.p + p)) : in.len - p;
 			jsmntok_t *tok = NULL;
 			struct json j;
-			int cnt, c;
-			jsmn_parser jp;
+			int c;
 			line.len = 0;
 			buf_add(&line, in.p + p, n);
 			p += n + 1;
 			if (strspn(line.p, " \t\r") == line.len)
 				continue;
-			jsmn_init(&jp);
-			cnt = jsmn_parse(&jp, line.p, line.len, NULL, 0);
-			if (cnt <= 0 || !(tok = malloc(sizeof *tok * (size_t)cnt)) || json_parse(&j, line.p, line.len, tok, cnt) <= 0 ||
+			if (json_parse_alloc(&j, line.p, line.len, &tok) <= 0 ||
 			    !json_eq(&j, json_get(&j, 0, "type"), "user") || (c = json_path(&j, 0, "message.content")) < 0) {
 				free(tok);
 				err_set(&e, AG_E_USAGE, "stdin line is not a stream-json user message "
