@@ -2619,7 +2619,7 @@ struct api_block {
 	struct buf sig;           /* thinking signature */
 	struct buf input;         /* tool_use input: the partial_json pieces joined */
 	struct buf raw;           /* an unknown block as it started, re-serialised */
-	char id[128];
+	struct buf id;            /* tool_use id, echoed exactly whatever its length */
 	char name[128];
 };
 
@@ -2661,7 +2661,8 @@ api_msg_reset(struct api_msg *m)
 		b->type = BLK_NONE;
 		b->stopped = 0;
 		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
-		b->id[0] = b->name[0] = 0;
+		b->id.len = 0;
+		b->name[0] = 0;
 	}
 	m->id[0] = m->stop_reason[0] = 0;
 	memset(&m->usage, 0, sizeof m->usage);
@@ -2678,6 +2679,7 @@ api_msg_free(struct api_msg *m)
 		buf_free(&m->b[i].sig);
 		buf_free(&m->b[i].input);
 		buf_free(&m->b[i].raw);
+		buf_free(&m->b[i].id);
 	}
 }
 
@@ -2823,7 +2825,8 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			}
 		} else if (json_eq(&j, ti, "tool_use")) {
 			b->type = BLK_TOOL_USE;
-			json_str(&j, json_get(&j, cb, "id"), b->id, sizeof b->id);
+			if (json_str_buf(&j, json_get(&j, cb, "id"), &b->id) || !b->id.len)
+				return err_set(a->e, AG_E_API, "a tool_use block came without a valid id");
 			json_str(&j, json_get(&j, cb, "name"), b->name, sizeof b->name);
 		} else if (json_eq(&j, ti, "thinking")) {
 			b->type = BLK_THINKING;
@@ -4702,7 +4705,7 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 			}
 			jw_open(&w, '{');
 			jw_key(&w, "type"); jw_str(&w, "tool_use");
-			jw_key(&w, "id"); jw_str(&w, b->id);
+			jw_key(&w, "id"); jw_strn(&w, b->id.p, b->id.len);
 			jw_key(&w, "name"); jw_str(&w, b->name);
 			jw_key(&w, "input");
 			json_copy(&w, &j, 0);
@@ -4773,7 +4776,8 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 	size_t bi;
 	int used_todo = 0;
 	for (bi = 0; bi < am->n; bi++) {
-		char id[128], name[128], summary[200], why[600];
+		char name[128], summary[200], why[600];
+		struct buf id = {0};
 		jsmntok_t *tok = NULL;
 		const int k = 0;
 		struct tool_out o = {{0}, 0};
@@ -4787,7 +4791,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 			free(tok);
 			continue;
 		}
-		json_str(&j, json_get(&j, k, "id"), id, sizeof id);
+		json_str_buf(&j, json_get(&j, k, "id"), &id);
 		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
 		tj = j;                              /* the input object as its own document */
 		tj.t = j.t + in;
@@ -4818,7 +4822,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		jw_init(&w, jw_sink_buf, &res);
 		jw_open(&w, '{');
 		jw_key(&w, "type"); jw_str(&w, "tool_result");
-		jw_key(&w, "tool_use_id"); jw_str(&w, id);
+		jw_key(&w, "tool_use_id"); jw_strn(&w, id.p ? id.p : "", id.len);
 		jw_key(&w, "content"); jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
 		if (o.is_error) {
 			jw_key(&w, "is_error");
@@ -4826,6 +4830,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		}
 		jw_close(&w, '}');
 		buf_free(&o.text);
+		buf_free(&id);
 		conv_block_take(um, &res);
 		buf_free(&res);
 		free(tok);
