@@ -5423,6 +5423,7 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	memset(&trust, 0, sizeof trust);
 	memset(&e, 0, sizeof e);
+	api.http.net.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = cli_on_signal;
@@ -5465,13 +5466,14 @@ main(int argc, char **argv)
 					snprintf(cfg.model, sizeof cfg.model, "%s", v);
 			}
 		} else if (cli_is(a, "--max-tokens") || cli_is(a, "--max-turns") || cli_is(a, "--thinking")) {
-			const char *name = a[6] == 'o' ? "--max-tokens" : a[2] == 't' ? "--thinking" : "--max-turns";
+			const char *name = cli_is(a, "--max-tokens") ? "--max-tokens" : cli_is(a, "--thinking") ? "--thinking" :
+			                   "--max-turns";
 			if ((v = cli_value(argc, argv, &i, name, &e)) != NULL) {
-				if (str_to_u64(v, strlen(v), 10000000, &num) || (num == 0 && name[2] != 't'))
+				if (str_to_u64(v, strlen(v), 10000000, &num) || num == 0)
 					err_set(&e, AG_E_USAGE, "%s needs a positive whole number, not '%.40s'", name, v);
 				else if (name[2] == 't')
 					thinking = (long long)num;
-				else if (name[6] == 'o')
+				else if (strcmp(name, "--max-tokens") == 0)
 					cfg.max_tokens = (long long)num;
 				else
 					L.max_turns = (long long)num;
@@ -5524,9 +5526,8 @@ main(int argc, char **argv)
 		        cfg.max_tokens);
 	if (e.code) {
 		fprintf(stderr, "agent: %s\n", e.msg);
-		buf_free(&prompt);
-		perm_free(&L.perm);
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	if (skip_perm)
 		L.perm.mode = PERM_BYPASS;
@@ -5534,7 +5535,7 @@ main(int argc, char **argv)
 		struct buf in = {0};
 		if (file_read_all("/dev/stdin", &in, 16u << 20) == AG_E_TOOBIG) {
 			fprintf(stderr, "agent: the input on stdin is over 16 MB; pass a smaller prompt\n");
-			return 2;
+			{ rc = 2; goto done; }
 		}
 		if (in.len) {
 			if (prompt.len)
@@ -5549,11 +5550,11 @@ main(int argc, char **argv)
 	if (!print) {
 		fprintf(stderr, "agent: this build answers in print mode: agent -p \"your question\" (the interactive "
 		        "session is not built yet)\n");
-		return 2;
+		{ rc = 2; goto done; }
 	}
 	if (!prompt.len && !in_stream) {
 		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
-		return 2;
+		{ rc = 2; goto done; }
 	}
 	cfg.api_key = getenv("ANTHROPIC_API_KEY");
 	if (cfg.api_key && !*cfg.api_key)
@@ -5563,12 +5564,12 @@ main(int argc, char **argv)
 		cfg.bearer = NULL;
 	if (!cfg.api_key && !cfg.bearer) {
 		fprintf(stderr, "agent: no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)\n");
-		return 2;
+		{ rc = 2; goto done; }
 	}
 	base = getenv("ANTHROPIC_BASE_URL");
 	if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
 		fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
-		return 2;
+		{ rc = 2; goto done; }
 	}
 	cfg.timeout_ms = 600000;
 	v = getenv("API_TIMEOUT_MS");
@@ -5576,13 +5577,13 @@ main(int argc, char **argv)
 		unsigned long long n;
 		if (str_to_u64(v, strlen(v), 24ULL * 3600 * 1000, &n) || n == 0) {
 			fprintf(stderr, "agent: API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'\n", v);
-			return 2;
+			{ rc = 2; goto done; }
 		}
 		cfg.timeout_ms = (int)n;
 	}
 	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
 		fprintf(stderr, "agent: cannot read the working directory: %s\n", strerror(errno));
-		return 1;
+		{ rc = 1; goto done; }
 	}
 
 	/* what every request carries, built once */
@@ -5701,6 +5702,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
 		rc = rc == AG_E_USAGE ? 2 : 1;
 	}
+done:
 	http_close(&api.http);
 	api_msg_free(&L.msg);
 	conv_free(&L.conv);
