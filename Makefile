@@ -19,7 +19,7 @@ LDFLAGS += -static -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -W
 DBG_CFLAGS = -std=gnu11 $(WARN) -g -O1 -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-UNIT = $(filter-out build/t_http build/t_api,$(patsubst test/%.c,build/%,$(wildcard test/t_*.c)))
+UNIT = $(patsubst test/%.c,build/%,$(wildcard test/t_*.c))
 
 .PHONY: all test asan valgrind fuzz bench toc toc-check clean
 all: agent
@@ -56,7 +56,7 @@ build/t_small_%: test/t_%.c test/t_util.h agent.c build/roots.h
 
 asan: build/agent-asan
 
-test: agent build/agent-asan build/agent-dbg $(UNIT) build/t_small_sse toc-check
+test: agent build/agent-asan build/agent-dbg $(UNIT) build/t_small_sse build/t_small_http toc-check
 	@sh test/run.sh
 
 valgrind: agent build/agent-dbg

@@ -1874,6 +1874,8 @@ static int
 http_stale(struct http *h)
 {
 	struct pollfd p;
+	if (h->rpos < h->rlen)
+		return 1;                         /* bytes nobody asked for are waiting */
 	p.fd = h->net.fd;
 	p.events = POLLIN;
 	return poll(&p, 1, 0) != 0;
@@ -1943,8 +1945,8 @@ http_fill(struct http *h)
 	else
 		r = net_read(&h->net, h->rbuf + h->rlen, sizeof h->rbuf - h->rlen);
 	if (r == AG_E_TIMEOUT)
-		return err_set(h->e, AG_E_TIMEOUT, "%s sent nothing for %d s; giving up (API_TIMEOUT_MS)",
-		               h->url.host, h->net.timeout_ms / 1000);
+		return err_set(h->e, AG_E_TIMEOUT, "%s sent nothing for %d ms; giving up (raise API_TIMEOUT_MS to wait "
+		               "longer)", h->url.host, h->net.timeout_ms);
 	if (r == AG_E_INTR)
 		return err_set(h->e, AG_E_INTR, "interrupted");
 	if (r == AG_E_CLOSED)
@@ -2010,16 +2012,29 @@ http_header(const struct http *h, const char *name, size_t *len)
 	return NULL;
 }
 
+/* Does any header of this name hold the token (case-insensitive, as a comma-separated element)? */
 static int
 http_hdr_has(const struct http *h, const char *name, const char *token)
 {
-	size_t n, tl = strlen(token), i;
-	const char *v = http_header(h, name, &n);
-	if (!v)
-		return 0;
-	for (i = 0; i + tl <= n; i++)
-		if (strncasecmp(v + i, token, tl) == 0)
-			return 1;
+	size_t nl = strlen(name), tl = strlen(token), i = 0;
+	while (i < h->hdrlen) {
+		const char *line = h->hdr + i, *eol = memchr(line, '\n', h->hdrlen - i);
+		size_t ll = eol ? (size_t)(eol - line) : h->hdrlen - i;
+		if (ll > nl + 1 && memcmp(line, name, nl) == 0 && line[nl] == ':') {
+			const char *v = line + nl + 1, *end = line + ll;
+			while (v < end) {
+				const char *comma = memchr(v, ',', (size_t)(end - v)), *ve = comma ? comma : end;
+				while (v < ve && (*v == ' ' || *v == '\t'))
+					v++;
+				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+				if ((size_t)(ve - v) == tl && strncasecmp(v, token, tl) == 0)
+					return 1;
+				v = comma ? comma + 1 : end;
+			}
+		}
+		i += ll + 1;
+	}
 	return 0;
 }
 
@@ -2029,7 +2044,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 {
 	char line[8192], ex[120];
 	size_t len, got;
-	int r, minor;
+	int r, minor, blank = 0;
 	for (;;) {
 		r = http_line(h, line, sizeof line, &len, &got);
 		*first_got += got;
@@ -2041,6 +2056,8 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 			               "server?", h->url.host, sizeof line);
 		if (r)
 			return r;
+		if (len == 0 && ++blank <= 4)
+			continue;                       /* a stray CRLF before the status line is ignored (RFC 9112) */
 		if (len < 12 || !str_starts(line, "HTTP/1.") || !isdigit((unsigned char)line[7]) || line[8] != ' ' ||
 		    !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
 		    !isdigit((unsigned char)line[11]) || (len > 12 && line[12] != ' ')) {
@@ -2074,7 +2091,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 				str_excerpt(ex, sizeof ex, line, len);
 				return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
 			}
-			if (h->hdrlen + len + 1 > sizeof h->hdr)
+			if (h->hdrlen + len + 2 > sizeof h->hdr)
 				return err_set(h->e, AG_E_HTTP, "the response headers from %s exceed %d bytes",
 				               h->url.host, AG_HTTP_HEADER_MAX);
 			for (i = 0; line + i < colon; i++) {
@@ -2086,8 +2103,16 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 			}
 			while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 				len--;
-			memcpy(h->hdr + h->hdrlen, line, len);
-			h->hdrlen += len;
+			{
+				/* stored as "name: value", whitespace around the value normalised */
+				size_t nlen = (size_t)(colon - line) + 1, v = nlen;
+				while (v < len && (line[v] == ' ' || line[v] == '\t'))
+					v++;
+				memcpy(h->hdr + h->hdrlen, line, nlen);
+				h->hdr[h->hdrlen + nlen] = ' ';
+				memcpy(h->hdr + h->hdrlen + nlen + 1, line + v, len - v);
+				h->hdrlen += nlen + 1 + len - v;
+			}
 			h->hdr[h->hdrlen++] = '\n';
 		}
 		if (h->status >= 100 && h->status < 200 && h->status != 101)
@@ -2105,13 +2130,29 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 		size_t tl, cl;
 		const char *te = http_header(h, "transfer-encoding", &tl), *c = http_header(h, "content-length", &cl);
 		if (te) {
-			if (!(tl >= 7 && strncasecmp(te + tl - 7, "chunked", 7) == 0) || (tl > 7 && te[tl - 8] != ' ' &&
-			    te[tl - 8] != ','))
-				return err_set(h->e, AG_E_HTTP, "%s sent transfer-encoding '%.*s', which this client does "
-				               "not decode", h->url.host, (int)(tl < 60 ? tl : 60), te);
-			if (tl > 7)
-				return err_set(h->e, AG_E_HTTP, "%s sent a compressed body (transfer-encoding '%.*s') that "
-				               "was not asked for", h->url.host, (int)(tl < 60 ? tl : 60), te);
+			/* chunked is the only coding we decode; any other, on any transfer-encoding line, is refused */
+			const char *p = h->hdr;
+			while (p < h->hdr + h->hdrlen) {
+				const char *eol = memchr(p, '\n', (size_t)(h->hdr + h->hdrlen - p));
+				if (eol - p > 18 && memcmp(p, "transfer-encoding:", 18) == 0) {
+					const char *v = p + 18;
+					while (v < eol) {
+						const char *comma = memchr(v, ',', (size_t)(eol - v)), *ve = comma ? comma : eol;
+						while (v < ve && (*v == ' ' || *v == '\t'))
+							v++;
+						while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+							ve--;
+						if (ve > v && !str_ieq(v, (size_t)(ve - v), "chunked"))
+							return err_set(h->e, AG_E_HTTP, "%s sent a compressed or encoded body (transfer-encoding "
+							               "'%.*s') that was not asked for and cannot be decoded here", h->url.host,
+							               (int)(ve - v < 40 ? ve - v : 40), v);
+						v = comma ? comma + 1 : eol;
+					}
+				}
+				p = eol + 1;
+			}
+			if (!http_hdr_has(h, "transfer-encoding", "chunked"))
+				return err_set(h->e, AG_E_HTTP, "%s sent an empty transfer-encoding", h->url.host);
 			h->framing = HTTP_BODY_CHUNKED;
 			if (c)
 				h->keep = 0;            /* both framings: use chunked, never reuse the connection */
@@ -2128,10 +2169,10 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 					const char *v0 = p + 15, *end = p + hl;
 					while (v0 < end) {
 						const char *comma = memchr(v0, ',', (size_t)(end - v0)), *ve = comma ? comma : end;
-						while (v0 < ve && *v0 == ' ')
+						while (v0 < ve && (*v0 == ' ' || *v0 == '\t'))
 							v0++;
 						i = (size_t)(ve - v0);
-						while (i && v0[i - 1] == ' ')
+						while (i && (v0[i - 1] == ' ' || v0[i - 1] == '\t'))
 							i--;
 						if (str_to_u64(v0, i, (1ULL << 62), &v))
 							return err_set(h->e, AG_E_HTTP, "%s sent an invalid content-length '%.*s'",
@@ -2239,7 +2280,7 @@ http_body_read(struct http *h, void *out, size_t cap)
 			return 0;
 		if (h->framing == HTTP_BODY_LENGTH && h->remain == 0) {
 			h->framing = HTTP_BODY_NONE;
-			if (!h->keep)
+			if (!h->keep || h->rpos < h->rlen)   /* bytes past the body: never reuse this connection */
 				http_close(h);
 			return 0;
 		}
@@ -2268,7 +2309,7 @@ http_body_read(struct http *h, void *out, size_t cap)
 				if (len == 0) {
 					h->chunk_state = CHUNK_DONE;
 					h->framing = HTTP_BODY_NONE;
-					if (!h->keep)
+					if (!h->keep || h->rpos < h->rlen)
 						http_close(h);
 					return 0;
 				}
@@ -2734,6 +2775,45 @@ api_text_end(struct api_block *b)
 	buf_adds(&b->text, "\"}");
 }
 
+/* A block we do not know (server_tool_use, say) whose input streamed as input_json_delta: the input
+ * replaces the "input" it started with, so the block goes back to the API as it really was. */
+static void
+api_other_input(struct api_block *b)
+{
+	jsmntok_t *rt = NULL, *it = NULL;
+	struct json rj, ij;
+	struct buf out = {0};
+	struct jw w;
+	int i, k;
+	if (json_parse_alloc(&rj, b->raw.p, b->raw.len, &rt) > 0 && rt[0].type == JSMN_OBJECT &&
+	    json_parse_alloc(&ij, b->input.p, b->input.len, &it) > 0) {
+		jw_init(&w, jw_sink_buf, &out);
+		jw_open(&w, '{');
+		for (i = 0, k = 1; i < rj.t[0].size && k + 1 < rj.n; i++, k = json_skip(&rj, k + 1)) {
+			if ((size_t)(rj.t[k].end - rj.t[k].start) == 5 && memcmp(rj.s + rj.t[k].start, "input", 5) == 0)
+				continue;
+			{
+				char key[256];
+				if (json_str(&rj, k, key, sizeof key))
+					continue;
+				jw_key(&w, key);
+				json_copy(&w, &rj, k + 1);
+			}
+		}
+		jw_key(&w, "input");
+		json_copy(&w, &ij, 0);
+		jw_close(&w, '}');
+		if (!w.err) {
+			buf_free(&b->raw);
+			b->raw = out;
+			memset(&out, 0, sizeof out);
+		}
+	}
+	buf_free(&out);
+	free(rt);
+	free(it);
+}
+
 /* Unescaped string token into the scratch buffer (no allocation). */
 static long
 api_str(struct api *a, const struct json *j, int i)
@@ -2855,7 +2935,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			api_text_add(b, a->scratch, (size_t)l);
 			if (a->sink && a->sink->text)
 				a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
-		} else if (json_eq(&j, dt, "input_json_delta") && b->type == BLK_TOOL_USE) {
+		} else if (json_eq(&j, dt, "input_json_delta") && (b->type == BLK_TOOL_USE || b->type == BLK_OTHER)) {
 			if (json_str_buf(&j, json_get(&j, d, "partial_json"), &b->input))
 				return err_set(a->e, AG_E_API, "an input_json_delta event carries no valid partial_json");
 		} else if (json_eq(&j, dt, "thinking_delta") && b->type == BLK_THINKING) {
@@ -2875,6 +2955,8 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			return a->e->code;
 		if (b->type == BLK_TEXT && !b->stopped)
 			api_text_end(b);
+		if (b->type == BLK_OTHER && !b->stopped && b->input.len)
+			api_other_input(b);
 		b->stopped = 1;
 	} else if (strcmp(type, "message_delta") == 0) {
 		int d = json_get(&j, 0, "delta");
