@@ -1,5 +1,6 @@
 # agent: one static binary from agent.c, musl, BearSSL and jsmn. `./build.sh` installs what is missing.
-# Targets: all (static, stripped, size printed), test, asan, valgrind, fuzz, bench, toc, clean.
+# Targets: all (static, stripped, size printed), test, asan, valgrind, fuzz, bench, toc, clean,
+# cross and test-cross (see "Cross builds" below; `./build.sh cross` installs what they need).
 
 MUSL_CC   ?= musl-gcc
 HOST_CC   ?= gcc
@@ -19,10 +20,39 @@ LDFLAGS += -static -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -W
 DBG_CFLAGS = -std=gnu11 $(WARN) -g -O1 -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# Cross builds: the same flags with a cross gcc pointed at Debian's musl for that architecture (its
+# musl-gcc.specs) and Debian's BearSSL for it. aarch64 and armhf come from installed multiarch packages;
+# mipsel and s390x (big-endian, for portability checks only) from .debs unpacked into build/cross/sysroot-ARCH,
+# since installing them fails on dependencies. `./build.sh cross` sets all of this up.
+CROSS_ARCHS ?= aarch64 armhf mipsel
+XARCHS       = aarch64 armhf mipsel s390x
+X_TRIPLET_aarch64 = aarch64-linux-gnu
+X_TRIPLET_armhf   = arm-linux-gnueabihf
+X_TRIPLET_mipsel  = mipsel-linux-gnu
+X_TRIPLET_s390x   = s390x-linux-gnu
+X_MUSL_aarch64    = aarch64-linux-musl
+X_MUSL_armhf      = arm-linux-musleabihf
+X_MUSL_mipsel     = mipsel-linux-musl
+X_MUSL_s390x      = s390x-linux-musl
+X_ROOT_mipsel     = build/cross/sysroot-mipsel
+X_ROOT_s390x      = build/cross/sysroot-s390x
+X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-aliasing=2
+
 UNIT = $(patsubst test/%.c,build/%,$(wildcard test/t_*.c))
 
-.PHONY: all test asan valgrind fuzz bench toc toc-check clean
-all: agent
+.PHONY: all test asan valgrind fuzz bench toc toc-check clean cross test-cross cross-warn
+# `make ARCH=aarch64` builds build/cross/agent-aarch64 instead of ./agent (ARCH only from the command line, so
+# a stray ARCH in the environment never changes the host build).
+ifeq ($(origin ARCH),command line)
+ifneq ($(filter-out x86_64 amd64 host,$(ARCH)),)
+ifeq ($(filter $(ARCH),$(XARCHS)),)
+$(error ARCH=$(ARCH): not one of $(XARCHS))
+endif
+CROSS_ARCHS := $(ARCH)
+X_ONE        = build/cross/agent-$(ARCH)
+endif
+endif
+all: $(or $(X_ONE),agent)
 
 build/include/jsmn.h:
 	@mkdir -p build/include
@@ -40,6 +70,36 @@ agent: agent.c build/roots.h build/include/jsmn.h
 	@# no C++ exceptions or backtraces here: the unwind tables BearSSL and musl carry are dead weight
 	objcopy -R .eh_frame -R .eh_frame_hdr $@
 	@echo "agent: $$(stat -c %s $@) bytes, static, stripped"
+
+# The musl specs with the sysroot's paths (the installed ones unchanged when there is no sysroot).
+build/cross/%.specs:
+	@mkdir -p build/cross
+	@f=$(X_ROOT_$*)/usr/lib/$(X_MUSL_$*)/musl-gcc.specs; \
+	  test -f $$f || { echo "$$f not found: run ./build.sh cross"; exit 1; }; \
+	  sed 's|\([ L]\)/usr/|\1$(abspath $(X_ROOT_$*))/usr/|g' $$f > $@
+
+$(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/roots.h build/include/jsmn.h build/cross/%.specs
+	@command -v $(X_TRIPLET_$*)-gcc >/dev/null || { echo "$(X_TRIPLET_$*)-gcc not found: run ./build.sh cross"; exit 1; }
+	@test -f $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a || \
+	  { echo "$(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a not found: run ./build.sh cross"; exit 1; }
+	$(X_TRIPLET_$*)-gcc -specs build/cross/$*.specs $(CFLAGS) -Ibuild -Ibuild/include -I$(X_ROOT_$*)/usr/include/bearssl \
+	  agent.c $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a -o $@ $(LDFLAGS)
+	$(X_TRIPLET_$*)-objcopy -R .eh_frame -R .eh_frame_hdr $@
+	@echo "agent-$*: $$(stat -c %s $@) bytes, static, stripped"
+
+cross: $(CROSS_ARCHS:%=build/cross/agent-%)
+
+# Not part of `make test`: the self-test and the end-to-end suites of each cross binary under qemu-user.
+test-cross: cross
+	@sh test/cross.sh $(CROSS_ARCHS)
+
+# Portability warnings: every architecture compiled (not linked) with extra format and alignment checks.
+cross-warn: build/roots.h build/include/jsmn.h $(CROSS_ARCHS:%=build/cross/%.specs)
+	@for a in $(CROSS_ARCHS); do echo "== $$a"; \
+	  $(MAKE) -s --no-print-directory cross-warn-$$a || exit 1; done
+cross-warn-%:
+	$(X_TRIPLET_$*)-gcc -specs build/cross/$*.specs $(CFLAGS) $(X_WARN) -Ibuild -Ibuild/include \
+	  -I$(X_ROOT_$*)/usr/include/bearssl -c agent.c -o /dev/null
 
 build/agent-asan: agent.c build/roots.h
 	$(HOST_CC) $(DBG_CFLAGS) $(SAN) -Ibuild -I/usr/include/bearssl agent.c $(BEARSSL_A) -o $@

@@ -19,10 +19,13 @@
  *  8. api: Messages API request and stream
  *  9. tool: the tools the model calls
  * 10. perm: what may run without asking
- * 11. ui: what the user sees
- * 12. loop: the agent loop
- * 13. selftest: built-in checks for a new device
- * 14. cli: flags, environment, main
+ * 11. sess: sessions that survive
+ * 12. ui: what the user sees
+ * 13. loop: the agent loop
+ * 14. term: raw mode and the line editor
+ * 15. repl: the interactive session
+ * 16. selftest: built-in checks for a new device
+ * 17. cli: flags, environment, main
  * TOC-END
  */
 
@@ -50,6 +53,9 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <wchar.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -315,6 +321,28 @@ clk_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* bytes random bytes as 2*bytes hex digits (from /dev/urandom; a seeded generator where it is missing). */
+static void
+str_random_hex(char *out, size_t bytes)
+{
+	unsigned char r[64];
+	size_t i;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (bytes > sizeof r)
+		bytes = sizeof r;
+	if (fd < 0 || read(fd, r, bytes) != (ssize_t)bytes) {
+		unsigned long long x = (unsigned long long)clk_ms() ^ ((unsigned long long)getpid() << 32);
+		for (i = 0; i < bytes; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			r[i] = (unsigned char)(x >> 56);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
 /* Write all of it, retrying short writes and EINTR. */
@@ -1070,6 +1098,8 @@ url_host_is_ip(const char *host)
 struct net {
 	int fd;
 	int timeout_ms;
+	void (*tick)(void *ctx);  /* called every ~100 ms while waiting (the spinner), when set */
+	void *tick_ctx;
 };
 
 static volatile sig_atomic_t ag_interrupted;
@@ -1079,10 +1109,17 @@ net_wait(struct net *c, short ev)
 {
 	struct pollfd p;
 	int r;
+	long long deadline = c->timeout_ms > 0 ? clk_ms() + c->timeout_ms : 0;
 	p.fd = c->fd;
 	p.events = ev;
 	for (;;) {
-		r = poll(&p, 1, c->timeout_ms > 0 ? c->timeout_ms : -1);
+		long long left = deadline ? deadline - clk_ms() : -1;
+		int slice = left < 0 ? -1 : (int)left;
+		if (deadline && left <= 0)
+			return AG_E_TIMEOUT;
+		if (c->tick && (slice < 0 || slice > 100))
+			slice = 100;
+		r = poll(&p, 1, slice);
 		if (r < 0 && errno == EINTR) {
 			if (ag_interrupted)
 				return AG_E_INTR;
@@ -1090,8 +1127,11 @@ net_wait(struct net *c, short ev)
 		}
 		if (r < 0)
 			return AG_E_IO;
-		if (r == 0)
-			return AG_E_TIMEOUT;
+		if (r == 0) {
+			if (c->tick)
+				c->tick(c->tick_ctx);
+			continue;
+		}
 		return 0;
 	}
 }
@@ -2504,6 +2544,7 @@ struct msg {
 	int role;
 	struct buf *blk;
 	size_t n, cap;
+	size_t saved;             /* blocks already in the session file */
 };
 
 struct conv {
@@ -2577,10 +2618,10 @@ conv_text_block(struct msg *m, const char *text, size_t n)
 /* The blocks of one message as the elements of a JSON array (the caller opens and closes it); the last
  * block gets a cache breakpoint when asked. */
 static void
-conv_write_content(const struct msg *m, struct jw *w, int cache_last)
+conv_write_content_from(const struct msg *m, size_t from, struct jw *w, int cache_last)
 {
 	size_t k;
-	for (k = 0; k < m->n; k++) {
+	for (k = from; k < m->n; k++) {
 		const struct buf *b = &m->blk[k];
 		if (cache_last && k == m->n - 1 && b->len > 1) {
 			jw_json(w, b->p, b->len - 1);
@@ -2589,6 +2630,12 @@ conv_write_content(const struct msg *m, struct jw *w, int cache_last)
 			jw_json(w, b->p, b->len);
 		}
 	}
+}
+
+static void
+conv_write_content(const struct msg *m, struct jw *w, int cache_last)
+{
+	conv_write_content_from(m, 0, w, cache_last);
 }
 
 /* The messages array; the newest message's last block carries a cache breakpoint when asked. */
@@ -2979,6 +3026,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 struct api_req {
 	const struct api_cfg *cfg;
 	const struct conv *conv;
+	int count;                /* for count_tokens: no max_tokens, stream or metadata */
 };
 
 static void
@@ -2988,8 +3036,10 @@ api_body(struct jw *w, void *ctx)
 	jw_open(w, '{');
 	jw_key(w, "model");
 	jw_str(w, q->cfg->model);
-	jw_key(w, "max_tokens");
-	jw_int(w, q->cfg->max_tokens);
+	if (!q->count) {
+		jw_key(w, "max_tokens");
+		jw_int(w, q->cfg->max_tokens);
+	}
 	if (q->cfg->system_json) {
 		jw_key(w, "system");
 		jw_json(w, q->cfg->system_json, strlen(q->cfg->system_json));
@@ -2999,8 +3049,8 @@ api_body(struct jw *w, void *ctx)
 		jw_json(w, q->cfg->tools_json, strlen(q->cfg->tools_json));
 	}
 	jw_key(w, "messages");
-	conv_write(q->conv, w, 1);
-	if (q->cfg->user_id) {
+	conv_write(q->conv, w, !q->count);
+	if (q->cfg->user_id && !q->count) {
 		jw_key(w, "metadata");
 		jw_open(w, '{');
 		jw_key(w, "user_id");
@@ -3016,8 +3066,10 @@ api_body(struct jw *w, void *ctx)
 		jw_int(w, q->cfg->thinking);
 		jw_close(w, '}');
 	}
-	jw_key(w, "stream");
-	jw_bool(w, 1);
+	if (!q->count) {
+		jw_key(w, "stream");
+		jw_bool(w, 1);
+	}
 	jw_close(w, '}');
 }
 
@@ -3068,6 +3120,52 @@ api_http_error(struct api *a)
 	return a->e->code;
 }
 
+static void
+api_headers(struct api *a, struct buf *hd, const char *accept)
+{
+	if (a->cfg->api_key)
+		buf_printf(hd, "x-api-key: %s\r\n", a->cfg->api_key);
+	else if (a->cfg->bearer)
+		buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
+	buf_printf(hd, "anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\naccept: %s\r\n"
+	           "user-agent: agent/" AG_VERSION "\r\n", accept);
+}
+
+/* POST /v1/messages/count_tokens: the input tokens the conversation would cost now. */
+static int
+api_count_tokens(struct api *a, const struct conv *c, long long *out)
+{
+	struct api_req q;
+	struct buf hd = {0}, body = {0};
+	char tmp[4096];
+	long r;
+	int rc;
+	struct json j;
+	q.cfg = a->cfg;
+	q.conv = c;
+	q.count = 1;
+	a->http.e = a->e;
+	a->http.net.timeout_ms = a->cfg->timeout_ms;
+	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
+	api_headers(a, &hd, "application/json");
+	rc = http_request(&a->http, "POST", "/v1/messages/count_tokens", hd.p, api_body, &q);
+	explicit_bzero(hd.p, hd.len);
+	buf_free(&hd);
+	if (rc)
+		return rc;
+	if (a->http.status != 200)
+		return api_http_error(a);
+	while ((r = http_body_read(&a->http, tmp, sizeof tmp)) > 0)
+		if (body.len < AG_HTTP_ERRBODY_MAX)
+			buf_add(&body, tmp, (size_t)r);
+	rc = r < 0 ? (int)r : 0;
+	if (!rc && (json_parse(&j, body.p ? body.p : "", body.len, a->tok, AG_JSON_TOKENS) <= 0 ||
+	            json_int(&j, json_get(&j, 0, "input_tokens"), out)))
+		rc = err_set(a->e, AG_E_API, "count_tokens answered without input_tokens");
+	buf_free(&body);
+	return rc;
+}
+
 /* One Messages API call: send the conversation, stream the answer into msg, showing it through sink. */
 static int
 api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct api_sink *sink,
@@ -3082,6 +3180,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	int rc;
 	q.cfg = a->cfg;
 	q.conv = c;
+	q.count = 0;
 	a->msg = m;
 	a->sink = sink;
 	api_msg_reset(m);
@@ -3089,12 +3188,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	a->http.e = a->e;
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
-	if (a->cfg->api_key)
-		buf_printf(&hd, "x-api-key: %s\r\n", a->cfg->api_key);
-	else if (a->cfg->bearer)
-		buf_printf(&hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
-	buf_adds(&hd, "anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n"
-	              "accept: text/event-stream\r\nuser-agent: agent/" AG_VERSION "\r\n");
+	api_headers(a, &hd, "text/event-stream");
 	rc = hd.p ? http_request(&a->http, "POST", "/v1/messages", hd.p, api_body, &q) :
 	            err_set(a->e, AG_E_NOMEM, "out of memory");
 	if (hd.p)
@@ -4326,24 +4420,33 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 
 /* ==== 10. perm: what may run without asking ==== */
 
-/* In print mode there is no one to ask: Bash, Write and Edit run only when a flag allows them. Rules use
- * Claude Code's syntax: `Tool`, `Tool(specifier)`, `Bash(prefix:*)`, path globs for the file tools. */
+/* Rules use Claude Code's syntax and files: `Tool`, `Tool(specifier)`, `Bash(prefix:*)`, path globs for the
+ * file tools, in permissions.allow / ask / deny of ~/.claude/settings.json, .claude/settings.json and
+ * .claude/settings.local.json, plus --allowedTools / --disallowedTools. Deny beats ask beats allow.
+ * Without a terminal, "ask" means no. */
 enum { PERM_DEFAULT, PERM_ACCEPT_EDITS, PERM_PLAN, PERM_BYPASS };
+enum { PERM_ALLOW = 0, PERM_DENY = 1, PERM_ASK = 2 };
+enum { RULE_ALLOW, RULE_DENY, RULE_ASK };
 
 struct perm_rule {
+	int kind;
 	char tool[64];
 	char *spec;               /* NULL: the whole tool */
+	const char *source;       /* where it came from: a settings file, a flag, "this session" */
 };
 
 struct perm {
 	int mode;
-	struct perm_rule *allow, *deny;
-	size_t nallow, ndeny;
+	int interactive;          /* a terminal to ask on */
+	struct perm_rule *r;
+	size_t n;
+	char **sources;           /* owned copies of settings paths */
+	size_t nsources;
 };
 
-/* Split "Bash(git diff:*),Read Edit" on commas and spaces outside parentheses. */
+/* Split "Bash(git diff:*),Read Edit" on commas and spaces outside parentheses into rules of one kind. */
 static int
-perm_parse(const char *s, struct perm_rule **out, size_t *n, struct ag_err *e)
+perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag_err *e)
 {
 	while (*s) {
 		const char *b, *p;
@@ -4358,26 +4461,82 @@ perm_parse(const char *s, struct perm_rule **out, size_t *n, struct ag_err *e)
 		for (p = s; *p && (depth || (*p != ',' && *p != ' ')); p++)
 			depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
 		memset(&r, 0, sizeof r);
+		r.kind = kind;
+		r.source = source;
 		{
 			const char *lp = memchr(b, '(', (size_t)(p - b));
 			size_t tl = lp ? (size_t)(lp - b) : (size_t)(p - b);
 			if (!tl || tl >= sizeof r.tool || (lp && p[-1] != ')'))
-				return err_set(e, AG_E_USAGE, "bad permission rule '%.*s'; write Tool or Tool(specifier)",
-				               (int)(p - b), b);
+				return err_set(e, AG_E_USAGE, "bad permission rule '%.*s' (%s); write Tool or Tool(specifier)",
+				               (int)(p - b), b, source);
 			memcpy(r.tool, b, tl);
 			if (lp && !(r.spec = strndup(lp + 1, (size_t)(p - lp - 2))))
 				return AG_E_NOMEM;
 		}
-		np = realloc(*out, (*n + 1) * sizeof **out);
+		np = realloc(pm->r, (pm->n + 1) * sizeof *pm->r);
 		if (!np) {
 			free(r.spec);
 			return AG_E_NOMEM;
 		}
-		*out = np;
-		(*out)[(*n)++] = r;
+		pm->r = np;
+		pm->r[pm->n++] = r;
 		s = p;
 	}
 	return 0;
+}
+
+/* permissions.{allow,deny,ask} (and defaultMode) of one settings file; a missing file is fine, a broken
+ * one is an error that names the file. */
+static int
+perm_load_settings(struct perm *pm, const char *path, struct ag_err *e)
+{
+	static const char *const keys[] = { "allow", "deny", "ask" };
+	struct buf b = {0};
+	jsmntok_t *tok = NULL;
+	struct json j;
+	char *src;
+	int perms, k, r = 0;
+	if (file_read_all(path, &b, 1u << 20) < 0 || !b.len) {
+		buf_free(&b);
+		return 0;
+	}
+	if (json_parse_alloc(&j, b.p, b.len, &tok) <= 0 || j.t[0].type != JSMN_OBJECT) {
+		free(tok);
+		buf_free(&b);
+		return err_set(e, AG_E_USAGE, "%s is not valid JSON; fix or remove it", path);
+	}
+	src = strdup(path);
+	if (src) {
+		void *np = realloc(pm->sources, (pm->nsources + 1) * sizeof *pm->sources);
+		if (np) {
+			pm->sources = np;
+			pm->sources[pm->nsources++] = src;
+		} else {
+			free(src);
+			src = NULL;
+		}
+	}
+	perms = json_get(&j, 0, "permissions");
+	for (k = 0; k < 3 && perms >= 0 && !r; k++) {
+		int arr = json_get(&j, perms, keys[k]), i, t;
+		if (arr < 0 || j.t[arr].type != JSMN_ARRAY)
+			continue;
+		for (i = 0, t = arr + 1; i < j.t[arr].size && t < j.n && !r; i++, t = json_skip(&j, t)) {
+			struct buf rule = {0};
+			if (json_str_buf(&j, t, &rule) == 0 && rule.len)
+				r = perm_add(pm, k == 0 ? RULE_ALLOW : k == 1 ? RULE_DENY : RULE_ASK, rule.p, src ? src : path, e);
+			buf_free(&rule);
+		}
+	}
+	if (perms >= 0) {
+		int dm = json_get(&j, perms, "defaultMode");
+		if (json_eq(&j, dm, "acceptEdits")) pm->mode = PERM_ACCEPT_EDITS;
+		else if (json_eq(&j, dm, "plan")) pm->mode = PERM_PLAN;
+		else if (json_eq(&j, dm, "bypassPermissions")) pm->mode = PERM_BYPASS;
+	}
+	free(tok);
+	buf_free(&b);
+	return r;
 }
 
 static int
@@ -4385,6 +4544,13 @@ perm_tool_is_ro(const char *tool)
 {
 	return strcmp(tool, "Read") == 0 || strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0 ||
 	       strcmp(tool, "TodoWrite") == 0;
+}
+
+static int
+perm_tool_is_file(const char *tool)
+{
+	return strcmp(tool, "Read") == 0 || strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0 ||
+	       strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0;
 }
 
 /* A Bash rule's prefix covers a command only when nothing could chain another command after it. */
@@ -4416,7 +4582,7 @@ perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, co
 		return 0;
 	if (strcmp(tool, "Bash") == 0)
 		return perm_bash_match(r->spec, arg);
-	if (tool_glob_match(r->spec, arg))
+	if (tool_glob_match(r->spec[0] == '/' && r->spec[1] == '/' ? r->spec + 1 : r->spec, arg))
 		return 1;
 	if (strncmp(arg, cwd, cl) == 0 && arg[cl] == '/') {       /* project-relative globs */
 		str_copy(rel, sizeof rel, arg + cl + 1, strlen(arg + cl + 1));
@@ -4425,50 +4591,413 @@ perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, co
 	return 0;
 }
 
-/* 0: allowed. Otherwise why not, in words for the model and the user. */
+static const struct perm_rule *
+perm_find(const struct perm *p, int kind, const char *tool, const char *arg, const char *cwd, int specific)
+{
+	size_t i;
+	for (i = 0; i < p->n; i++)
+		if (p->r[i].kind == kind && (!specific || (p->r[i].spec && *p->r[i].spec)) &&
+		    perm_rule_match(&p->r[i], tool, arg, cwd))
+			return &p->r[i];
+	return NULL;
+}
+
+/* Is path (absolute) outside dir, once symlinks are resolved? The longest existing prefix of path is
+ * resolved (a file about to be created has none of its own), so a link inside the project that points
+ * out of it counts as outside. "/srv/proj-evil" is not inside "/srv/proj". */
+static int
+perm_outside(const char *path, const char *dir)
+{
+	char real[PATH_MAX], rdir[PATH_MAX], tmp[PATH_MAX], rest[PATH_MAX] = "", r2[PATH_MAX * 2];
+	size_t dl;
+	if (!realpath(dir, rdir))
+		str_copy(rdir, sizeof rdir, dir, strlen(dir));
+	str_copy(tmp, sizeof tmp, path, strlen(path));
+	while (!realpath(tmp, real)) {
+		char *slash = strrchr(tmp, '/');
+		if (!slash || slash == tmp) {
+			str_copy(real, sizeof real, "/", 1);
+			break;
+		}
+		snprintf(r2, sizeof r2, "%s%s", slash, rest);
+		str_copy(rest, sizeof rest, r2, strlen(r2));
+		*slash = 0;
+	}
+	snprintf(r2, sizeof r2, "%s%s", strcmp(real, "/") ? real : "", rest);
+	str_copy(real, sizeof real, r2, strlen(r2));
+	dl = strlen(rdir);
+	if (dl == 1)
+		return 0;                          /* the working directory is / */
+	return !(strncmp(real, rdir, dl) == 0 && (real[dl] == 0 || real[dl] == '/'));
+}
+
+/* Files that steer the agent itself: a write to them always asks, whatever the mode. */
+static int
+perm_is_agent_config(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strcmp(base, "CLAUDE.md") == 0 || strcmp(base, "AGENTS.md") == 0 || strcmp(base, ".mcp.json") == 0 ||
+	       strstr(path, "/.claude/") != NULL || strcmp(base, ".claude.json") == 0;
+}
+
+/* PERM_ALLOW, PERM_DENY (why says why, for the model and the user) or PERM_ASK (interactive only).
+ * arg is the command for Bash and the absolute path for the file tools. */
 static int
 perm_check(const struct perm *p, const char *tool, const char *arg, const char *cwd, char *why, size_t cap)
 {
-	size_t i;
-	for (i = 0; i < p->ndeny; i++)
-		if (perm_rule_match(&p->deny[i], tool, arg, cwd)) {
-			snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s.", tool, p->deny[i].tool,
-			         p->deny[i].spec ? "(" : "", p->deny[i].spec ? p->deny[i].spec : "", p->deny[i].spec ? ")" : "");
-			return 1;
-		}
-	if (perm_tool_is_ro(tool))
-		return 0;
-	if (p->mode == PERM_PLAN) {
+	const struct perm_rule *r;
+	int outside = arg && perm_tool_is_file(tool) && perm_outside(arg, cwd);
+	int config = arg && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) && perm_is_agent_config(arg);
+	int ask = 0;
+	if ((r = perm_find(p, RULE_DENY, tool, arg, cwd, 0)) != NULL) {
+		snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s (%s).", tool, r->tool,
+		         r->spec ? "(" : "", r->spec ? r->spec : "", r->spec ? ")" : "", r->source);
+		return PERM_DENY;
+	}
+	if (config) {
+		snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
+		         "user's approval, and there is no terminal to ask.", tool, arg);
+		ask = 1;
+	} else if (perm_find(p, RULE_ASK, tool, arg, cwd, 0)) {
+		snprintf(why, cap, "A rule says to ask before %s here, and there is no terminal to ask.", tool);
+		ask = 1;
+	} else if (outside && p->mode != PERM_BYPASS && !perm_find(p, RULE_ALLOW, tool, arg, cwd, 1) &&
+	           !(!p->interactive && perm_find(p, RULE_ALLOW, tool, arg, cwd, 0))) {
+		snprintf(why, cap, "%s outside the working directory (%.200s) needs the user's approval, and there is no "
+		         "terminal to ask; a rule like --allowedTools '%s(%.200s)' allows it.", tool, arg, tool, arg);
+		ask = 1;
+	} else if (perm_tool_is_ro(tool)) {
+		return PERM_ALLOW;
+	} else if (p->mode == PERM_PLAN) {
 		snprintf(why, cap, "Plan mode is on: only read-only tools may run. Present your plan instead of "
 		         "running %s.", tool);
-		return 1;
+		return PERM_DENY;
+	} else if (p->mode == PERM_BYPASS) {
+		return PERM_ALLOW;
+	} else if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0)) {
+		return PERM_ALLOW;
+	} else if (perm_find(p, RULE_ALLOW, tool, arg, cwd, 0)) {
+		return PERM_ALLOW;
+	} else {
+		snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
+		         "it (the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
+		         "--dangerously-skip-permissions).", tool, tool);
+		ask = 1;
 	}
-	if (p->mode == PERM_BYPASS)
-		return 0;
-	if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0))
-		return 0;
-	for (i = 0; i < p->nallow; i++)
-		if (perm_rule_match(&p->allow[i], tool, arg, cwd))
-			return 0;
-	snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows it "
-	         "(the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
-	         "--dangerously-skip-permissions).", tool, tool);
-	return 1;
+	return ask && p->interactive ? PERM_ASK : PERM_DENY;
 }
 
 static void
 perm_free(struct perm *p)
 {
 	size_t i;
-	for (i = 0; i < p->nallow; i++)
-		free(p->allow[i].spec);
-	for (i = 0; i < p->ndeny; i++)
-		free(p->deny[i].spec);
-	free(p->allow);
-	free(p->deny);
+	for (i = 0; i < p->n; i++)
+		free(p->r[i].spec);
+	for (i = 0; i < p->nsources; i++)
+		free(p->sources[i]);
+	free(p->r);
+	free(p->sources);
+	memset(p, 0, sizeof *p);
 }
 
-/* ==== 11. ui: what the user sees ==== */
+/* ==== 11. sess: sessions that survive ==== */
+
+/* A session is a JSON Lines file, one per conversation, under $XDG_STATE_HOME/agent/sessions/<cwd>/:
+ * a header line, then one line per completed message, each appended with one write and fsync'd before
+ * the next request, so a power cut or kill -9 loses at most the message in flight. A torn last line is
+ * ignored on load. A compaction adds a line holding the messages the session goes on from; the file
+ * keeps the whole history. Files are 0600; the API key is never in them. */
+struct sess {
+	int fd;
+	char id[40];
+	char path[PATH_MAX];
+};
+
+/* <state>/sessions/<cwd with '/' turned into '-'> */
+static int
+sess_dir(const char *cwd, char *out, size_t cap, int create)
+{
+	char st[PATH_MAX], slug[PATH_MAX];
+	size_t i;
+	int r;
+	if (cfg_state_dir(st, sizeof st, create))
+		return AG_E_INVAL;
+	for (i = 0; cwd[i] && i + 1 < sizeof slug; i++)
+		slug[i] = cwd[i] == '/' ? '-' : cwd[i];
+	slug[i] = 0;
+	r = snprintf(out, cap, "%s/sessions/%s", st, slug);
+	if (r < 0 || (size_t)r >= cap)
+		return AG_E_TOOBIG;
+	if (create && file_mkdirs(out, 0700))
+		return AG_E_IO;
+	return 0;
+}
+
+static int
+sess_write_line(struct sess *s, struct buf *b)
+{
+	int r;
+	if (s->fd < 0)
+		return 0;
+	buf_add(b, "\n", 1);
+	r = fd_write_all(s->fd, b->p, b->len);
+	if (!r && fsync(s->fd) < 0)
+		r = AG_E_IO;
+	return r;
+}
+
+static int
+sess_create(struct sess *s, const char *cwd, const char *id, const char *model)
+{
+	char dir[PATH_MAX];
+	struct buf b = {0};
+	struct jw w;
+	int r;
+	s->fd = -1;
+	str_copy(s->id, sizeof s->id, id, strlen(id));
+	if (sess_dir(cwd, dir, sizeof dir, 1) || snprintf(s->path, sizeof s->path, "%s/%s.jsonl", dir, id) >= (int)sizeof s->path)
+		return AG_E_IO;
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->fd < 0)
+		return AG_E_IO;
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, "session");
+	jw_key(&w, "id"); jw_str(&w, id);
+	jw_key(&w, "cwd"); jw_str(&w, cwd);
+	jw_key(&w, "model"); jw_str(&w, model);
+	jw_key(&w, "created"); jw_int(&w, clk_now());
+	jw_close(&w, '}');
+	r = sess_write_line(s, &b);
+	buf_free(&b);
+	return r;
+}
+
+/* Open an existing session file for appending (after sess_load read it). */
+static int
+sess_reopen(struct sess *s, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 6 && strcmp(base + n - 6, ".jsonl") == 0)
+		n -= 6;
+	str_copy(s->id, sizeof s->id, base, n);
+	str_copy(s->path, sizeof s->path, path, strlen(path));
+	s->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	return s->fd < 0 ? AG_E_IO : 0;
+}
+
+static void
+sess_msg_json(struct jw *w, const struct msg *m)
+{
+	jw_open(w, '{');
+	jw_key(w, "role");
+	jw_str(w, m->role == ROLE_USER ? "user" : "assistant");
+	jw_key(w, "content");
+	jw_open(w, '[');
+	conv_write_content(m, w, 0);
+	jw_close(w, ']');
+	jw_close(w, '}');
+}
+
+/* The conversation the session goes on from, after a compaction. */
+static int
+sess_append_compact(struct sess *s, const struct conv *c)
+{
+	struct buf b = {0};
+	struct jw w;
+	size_t i;
+	int r;
+	if (!s || s->fd < 0)
+		return 0;
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "type"); jw_str(&w, "compact");
+	jw_key(&w, "messages");
+	jw_open(&w, '[');
+	for (i = 0; i < c->n; i++)
+		sess_msg_json(&w, &c->m[i]);
+	jw_close(&w, ']');
+	jw_close(&w, '}');
+	r = w.err ? w.err : sess_write_line(s, &b);
+	buf_free(&b);
+	return r;
+}
+
+static void
+sess_close(struct sess *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* One {"role","content":[...]} object into the conversation; consecutive messages of one role are merged
+ * (an interrupted turn leaves two user messages in a row, which the API would refuse). */
+static int
+sess_load_msg(struct conv *c, const struct json *j, int m)
+{
+	int role = json_eq(j, json_get(j, m, "role"), "assistant") ? ROLE_ASSISTANT : ROLE_USER;
+	int content = json_get(j, m, "content"), i, k;
+	struct msg *dst;
+	if (content < 0 || j->t[content].type != JSMN_ARRAY)
+		return AG_E_INVAL;
+	dst = c->n && c->m[c->n - 1].role == role ? &c->m[c->n - 1] : conv_add(c, role);
+	if (!dst)
+		return AG_E_NOMEM;
+	for (i = 0, k = content + 1; i < j->t[content].size && k < j->n; i++, k = json_skip(j, k)) {
+		struct buf b = {0};
+		struct jw w;
+		jw_init(&w, jw_sink_buf, &b);
+		if (j->t[k].type == JSMN_OBJECT && json_copy(&w, j, k) == 0)
+			conv_block_take(dst, &b);
+		buf_free(&b);
+	}
+	return 0;
+}
+
+/* Read a session file into a conversation. A torn last line (a crash mid-write) is ignored; a bad line
+ * anywhere else is an error that names the line. */
+static int
+sess_load(const char *path, struct conv *c, char *model, size_t mcap, struct ag_err *e)
+{
+	struct buf b = {0};
+	size_t p = 0;
+	int line = 0, r = 0;
+	if (file_read_all(path, &b, 1u << 30) < 0) {
+		buf_free(&b);
+		return err_set(e, AG_E_IO, "cannot read session %s: %s", path, strerror(errno));
+	}
+	while (p < b.len && !r) {
+		char *nl = memchr(b.p + p, '\n', b.len - p);
+		size_t n = nl ? (size_t)(nl - (b.p + p)) : b.len - p;
+		jsmntok_t *tok = NULL;
+		struct json j;
+		int ok;
+		line++;
+		ok = json_parse_alloc(&j, b.p + p, n, &tok) > 0 && j.t[0].type == JSMN_OBJECT;
+		if (!ok) {
+			if (!nl || p + n + 1 >= b.len) {  /* the last line, torn by a crash: ignore it */
+				free(tok);
+				break;
+			}
+			free(tok);
+			r = err_set(e, AG_E_INVAL, "session %s: line %d is not valid JSON", path, line);
+			break;
+		}
+		if (json_eq(&j, json_get(&j, 0, "type"), "session") && model)
+			json_str(&j, json_get(&j, 0, "model"), model, mcap);
+		else if (json_eq(&j, json_get(&j, 0, "type"), "message"))
+			r = sess_load_msg(c, &j, json_get(&j, 0, "message"));
+		else if (json_eq(&j, json_get(&j, 0, "type"), "compact")) {
+			int arr = json_get(&j, 0, "messages"), i, k;
+			conv_free(c);
+			for (i = 0, k = arr + 1; arr >= 0 && i < j.t[arr].size && k < j.n && !r; i++, k = json_skip(&j, k))
+				r = sess_load_msg(c, &j, k);
+		}
+		if (r && !e->code)
+			err_set(e, r, "session %s: line %d is not a message", path, line);
+		free(tok);
+		p += n + 1;
+	}
+	buf_free(&b);
+	/* a conversation must not end on an assistant tool call without its results */
+	while (!r && c->n && c->m[c->n - 1].role == ROLE_ASSISTANT) {
+		struct msg *m = &c->m[c->n - 1];
+		size_t k;
+		int has_tool = 0;
+		for (k = 0; k < m->n; k++)
+			has_tool |= str_starts(m->blk[k].p, "{\"type\":\"tool_use\"");
+		if (!has_tool)
+			break;
+		for (k = 0; k < m->n; k++)
+			buf_free(&m->blk[k]);
+		free(m->blk);
+		c->n--;
+	}
+	return r;
+}
+
+struct sess_entry {
+	char path[PATH_MAX];
+	long long mtime;
+	char preview[80];
+};
+
+static int
+sess_newer(const void *a, const void *b)
+{
+	const struct sess_entry *x = a, *y = b;
+	return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : 0;
+}
+
+/* The sessions of this directory, newest first (caller frees *out); previews from the first user text. */
+static int
+sess_list(const char *cwd, struct sess_entry **out)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	if (sess_dir(cwd, dir, sizeof dir, 0) || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		struct sess_entry *e;
+		struct stat st;
+		if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl"))
+			continue;
+		if (n == cap) {
+			void *p = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
+			if (!p)
+				break;
+			*out = p;
+		}
+		e = &(*out)[n];
+		if (snprintf(e->path, sizeof e->path, "%s/%s", dir, de->d_name) >= (int)sizeof e->path ||
+		    stat(e->path, &st) < 0)
+			continue;
+		e->mtime = (long long)st.st_mtime;
+		e->preview[0] = 0;
+		{
+			/* the user's words: the last text block of the first user message */
+			struct buf b = {0};
+			char *q;
+			int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+			char tmp[8192];
+			ssize_t r = fd >= 0 ? read(fd, tmp, sizeof tmp - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (r > 0) {
+				tmp[r] = 0;
+				q = strstr(tmp, "\"role\":\"user\"");
+				while (q && (q = strstr(q, "{\"type\":\"text\",\"text\":\"")) != NULL) {
+					char *end = q + 23;
+					if (strncmp(end, "<system-reminder>", 17) != 0) {
+						char *close_q = end;
+						while (*close_q && !(*close_q == '"' && close_q[-1] != '\\'))
+							close_q++;
+						str_excerpt(e->preview, sizeof e->preview, end, (size_t)(close_q - end));
+						break;
+					}
+					q = end;
+				}
+			}
+			buf_free(&b);
+		}
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(*out, n, sizeof **out, sess_newer);
+	return (int)n;
+}
+
+/* ==== 12. ui: what the user sees ==== */
 
 /* The answer goes to stdout, buffered and flushed after each network read so it appears as it streams;
  * everything else (tool calls, thinking, notes) goes to stderr. On a terminal, escape sequences and
@@ -4482,6 +5011,14 @@ struct ui {
 	int last;                 /* last byte written to stdout, to end the output with a newline */
 	int in_thinking;
 	struct api_sink sink;
+	/* light Markdown on an interactive terminal, rendered as the text streams */
+	int md, md_mid, md_fence, md_bold, md_code, md_head;
+	char md_pend[4];
+	int md_npend;
+	/* the spinner on stderr while waiting */
+	int spin;
+	int spin_i;
+	char spin_label[160];
 	size_t n;
 	char b[4096];
 };
@@ -4531,19 +5068,167 @@ ui_neutralise(struct buf *out, const char *s, size_t n, int keep_newlines)
 }
 
 static void
+ui_spin_stop(struct ui *u)
+{
+	if (u->spin) {
+		fd_write_all(2, "\r\033[K", 4);
+		u->spin = 0;
+	}
+}
+
+/* One frame of the spinner (called from the network wait every ~100 ms). */
+static void
+ui_spin_tick(void *ctx)
+{
+	static const char frames[] = "|/-\\";
+	struct ui *u = ctx;
+	char line[200];
+	int n;
+	if (!u->spin)
+		return;
+	n = snprintf(line, sizeof line, "\r%s%c %s%s\033[K", u->color ? "\033[2m" : "", frames[u->spin_i++ % 4],
+	             u->spin_label, u->color ? "\033[0m" : "");
+	fd_write_all(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+}
+
+static void
+ui_spin_start(struct ui *u, const char *label)
+{
+	if (!u->err_tty || u->quiet || !u->md)
+		return;
+	str_excerpt(u->spin_label, sizeof u->spin_label, label, strlen(label));
+	u->spin = 1;
+	ui_spin_tick(u);
+}
+
+static void
+ui_md_style(struct ui *u)
+{
+	ui_put(u, "\033[0m", 4);
+	if (u->md_bold || u->md_head)
+		ui_put(u, "\033[1m", 4);
+	if (u->md_code || u->md_fence)
+		ui_put(u, "\033[36m", 5);
+}
+
+/* Light Markdown as it streams: headings and **bold** bright, `code` and fenced blocks coloured, list
+ * markers as bullets. Markers are held back only until the next character settles what they are. */
+static void
+ui_md(struct ui *u, const char *s, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\n') {
+			if (u->md_npend)
+				ui_put(u, u->md_pend, (size_t)u->md_npend);
+			u->md_npend = 0;
+			u->md_bold = u->md_code = u->md_head = 0;
+			ui_put(u, "\033[0m\n", 5);
+			if (u->md_fence)
+				ui_md_style(u);
+			u->md_mid = 0;
+			continue;
+		}
+		if (!u->md_mid) {                    /* at the start of a line: a fence, a heading or a list? */
+			u->md_pend[u->md_npend++] = c;
+			if (u->md_npend == 3 && memcmp(u->md_pend, "```", 3) == 0) {
+				u->md_fence = !u->md_fence;
+				ui_put(u, "\033[2m```", 7);
+				u->md_npend = 0;
+				u->md_mid = 1;
+				continue;
+			}
+			if (u->md_npend < 3 && (memcmp(u->md_pend, "``", (size_t)u->md_npend) == 0))
+				continue;
+			if (!u->md_fence && u->md_npend == 2 && (u->md_pend[0] == '-' || u->md_pend[0] == '*') &&
+			    u->md_pend[1] == ' ') {
+				ui_put(u, "\xE2\x80\xA2 ", 4);    /* • */
+				u->md_npend = 0;
+				u->md_mid = 1;
+				continue;
+			}
+			if (!u->md_fence && u->md_npend == 1 && (c == '-' || c == '*'))
+				continue;
+			if (!u->md_fence && u->md_pend[0] == '#') {
+				u->md_head = 1;
+				ui_md_style(u);
+			}
+			u->md_mid = 1;
+			{
+				char pend[4];
+				int k, np = u->md_npend;
+				memcpy(pend, u->md_pend, 4);
+				u->md_npend = 0;
+				for (k = 0; k < np; k++) {
+					if (pend[k] == '*' && k + 1 < np && pend[k + 1] == '*' && !u->md_fence) {
+						u->md_bold = !u->md_bold;
+						ui_md_style(u);
+						k++;
+					} else if (pend[k] == '*' && k + 1 == np && !u->md_fence) {
+						u->md_pend[u->md_npend++] = '*';
+					} else {
+						ui_put(u, &pend[k], 1);
+					}
+				}
+			}
+			continue;
+		}
+		if (u->md_fence) {
+			ui_put(u, &c, 1);
+			continue;
+		}
+		if (u->md_npend) {                   /* a held '*' */
+			u->md_npend = 0;
+			if (c == '*') {
+				u->md_bold = !u->md_bold;
+				ui_md_style(u);
+				continue;
+			}
+			ui_put(u, "*", 1);
+		}
+		if (c == '*' && !u->md_code) {
+			u->md_pend[u->md_npend++] = '*';
+		} else if (c == '`') {
+			u->md_code = !u->md_code;
+			ui_md_style(u);
+		} else {
+			ui_put(u, &c, 1);
+		}
+	}
+}
+
+/* The end of a message: what Markdown held back is written, styles reset. */
+static void
+ui_md_end(struct ui *u)
+{
+	if (!u->md)
+		return;
+	if (u->md_npend)
+		ui_put(u, u->md_pend, (size_t)u->md_npend);
+	if (u->md_bold || u->md_code || u->md_head || u->md_fence)
+		ui_put(u, "\033[0m", 4);
+	u->md_npend = u->md_bold = u->md_code = u->md_head = u->md_fence = u->md_mid = 0;
+}
+
+static void
 ui_text(void *ctx, const char *s, size_t n)
 {
 	struct ui *u = ctx;
 	struct buf b = {0};
 	if (!n)
 		return;
+	ui_spin_stop(u);
 	u->last = (unsigned char)s[n - 1];
 	if (!u->tty) {
 		ui_put(u, s, n);
 		return;
 	}
 	ui_neutralise(&b, s, n, 1);
-	ui_put(u, b.p, b.len);
+	if (u->md)
+		ui_md(u, b.p, b.len);
+	else
+		ui_put(u, b.p, b.len);
 	buf_free(&b);
 }
 
@@ -4552,6 +5237,8 @@ static void
 ui_err(struct ui *u, const char *color, const char *s, size_t n)
 {
 	struct buf b = {0};
+	ui_spin_stop(u);
+	ui_md_end(u);
 	if (u->tty && u->err_tty && u->last && u->last != '\n') {
 		ui_put(u, "\n", 1);
 		u->last = '\n';
@@ -4588,6 +5275,7 @@ ui_thinking(void *ctx, const char *s, size_t n)
 	struct buf b = {0};
 	if (u->quiet || !(u->err_tty || u->verbose) || !n)
 		return;
+	ui_spin_stop(u);
 	ui_flush(u);
 	if (u->color)
 		buf_adds(&b, "\033[2m");
@@ -4629,13 +5317,10 @@ ui_tool_result(struct ui *u, const char *name, const char *summary, const struct
 	struct buf b = {0};
 	const char *s = o->text.p ? o->text.p : "";
 	size_t n = o->text.len, i, lines = 0, shown = 0, k;
+	(void)name;
+	(void)summary;
 	if (u->quiet)
 		return;
-	if (o->is_error && !u->verbose && (strncmp(s, "Permission", 10) == 0 || strncmp(s, "Plan mode", 9) == 0)) {
-		char line[400];
-		snprintf(line, sizeof line, "> %s(%s)", name, summary);
-		ui_err(u, "\033[1m", line, strlen(line));
-	}
 	for (i = 0; i < n; i++)
 		lines += s[i] == '\n';
 	lines += n && s[n - 1] != '\n';
@@ -4672,9 +5357,12 @@ ui_todos(struct ui *u, const struct tool_ctx *tc)
 	buf_free(&b);
 }
 
-/* ==== 12. loop: the agent loop ==== */
+/* ==== 13. loop: the agent loop ==== */
 
 #define LOOP_TODO_NUDGE_ROUNDS 10
+#ifndef LOOP_COMPACT_PCT            /* compact when a request's input passes this share of the window */
+#define LOOP_COMPACT_PCT 80
+#endif
 
 enum { OUT_TEXT, OUT_JSON, OUT_STREAM_JSON };
 
@@ -4697,7 +5385,45 @@ struct loop {
 	char session_id[40];
 	long long t_start;
 	struct buf last_text;     /* the final assistant text: the "result" */
+	struct sess *sess;        /* where completed messages are saved, or NULL */
+	struct term *term;        /* the terminal of an interactive session, or NULL */
+	long long ctx_window;     /* the model's context window, in tokens */
+	long long last_input;     /* input tokens of the last request, all kinds */
+	struct buf pending;       /* a message a slash command wants sent */
+	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
+	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
 };
+
+/* Append whatever is not yet in the session file: each message's new blocks, as one line each. */
+static void
+loop_save(struct loop *L)
+{
+	size_t i;
+	for (i = 0; i < L->conv.n; i++) {
+		struct msg *m = &L->conv.m[i];
+		if (m->saved < m->n && L->sess && L->sess->fd >= 0) {
+			struct buf b = {0};
+			struct jw w;
+			jw_init(&w, jw_sink_buf, &b);
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "message");
+			jw_key(&w, "message");
+			jw_open(&w, '{');
+			jw_key(&w, "role"); jw_str(&w, m->role == ROLE_USER ? "user" : "assistant");
+			jw_key(&w, "content");
+			jw_open(&w, '[');
+			conv_write_content_from(m, m->saved, &w, 0);
+			jw_close(&w, ']');
+			jw_close(&w, '}');
+			jw_close(&w, '}');
+			if (!w.err && sess_write_line(L->sess, &b) == 0)
+				m->saved = m->n;
+			buf_free(&b);
+		} else if (!L->sess || L->sess->fd < 0) {
+			m->saved = m->n;
+		}
+	}
+}
 
 /* Prices in US dollars per million tokens (input, output); cache writes cost 1.25x input, reads 0.1x. */
 static double
@@ -4858,7 +5584,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 	size_t bi;
 	int used_todo = 0;
 	for (bi = 0; bi < am->n; bi++) {
-		char name[128], summary[200], why[600];
+		char name[128], summary[200], why[1024];
 		struct buf id = {0};
 		jsmntok_t *tok = NULL;
 		const int k = 0;
@@ -4890,11 +5616,24 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				else if (tool_path(&L->tools, a.p, abspath, sizeof abspath) == 0)
 					arg = abspath;
 			}
-			if (perm_check(&L->perm, name, arg, L->tools.cwd, why, sizeof why)) {
-				tool_fail(&o, "%s", why);
-			} else {
+			{
+				int pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, name, arg, L->tools.cwd, why, sizeof why);
+				if (ag_interrupted)
+					snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
 				ui_tool_start(L->ui, name, summary);
-				tool_run(&L->tools, name, &tj, &o);
+				if (pc == PERM_ASK) {
+					struct buf fb = {0};
+					pc = L->ask && L->ask(L, name, &tj, arg, &fb) ? PERM_ALLOW : PERM_DENY;
+					if (pc == PERM_DENY)
+						snprintf(why, sizeof why, "The user refused to let you run %s.%s%.800s", name,
+						         fb.len ? " They said what to do instead: " : " Ask them what to do instead.",
+						         fb.len ? fb.p : "");
+					buf_free(&fb);
+				}
+				if (pc == PERM_DENY)
+					tool_fail(&o, "%s", why);
+				else
+					tool_run(&L->tools, name, &tj, &o);
 			}
 			buf_free(&a);
 		}
@@ -4992,12 +5731,149 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 /* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
  * The user message that starts the run is already the newest in the conversation. 0 or an error code;
  * *subtype names how it ended for the result object. */
+/* The user's words as the newest message; on the first turn, with project memory and the empty-todo
+ * reminder ahead of them. content is a JSON array of blocks or plain text. */
+static int
+loop_user_message(struct loop *L, const char *text, size_t n, const struct json *blocks, int bi)
+{
+	struct msg *m = conv_add(&L->conv, ROLE_USER);
+	if (!m)
+		return AG_E_NOMEM;
+	if (!L->first_user_done) {
+		if (L->memory && *L->memory)
+			loop_reminder(m, L->memory);
+		loop_reminder(m, "This is a reminder that your todo list is currently empty. If the task has several "
+		              "steps, plan them with TodoWrite. Do not mention this reminder to the user.");
+		L->first_user_done = 1;
+	}
+	if (blocks) {
+		int i, k;
+		for (i = 0, k = bi + 1; i < blocks->t[bi].size && k < blocks->n; i++, k = json_skip(blocks, k)) {
+			struct buf b = {0};
+			struct jw w;
+			jw_init(&w, jw_sink_buf, &b);
+			if (json_copy(&w, blocks, k) == 0 && b.len)
+				conv_block(m, b.p, b.len);
+			buf_free(&b);
+		}
+		return 0;
+	}
+	return conv_text_block(m, text, n);
+}
+
+/* What the session goes on from after a compaction: the summary, the todo list, and the files read most
+ * recently (as they are on disk now). */
+static void
+loop_compact_message(struct loop *L, const char *summary, size_t n, struct buf *out)
+{
+	size_t i, shown = 0;
+	buf_adds(out, "This session continues an earlier conversation that was compacted to save context. Here is the "
+	         "summary of it:\n\n<summary>\n");
+	buf_add(out, summary, n);
+	buf_adds(out, "\n</summary>\n");
+	if (L->tools.ntodos) {
+		buf_adds(out, "\nThe todo list:\n");
+		for (i = 0; i < L->tools.ntodos; i++)
+			buf_printf(out, "- [%s] %s\n", L->tools.todos[i].status == 2 ? "completed" :
+			           L->tools.todos[i].status == 1 ? "in_progress" : "pending", L->tools.todos[i].content);
+	}
+	for (i = L->tools.nseen; i > 0 && shown < 3; i--) {
+		struct buf f = {0};
+		const char *p = L->tools.seen[i - 1].path;
+		if (file_read_all(p, &f, 64 * 1024) == 0 && f.len && !tool_is_binary(f.p, f.len)) {
+			buf_printf(out, "\nFile %s as it is now%s:\n", p, f.len >= 20000 ? " (first 20000 bytes)" : "");
+			buf_add(out, f.p, f.len < 20000 ? f.len : 20000);
+			buf_adds(out, "\n");
+			shown++;
+		}
+		buf_free(&f);
+	}
+	buf_adds(out, "\nGo on from here: continue with the task where it was left, without asking the user to repeat "
+	         "anything.");
+}
+
+/* Summarise the conversation with the model and go on from the summary (auto-compact and /compact).
+ * The session file keeps the whole history and records what the conversation goes on from. */
+static int
+loop_compact(struct loop *L, const char *focus)
+{
+	struct ag_err *e = L->api->e;
+	struct msg *m;
+	struct buf ask = {0}, text = {0};
+	struct conv fresh = {0};
+	int rc, added_msg = 0, i;
+	buf_adds(&ask, "Summarise this conversation so that the work can go on from the summary alone: the user's "
+	         "requests and intent, decisions made, files changed and why, commands that matter and their results, "
+	         "errors met and how they were fixed, and exactly what remains to be done. Be complete but concise. "
+	         "Answer with the summary only; call no tools.");
+	if (focus && *focus)
+		buf_printf(&ask, " Focus on: %s", focus);
+	m = L->conv.n && L->conv.m[L->conv.n - 1].role == ROLE_USER ? &L->conv.m[L->conv.n - 1] : NULL;
+	if (!m) {
+		if (!(m = conv_add(&L->conv, ROLE_USER))) {
+			buf_free(&ask);
+			return err_set(e, AG_E_NOMEM, "out of memory");
+		}
+		added_msg = 1;
+	}
+	conv_text_block(m, ask.p, ask.len);
+	buf_free(&ask);
+	ui_note(L->ui, "compacting the conversation...");
+	rc = api_call(L->api, &L->conv, &L->msg, NULL, NULL, NULL);
+	/* take the request back out of the conversation, whatever happened */
+	m = &L->conv.m[L->conv.n - 1];
+	buf_free(&m->blk[--m->n]);
+	if (added_msg) {
+		free(m->blk);
+		L->conv.n--;
+	}
+	if (rc)
+		return rc;
+	for (i = 0; i < L->msg.nb; i++)
+		if (L->msg.b[i].type == BLK_TEXT && L->msg.b[i].text.len > sizeof API_TEXT_PREFIX + 1) {
+			size_t off = sizeof API_TEXT_PREFIX - 1, len = L->msg.b[i].text.len - off - 2;
+			if (!buf_reserve(&text, len)) {
+				long r = json_unescape(L->msg.b[i].text.p + off, len, text.p + text.len);
+				if (r > 0)
+					text.len += (size_t)r;
+				text.p[text.len] = 0;
+			}
+		}
+	if (!text.len) {
+		buf_free(&text);
+		return err_set(e, AG_E_API, "the model gave no summary; the conversation is unchanged");
+	}
+	{
+		struct buf body = {0};
+		struct msg *um = conv_add(&fresh, ROLE_USER);
+		loop_compact_message(L, text.p, text.len, &body);
+		if (!um || conv_text_block(um, body.p, body.len)) {
+			buf_free(&body);
+			buf_free(&text);
+			conv_free(&fresh);
+			return err_set(e, AG_E_NOMEM, "out of memory");
+		}
+		buf_free(&body);
+	}
+	buf_free(&text);
+	conv_free(&L->conv);
+	L->conv = fresh;
+	sess_append_compact(L->sess, &L->conv);
+	L->conv.m[0].saved = L->conv.m[0].n;
+	L->last_input = 0;
+	return 0;
+}
+
+/* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
+ * The user message that starts the run is already the newest in the conversation. 0 or an error code;
+ * *subtype names how it ended for the result object. */
 static int
 loop_run(struct loop *L, const char **subtype)
 {
 	struct ag_err *e = L->api->e;
 	int rc;
 	*subtype = "success";
+	loop_save(L);
 	for (;;) {
 		struct msg *am, *um;
 		int tools, cut;
@@ -5006,17 +5882,35 @@ loop_run(struct loop *L, const char **subtype)
 			return err_set(e, AG_E_API, "stopped after %lld turns (--max-turns); the task is not finished",
 			               L->max_turns);
 		}
+		if (L->ctx_window > 0 && L->last_input * 100 > L->ctx_window * LOOP_COMPACT_PCT && L->conv.n > 1) {
+			rc = loop_compact(L, NULL);
+			if (rc) {
+				*subtype = "error_during_execution";
+				return rc;
+			}
+		}
 		L->turns++;
 		if (L->verbose)
 			fprintf(stderr, "agent: turn %d: POST %s/v1/messages, %zu messages\n", L->turns,
 			        L->cfg->url.host, L->conv.n);
 		if (L->ui->last && L->ui->last != '\n' && L->out_format == OUT_TEXT)
 			ui_text(L->ui, "\n", 1);    /* the next turn's text starts on a new line */
+		{
+			size_t t;
+			const char *label = "Thinking...";
+			for (t = 0; t < L->tools.ntodos; t++)
+				if (L->tools.todos[t].status == 1)
+					label = L->tools.todos[t].active;
+			ui_spin_start(L->ui, label);
+		}
 		rc = api_call(L->api, &L->conv, &L->msg, L->out_format == OUT_TEXT ? &L->ui->sink : NULL, ui_flush, L->ui);
+		ui_spin_stop(L->ui);
+		ui_md_end(L->ui);
 		L->total.input += L->msg.usage.input;
 		L->total.output += L->msg.usage.output;
 		L->total.cache_read += L->msg.usage.cache_read;
 		L->total.cache_write += L->msg.usage.cache_write;
+		L->last_input = L->msg.usage.input + L->msg.usage.cache_read + L->msg.usage.cache_write;
 		if (L->verbose)
 			fprintf(stderr, "agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n",
 			        L->turns, L->msg.stop_reason[0] ? L->msg.stop_reason : "-", L->msg.usage.input,
@@ -5030,6 +5924,7 @@ loop_run(struct loop *L, const char **subtype)
 			return err_set(e, AG_E_NOMEM, "out of memory");
 		L->last_text.len = 0;
 		tools = loop_assistant(L, am, &cut);
+		loop_save(L);
 		if (L->out_format == OUT_STREAM_JSON)
 			loop_emit_message(L, "assistant", am);
 		if (cut) {
@@ -5047,6 +5942,7 @@ loop_run(struct loop *L, const char **subtype)
 				                           "(for a large file, write it in parts or use Edit).";
 				conv_text_block(um, cont, sizeof cont - 1);
 			}
+			loop_save(L);
 			if (L->out_format == OUT_STREAM_JSON)
 				loop_emit_message(L, "user", um);
 			continue;
@@ -5057,6 +5953,7 @@ loop_run(struct loop *L, const char **subtype)
 				return err_set(e, AG_E_NOMEM, "out of memory");
 			am = &L->conv.m[L->conv.n - 2];     /* conv_add may have moved the array */
 			loop_run_tools(L, am, um);
+			loop_save(L);
 			if (L->out_format == OUT_STREAM_JSON)
 				loop_emit_message(L, "user", um);
 			if (ag_interrupted)
@@ -5071,7 +5968,1029 @@ loop_run(struct loop *L, const char **subtype)
 	}
 }
 
-/* ==== 13. selftest: built-in checks for a new device ==== */
+/* ==== 14. term: raw mode and the line editor ==== */
+
+/* A line editor in the manner of linenoise: raw mode, UTF-8 aware (wide and combining characters),
+ * Emacs keys, history kept across sessions, multi-line input (a trailing backslash, Alt-Enter, and
+ * bracketed paste), redrawn in place on any width. Under TERM=dumb, or when the terminal does not answer
+ * a cursor-position query, it falls back to plain line input. */
+
+/* The terminal state to restore, also from a fatal-signal handler: the one global besides the flags. */
+static struct termios term_saved;
+static volatile sig_atomic_t term_is_raw;
+static volatile sig_atomic_t term_winch;
+
+#ifndef AG_HISTORY_MAX
+#define AG_HISTORY_MAX 500
+#endif
+
+struct term {
+	int dumb;                 /* plain line input */
+	int cols;
+	char **hist;
+	size_t nhist;
+	char histpath[PATH_MAX];
+	int rows_drawn;           /* rows the last refresh used below its first row */
+	int cursor_row;           /* the row the cursor was left on, relative to the first */
+};
+
+static void
+term_restore(void)
+{
+	if (term_is_raw) {
+		tcsetattr(0, TCSAFLUSH, &term_saved);
+		term_is_raw = 0;
+		if (write(1, "\033[?2004l", 8) < 0) {
+		}
+	}
+}
+
+static int
+term_raw(void)
+{
+	struct termios r;
+	if (term_is_raw)
+		return 0;
+	if (tcgetattr(0, &term_saved) < 0)
+		return AG_E_IO;
+	r = term_saved;
+	r.c_iflag &= ~(unsigned)(BRKINT | ICRNL | INPCK | ISTRIP | IXON);
+	r.c_cflag |= CS8;
+	r.c_lflag &= ~(unsigned)(ECHO | ICANON | IEXTEN | ISIG);
+	r.c_cc[VMIN] = 1;
+	r.c_cc[VTIME] = 0;
+	if (tcsetattr(0, TCSAFLUSH, &r) < 0)
+		return AG_E_IO;
+	term_is_raw = 1;
+	fd_write_all(1, "\033[?2004h", 8);       /* bracketed paste on */
+	return 0;
+}
+
+static void
+term_on_fatal(int sig)
+{
+	if (term_is_raw)
+		tcsetattr(0, TCSAFLUSH, &term_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+term_on_winch(int sig)
+{
+	(void)sig;
+	term_winch = 1;
+}
+
+static int
+term_width(void)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/* One byte from the terminal; < 0 on EOF/error, AG_E_TIMEOUT after ms milliseconds (ms < 0: wait). */
+static int
+term_getc(int ms)
+{
+	unsigned char c;
+	for (;;) {
+		struct pollfd p = { 0, POLLIN, 0 };
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR) {
+			if (term_winch)
+				return AG_E_AGAIN;
+			continue;
+		}
+		if (r == 0)
+			return AG_E_TIMEOUT;
+		r = (int)read(0, &c, 1);
+		if (r == 1)
+			return c;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return AG_E_CLOSED;
+	}
+}
+
+/* Does the terminal answer a cursor-position query? Serial consoles and some pipes do not. */
+static int
+term_answers(void)
+{
+	int c, n = 0;
+	if (term_raw())
+		return 0;
+	fd_write_all(1, "\033[6n", 4);
+	while ((c = term_getc(n ? 100 : 400)) >= 0 && n < 32) {
+		n++;
+		if (c == 'R')
+			return 1;
+	}
+	return 0;
+}
+
+static void
+term_hist_add(struct term *t, const char *line, int save)
+{
+	char *copy;
+	if (!*line || (t->nhist && strcmp(t->hist[t->nhist - 1], line) == 0))
+		return;
+	if (!(copy = strdup(line)))
+		return;
+	if (t->nhist == AG_HISTORY_MAX) {
+		free(t->hist[0]);
+		memmove(t->hist, t->hist + 1, (t->nhist - 1) * sizeof *t->hist);
+		t->nhist--;
+	} else {
+		void *p = realloc(t->hist, (t->nhist + 1) * sizeof *t->hist);
+		if (!p) {
+			free(copy);
+			return;
+		}
+		t->hist = p;
+	}
+	t->hist[t->nhist++] = copy;
+	if (save && t->histpath[0]) {
+		/* one JSON string per line, so multi-line entries survive */
+		struct buf b = {0};
+		struct jw w;
+		int fd = open(t->histpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		jw_init(&w, jw_sink_buf, &b);
+		jw_str(&w, line);
+		buf_add(&b, "\n", 1);
+		if (fd >= 0) {
+			fd_write_all(fd, b.p, b.len);
+			close(fd);
+		}
+		buf_free(&b);
+	}
+}
+
+static void
+term_hist_load(struct term *t)
+{
+	char dir[PATH_MAX];
+	struct buf b = {0};
+	size_t p = 0;
+	if (cfg_state_dir(dir, sizeof dir, 1) || snprintf(t->histpath, sizeof t->histpath, "%s/history", dir) >=
+	    (int)sizeof t->histpath) {
+		t->histpath[0] = 0;
+		return;
+	}
+	if (file_read_all(t->histpath, &b, 8u << 20) < 0) {
+		buf_free(&b);
+		return;
+	}
+	while (p < b.len) {
+		char *nl = memchr(b.p + p, '\n', b.len - p);
+		size_t n = nl ? (size_t)(nl - (b.p + p)) : b.len - p;
+		jsmntok_t tok[2];
+		struct json j;
+		if (json_parse(&j, b.p + p, n, tok, 2) == 1 && tok[0].type == JSMN_STRING) {
+			struct buf s = {0};
+			if (json_str_buf(&j, 0, &s) == 0 && s.p)
+				term_hist_add(t, s.p, 0);
+			buf_free(&s);
+		}
+		p += n + 1;
+	}
+	buf_free(&b);
+}
+
+static void
+term_free(struct term *t)
+{
+	size_t i;
+	for (i = 0; i < t->nhist; i++)
+		free(t->hist[i]);
+	free(t->hist);
+	t->hist = NULL;
+	t->nhist = 0;
+}
+
+/* Display width of the character at s (and its byte length in *len): wcwidth for printable characters,
+ * 0 for combining marks, 2 for controls shown as ^X. */
+static int
+term_char(const char *s, size_t n, size_t *len)
+{
+	unsigned char c = (unsigned char)s[0];
+	unsigned cp;
+	int l = utf8_len((const unsigned char *)s, n), w;
+	if (c < 32 || c == 127) {
+		*len = 1;
+		return 2;
+	}
+	if (l <= 1) {
+		*len = 1;
+		return 1;
+	}
+	*len = (size_t)l;
+	cp = l == 2 ? (c & 0x1Fu) : l == 3 ? (c & 0x0Fu) : (c & 0x07u);
+	for (int i = 1; i < l; i++)
+		cp = cp << 6 | ((unsigned char)s[i] & 0x3Fu);
+	w = wcwidth((wchar_t)cp);
+	return w < 0 ? 1 : w;
+}
+
+/* Redraw prompt and buffer from the first row, then put the cursor at pos. */
+static void
+term_refresh(struct term *t, const char *prompt, const struct buf *b, size_t pos)
+{
+	struct buf o = {0};
+	size_t i = 0, len;
+	int col, row = 0, crow = 0, ccol = 0, pw = (int)strlen(prompt);
+	if (term_winch) {
+		term_winch = 0;
+		t->cols = term_width();
+	}
+	if (t->cursor_row > 0)
+		buf_printf(&o, "\033[%dA", t->cursor_row);
+	buf_adds(&o, "\r\033[J");
+	buf_adds(&o, prompt);
+	col = pw;
+	while (1) {
+		if (i == pos) {
+			crow = row;
+			ccol = col;
+		}
+		if (i >= b->len)
+			break;
+		if (b->p[i] == '\n') {
+			buf_adds(&o, "\r\n");
+			row++;
+			for (col = 0; col < pw; col++)
+				buf_add(&o, " ", 1);
+			i++;
+			continue;
+		}
+		{
+			int w = term_char(b->p + i, b->len - i, &len);
+			if (col + w > t->cols) {
+				buf_adds(&o, "\r\n");
+				row++;
+				col = 0;
+				if (i == pos) {
+					crow = row;
+					ccol = 0;
+				}
+			}
+			if ((unsigned char)b->p[i] < 32 || b->p[i] == 127) {
+				char v[2] = { '^', (char)(b->p[i] == 127 ? '?' : b->p[i] + 64) };
+				buf_add(&o, v, 2);
+			} else {
+				buf_add(&o, b->p + i, len);
+			}
+			col += w;
+			i += len;
+		}
+	}
+	if (col >= t->cols) {                    /* the terminal defers the wrap: make it happen */
+		buf_adds(&o, "\r\n");
+		row++;
+		if (pos == b->len) {
+			crow = row;
+			ccol = 0;
+		}
+	}
+	if (row > crow)
+		buf_printf(&o, "\033[%dA", row - crow);
+	buf_adds(&o, "\r");
+	if (ccol > 0)
+		buf_printf(&o, "\033[%dC", ccol);
+	t->cursor_row = crow;
+	t->rows_drawn = row;
+	fd_write_all(1, o.p, o.len);
+	buf_free(&o);
+}
+
+/* Start of the character before pos (a combining mark goes with its base). */
+static size_t
+term_prev(const struct buf *b, size_t pos)
+{
+	while (pos > 0) {
+		size_t p = pos - 1, len;
+		while (p > 0 && ((unsigned char)b->p[p] & 0xC0) == 0x80)
+			p--;
+		pos = p;
+		if (term_char(b->p + p, b->len - p, &len) != 0 || p == 0)
+			break;
+	}
+	return pos;
+}
+
+static size_t
+term_next(const struct buf *b, size_t pos)
+{
+	size_t len;
+	if (pos >= b->len)
+		return pos;
+	term_char(b->p + pos, b->len - pos, &len);
+	pos += len;
+	while (pos < b->len && term_char(b->p + pos, b->len - pos, &len) == 0 && b->p[pos] != '\n')
+		pos += len;                      /* combining marks that follow */
+	return pos;
+}
+
+static void
+term_delete(struct buf *b, size_t from, size_t to)
+{
+	memmove(b->p + from, b->p + to, b->len - to);
+	b->len -= to - from;
+	b->p[b->len] = 0;
+}
+
+static void
+term_insert(struct buf *b, size_t pos, const char *s, size_t n)
+{
+	if (buf_reserve(b, n))
+		return;
+	memmove(b->p + pos + n, b->p + pos, b->len - pos);
+	memcpy(b->p + pos, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+/* Plain input: a line from stdin, a trailing backslash continuing it. 1 line, 0 EOF, AG_E_INTR. */
+static int
+term_plain(const char *prompt, struct buf *out)
+{
+	out->len = 0;
+	buf_add(out, "", 0);
+	fd_write_all(1, prompt, strlen(prompt));
+	for (;;) {
+		char c;
+		ssize_t r = read(0, &c, 1);
+		if (r < 0 && errno == EINTR) {
+			if (ag_interrupted)
+				return AG_E_INTR;
+			continue;
+		}
+		if (r <= 0)
+			return out->len ? 1 : 0;
+		if (c == '\n') {
+			if (out->len && out->p[out->len - 1] == '\\') {
+				out->p[out->len - 1] = '\n';
+				fd_write_all(1, "  ", 2);
+				continue;
+			}
+			return 1;
+		}
+		buf_add(out, &c, 1);
+	}
+}
+
+/* Read one entry. 1: a line in out; 0: end of input (Ctrl-D); AG_E_INTR: Ctrl-C. */
+static int
+term_readline(struct term *t, const char *prompt, struct buf *out)
+{
+	size_t pos = 0, hidx = t->nhist;
+	int paste = 0, r = 1;
+	struct buf saved = {0};               /* what was typed before walking the history */
+	if (t->dumb)
+		return term_plain(prompt, out);
+	out->len = 0;
+	buf_add(out, "", 0);
+	if (term_raw())
+		return term_plain(prompt, out);
+	t->cols = term_width();
+	t->cursor_row = 0;
+	term_refresh(t, prompt, out, pos);
+	for (;;) {
+		int c = term_getc(-1);
+		char seq[8];
+		if (c == AG_E_AGAIN) {              /* the window changed size */
+			term_refresh(t, prompt, out, pos);
+			continue;
+		}
+		if (c < 0) {
+			r = out->len ? 1 : 0;
+			break;
+		}
+		if (c == 27) {                       /* escape sequences */
+			int a = term_getc(50), b2;
+			if (a == '\r' || a == '\n') {    /* Alt-Enter: a new line */
+				term_insert(out, pos, "\n", 1);
+				pos++;
+			} else if (a == '[' || a == 'O') {
+				b2 = term_getc(50);
+				if (b2 >= '0' && b2 <= '9') {
+					int n = 0, d = b2;
+					seq[n++] = (char)d;
+					while (n < 6 && (d = term_getc(50)) >= 0 && d != '~')
+						seq[n++] = (char)d;
+					seq[n] = 0;
+					if (strcmp(seq, "200") == 0)
+						paste = 1;
+					else if (strcmp(seq, "201") == 0)
+						paste = 0;
+					else if (strcmp(seq, "3") == 0 && pos < out->len)
+						term_delete(out, pos, term_next(out, pos));
+					else if (strcmp(seq, "1") == 0 || strcmp(seq, "7") == 0)
+						pos = 0;
+					else if (strcmp(seq, "4") == 0 || strcmp(seq, "8") == 0)
+						pos = out->len;
+				} else if (b2 == 'A' || b2 == 'B') {
+					c = b2 == 'A' ? 16 : 14;       /* as Ctrl-P / Ctrl-N */
+					goto key;
+				} else if (b2 == 'C') {
+					pos = term_next(out, pos);
+				} else if (b2 == 'D') {
+					pos = term_prev(out, pos);
+				} else if (b2 == 'H') {
+					pos = 0;
+				} else if (b2 == 'F') {
+					pos = out->len;
+				}
+			}
+			term_refresh(t, prompt, out, pos);
+			continue;
+		}
+key:
+		if (paste && (c == '\r' || c == '\n')) {
+			term_insert(out, pos, "\n", 1);
+			pos++;
+		} else if (c == '\r' || c == '\n') {
+			if (pos == out->len && out->len && out->p[out->len - 1] == '\\') {
+				out->p[out->len - 1] = '\n';
+			} else {
+				pos = out->len;
+				term_refresh(t, prompt, out, pos);
+				fd_write_all(1, "\r\n", 2);
+				r = 1;
+				break;
+			}
+		} else if (c == 3) {                  /* Ctrl-C */
+			pos = out->len;
+			term_refresh(t, prompt, out, pos);
+			fd_write_all(1, "\r\n", 2);
+			r = AG_E_INTR;
+			break;
+		} else if (c == 4) {                  /* Ctrl-D: end of input on an empty line */
+			if (!out->len) {
+				fd_write_all(1, "\r\n", 2);
+				r = 0;
+				break;
+			}
+			if (pos < out->len)
+				term_delete(out, pos, term_next(out, pos));
+		} else if (c == 127 || c == 8) {
+			if (pos > 0) {
+				size_t p = term_prev(out, pos);
+				term_delete(out, p, pos);
+				pos = p;
+			}
+		} else if (c == 1) {
+			while (pos > 0 && out->p[pos - 1] != '\n')
+				pos--;
+		} else if (c == 5) {
+			while (pos < out->len && out->p[pos] != '\n')
+				pos++;
+		} else if (c == 2) {
+			pos = term_prev(out, pos);
+		} else if (c == 6) {
+			pos = term_next(out, pos);
+		} else if (c == 11) {                 /* Ctrl-K: to the end of the line */
+			size_t e = pos;
+			while (e < out->len && out->p[e] != '\n')
+				e++;
+			term_delete(out, pos, e);
+		} else if (c == 21) {                 /* Ctrl-U: to the start of the line */
+			size_t s = pos;
+			while (s > 0 && out->p[s - 1] != '\n')
+				s--;
+			term_delete(out, s, pos);
+			pos = s;
+		} else if (c == 23) {                 /* Ctrl-W: the word before the cursor */
+			size_t s = pos;
+			while (s > 0 && out->p[s - 1] == ' ')
+				s--;
+			while (s > 0 && out->p[s - 1] != ' ' && out->p[s - 1] != '\n')
+				s--;
+			term_delete(out, s, pos);
+			pos = s;
+		} else if (c == 12) {                 /* Ctrl-L */
+			fd_write_all(1, "\033[H\033[2J", 7);
+			t->cursor_row = 0;
+		} else if (c == 16 || c == 14) {      /* history */
+			if (c == 16 && hidx > 0) {
+				if (hidx == t->nhist) {
+					saved.len = 0;
+					buf_add(&saved, out->p, out->len);
+				}
+				hidx--;
+			} else if (c == 14 && hidx < t->nhist) {
+				hidx++;
+			} else {
+				continue;
+			}
+			out->len = 0;
+			if (hidx == t->nhist)
+				buf_add(out, saved.p ? saved.p : "", saved.len);
+			else
+				buf_adds(out, t->hist[hidx]);
+			pos = out->len;
+		} else if (c == 9 && !paste) {
+			term_insert(out, pos, "  ", 2);  /* no completion: a tab is two spaces */
+			pos += 2;
+		} else if (c >= 32 || c == 9) {
+			/* a UTF-8 sequence arrives whole before the redraw */
+			char u[4];
+			int n = 1, need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+			u[0] = (char)c;
+			while (n < need) {
+				int d = term_getc(50);
+				if (d < 0)
+					break;
+				u[n++] = (char)d;
+			}
+			term_insert(out, pos, u, (size_t)n);
+			pos += (size_t)n;
+			if (paste)
+				continue;                /* redraw once the paste is in */
+		}
+		term_refresh(t, prompt, out, pos);
+	}
+	term_restore();
+	buf_free(&saved);
+	return r;
+}
+
+/* ==== 15. repl: the interactive session ==== */
+
+/* A unified diff of a against b (one hunk around what changed: the common head and tail are trimmed),
+ * three lines of context, coloured when asked. */
+static void
+repl_diff(struct buf *out, const char *path, const char *a, size_t an, const char *b, size_t bn, int color)
+{
+	size_t ha = 0, hb = 0, ta = an, tb = bn, i, la = 1, lb = 1, ctx_a, n_old = 0, n_new = 0, shown = 0;
+	size_t last_nl = 0;
+	/* common head, in whole lines */
+	while (ha < an && hb < bn && a[ha] == b[hb]) {
+		if (a[ha] == '\n')
+			last_nl = ha + 1;
+		ha++;
+		hb++;
+	}
+	ha = hb = last_nl;
+	/* common tail, in whole lines, not overlapping the head */
+	while (ta > ha && tb > hb && a[ta - 1] == b[tb - 1])
+		ta--, tb--;
+	while (ta < an && ta > ha && a[ta - 1] != '\n')
+		ta++, tb++;
+	for (i = 0; i < ha; i++)
+		la += a[i] == '\n';
+	lb = la;
+	/* three lines of context before */
+	ctx_a = ha;
+	{
+		int k = 0;
+		while (ctx_a > 0 && k < 4) {
+			ctx_a--;
+			if (ctx_a == 0 || a[ctx_a - 1] == '\n')
+				k++;
+		}
+		if (k == 4 && ctx_a < ha)
+			while (ctx_a < ha && a[ctx_a - 1] != '\n')
+				ctx_a++;
+	}
+	for (i = ctx_a; i < ha; i++)
+		la -= a[i] == '\n', lb -= a[i] == '\n';
+	for (i = ha; i < ta; i++)
+		n_old += a[i] == '\n';
+	n_old += ta > ha && a[ta - 1] != '\n';
+	for (i = hb; i < tb; i++)
+		n_new += b[i] == '\n';
+	n_new += tb > hb && b[tb - 1] != '\n';
+	buf_printf(out, "%s--- %s\n+++ %s\n%s", color ? "\033[1m" : "", path, path, color ? "\033[0m" : "");
+	{
+		size_t ctx_lines = 0;
+		for (i = ctx_a; i < ha; i++)
+			ctx_lines += a[i] == '\n';
+		buf_printf(out, "%s@@ -%zu,%zu +%zu,%zu @@%s\n", color ? "\033[36m" : "", la, ctx_lines + n_old, lb,
+		           ctx_lines + n_new, color ? "\033[0m" : "");
+	}
+	/* lines: context, removed, added, context after (at most 3) */
+	{
+		const char *segs[3] = { a + ctx_a, a + ha, b + hb };
+		size_t lens[3] = { ha - ctx_a, ta - ha, tb - hb };
+		const char *marks[3] = { " ", "-", "+" };
+		const char *cols[3] = { "", "\033[31m", "\033[32m" };
+		int s;
+		for (s = 0; s < 3; s++) {
+			size_t p = 0;
+			while (p < lens[s] && shown < 400) {
+				const char *nl = memchr(segs[s] + p, '\n', lens[s] - p);
+				size_t l = nl ? (size_t)(nl - (segs[s] + p)) : lens[s] - p;
+				buf_printf(out, "%s%s", color ? cols[s] : "", marks[s]);
+				ui_neutralise(out, segs[s] + p, l > 300 ? 300 : l, 0);
+				buf_printf(out, "%s\n", color && s ? "\033[0m" : "");
+				p += l + 1;
+				shown++;
+			}
+		}
+		{
+			size_t p = ta;
+			int k;
+			for (k = 0; k < 3 && p < an; k++) {
+				const char *nl = memchr(a + p, '\n', an - p);
+				size_t l = nl ? (size_t)(nl - (a + p)) : an - p;
+				buf_add(out, " ", 1);
+				ui_neutralise(out, a + p, l > 300 ? 300 : l, 0);
+				buf_add(out, "\n", 1);
+				p += l + 1;
+			}
+		}
+		if (shown >= 400)
+			buf_adds(out, "[... diff cut ...]\n");
+	}
+}
+
+/* What an Edit or Write would do to the file, as a diff. */
+static void
+repl_preview(struct loop *L, const char *name, const struct json *in, const char *path, struct buf *out)
+{
+	struct buf old = {0}, now = {0}, s1 = {0}, s2 = {0};
+	int color = L->ui->color;
+	int exists = path && file_read_all(path, &old, AG_FILE_MAX) == 0;
+	if (strcmp(name, "Write") == 0) {
+		json_str_buf(in, json_get(in, 0, "content"), &now);
+		repl_diff(out, path, exists ? old.p : "", exists ? old.len : 0, now.p ? now.p : "", now.len, color);
+	} else if (exists && json_str_buf(in, json_get(in, 0, "old_string"), &s1) == 0 &&
+	           json_str_buf(in, json_get(in, 0, "new_string"), &s2) == 0 && s1.len) {
+		int all = tool_arg_bool(in, "replace_all");
+		size_t i = 0;
+		while (i <= old.len) {
+			const char *m = old.len - i >= s1.len ? memmem(old.p + i, old.len - i, s1.p, s1.len) : NULL;
+			if (!m) {
+				buf_add(&now, old.p + i, old.len - i);
+				break;
+			}
+			buf_add(&now, old.p + i, (size_t)(m - (old.p + i)));
+			buf_add(&now, s2.p ? s2.p : "", s2.len);
+			i = (size_t)(m - old.p) + s1.len;
+			if (!all) {
+				buf_add(&now, old.p + i, old.len - i);
+				break;
+			}
+		}
+		repl_diff(out, path, old.p, old.len, now.p ? now.p : "", now.len, color);
+	}
+	buf_free(&old);
+	buf_free(&now);
+	buf_free(&s1);
+	buf_free(&s2);
+}
+
+/* The session rule "yes, and don't ask again" adds: the command's first words for Bash, the tool for the
+ * file tools (inside the project; outside, the path itself). */
+static void
+repl_session_rule(const char *name, const char *arg, const char *cwd, char *out, size_t cap)
+{
+	if (strcmp(name, "Bash") == 0 && arg) {
+		/* the first word, and the second when it is a plain subcommand: "git diff", "npm test" */
+		const char *p = arg, *w1, *w2;
+		size_t l1, l2;
+		while (*p == ' ')
+			p++;
+		w1 = p;
+		l1 = strcspn(w1, " \t\n");
+		w2 = w1 + l1;
+		while (*w2 == ' ')
+			w2++;
+		l2 = strcspn(w2, " \t\n");
+		if (l2 && l1 < 64 && l2 < 64 && w2[0] != '-' && strcspn(w2, ";&|<>$`'\"\\") >= l2)
+			snprintf(out, cap, "Bash(%.*s %.*s:*)", (int)l1, w1, (int)l2, w2);
+		else
+			snprintf(out, cap, "Bash(%.*s:*)", (int)(l1 < 64 ? l1 : 64), w1);
+	} else if (arg && perm_outside(arg, cwd)) {
+		snprintf(out, cap, "%s(/%.400s)", name, arg);
+	} else {
+		snprintf(out, cap, "%s", name);
+	}
+}
+
+/* Ask before a tool runs: 1 yes, 2 yes and remember, 0 no (feedback holds what to do instead). */
+static int
+repl_ask(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback)
+{
+	struct buf msg = {0}, line = {0};
+	char rule[512];
+	int c, answer = 0;
+	repl_session_rule(name, arg, L->tools.cwd, rule, sizeof rule);
+	ui_flush(L->ui);
+	buf_printf(&msg, "%s%s%s wants to run", L->ui->color ? "\033[1m" : "", name, L->ui->color ? "\033[0m" : "");
+	if (strcmp(name, "Bash") == 0) {
+		struct buf d = {0};
+		json_str_buf(in, json_get(in, 0, "description"), &d);
+		buf_adds(&msg, ":\n\n    ");
+		ui_neutralise(&msg, arg ? arg : "", arg ? strlen(arg) : 0, 0);
+		if (d.len) {
+			buf_adds(&msg, "\n    # ");
+			ui_neutralise(&msg, d.p, d.len, 0);
+		}
+		buf_adds(&msg, "\n\n");
+		buf_free(&d);
+	} else if (strcmp(name, "Edit") == 0 || strcmp(name, "Write") == 0) {
+		buf_adds(&msg, " on ");
+		ui_neutralise(&msg, arg ? arg : "", arg ? strlen(arg) : 0, 0);
+		buf_adds(&msg, ":\n\n");
+		repl_preview(L, name, in, arg, &msg);
+		buf_adds(&msg, "\n");
+	} else {
+		buf_adds(&msg, " on ");
+		ui_neutralise(&msg, arg ? arg : "", arg ? strlen(arg) : 0, 0);
+		buf_adds(&msg, "\n");
+	}
+	buf_printf(&msg, "  y  yes\n  a  yes, and don't ask again this session for %s\n  n  no, and tell the agent what "
+	           "to do instead\n? ", rule);
+	fd_write_all(2, msg.p, msg.len);
+	buf_free(&msg);
+	if (term_raw() == 0) {
+		do {
+			c = term_getc(-1);
+		} while (c >= 0 && !strchr("yYaAnN\r\n\033\003", c));
+		term_restore();
+	} else {
+		char tmp[16];
+		ssize_t r = read(0, tmp, sizeof tmp);
+		c = r > 0 ? tmp[0] : 'n';
+	}
+	if (c == 'y' || c == 'Y' || c == '\r' || c == '\n') {
+		fd_write_all(2, "yes\n", 4);
+		answer = 1;
+	} else if (c == 'a' || c == 'A') {
+		struct ag_err e = {0};
+		buf_printf(&msg, "yes; %s is allowed for the rest of this session\n", rule);
+		fd_write_all(2, msg.p, msg.len);
+		perm_add(&L->perm, RULE_ALLOW, rule, "this session", &e);
+		answer = 2;
+	} else {
+		fd_write_all(2, "no\n", 3);
+		if (c == 3) {
+			ag_interrupted = 1;
+		} else if (L->term && term_readline(L->term, "what should it do instead? ", &line) == 1 && line.len) {
+			buf_add(feedback, line.p, line.len);
+		}
+	}
+	buf_free(&msg);
+	buf_free(&line);
+	return answer;
+}
+
+static void
+repl_print(struct loop *L, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[2048];
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	ui_flush(L->ui);
+	fd_write_all(1, tmp, strlen(tmp));
+}
+
+/* /context: the size of the next request, counted by the API. */
+static void
+repl_context(struct loop *L)
+{
+	long long n = 0;
+	struct ag_err e = {0};
+	L->api->e = &e;
+	if (api_count_tokens(L->api, &L->conv, &n))
+		repl_print(L, "could not count tokens: %s\n", e.msg);
+	else
+		repl_print(L, "the next request holds %lld input tokens: %lld%% of the %lld-token context window "
+		           "(compaction starts at %d%%)\n", n, n * 100 / (L->ctx_window ? L->ctx_window : 1), L->ctx_window,
+		           LOOP_COMPACT_PCT);
+}
+
+static void
+repl_cost(struct loop *L)
+{
+	repl_print(L, "tokens: %lld in, %lld out, %lld cache read, %lld cache write\n"
+	           "estimated cost: $%.4f (%s list prices)\n", L->total.input, L->total.output, L->total.cache_read,
+	           L->total.cache_write, loop_cost(L->cfg->model, &L->total), L->cfg->model);
+}
+
+static void
+repl_permissions(struct loop *L)
+{
+	static const char *const kinds[] = { "allow", "deny", "ask" };
+	static const char *const modes[] = { "default", "acceptEdits", "plan", "bypassPermissions" };
+	size_t i;
+	repl_print(L, "mode: %s\n", modes[L->perm.mode]);
+	if (!L->perm.n)
+		repl_print(L, "no rules: Bash, Write and Edit ask before they run\n");
+	for (i = 0; i < L->perm.n; i++) {
+		const struct perm_rule *r = &L->perm.r[i];
+		repl_print(L, "  %-5s %s%s%s%s   (%s)\n", kinds[r->kind], r->tool, r->spec ? "(" : "", r->spec ? r->spec : "",
+		           r->spec ? ")" : "", r->source);
+	}
+}
+
+/* Load a session into the loop, and keep appending to its file. */
+static int
+repl_resume(struct loop *L, const char *path)
+{
+	struct conv c = {0};
+	struct ag_err e = {0};
+	char model[128] = "";
+	size_t i;
+	if (sess_load(path, &c, model, sizeof model, &e)) {
+		conv_free(&c);
+		repl_print(L, "cannot resume: %s\n", e.msg);
+		return AG_E_INVAL;
+	}
+	conv_free(&L->conv);
+	L->conv = c;
+	for (i = 0; i < L->conv.n; i++)
+		L->conv.m[i].saved = L->conv.m[i].n;
+	L->first_user_done = L->conv.n > 0;
+	sess_close(L->sess);
+	sess_reopen(L->sess, path);
+	return 0;
+}
+
+static int
+repl_pick_session(struct loop *L)
+{
+	struct sess_entry *list;
+	struct buf line = {0};
+	int n = sess_list(L->tools.cwd, &list), i, r = AG_E_INVAL;
+	unsigned long long k;
+	if (n <= 0) {
+		repl_print(L, "no saved sessions for %s\n", L->tools.cwd);
+		free(list);
+		return r;
+	}
+	for (i = 0; i < n && i < 20; i++) {
+		char when[32];
+		const char *base = strrchr(list[i].path, '/');
+		clk_date(list[i].mtime, when, sizeof when);
+		repl_print(L, "%3d  %s  %.20s  %s\n", i + 1, when, base ? base + 1 : list[i].path, list[i].preview);
+	}
+	if (term_readline(L->term, "session number? ", &line) == 1 && line.len &&
+	    !str_to_u64(line.p, line.len, (unsigned long long)n, &k) && k >= 1)
+		r = repl_resume(L, list[k - 1].path);
+	if (!r)
+		repl_print(L, "resumed: %zu messages\n", L->conv.n);
+	buf_free(&line);
+	free(list);
+	return r;
+}
+
+static const char repl_help[] =
+"  /help              this list\n"
+"  /clear             start a new conversation\n"
+"  /compact [focus]   summarise the conversation and go on from the summary\n"
+"  /cost              tokens used and the estimated price\n"
+"  /context           how big the next request is (counted by the API)\n"
+"  /model [name]      show or change the model\n"
+"  /todos             the todo list\n"
+"  /permissions       the permission rules in force, and where each came from\n"
+"  /resume            go back to an earlier session of this directory\n"
+"  /init              have the agent study the project and write AGENTS.md\n"
+"  /exit              leave (Ctrl-D does too)\n"
+"  Enter sends; a line ending in \\ or Alt-Enter continues on the next line. Ctrl-C stops the agent.\n";
+
+/* A slash command. 1: leave; 0: handled; 2: send L->pending as the user's message. */
+static int
+repl_command(struct loop *L, const char *line)
+{
+	char cmd[32];
+	const char *arg;
+	size_t n = strcspn(line, " \t");
+	str_copy(cmd, sizeof cmd, line, n);
+	arg = line + n;
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	if (!strcmp(cmd, "/exit") || !strcmp(cmd, "/quit"))
+		return 1;
+	if (!strcmp(cmd, "/help")) {
+		repl_print(L, "%s", repl_help);
+	} else if (!strcmp(cmd, "/clear")) {
+		conv_free(&L->conv);
+		L->first_user_done = 0;
+		L->last_input = 0;
+		sess_close(L->sess);
+		{
+			char id[33];
+			str_random_hex(id, 16);
+			sess_create(L->sess, L->tools.cwd, id, L->cfg->model);
+		}
+		repl_print(L, "new conversation\n");
+	} else if (!strcmp(cmd, "/compact")) {
+		struct ag_err e = {0};
+		L->api->e = &e;
+		if (!L->conv.n)
+			repl_print(L, "nothing to compact yet\n");
+		else if (loop_compact(L, *arg ? arg : NULL))
+			repl_print(L, "compaction failed: %s\n", e.msg);
+		else
+			repl_print(L, "compacted: the conversation goes on from a summary\n");
+	} else if (!strcmp(cmd, "/cost")) {
+		repl_cost(L);
+	} else if (!strcmp(cmd, "/context")) {
+		repl_context(L);
+	} else if (!strcmp(cmd, "/model")) {
+		if (*arg && strlen(arg) < sizeof L->cfg->model) {
+			snprintf(L->cfg->model, sizeof L->cfg->model, "%s", arg);
+			repl_print(L, "model: %s\n", L->cfg->model);
+		} else {
+			repl_print(L, "model: %s\n", L->cfg->model);
+		}
+	} else if (!strcmp(cmd, "/todos")) {
+		if (!L->tools.ntodos)
+			repl_print(L, "no todos\n");
+		else
+			ui_todos(L->ui, &L->tools);
+	} else if (!strcmp(cmd, "/permissions")) {
+		repl_permissions(L);
+	} else if (!strcmp(cmd, "/resume")) {
+		repl_pick_session(L);
+	} else if (!strcmp(cmd, "/init")) {
+		L->pending.len = 0;
+		buf_adds(&L->pending, "Study this project: its layout, how to build it, how to run its tests, its "
+		         "conventions. Then write AGENTS.md at its root with what a coding agent needs to work here: short, "
+		         "concrete, commands first. If AGENTS.md or CLAUDE.md exists, improve it instead.");
+		return 2;
+	} else {
+		repl_print(L, "unknown command %s\n%s", cmd, repl_help);
+	}
+	return 0;
+}
+
+/* The interactive session: read, run the loop, repeat, until /exit or Ctrl-D. */
+static int
+repl_run(struct loop *L)
+{
+	struct buf line = {0};
+	int ctrl_c = 0;
+	repl_print(L, "agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n", AG_VERSION, L->cfg->model, L->tools.cwd);
+	if (L->conv.n)
+		repl_print(L, "(resumed a conversation of %zu messages)\n", L->conv.n);
+	for (;;) {
+		int r, rc;
+		const char *subtype;
+		ag_interrupted = 0;
+		ui_flush(L->ui);
+		r = term_readline(L->term, "> ", &line);
+		if (r == 0)
+			break;
+		if (r == AG_E_INTR) {
+			if (!line.len && ctrl_c)
+				break;
+			ctrl_c = !line.len;
+			if (ctrl_c)
+				repl_print(L, "(Ctrl-C again or Ctrl-D to leave)\n");
+			continue;
+		}
+		ctrl_c = 0;
+		while (line.len && (line.p[line.len - 1] == ' ' || line.p[line.len - 1] == '\n'))
+			line.p[--line.len] = 0;
+		if (!line.len)
+			continue;
+		term_hist_add(L->term, line.p, 1);
+		if (line.p[0] == '/') {
+			int c = repl_command(L, line.p);
+			if (c == 1)
+				break;
+			if (c != 2)
+				continue;
+			line.len = 0;
+			buf_add(&line, L->pending.p, L->pending.len);
+		}
+		{
+			struct ag_err e = {0};
+			L->api->e = &e;
+			loop_user_message(L, line.p, line.len, NULL, 0);
+			loop_save(L);
+			L->turns = 0;
+			rc = loop_run(L, &subtype);
+			ui_md_end(L->ui);
+			if (L->ui->last && L->ui->last != '\n')
+				ui_put(L->ui, "\n", 1);
+			ui_flush(L->ui);
+			L->ui->last = '\n';
+			if (rc == AG_E_INTR || ag_interrupted) {
+				struct msg *m = L->conv.n ? &L->conv.m[L->conv.n - 1] : NULL;
+				repl_print(L, "%s[interrupted]%s\n", L->ui->color ? "\033[33m" : "", L->ui->color ? "\033[0m" : "");
+				if (m && m->role == ROLE_USER) {
+					conv_text_block(m, "[Request interrupted by user]", 28);
+					loop_save(L);
+				}
+			} else if (rc) {
+				fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
+			}
+		}
+	}
+	buf_free(&line);
+	return 0;
+}
+
+/* ==== 16. selftest: built-in checks for a new device ==== */
 
 static int selftest_fails, selftest_runs;
 
@@ -5166,7 +7085,7 @@ selftest_run(void)
 	return selftest_fails ? 1 : 0;
 }
 
-/* ==== 14. cli: flags, environment, main ==== */
+/* ==== 17. cli: flags, environment, main ==== */
 
 #define CLI_DEFAULT_MODEL "claude-sonnet-4-5"
 #define CLI_DEFAULT_MAX_TOKENS 32000
@@ -5256,27 +7175,6 @@ cli_is(const char *arg, const char *name)
 	return strncmp(arg, name, n) == 0 && (arg[n] == 0 || (arg[n] == '=' && name[1] == '-'));
 }
 
-static void
-cli_random_hex(char *out, size_t bytes)
-{
-	unsigned char r[64];
-	size_t i;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (bytes > sizeof r)
-		bytes = sizeof r;
-	if (fd < 0 || read(fd, r, bytes) != (ssize_t)bytes) {
-		unsigned long long x = (unsigned long long)clk_ms() ^ ((unsigned long long)getpid() << 32);
-		for (i = 0; i < bytes; i++) {
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			r[i] = (unsigned char)(x >> 56);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 /* metadata.user_id: a random id made once and kept in the config directory; nothing personal. */
 static void
 cli_user_id(char *out, size_t cap)
@@ -5286,7 +7184,7 @@ cli_user_id(char *out, size_t cap)
 	/* dir is at most PATH_MAX - 1 bytes, so path always has room for "/user-id" */
 	struct buf b = {0};
 	int r;
-	cli_random_hex(out, cap / 2 > 32 ? 32 : cap / 2 - 1);
+	str_random_hex(out, cap / 2 > 32 ? 32 : cap / 2 - 1);
 	if (x && *x == '/')
 		r = snprintf(dir, sizeof dir, "%s/agent", x);
 	else if (h && *h)
@@ -5427,8 +7325,9 @@ cli_tools(struct buf *out, const struct perm *p)
 		size_t r;
 		int denied = 0;
 		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
-		for (r = 0; r < p->ndeny; r++)
-			denied |= strcmp(p->deny[r].tool, name) == 0 && (!p->deny[r].spec || !*p->deny[r].spec);
+		for (r = 0; r < p->n; r++)
+			denied |= p->r[r].kind == RULE_DENY && strcmp(p->r[r].tool, name) == 0 &&
+			           (!p->r[r].spec || !*p->r[r].spec);
 		if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
 			denied = 0;                   /* plan mode refuses at call time, with a reason */
 		if (!denied)
@@ -5454,36 +7353,6 @@ cli_tools(struct buf *out, const struct perm *p)
 	return count;
 }
 
-/* The user's words as the newest message; on the first turn, with project memory and the empty-todo
- * reminder ahead of them. content is a JSON array of blocks or plain text. */
-static int
-cli_user_message(struct loop *L, const char *text, size_t n, const struct json *blocks, int bi)
-{
-	struct msg *m = conv_add(&L->conv, ROLE_USER);
-	if (!m)
-		return AG_E_NOMEM;
-	if (!L->first_user_done) {
-		if (L->memory && *L->memory)
-			loop_reminder(m, L->memory);
-		loop_reminder(m, "This is a reminder that your todo list is currently empty. If the task has several "
-		              "steps, plan them with TodoWrite. Do not mention this reminder to the user.");
-		L->first_user_done = 1;
-	}
-	if (blocks) {
-		int i, k;
-		for (i = 0, k = bi + 1; i < blocks->t[bi].size && k < blocks->n; i++, k = json_skip(blocks, k)) {
-			struct buf b = {0};
-			struct jw w;
-			jw_init(&w, jw_sink_buf, &b);
-			if (json_copy(&w, blocks, k) == 0 && b.len)
-				conv_block(m, b.p, b.len);
-			buf_free(&b);
-		}
-		return 0;
-	}
-	return conv_text_block(m, text, n);
-}
-
 #ifdef AGENT_TEST
 #define main agent_main
 #endif
@@ -5500,12 +7369,16 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
 	char user_id[80];
-	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0;
+	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0;
+	const char *resume = NULL;
+	static struct sess sess;                 /* zeroed in .bss; fd set below */
+	static struct term term;
 	long long thinking = 0;
 	memset(&cfg, 0, sizeof cfg);
 	memset(&trust, 0, sizeof trust);
 	memset(&e, 0, sizeof e);
 	api.http.net.fd = -1;
+	sess.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = cli_on_signal;
@@ -5573,10 +7446,10 @@ main(int argc, char **argv)
 			}
 		} else if (cli_is(a, "--allowedTools") || cli_is(a, "--allowed-tools")) {
 			if ((v = cli_value(argc, argv, &i, "--allowedTools", &e)) != NULL)
-				perm_parse(v, &L.perm.allow, &L.perm.nallow, &e);
+				perm_add(&L.perm, RULE_ALLOW, v, "--allowedTools", &e);
 		} else if (cli_is(a, "--disallowedTools") || cli_is(a, "--disallowed-tools")) {
 			if ((v = cli_value(argc, argv, &i, "--disallowedTools", &e)) != NULL)
-				perm_parse(v, &L.perm.deny, &L.perm.ndeny, &e);
+				perm_add(&L.perm, RULE_DENY, v, "--disallowedTools", &e);
 		} else if (cli_is(a, "--permission-mode")) {
 			if ((v = cli_value(argc, argv, &i, "--permission-mode", &e)) != NULL) {
 				if (strcmp(v, "default") == 0) L.perm.mode = PERM_DEFAULT;
@@ -5595,6 +7468,13 @@ main(int argc, char **argv)
 			append = cli_value(argc, argv, &i, "--append-system-prompt", &e);
 		} else if (strcmp(a, "--verbose") == 0) {
 			L.verbose = 1;
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
+			cont = 1;
+		} else if (strcmp(a, "-r") == 0 || strcmp(a, "--resume") == 0) {
+			resume = "";
+			if (i + 1 < argc && argv[i + 1][0] != '-' && strlen(argv[i + 1]) < 64 &&
+			    strspn(argv[i + 1], "0123456789abcdef-") == strlen(argv[i + 1]))
+				resume = argv[++i];
 		} else if (a[0] == '-' && a[1]) {
 			err_set(&e, AG_E_USAGE, "unknown option '%.60s'; see agent --help", a);
 		} else {
@@ -5629,12 +7509,13 @@ main(int argc, char **argv)
 	}
 	if (in_stream)
 		print = 1;
-	if (!print) {
-		fprintf(stderr, "agent: this build answers in print mode: agent -p \"your question\" (the interactive "
-		        "session is not built yet)\n");
+	interactive = !print && isatty(0) && isatty(1);
+	if (!print && !interactive) {
+		fprintf(stderr, "agent: not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
+		        "terminal for an interactive session\n");
 		{ rc = 2; goto done; }
 	}
-	if (!prompt.len && !in_stream) {
+	if (!prompt.len && !in_stream && !interactive) {
 		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
 		{ rc = 2; goto done; }
 	}
@@ -5668,6 +7549,75 @@ main(int argc, char **argv)
 		{ rc = 1; goto done; }
 	}
 
+	/* settings files: the user's, the project's, the project's local one */
+	{
+		char path[PATH_MAX + 32];
+		const char *h = getenv("HOME");
+		if (h && *h && snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
+		    perm_load_settings(&L.perm, path, &e))
+			goto usage_error;
+		snprintf(path, sizeof path, "%s/.claude/settings.json", L.tools.cwd);
+		if (perm_load_settings(&L.perm, path, &e))
+			goto usage_error;
+		snprintf(path, sizeof path, "%s/.claude/settings.local.json", L.tools.cwd);
+		if (perm_load_settings(&L.perm, path, &e))
+			goto usage_error;
+		if (skip_perm)
+			L.perm.mode = PERM_BYPASS;
+	}
+	L.perm.interactive = interactive;
+	v = getenv("AGENT_CONTEXT_WINDOW");
+	L.ctx_window = 200000;                       /* every current Claude model; AGENT_CONTEXT_WINDOW overrides */
+	if (v && *v) {
+		unsigned long long w;
+		if (str_to_u64(v, strlen(v), 100000000, &w) || w < 1000) {
+			err_set(&e, AG_E_USAGE, "AGENT_CONTEXT_WINDOW must be a number of tokens (at least 1000), not '%.40s'", v);
+			goto usage_error;
+		}
+		L.ctx_window = (long long)w;
+	}
+
+	/* the session: resumed (-c, -r) or new */
+	L.sess = &sess;
+	if (cont || resume) {
+		struct sess_entry *list = NULL;
+		int n = sess_list(L.tools.cwd, &list), k, found = -1;
+		char model[128] = "";
+		for (k = 0; k < n && found < 0; k++) {
+			const char *fname = strrchr(list[k].path, '/');
+			if (cont || (resume && *resume && fname && str_starts(fname + 1, resume)))
+				found = k;
+		}
+		if (resume && !*resume && interactive && n > 0) {
+			found = -2;                          /* chosen from a list once the session is up */
+		} else if (found < 0) {
+			if (n <= 0)
+				err_set(&e, AG_E_USAGE, "no saved session for %s to %s", L.tools.cwd, cont ? "continue" : "resume");
+			else if (resume && !*resume)
+				err_set(&e, AG_E_USAGE, "which session? give its id: agent -r ID (%d saved here; the newest is %s)",
+				        n, strrchr(list[0].path, '/') + 1);
+			else
+				err_set(&e, AG_E_USAGE, "no session %s for %s", resume, L.tools.cwd);
+			free(list);
+			goto usage_error;
+		} else if (sess_load(list[found].path, &L.conv, model, sizeof model, &e)) {
+			free(list);
+			goto usage_error;
+		} else {
+			size_t m;
+			for (m = 0; m < L.conv.n; m++)
+				L.conv.m[m].saved = L.conv.m[m].n;
+			L.first_user_done = L.conv.n > 0;
+			sess_reopen(&sess, list[found].path);
+			snprintf(L.session_id, sizeof L.session_id, "%s", sess.id);
+		}
+		if (found == -2)
+			resume = "pick";
+		else
+			resume = NULL;
+		free(list);
+	}
+
 	/* what every request carries, built once */
 	cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, append, L.tools.cwd, cfg.model);
 	cli_tools(&tools, &L.perm);
@@ -5698,10 +7648,32 @@ main(int argc, char **argv)
 	L.ui = &ui;
 	L.memory = memory.len ? memory.p : NULL;
 	L.t_start = clk_ms();
-	{
+	if (sess.fd < 0) {
 		char h[33];
-		cli_random_hex(h, 16);
+		str_random_hex(h, 16);
 		snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+		if (sess_create(&sess, L.tools.cwd, L.session_id, cfg.model) && L.verbose)
+			fprintf(stderr, "agent: cannot save this session under the state directory: %s\n", strerror(errno));
+	}
+	if (interactive) {
+		struct sigaction sf;
+		const char *tv = getenv("TERM");
+		static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGHUP, SIGQUIT };
+		size_t f;
+		memset(&sf, 0, sizeof sf);
+		sf.sa_handler = term_on_fatal;
+		for (f = 0; f < sizeof fatal / sizeof fatal[0]; f++)
+			sigaction(fatal[f], &sf, NULL);
+		sf.sa_handler = term_on_winch;
+		sigaction(SIGWINCH, &sf, NULL);
+		term.dumb = !tv || !*tv || strcmp(tv, "dumb") == 0 || !term_answers();
+		term_restore();
+		term_hist_load(&term);
+		L.term = &term;
+		L.ask = repl_ask;
+		ui.md = ui.color && !term.dumb;
+		api.http.net.tick = ui_spin_tick;
+		api.http.net.tick_ctx = &ui;
 	}
 	if (L.out_format == OUT_STREAM_JSON) {
 		struct buf b = {0};
@@ -5734,7 +7706,25 @@ main(int argc, char **argv)
 		(void)tok; (void)j;
 	}
 
-	if (in_stream) {
+	if (interactive) {
+		if (resume)
+			repl_pick_session(&L);
+		if (prompt.len) {                  /* agent "first request": sent before the first prompt */
+			struct ag_err e2 = {0};
+			api.e = &e2;
+			loop_user_message(&L, prompt.p, prompt.len, NULL, 0);
+			term_hist_add(&term, prompt.p, 1);
+			if (loop_run(&L, &subtype) && e2.msg[0])
+				fprintf(stderr, "agent: %s\n", e2.msg);
+			ui_md_end(&ui);
+			if (ui.last && ui.last != '\n')
+				ui_put(&ui, "\n", 1);
+			ui_flush(&ui);
+			api.e = &e;
+		}
+		repl_run(&L);
+		term_restore();
+	} else if (in_stream) {
 		/* one user message per JSON line on stdin, each run to the end of its turn */
 		struct buf in = {0}, line = {0};
 		size_t p = 0;
@@ -5761,10 +7751,10 @@ main(int argc, char **argv)
 			if (j.t[c].type == JSMN_STRING) {
 				struct buf t = {0};
 				json_str_buf(&j, c, &t);
-				cli_user_message(&L, t.p ? t.p : "", t.len, NULL, 0);
+				loop_user_message(&L, t.p ? t.p : "", t.len, NULL, 0);
 				buf_free(&t);
 			} else if (j.t[c].type == JSMN_ARRAY) {
-				cli_user_message(&L, NULL, 0, &j, c);
+				loop_user_message(&L, NULL, 0, &j, c);
 			}
 			free(tok);
 			rc = loop_run(&L, &subtype);
@@ -5772,19 +7762,27 @@ main(int argc, char **argv)
 		buf_free(&in);
 		buf_free(&line);
 	} else {
-		cli_user_message(&L, prompt.p, prompt.len, NULL, 0);
+		loop_user_message(&L, prompt.p, prompt.len, NULL, 0);
 		rc = loop_run(&L, &subtype);
 	}
 	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
 		ui_put(&ui, "\n", 1);
 	ui_flush(&ui);
-	if (L.out_format != OUT_TEXT)
+	if (L.out_format != OUT_TEXT && !interactive)
 		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
 	if (rc) {
 		fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
 		rc = rc == AG_E_USAGE ? 2 : 1;
 	}
+	if (0) {
+usage_error:
+		fprintf(stderr, "agent: %s\n", e.msg);
+		rc = 2;
+	}
 done:
+	sess_close(&sess);
+	term_free(&term);
+	buf_free(&L.pending);
 	http_close(&api.http);
 	api_msg_free(&L.msg);
 	conv_free(&L.conv);
