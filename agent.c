@@ -323,17 +323,15 @@ clk_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* bytes random bytes as 2*bytes hex digits (from /dev/urandom; a seeded generator where it is missing). */
+/* Random bytes from /dev/urandom; a seeded generator where it is missing (ids and jitter, not keys). */
 static void
-str_random_hex(char *out, size_t bytes)
+str_random_bytes(unsigned char *r, size_t bytes)
 {
-	unsigned char r[64];
 	size_t i;
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (bytes > sizeof r)
-		bytes = sizeof r;
 	if (fd < 0 || read(fd, r, bytes) != (ssize_t)bytes) {
-		unsigned long long x = (unsigned long long)clk_ms() ^ ((unsigned long long)getpid() << 32);
+		static unsigned long long x;
+		x ^= (unsigned long long)clk_ms() ^ ((unsigned long long)getpid() << 32);
 		for (i = 0; i < bytes; i++) {
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 			r[i] = (unsigned char)(x >> 56);
@@ -341,8 +339,47 @@ str_random_hex(char *out, size_t bytes)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* bytes random bytes as 2*bytes hex digits. */
+static void
+str_random_hex(char *out, size_t bytes)
+{
+	unsigned char r[64];
+	size_t i;
+	if (bytes > sizeof r)
+		bytes = sizeof r;
+	str_random_bytes(r, bytes);
 	for (i = 0; i < bytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* "Wed, 21 Oct 2015 07:28:00 GMT" (RFC 9110's IMF-fixdate) as unix time; AG_E_INVAL otherwise. */
+static int
+clk_parse_http_date(const char *s, size_t n, long long *out)
+{
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	unsigned long long d, y, hh, mm, ss;
+	struct tm tm;
+	const char *m;
+	if (n != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+	    s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3) ||
+	    str_to_u64(s + 5, 2, 31, &d) || str_to_u64(s + 12, 4, 9999, &y) || str_to_u64(s + 17, 2, 23, &hh) ||
+	    str_to_u64(s + 20, 2, 59, &mm) || str_to_u64(s + 23, 2, 60, &ss))
+		return AG_E_INVAL;
+	for (m = mons; *m && memcmp(m, s + 8, 3); m += 3)
+		;
+	if (!*m)
+		return AG_E_INVAL;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_mday = (int)d;
+	tm.tm_mon = (int)(m - mons) / 3;
+	tm.tm_year = (int)y - 1900;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	*out = (long long)timegm(&tm);
+	return 0;
 }
 
 /* Write all of it, retrying short writes and EINTR. */
@@ -2732,6 +2769,8 @@ struct api {
 	struct api_msg *msg;
 	const struct api_sink *sink;
 	struct ag_err *e;
+	char stream_error[64];    /* the type of an error event in the stream, for the retry decision */
+	struct buf ratelimit;     /* the anthropic-ratelimit-* headers of the last answer */
 	jsmntok_t tok[AG_JSON_TOKENS];
 	char scratch[AG_SSE_EVENT_MAX + 1];   /* one unescaped string from the current event */
 };
@@ -3016,6 +3055,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		int er = json_get(&j, 0, "error");
 		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
 		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
+		str_copy(a->stream_error, sizeof a->stream_error, et, strlen(et));
 		return err_set(a->e, AG_E_API, "API error (%s) in the middle of the answer: %s", et,
 		               msg[0] ? msg : "(no message)");
 	}
@@ -3182,6 +3222,8 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	q.conv = c;
 	q.count = 0;
 	a->msg = m;
+	a->stream_error[0] = 0;
+	a->e->status = 0;
 	a->sink = sink;
 	api_msg_reset(m);
 	sse_init(&a->sse);
@@ -3198,6 +3240,18 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		return rc;
 	if (a->http.status < 200 || a->http.status > 299)
 		return api_http_error(a);
+	{
+		/* the rate-limit headers, kept for /status and the nearly-used warning */
+		size_t i = 0;
+		a->ratelimit.len = 0;
+		while (i < a->http.hdrlen) {
+			const char *line = a->http.hdr + i, *eol = memchr(line, '\n', a->http.hdrlen - i);
+			size_t ll = eol ? (size_t)(eol - line) + 1 : a->http.hdrlen - i;
+			if (str_starts(line, "anthropic-ratelimit-"))
+				buf_add(&a->ratelimit, line, ll);
+			i += ll;
+		}
+	}
 	ct = http_header(&a->http, "content-type", &ctl);
 	if (ct && !(ctl >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0)) {
 		char ex[120];
@@ -3236,6 +3290,67 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before message_stop (incomplete answer)",
 		               a->http.url.host);
 	return 0;
+}
+
+/* Seconds or an HTTP date (RFC 9110) in a retry-after header, as milliseconds from now; -1 if neither. */
+static long long
+api_retry_after(const char *v, size_t n)
+{
+	unsigned long long secs;
+	long long t;
+	if (!str_to_u64(v, n, 1ULL << 31, &secs))
+		return (long long)secs * 1000;
+	if (!clk_parse_http_date(v, n, &t))
+		return (t - clk_now()) * 1000;
+	return -1;
+}
+
+/* Should a failed call be made again, as the official SDKs decide: connection errors, timeouts, 408, 409,
+ * 429 and 5xx (529 overloaded among them), and an overloaded or api_error event mid-stream; the server's
+ * x-should-retry overrides. *delay_ms: retry-after-ms, else retry-after when 0-60 s, else
+ * min(0.5 * 2^attempt, 8) s less up to 25% of jitter. */
+static int
+api_should_retry(struct api *a, int rc, int attempt, long long *delay_ms)
+{
+	struct http *h = &a->http;
+	const char *v;
+	size_t n;
+	int retry;
+	long long d = -1;
+	unsigned char r;
+	if (rc == AG_E_INTR || rc == AG_E_USAGE || rc == AG_E_NOMEM || ag_interrupted)
+		return 0;
+	if (a->e->status) {
+		int st = a->e->status;
+		retry = st == 408 || st == 409 || st == 429 || st >= 500;
+		if ((v = http_header(h, "x-should-retry", &n)) != NULL)
+			retry = str_ieq(v, n, "true");
+		if ((v = http_header(h, "retry-after-ms", &n)) != NULL) {
+			unsigned long long ms;
+			size_t dot = 0;
+			while (dot < n && v[dot] != '.')
+				dot++;
+			if (!str_to_u64(v, dot, 1ULL << 31, &ms))
+				d = (long long)ms;
+		} else if ((v = http_header(h, "retry-after", &n)) != NULL) {
+			d = api_retry_after(v, n);
+			if (d < 0 || d > 60000)
+				d = -1;
+		}
+	} else if (a->stream_error[0]) {
+		retry = !strcmp(a->stream_error, "overloaded_error") || !strcmp(a->stream_error, "api_error");
+	} else {
+		retry = rc == AG_E_IO || rc == AG_E_CLOSED || rc == AG_E_TIMEOUT;
+	}
+	if (d < 0) {
+		d = 500LL << (attempt < 5 ? attempt : 5);
+		if (d > 8000)
+			d = 8000;
+		str_random_bytes(&r, 1);
+		d -= d * r / 1024;                 /* up to 25% less */
+	}
+	*delay_ms = d;
+	return retry;
 }
 
 /* ==== 9. tool: the tools the model calls ==== */
@@ -5016,6 +5131,7 @@ struct ui {
 	char md_pend[4];
 	int md_npend;
 	/* the spinner on stderr while waiting */
+	unsigned long long shown;  /* bytes of answer text written so far */
 	int spin;
 	int spin_i;
 	char spin_label[160];
@@ -5220,6 +5336,7 @@ ui_text(void *ctx, const char *s, size_t n)
 		return;
 	ui_spin_stop(u);
 	u->last = (unsigned char)s[n - 1];
+	u->shown += n;
 	if (!u->tty) {
 		ui_put(u, s, n);
 		return;
@@ -5389,6 +5506,8 @@ struct loop {
 	struct term *term;        /* the terminal of an interactive session, or NULL */
 	long long ctx_window;     /* the model's context window, in tokens */
 	long long last_input;     /* input tokens of the last request, all kinds */
+	int max_retries;          /* attempts after the first (ANTHROPIC_MAX_RETRIES, --max-retries) */
+	int warned_limit;         /* the nearly-used rate limit warning was given */
 	struct buf pending;       /* a message a slash command wants sent */
 	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
 	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
@@ -5761,6 +5880,84 @@ loop_user_message(struct loop *L, const char *text, size_t n, const struct json 
 	return conv_text_block(m, text, n);
 }
 
+/* Warn once when a rate limit is nearly used up (under 10% left). */
+static void
+loop_ratelimit_check(struct loop *L)
+{
+	static const char *const kinds[] = { "requests", "tokens", "input-tokens", "output-tokens" };
+	size_t k;
+	struct http *h = &L->api->http;
+	if (L->warned_limit)
+		return;
+	for (k = 0; k < 4; k++) {
+		char name[64];
+		const char *lv, *rv, *tv;
+		size_t ln, rn, tn = 0;
+		unsigned long long lim, rem;
+		snprintf(name, sizeof name, "anthropic-ratelimit-%s-limit", kinds[k]);
+		lv = http_header(h, name, &ln);
+		snprintf(name, sizeof name, "anthropic-ratelimit-%s-remaining", kinds[k]);
+		rv = http_header(h, name, &rn);
+		snprintf(name, sizeof name, "anthropic-ratelimit-%s-reset", kinds[k]);
+		tv = http_header(h, name, &tn);
+		if (lv && rv && !str_to_u64(lv, ln, ULLONG_MAX, &lim) && !str_to_u64(rv, rn, ULLONG_MAX, &rem) && lim &&
+		    rem * 10 < lim) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "warning: %llu%% of the %s rate limit is used (%llu of %llu left%s%.*s)",
+			         (lim - rem) * 100 / lim, kinds[k], rem, lim, tv ? "; resets " : "", tv ? (int)(tn < 40 ? tn : 40) : 0,
+			         tv ? tv : "");
+			ui_note(L->ui, msg);
+			L->warned_limit = 1;
+			return;
+		}
+	}
+}
+
+/* api_call, tried again the way the SDKs do it (see api_should_retry), one line per retry on stderr.
+ * A half-received answer is dropped whole; on a terminal, its text is marked as cut. */
+static int
+loop_call(struct loop *L, const struct api_sink *sink)
+{
+	struct ag_err *e = L->api->e;
+	int attempt = 0, rc;
+	for (;;) {
+		unsigned long long before = L->ui->shown;
+		long long delay, until;
+		char line[800];
+		rc = api_call(L->api, &L->conv, &L->msg, sink, ui_flush, L->ui);
+		if (!rc) {
+			loop_ratelimit_check(L);
+			return 0;
+		}
+		if (attempt >= L->max_retries || !api_should_retry(L->api, rc, attempt, &delay))
+			return rc;
+		attempt++;
+		if (L->ui->shown != before && L->ui->tty && L->out_format == OUT_TEXT) {
+			ui_md_end(L->ui);
+			ui_put(L->ui, L->ui->color ? "\033[33m [answer cut off]\033[0m\n" : " [answer cut off]\n",
+			       L->ui->color ? 29 : 18);
+			ui_flush(L->ui);
+			L->ui->last = '\n';
+		}
+		snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, delay / 1000,
+		         delay % 1000 / 100, attempt, L->max_retries);
+		if (!L->ui->quiet || L->verbose)
+			ui_note(L->ui, line);
+		else
+			fprintf(stderr, "agent: %s\n", line);
+		e->code = 0;
+		e->status = 0;
+		e->msg[0] = 0;
+		until = clk_ms() + delay;
+		while (clk_ms() < until && !ag_interrupted) {
+			long long left = until - clk_ms();
+			usleep((useconds_t)(left > 100 ? 100000 : left * 1000));
+		}
+		if (ag_interrupted)
+			return err_set(e, AG_E_INTR, "interrupted");
+	}
+}
+
 /* What the session goes on from after a compaction: the summary, the todo list, and the files read most
  * recently (as they are on disk now). */
 static void
@@ -5819,7 +6016,7 @@ loop_compact(struct loop *L, const char *focus)
 	conv_text_block(m, ask.p, ask.len);
 	buf_free(&ask);
 	ui_note(L->ui, "compacting the conversation...");
-	rc = api_call(L->api, &L->conv, &L->msg, NULL, NULL, NULL);
+	rc = loop_call(L, NULL);
 	/* take the request back out of the conversation, whatever happened */
 	m = &L->conv.m[L->conv.n - 1];
 	buf_free(&m->blk[--m->n]);
@@ -5903,7 +6100,7 @@ loop_run(struct loop *L, const char **subtype)
 					label = L->tools.todos[t].active;
 			ui_spin_start(L->ui, label);
 		}
-		rc = api_call(L->api, &L->conv, &L->msg, L->out_format == OUT_TEXT ? &L->ui->sink : NULL, ui_flush, L->ui);
+		rc = loop_call(L, L->out_format == OUT_TEXT ? &L->ui->sink : NULL);
 		ui_spin_stop(L->ui);
 		ui_md_end(L->ui);
 		L->total.input += L->msg.usage.input;
@@ -7127,6 +7324,9 @@ cli_usage(FILE *f)
 	        "      --system-prompt TEXT     replace agent's system prompt\n"
 	        "      --append-system-prompt TEXT   add to it\n"
 	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
+	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
+	        "  -c, --continue               resume the newest session of this directory\n"
+	        "  -r, --resume [ID]            resume a session (a list to pick from without ID)\n"
 	        "      --verbose                show each turn's request and usage on stderr\n"
 	        "      --self-test              run the built-in checks (first thing to try on a new device)\n"
 	        "  -v, --version                print the version\n"
@@ -7369,7 +7569,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
 	char user_id[80];
-	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0;
+	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
 	const char *resume = NULL;
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -7387,6 +7587,15 @@ main(int argc, char **argv)
 
 	v = getenv("ANTHROPIC_MODEL");
 	snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
+	L.max_retries = 10;                          /* as Claude Code */
+	v = getenv("ANTHROPIC_MAX_RETRIES");
+	if (v && *v) {
+		unsigned long long mr;
+		if (str_to_u64(v, strlen(v), 100, &mr))
+			err_set(&e, AG_E_USAGE, "ANTHROPIC_MAX_RETRIES must be a whole number from 0 to 100, not '%.40s'", v);
+		else
+			L.max_retries = (int)mr;
+	}
 	cfg.max_tokens = CLI_DEFAULT_MAX_TOKENS;
 	v = getenv("MAX_THINKING_TOKENS");
 	if (v && *v) {
@@ -7466,6 +7675,14 @@ main(int argc, char **argv)
 			sysprompt = cli_value(argc, argv, &i, "--system-prompt", &e);
 		} else if (cli_is(a, "--append-system-prompt")) {
 			append = cli_value(argc, argv, &i, "--append-system-prompt", &e);
+		} else if (cli_is(a, "--max-retries")) {
+			if ((v = cli_value(argc, argv, &i, "--max-retries", &e)) != NULL) {
+				if (str_to_u64(v, strlen(v), 100, &num))
+					err_set(&e, AG_E_USAGE, "--max-retries needs a whole number from 0 to 100, not '%.40s'", v);
+				else
+					L.max_retries = (int)num;
+				max_retries_set = 1;
+			}
 		} else if (strcmp(a, "--verbose") == 0) {
 			L.verbose = 1;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
@@ -7486,6 +7703,7 @@ main(int argc, char **argv)
 	if (!e.code && thinking && (thinking < 1024 || thinking >= cfg.max_tokens))
 		err_set(&e, AG_E_USAGE, "the thinking budget must be at least 1024 tokens and below --max-tokens (%lld)",
 		        cfg.max_tokens);
+	(void)max_retries_set;
 	if (e.code) {
 		fprintf(stderr, "agent: %s\n", e.msg);
 		rc = 2;

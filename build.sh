@@ -54,10 +54,14 @@ if [ $update = 1 ]; then
 fi
 if [ -n "$need" ]; then
 	echo "build.sh: installing:$need"
-	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $need >/dev/null; then
+	log=${TMPDIR:-/tmp}/build.sh.$$
+	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $need > "$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
 		echo "build.sh: could not install:$need; install them by hand and run make" >&2
 		exit 1
 	fi
+	rm -f "$log"
 fi
 opt=""
 [ "$(id -u)" = 0 ] && opt="-o APT::Sandbox::User=root" # as root, apt would warn that _apt cannot write here

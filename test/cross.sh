@@ -1,0 +1,72 @@
+#!/bin/sh
+# make test-cross: each cross binary build/cross/agent-ARCH under qemu-user, against the same mock server as
+# `make test`: its --self-test, test/e2e.py (through its --wrapper option) and test/e2e_loop.py (which has no
+# --wrapper: it runs build/cross/run-ARCH, a two-line script that execs qemu on the binary).
+# Usage: sh test/cross.sh [ARCH...] (default: aarch64 armhf mipsel). Failures are shown with their
+# diagnostics, full logs stay in build/cross/test-ARCH.log; per ARCH one line of figures, then a summary.
+cd "$(dirname "$0")/.." || exit 1
+[ $# -gt 0 ] || set -- aarch64 armhf mipsel
+qemu_for() {
+	case $1 in
+	aarch64) echo qemu-aarch64-static ;;
+	armhf) echo qemu-arm-static ;;
+	mipsel) echo qemu-mipsel-static ;;
+	s390x) echo qemu-s390x-static ;;
+	*) return 1 ;;
+	esac
+}
+now() { date +%s.%N; }
+# the failures of a log, with their indented diagnostics
+show_failures() { # log
+	awk '/^not ok/ { show = 1; print; next } /^ / { if (show) print; next } { show = 0 }' "$1"
+}
+table=""
+fails=0
+passes=0
+for a; do
+	bin=build/cross/agent-$a
+	log=build/cross/test-$a.log
+	t0=$(now)
+	if ! q=$(qemu_for "$a"); then
+		echo "not ok - $a: unknown architecture (known: aarch64 armhf mipsel s390x)"
+		fails=$((fails + 1))
+		continue
+	fi
+	if ! command -v "$q" >/dev/null 2>&1 || [ ! -x "$bin" ]; then
+		echo "not ok - $a: $q or $bin missing: run ./build.sh cross"
+		fails=$((fails + 1))
+		continue
+	fi
+	size=$(stat -c %s "$bin")
+	echo "== $a: $bin, $size bytes, under $q"
+	if "$q" "$bin" --self-test > "$log" 2>&1; then
+		self="ok ($(tail -n 1 "$log" | sed 's/^self-test: //'))"
+		echo "ok - self-test [$a]"
+		passes=$((passes + 1))
+	else
+		self="FAILED"
+		echo "not ok - self-test [$a]"
+		sed 's/^/    /' "$log"
+		fails=$((fails + 1))
+	fi
+	shim=build/cross/run-$a
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$q" "$(pwd)/$bin" > "$shim" && chmod +x "$shim"
+	python3 test/e2e.py --agent "$bin" --wrapper "$q" --label "$a" > "$log.e2e" 2>&1
+	python3 test/e2e_loop.py --agent "$shim" --label "$a" > "$log.loop" 2>&1
+	for s in e2e loop; do
+		show_failures "$log.$s"
+		tail -n 1 "$log.$s"
+		fails=$((fails + $(grep -c '^not ok' "$log.$s")))
+		passes=$((passes + $(grep -c '^ok' "$log.$s")))
+	done
+	e2e=$(tail -n 1 "$log.e2e" | sed "s/^[^:]*: //")
+	loop=$(tail -n 1 "$log.loop" | sed "s/^[^:]*: //")
+	cat "$log.e2e" "$log.loop" >> "$log" && rm -f "$log.e2e" "$log.loop"
+	secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
+	table="$table$a: $size bytes; self-test $self; e2e $e2e; e2e_loop $loop; $secs s
+"
+done
+echo
+printf '%s' "$table"
+echo "test-cross: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
