@@ -56,6 +56,9 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <wchar.h>
+#ifdef __GLIBC__
+#include <locale.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -493,6 +496,59 @@ cfg_state_dir(char *out, size_t cap, int create)
 	if (create && file_mkdirs(out, 0700))
 		return AG_E_IO;
 	return 0;
+}
+
+/* Base64 (RFC 4648): PEM bodies in, proxy credentials out. */
+static int
+b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* Base64 with whitespace skipped, stopping at '='. Returns bytes written, or AG_E_INVAL / AG_E_TOOBIG. */
+static long
+b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t i, o = 0;
+	for (i = 0; i < n; i++) {
+		int v;
+		char c = s[i];
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (c == '=')
+			break;
+		v = b64_val((unsigned char)c);
+		if (v < 0)
+			return AG_E_INVAL;
+		acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return AG_E_TOOBIG;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+static void
+b64_encode(const unsigned char *in, size_t n, struct buf *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+		char q[4] = { tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=', i + 2 < n ? tab[v & 63] : '=' };
+		buf_add(out, q, 4);
+	}
 }
 
 /* ==== 2. json: jsmn tokens, lookups, unescape, writer ==== */
@@ -1140,6 +1196,7 @@ struct net {
 };
 
 static volatile sig_atomic_t ag_interrupted;
+static volatile sig_atomic_t ag_terminated;   /* SIGTERM or SIGHUP: finish up and leave */
 
 static int
 net_wait(struct net *c, short ev)
@@ -1287,6 +1344,289 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 	               last ? strerror(last) : "no address");
 }
 
+/* Proxies, as curl reads them: HTTPS_PROXY / https_proxy for https URLs, HTTP_PROXY / http_proxy for http,
+ * ALL_PROXY / all_proxy for either; NO_PROXY (host suffixes, optional :port, "*"). http:// proxies get
+ * CONNECT (https) or absolute-form requests (http), with Basic credentials from the proxy URL;
+ * socks5:// resolves the name here, socks5h:// lets the proxy resolve it (ssh -D). */
+enum { PROXY_NONE, PROXY_HTTP, PROXY_SOCKS5, PROXY_SOCKS5H };
+
+struct proxy {
+	int kind;
+	char host[256];
+	char port[8];
+	char auth[300];           /* user:password, decoded */
+	char var[16];             /* which variable named it, for messages */
+};
+
+static int
+net_pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+	for (i = 0; i < n && o + 1 < cap; i++) {
+		unsigned v;
+		char hx[5] = { '0', '0', 0, 0, 0 };
+		if (s[i] == '%' && i + 2 < n) {
+			hx[2] = s[i + 1];
+			hx[3] = s[i + 2];
+			if (!hex4(hx, &v)) {
+				out[o++] = (char)v;
+				i += 2;
+				continue;
+			}
+		}
+		out[o++] = s[i];
+	}
+	out[o] = 0;
+	return i < n ? AG_E_TOOBIG : 0;
+}
+
+/* Does NO_PROXY exempt this host and port? */
+static int
+net_no_proxy(const char *list, const char *host, const char *port)
+{
+	size_t hl = strlen(host);
+	while (list && *list) {
+		const char *e;
+		size_t n, pl = 0;
+		const char *colon;
+		while (*list == ',' || *list == ' ')
+			list++;
+		e = list + strcspn(list, ", ");
+		n = (size_t)(e - list);
+		if (n == 1 && *list == '*')
+			return 1;
+		colon = memchr(list, ':', n);
+		if (colon && memchr(colon + 1, ':', (size_t)(e - colon - 1)) == NULL && list[0] != '[') {
+			pl = (size_t)(e - colon - 1);
+			if (strlen(port) != pl || memcmp(colon + 1, port, pl))
+				goto next;
+			n = (size_t)(colon - list);
+		}
+		if (n && list[0] == '*')
+			list++, n--;
+		if (n && list[0] == '.')
+			list++, n--;
+		if (n && ((hl == n && strncasecmp(host, list, n) == 0) ||
+		          (hl > n && host[hl - n - 1] == '.' && strncasecmp(host + hl - n, list, n) == 0)))
+			return 1;
+next:
+		list = e;
+	}
+	return 0;
+}
+
+/* The proxy for a URL, from the environment; kind PROXY_NONE when there is none or NO_PROXY says so. */
+static int
+net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
+{
+	static const char *const https_vars[] = { "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy" };
+	static const char *const http_vars[] = { "http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy" };
+	const char *const *vars = u->tls ? https_vars : http_vars;
+	const char *v = NULL, *h, *at, *end, *colon;
+	size_t k, n;
+	memset(p, 0, sizeof p[0]);
+	for (k = 0; k < 4 && (!v || !*v); k++) {
+		v = getenv(vars[k]);
+		if (v && *v)
+			snprintf(p->var, sizeof p->var, "%s", vars[k]);
+	}
+	if (!v || !*v)
+		return 0;
+	if (net_no_proxy(getenv("NO_PROXY") ? getenv("NO_PROXY") : getenv("no_proxy"), u->host, u->port))
+		return 0;
+	if (str_starts(v, "http://")) {
+		p->kind = PROXY_HTTP;
+		h = v + 7;
+	} else if (str_starts(v, "socks5h://")) {
+		p->kind = PROXY_SOCKS5H;
+		h = v + 10;
+	} else if (str_starts(v, "socks5://")) {
+		p->kind = PROXY_SOCKS5;
+		h = v + 9;
+	} else if (strstr(v, "://")) {
+		return err_set(e, AG_E_USAGE, "%s=%.100s: only http://, socks5:// and socks5h:// proxies are supported",
+		               p->var, v);
+	} else {
+		p->kind = PROXY_HTTP;
+		h = v;
+	}
+	end = h + strcspn(h, "/");
+	at = memchr(h, '@', (size_t)(end - h));
+	if (at) {
+		net_pct_decode(h, (size_t)(at - h), p->auth, sizeof p->auth);
+		h = at + 1;
+	}
+	colon = h < end && *h == '[' ? memchr(h, ']', (size_t)(end - h)) : h;
+	colon = colon ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
+	n = (size_t)((colon ? colon : end) - h);
+	if (n && *h == '[')
+		h++, n -= 2;
+	if (!n || n >= sizeof p->host)
+		return err_set(e, AG_E_USAGE, "%s has no proxy host name", p->var);
+	str_copy(p->host, sizeof p->host, h, n);
+	if (colon) {
+		unsigned long long port;
+		if (str_to_u64(colon + 1, (size_t)(end - colon - 1), 65535, &port) || !port)
+			return err_set(e, AG_E_USAGE, "%s has a bad proxy port", p->var);
+		snprintf(p->port, sizeof p->port, "%u", (unsigned)port);
+	} else {
+		snprintf(p->port, sizeof p->port, "%s", p->kind == PROXY_HTTP ? "80" : "1080");
+	}
+	return 0;
+}
+
+static int
+net_write_all(struct net *c, const void *p, size_t n)
+{
+	while (n) {
+		long w = net_write(c, p, n);
+		if (w <= 0)
+			return w ? (int)w : AG_E_CLOSED;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+net_read_exact(struct net *c, void *p, size_t n)
+{
+	while (n) {
+		long r = net_read(c, p, n);
+		if (r <= 0)
+			return r ? (int)r : AG_E_CLOSED;
+		p = (char *)p + r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* RFC 1928/1929: a SOCKS5 tunnel to host:port over the connected socket. */
+static int
+net_socks5(struct net *c, const struct proxy *p, const char *host, const char *port, struct ag_err *e)
+{
+	unsigned char b[600];
+	size_t n = 0, hl = strlen(host), ul, pl;
+	unsigned long long pn;
+	const char *pw = strchr(p->auth, ':');
+	int auth = p->auth[0] != 0;
+	b[0] = 5;
+	b[1] = 1;
+	b[2] = auth ? 2 : 0;
+	if (net_write_all(c, b, 3) || net_read_exact(c, b, 2) || b[0] != 5)
+		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s did not answer the SOCKS5 greeting", p->host, p->port);
+	if (b[1] == 2 && auth) {
+		ul = pw ? (size_t)(pw - p->auth) : strlen(p->auth);
+		pl = pw ? strlen(pw + 1) : 0;
+		if (ul > 255 || pl > 255)
+			return err_set(e, AG_E_USAGE, "SOCKS user name or password too long");
+		b[0] = 1;
+		b[1] = (unsigned char)ul;
+		memcpy(b + 2, p->auth, ul);
+		b[2 + ul] = (unsigned char)pl;
+		memcpy(b + 3 + ul, pw ? pw + 1 : "", pl);
+		if (net_write_all(c, b, 3 + ul + pl) || net_read_exact(c, b, 2) || b[1] != 0)
+			return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s refused the user name and password", p->host, p->port);
+	} else if (b[1] != 0) {
+		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s wants %s", p->host, p->port,
+		               b[1] == 2 ? "a user name and password: put them in the proxy URL" : "an authentication "
+		               "method this client lacks");
+	}
+	b[n++] = 5;
+	b[n++] = 1;
+	b[n++] = 0;
+	if (p->kind == PROXY_SOCKS5) {            /* resolve here */
+		struct addrinfo hints, *res = NULL;
+		memset(&hints, 0, sizeof hints);
+		hints.ai_socktype = SOCK_STREAM;
+		if (getaddrinfo(host, port, &hints, &res) || !res)
+			return err_set(e, AG_E_IO, "cannot resolve host %s (socks5:// resolves names here; socks5h:// lets "
+			               "the proxy do it)", host);
+		if (res->ai_family == AF_INET) {
+			b[n++] = 1;
+			memcpy(b + n, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, 4);
+			n += 4;
+		} else {
+			b[n++] = 4;
+			memcpy(b + n, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr, 16);
+			n += 16;
+		}
+		freeaddrinfo(res);
+	} else {
+		if (hl > 255)
+			return err_set(e, AG_E_USAGE, "host name too long for SOCKS");
+		b[n++] = 3;
+		b[n++] = (unsigned char)hl;
+		memcpy(b + n, host, hl);
+		n += hl;
+	}
+	str_to_u64(port, strlen(port), 65535, &pn);
+	b[n++] = (unsigned char)(pn >> 8);
+	b[n++] = (unsigned char)pn;
+	if (net_write_all(c, b, n) || net_read_exact(c, b, 4))
+		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s closed the connection", p->host, p->port);
+	if (b[1] != 0) {
+		static const char *const why[] = { "", "general failure", "not allowed by its rules", "network unreachable",
+		                                   "host unreachable", "connection refused", "TTL expired",
+		                                   "command not supported", "address type not supported" };
+		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s could not reach %s:%s: %s", p->host, p->port, host, port,
+		               b[1] < 9 ? why[b[1]] : "error");
+	}
+	n = b[3] == 1 ? 4 : b[3] == 4 ? 16 : 0;
+	if (b[3] == 3) {
+		if (net_read_exact(c, b, 1))
+			return AG_E_CLOSED;
+		n = b[0];
+	}
+	if (net_read_exact(c, b, n + 2))
+		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s closed the connection", p->host, p->port);
+	return 0;
+}
+
+/* An HTTP CONNECT tunnel to host:port. The answer is read byte by byte, so nothing of the tunnel is taken. */
+static int
+net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const char *port, struct ag_err *e)
+{
+	struct buf req = {0};
+	char resp[8192];
+	size_t n = 0;
+	int v6 = strchr(host, ':') != NULL, r, status;
+	buf_printf(&req, "CONNECT %s%s%s:%s HTTP/1.1\r\nhost: %s%s%s:%s\r\n", v6 ? "[" : "", host, v6 ? "]" : "", port,
+	           v6 ? "[" : "", host, v6 ? "]" : "", port);
+	if (p->auth[0]) {
+		buf_adds(&req, "proxy-authorization: Basic ");
+		b64_encode((const unsigned char *)p->auth, strlen(p->auth), &req);
+		buf_adds(&req, "\r\n");
+	}
+	buf_adds(&req, "\r\n");
+	r = net_write_all(c, req.p, req.len);
+	explicit_bzero(req.p, req.len);
+	buf_free(&req);
+	if (r)
+		return err_set(e, AG_E_IO, "cannot send CONNECT to the proxy %s:%s", p->host, p->port);
+	while (n + 1 < sizeof resp) {
+		if (net_read_exact(c, resp + n, 1))
+			return err_set(e, AG_E_IO, "the proxy %s:%s closed the connection during CONNECT", p->host, p->port);
+		n++;
+		if (n >= 4 && memcmp(resp + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+		if (n >= 2 && memcmp(resp + n - 2, "\n\n", 2) == 0)
+			break;
+	}
+	resp[n] = 0;
+	if (n < 12 || !str_starts(resp, "HTTP/1.") || !isdigit((unsigned char)resp[9]) || !isdigit((unsigned char)resp[10]) || !isdigit((unsigned char)resp[11]) || ((status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0')), 0))
+		return err_set(e, AG_E_IO, "the proxy %s:%s gave a malformed answer to CONNECT", p->host, p->port);
+	if (status == 407)
+		return err_set(e, AG_E_IO, "the proxy %s:%s needs credentials (407): put them in %s as "
+		               "http://user:password@host:port", p->host, p->port, p->var);
+	if (status < 200 || status > 299) {
+		char ex[100];
+		str_excerpt(ex, sizeof ex, resp + 9, strcspn(resp + 9, "\r\n"));
+		return err_set(e, AG_E_IO, "the proxy %s:%s refused to connect to %s:%s: %s", p->host, p->port, host, port, ex);
+	}
+	return 0;
+}
+
 /* ==== 4. tls: trust anchors, certificate clock, BearSSL client ==== */
 
 /* Trust anchors, loaded once per run from one of: SSL_CERT_FILE/SSL_CERT_DIR, the system bundle, or the
@@ -1303,46 +1643,6 @@ struct tls_trust {
 #else
 static const char ag_roots_pem[] = "";
 #endif
-
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* Base64 with whitespace skipped, stopping at '='. Returns bytes written, or AG_E_INVAL / AG_E_TOOBIG. */
-static long
-b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	size_t i, o = 0;
-	for (i = 0; i < n; i++) {
-		int v;
-		char c = s[i];
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c == '=')
-			break;
-		v = b64_val((unsigned char)c);
-		if (v < 0)
-			return AG_E_INVAL;
-		acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return AG_E_TOOBIG;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
 
 static void
 tls_dn_append(void *ctx, const void *buf, size_t len)
@@ -1901,6 +2201,7 @@ enum { CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, CHUNK_TRAILER, CHUNK_DONE };
 
 struct http {
 	struct url url;
+	struct proxy proxy;       /* how to reach url (kind PROXY_NONE: directly) */
 	struct tls_trust *trust;
 	struct net net;
 	struct tls tls;
@@ -1934,8 +2235,22 @@ http_close(struct http *h)
 static int
 http_connect(struct http *h)
 {
-	if (net_connect(&h->net, h->url.host, h->url.port, h->e))
-		return h->e->code;
+	const struct proxy *p = &h->proxy;
+	if (p->kind == PROXY_NONE) {
+		if (net_connect(&h->net, h->url.host, h->url.port, h->e))
+			return h->e->code;
+	} else {
+		if (net_connect(&h->net, p->host, p->port, h->e)) {
+			size_t ml = strlen(h->e->msg);
+			snprintf(h->e->msg + ml, sizeof h->e->msg - ml, " (the proxy in %s)", p->var);
+			return h->e->code;
+		}
+		if ((p->kind != PROXY_HTTP && net_socks5(&h->net, p, h->url.host, h->url.port, h->e)) ||
+		    (p->kind == PROXY_HTTP && h->url.tls && net_connect_tunnel(&h->net, p, h->url.host, h->url.port, h->e))) {
+			net_close(&h->net);
+			return h->e->code;
+		}
+	}
 	h->connects++;
 	if (h->url.tls && tls_start(&h->tls, h->trust, &h->net, h->url.host, h->e)) {
 		net_close(&h->net);
@@ -2310,8 +2625,12 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 			int hn;
 			int defport = strcmp(h->url.port, h->url.tls ? "443" : "80") == 0;
 			int v6 = strchr(h->url.host, ':') != NULL;
-			hn = snprintf(head, sizeof head, "%s %s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
-			              method, h->url.prefix, path, v6 ? "[" : "", h->url.host, v6 ? "]" : "",
+			char origin[300] = "";
+			if (h->proxy.kind == PROXY_HTTP && !h->url.tls)   /* absolute form through an HTTP proxy */
+				snprintf(origin, sizeof origin, "http://%s%s%s%s%s", v6 ? "[" : "", h->url.host, v6 ? "]" : "",
+				         defport ? "" : ":", defport ? "" : h->url.port);
+			hn = snprintf(head, sizeof head, "%s %s%s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
+			              method, origin, h->url.prefix, path, v6 ? "[" : "", h->url.host, v6 ? "]" : "",
 			              defport ? "" : ":", defport ? "" : h->url.port);
 			if (hn < 0 || (size_t)hn >= sizeof head)
 				return err_set(h->e, AG_E_INVAL, "request line too long");
@@ -2319,6 +2638,15 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 		h->wlen = 0;
 		h->werr = 0;
 		http_wsink(h, head, strlen(head));
+		if (h->proxy.kind == PROXY_HTTP && !h->url.tls && h->proxy.auth[0]) {
+			struct buf pa = {0};
+			buf_adds(&pa, "proxy-authorization: Basic ");
+			b64_encode((const unsigned char *)h->proxy.auth, strlen(h->proxy.auth), &pa);
+			buf_adds(&pa, "\r\n");
+			http_wsink(h, pa.p, pa.len);
+			explicit_bzero(pa.p, pa.len);
+			buf_free(&pa);
+		}
 		http_wsink(h, headers, strlen(headers));
 		if (body) {
 			char cl[64];
@@ -4901,8 +5229,35 @@ sess_reopen(struct sess *s, const char *path)
 		n -= 6;
 	str_copy(s->id, sizeof s->id, base, n);
 	str_copy(s->path, sizeof s->path, path, strlen(path));
-	s->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	return s->fd < 0 ? AG_E_IO : 0;
+	s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (s->fd < 0)
+		return AG_E_IO;
+	{
+		/* a torn last line (a crash mid-write) is cut off, so the next line starts clean */
+		struct stat st;
+		char tail[4096];
+		off_t end, from;
+		if (fstat(s->fd, &st) == 0 && st.st_size > 0) {
+			end = st.st_size;
+			while (end > 0) {
+				ssize_t r, k;
+				from = end > (off_t)sizeof tail ? end - (off_t)sizeof tail : 0;
+				r = pread(s->fd, tail, (size_t)(end - from), from);
+				if (r <= 0)
+					break;
+				for (k = r; k > 0 && tail[k - 1] != '\n'; k--)
+					;
+				if (k > 0) {
+					end = from + k;
+					break;
+				}
+				end = from;
+			}
+			if (end != st.st_size && ftruncate(s->fd, end) == 0)
+				fsync(s->fd);
+		}
+	}
+	return 0;
 }
 
 static void
@@ -5076,7 +5431,7 @@ sess_list(const char *cwd, struct sess_entry **out)
 		if (snprintf(e->path, sizeof e->path, "%s/%s", dir, de->d_name) >= (int)sizeof e->path ||
 		    stat(e->path, &st) < 0)
 			continue;
-		e->mtime = (long long)st.st_mtime;
+		e->mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 		e->preview[0] = 0;
 		{
 			/* the user's words: the last text block of the first user message */
@@ -5995,10 +6350,23 @@ static int
 loop_compact(struct loop *L, const char *focus)
 {
 	struct ag_err *e = L->api->e;
-	struct msg *m;
+	struct msg *m, kept;
 	struct buf ask = {0}, text = {0};
 	struct conv fresh = {0};
-	int rc, added_msg = 0, i;
+	int rc, added_msg = 0, i, keep = 0;
+	size_t k;
+	memset(&kept, 0, sizeof kept);
+	/* the user's newest words (not tool results) are not summarised: they go on after the summary */
+	if (L->conv.n > 1 && L->conv.m[L->conv.n - 1].role == ROLE_USER) {
+		m = &L->conv.m[L->conv.n - 1];
+		keep = 1;
+		for (k = 0; k < m->n; k++)
+			keep &= !str_starts(m->blk[k].p, "{\"type\":\"tool_result\"");
+		if (keep) {
+			kept = *m;
+			L->conv.n--;
+		}
+	}
 	buf_adds(&ask, "Summarise this conversation so that the work can go on from the summary alone: the user's "
 	         "requests and intent, decisions made, files changed and why, commands that matter and their results, "
 	         "errors met and how they were fixed, and exactly what remains to be done. Be complete but concise. "
@@ -6024,8 +6392,11 @@ loop_compact(struct loop *L, const char *focus)
 		free(m->blk);
 		L->conv.n--;
 	}
-	if (rc)
+	if (rc) {
+		if (keep)
+			L->conv.m[L->conv.n++] = kept;   /* put it back: the conversation is as it was */
 		return rc;
+	}
 	for (i = 0; i < L->msg.nb; i++)
 		if (L->msg.b[i].type == BLK_TEXT && L->msg.b[i].text.len > sizeof API_TEXT_PREFIX + 1) {
 			size_t off = sizeof API_TEXT_PREFIX - 1, len = L->msg.b[i].text.len - off - 2;
@@ -6038,6 +6409,8 @@ loop_compact(struct loop *L, const char *focus)
 		}
 	if (!text.len) {
 		buf_free(&text);
+		if (keep)
+			L->conv.m[L->conv.n++] = kept;
 		return err_set(e, AG_E_API, "the model gave no summary; the conversation is unchanged");
 	}
 	{
@@ -6057,6 +6430,12 @@ loop_compact(struct loop *L, const char *focus)
 	L->conv = fresh;
 	sess_append_compact(L->sess, &L->conv);
 	L->conv.m[0].saved = L->conv.m[0].n;
+	if (keep) {                               /* the newest words follow the summary, and are saved */
+		for (k = 0; k < kept.n; k++)
+			conv_block_take(&L->conv.m[0], &kept.blk[k]);
+		free(kept.blk);
+		loop_save(L);
+	}
 	L->last_input = 0;
 	return 0;
 }
@@ -6257,6 +6636,8 @@ term_getc(int ms)
 		struct pollfd p = { 0, POLLIN, 0 };
 		int r = poll(&p, 1, ms);
 		if (r < 0 && errno == EINTR) {
+			if (ag_terminated)
+				return AG_E_CLOSED;
 			if (term_winch)
 				return AG_E_AGAIN;
 			continue;
@@ -6524,8 +6905,10 @@ term_plain(const char *prompt, struct buf *out)
 				return AG_E_INTR;
 			continue;
 		}
-		if (r <= 0)
+		if (r <= 0) {
+			fd_write_all(1, "\n", 1);
 			return out->len ? 1 : 0;
+		}
 		if (c == '\n') {
 			if (out->len && out->p[out->len - 1] == '\\') {
 				out->p[out->len - 1] = '\n';
@@ -7025,7 +7408,7 @@ repl_pick_session(struct loop *L)
 	for (i = 0; i < n && i < 20; i++) {
 		char when[32];
 		const char *base = strrchr(list[i].path, '/');
-		clk_date(list[i].mtime, when, sizeof when);
+		clk_date(list[i].mtime / 1000000000LL, when, sizeof when);
 		repl_print(L, "%3d  %s  %.20s  %s\n", i + 1, when, base ? base + 1 : list[i].path, list[i].preview);
 	}
 	if (term_readline(L->term, "session number? ", &line) == 1 && line.len &&
@@ -7131,6 +7514,8 @@ repl_run(struct loop *L)
 	for (;;) {
 		int r, rc;
 		const char *subtype;
+		if (ag_terminated)
+			break;
 		ag_interrupted = 0;
 		ui_flush(L->ui);
 		r = term_readline(L->term, "> ", &line);
@@ -7348,8 +7733,9 @@ cli_usage(FILE *f)
 static void
 cli_on_signal(int sig)
 {
-	(void)sig;
 	ag_interrupted = 1;
+	if (sig == SIGTERM || sig == SIGHUP)
+		ag_terminated = 1;
 }
 
 /* Value of an option given as "--opt value" or "--opt=value". */
@@ -7584,6 +7970,10 @@ main(int argc, char **argv)
 	sa.sa_handler = cli_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+#ifdef __GLIBC__
+	setlocale(LC_CTYPE, "C.UTF-8");              /* glibc's wcwidth needs it; musl's does not */
+#endif
 
 	v = getenv("ANTHROPIC_MODEL");
 	snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
@@ -7859,6 +8249,8 @@ main(int argc, char **argv)
 	api.cfg = &cfg;
 	api.e = &e;
 	api.http.url = cfg.url;
+	if (net_proxy_for(&cfg.url, &api.http.proxy, &e))
+		goto usage_error;
 	api.http.trust = &trust;
 	api.http.net.fd = -1;
 	L.api = &api;
@@ -7876,7 +8268,7 @@ main(int argc, char **argv)
 	if (interactive) {
 		struct sigaction sf;
 		const char *tv = getenv("TERM");
-		static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGHUP, SIGQUIT };
+		static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT };
 		size_t f;
 		memset(&sf, 0, sizeof sf);
 		sf.sa_handler = term_on_fatal;

@@ -28,8 +28,10 @@ run() { # name, command...
 	else
 		run e2e python3 test/e2e.py --agent ./agent
 		run e2e-loop python3 test/e2e_loop.py --agent ./agent
+		run e2e-repl python3 test/e2e_repl.py --agent ./agent
 		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
 		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
+		run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan
 	fi
 } | tee "$out/all"
 pass=$(grep -c '^ok' "$out/all")
