@@ -53,6 +53,8 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <wchar.h>
@@ -3048,6 +3050,7 @@ struct api_cfg {
 	const char *system_json;  /* the system blocks, a JSON array, or NULL */
 	const char *tools_json;   /* the tool definitions, a JSON array, or NULL */
 	const char *user_id;      /* metadata.user_id */
+	int verbose;              /* trace requests on stderr, secrets masked */
 	long long thinking;       /* extended thinking budget, 0 for none */
 };
 
@@ -3559,6 +3562,26 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
 	api_headers(a, &hd, "text/event-stream");
+	if (a->cfg->verbose) {
+		/* the wire, without secrets: a key shows its first 6 characters */
+		size_t i = 0;
+		fprintf(stderr, "agent: > POST %s%s/v1/messages\n", a->http.url.host, a->http.url.prefix);
+		while (i < hd.len) {
+			char *nl = memchr(hd.p + i, '\n', hd.len - i);
+			size_t n = nl ? (size_t)(nl - (hd.p + i)) : hd.len - i, vl;
+			const char *line = hd.p + i, *colon = memchr(line, ':', n);
+			int secret = str_starts(line, "x-api-key:") || str_starts(line, "authorization:");
+			if (n && line[n - 1] == '\r')
+				n--;
+			vl = colon ? n - (size_t)(colon + 2 - line) : 0;
+			if (secret && colon)
+				fprintf(stderr, "agent: > %.*s %.*s...(%zu characters)\n", (int)(colon - line + 1), line,
+				        (int)(vl > 6 ? 6 : vl), colon + 2, vl);
+			else
+				fprintf(stderr, "agent: > %.*s\n", (int)n, line);
+			i += (nl ? (size_t)(nl - (hd.p + i)) : hd.len - i) + 1;
+		}
+	}
 	rc = hd.p ? http_request(&a->http, "POST", "/v1/messages", hd.p, api_body, &q) :
 	            err_set(a->e, AG_E_NOMEM, "out of memory");
 	if (hd.p)
@@ -3772,6 +3795,7 @@ struct tool_ctx {
 	int todo_used;
 	int tty;                  /* stderr is a terminal: colours, spinner */
 	int quiet;                /* no progress lines (json output formats) */
+	int sandbox;              /* run Bash under Landlock */
 };
 
 struct tool_out {
@@ -3948,6 +3972,78 @@ tool_arg_bool(const struct json *j, const char *key)
 
 /* ---- Bash ---- */
 
+/* Landlock (Linux 5.13+, no library needed): under --sandbox a Bash command may write only below the
+ * working directory, /tmp and /dev/null, and read everything; from ABI 4 on it gets no TCP either.
+ * The numbers are the kernel's (include/uapi/linux/landlock.h), the same on every architecture. */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+#define LL_WRITE_FILE (1ULL << 1)
+#define LL_FS_WRITES ((1ULL << 1) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 7) | (1ULL << 8) | \
+                      (1ULL << 9) | (1ULL << 10) | (1ULL << 11) | (1ULL << 12))
+#define LL_REFER (1ULL << 13)
+#define LL_TRUNCATE (1ULL << 14)
+
+struct tool_ll_ruleset {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+};
+
+struct tool_ll_path {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
+/* The Landlock ABI version of this kernel, 0 when it has none. */
+static int
+tool_landlock_abi(void)
+{
+	long v = syscall(SYS_landlock_create_ruleset, NULL, 0, 1U);
+	return v < 0 ? 0 : (int)v;
+}
+
+/* In the child, before exec: restrict it. Returns 0, or -1 with errno. */
+static int
+tool_sandbox(const char *cwd)
+{
+	static const char *const writable[] = { NULL, "/tmp", "/dev/null" };
+	struct tool_ll_ruleset rs;
+	struct tool_ll_path pb;
+	int abi = tool_landlock_abi(), fd, k;
+	uint64_t fs = LL_FS_WRITES;
+	if (abi < 1)
+		return -1;
+	if (abi >= 2)
+		fs |= LL_REFER;
+	if (abi >= 3)
+		fs |= LL_TRUNCATE;
+	memset(&rs, 0, sizeof rs);
+	rs.handled_access_fs = fs;
+	rs.handled_access_net = abi >= 4 ? 3 : 0;    /* bind and connect TCP */
+	fd = (int)syscall(SYS_landlock_create_ruleset, &rs, abi >= 4 ? sizeof rs : sizeof rs.handled_access_fs, 0U);
+	if (fd < 0)
+		return -1;
+	for (k = 0; k < 3; k++) {
+		const char *p = k == 0 ? cwd : writable[k];
+		struct stat st;
+		pb.parent_fd = open(p, O_PATH | O_CLOEXEC);
+		if (pb.parent_fd < 0)
+			continue;
+		pb.allowed_access = fstat(pb.parent_fd, &st) == 0 && !S_ISDIR(st.st_mode) ?
+		                    (LL_WRITE_FILE | (abi >= 3 ? LL_TRUNCATE : 0)) : fs;
+		syscall(SYS_landlock_add_rule, fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &pb, 0U);
+		close(pb.parent_fd);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, fd, 0U) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void
 tool_env_scrub(void)
 {
@@ -4043,6 +4139,12 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			_exit(127);
 		if (chdir(tc->cwd) < 0)
 			_exit(126);
+		if (tc->sandbox && tool_sandbox(tc->cwd) < 0) {
+			static const char m[] = "agent: the Landlock sandbox could not be applied; the command was not run\n";
+			if (write(2, m, sizeof m - 1) < 0) {
+			}
+			_exit(126);
+		}
 		tool_env_scrub();
 		execl("/bin/sh", "sh", "-c", script, "sh", cmd.p, (char *)NULL);
 		_exit(127);
@@ -4382,6 +4484,8 @@ tool_glob_match(const char *p, const char *s)
 			p += 2;
 			if (*p == '/')
 				p++;
+			if (!*p)
+				return 1;                    /* a trailing ** takes all that is left */
 			dp = p;
 			ds = s;
 			sp = NULL;
@@ -4931,7 +5035,7 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 /* permissions.{allow,deny,ask} (and defaultMode) of one settings file; a missing file is fine, a broken
  * one is an error that names the file. */
 static int
-perm_load_settings(struct perm *pm, const char *path, struct ag_err *e)
+perm_load_settings(struct perm *pm, const char *path, struct buf *key_helper, int *sandbox, struct ag_err *e)
 {
 	static const char *const keys[] = { "allow", "deny", "ask" };
 	struct buf b = {0};
@@ -4971,6 +5075,12 @@ perm_load_settings(struct perm *pm, const char *path, struct ag_err *e)
 			buf_free(&rule);
 		}
 	}
+	if (key_helper && json_get(&j, 0, "apiKeyHelper") >= 0) {
+		key_helper->len = 0;
+		json_str_buf(&j, json_get(&j, 0, "apiKeyHelper"), key_helper);
+	}
+	if (sandbox && json_get(&j, json_path(&j, 0, "sandbox"), "enabled") >= 0)
+		*sandbox = j.s[j.t[json_path(&j, 0, "sandbox.enabled")].start] == 't';
 	if (perms >= 0) {
 		int dm = json_get(&j, perms, "defaultMode");
 		if (json_eq(&j, dm, "acceptEdits")) pm->mode = PERM_ACCEPT_EDITS;
@@ -4996,20 +5106,218 @@ perm_tool_is_file(const char *tool)
 	       strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0;
 }
 
-/* A Bash rule's prefix covers a command only when nothing could chain another command after it. */
+/* One simple command of a Bash line, normalised: leading assignments and wrappers (env, command, exec,
+ * nohup, nice, time, timeout, sudo, xargs, stdbuf) dropped, words joined by one space, quotes removed.
+ * Returns 1 when it cannot be judged: another shell's -c, eval, source, or a variable as the command. */
 static int
-perm_bash_match(const char *spec, const char *cmd)
+perm_bash_part(char **w, int n, struct buf *out)
+{
+	static const char *const wrappers[] = { "command", "builtin", "exec", "nohup", "env", "nice", "time",
+	                                        "timeout", "sudo", "xargs", "stdbuf", "doas", "busybox" };
+	static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ash", "ksh", "eval", "source", ".",
+	                                      "/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/env" };
+	int i = 0, k, again = 1;
+	while (again && i < n) {
+		again = 0;
+		while (i < n && strchr(w[i], '=') && w[i][0] != '=' && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+		       (size_t)(strchr(w[i], '=') - w[i]))
+			i++;                          /* NAME=value */
+		for (k = 0; i < n && k < (int)(sizeof wrappers / sizeof wrappers[0]); k++) {
+			const char *b = strrchr(w[i], '/');
+			if (strcmp(b ? b + 1 : w[i], wrappers[k]) == 0) {
+				int timeout = !strcmp(wrappers[k], "timeout"), nice = !strcmp(wrappers[k], "nice");
+				i++;
+				while (i < n && w[i][0] == '-') {
+					if (nice && !strcmp(w[i], "-n") && i + 1 < n)
+						i++;
+					i++;
+				}
+				if (timeout && i < n)
+					i++;                  /* the duration */
+				again = 1;
+				break;
+			}
+		}
+	}
+	while (i < n && (!strcmp(w[i], "then") || !strcmp(w[i], "else") || !strcmp(w[i], "do") || !strcmp(w[i], "if") ||
+	                 !strcmp(w[i], "elif") || !strcmp(w[i], "while") || !strcmp(w[i], "until") || !strcmp(w[i], "!")))
+		i++;                                  /* shell keywords before the command */
+	if (i >= n || !strcmp(w[i], "fi") || !strcmp(w[i], "done") || !strcmp(w[i], "esac"))
+		return 0;
+	for (k = 0; k < (int)(sizeof shells / sizeof shells[0]); k++)
+		if (!strcmp(w[i], shells[k]))
+			return 1;
+	if (strchr(w[i], '/') && strrchr(w[i], '/')[1]) {  /* /bin/rm is rm */
+		char *base = strrchr(w[i], '/') + 1;
+		memmove(w[i], base, strlen(base) + 1);
+		for (k = 0; k < (int)(sizeof shells / sizeof shells[0]); k++)
+			if (!strcmp(w[i], shells[k]))
+				return 1;
+	}
+	if (strpbrk(w[i], "$`*?["))
+		return 1;
+	if (out->len)
+		buf_add(out, "\n", 1);
+	for (k = i; k < n; k++) {
+		if (k > i)
+			buf_add(out, " ", 1);
+		buf_adds(out, w[k]);
+	}
+	return 0;
+}
+
+/* A Bash line as its simple commands (one per line in out), split at ; & | && || newlines, ( ) { },
+ * $( ) and backquotes, outside quotes. Returns 1 when some part cannot be judged (see perm_bash_part,
+ * plus here-documents and substitutions inside double quotes). */
+static int
+perm_bash_split(const char *cmd, struct buf *out)
+{
+	char *words[64];
+	int nw = 0, opaque = 0, skip_redirect = 0;
+	struct buf cur = {0};
+	char q = 0;
+	int inword = 0;
+	size_t i;
+	out->len = 0;
+	buf_add(out, "", 0);
+	for (i = 0;; i++) {
+		char c = cmd[i];
+		int sep = 0, end_word = 0;
+		if (q) {
+			if (!c) {
+				opaque = 1;                   /* an unterminated quote */
+				end_word = sep = 1;
+			} else if (c == q) {
+				q = 0;
+				continue;
+			} else if (q == '"' && c == '\\' && cmd[i + 1]) {
+				buf_add(&cur, &cmd[++i], 1);
+				continue;
+			} else {
+				if (q == '"' && (c == '`' || (c == '$' && cmd[i + 1] == '(')))
+					opaque = 1;               /* a substitution inside double quotes runs a command */
+				buf_add(&cur, &c, 1);
+				continue;
+			}
+		} else if (c == '\'' || c == '"') {
+			q = c;
+			inword = 1;
+			continue;
+		} else if (c == '\\' && cmd[i + 1]) {
+			i++;
+			if (cmd[i] != '\n') {
+				buf_add(&cur, &cmd[i], 1);
+				inword = 1;
+			}
+			continue;
+		} else if (!c || c == ';' || c == '&' || c == '|' || c == '\n' || c == '(' || c == ')' || c == '`' ||
+		           (c == '$' && cmd[i + 1] == '(')) {
+			if (c == '$' || c == '`') {
+				if (nw == 0 && !inword)
+					opaque = 1;               /* the output of a command is the command name */
+				if (c == '$')
+					i++;
+			}
+			end_word = sep = 1;
+		} else if (c == '<' || c == '>') {
+			if (c == '<' && cmd[i + 1] == '<')
+				opaque = 1;                   /* a here-document */
+			end_word = 1;
+			skip_redirect = 2;
+		} else if (c == ' ' || c == '\t') {
+			end_word = 1;
+		} else {
+			buf_add(&cur, &c, 1);
+			inword = 1;
+			continue;
+		}
+		if (end_word && inword) {
+			if (skip_redirect == 1 || (skip_redirect == 2 && cur.len && strspn(cur.p, "0123456789") == cur.len)) {
+				/* a redirection's target (or the fd number before it) is not a word of the command */
+			} else if (nw < 64 && cur.p && strcmp(cur.p, "{") && strcmp(cur.p, "}") && strcmp(cur.p, "!")) {
+				words[nw++] = strdup(cur.p);
+			} else if (nw >= 64) {
+				opaque = 1;
+			}
+			if (skip_redirect)
+				skip_redirect--;
+			cur.len = 0;
+			if (cur.p)
+				cur.p[0] = 0;
+			inword = 0;
+		} else if (end_word && skip_redirect == 2 && c != '<' && c != '>') {
+			/* spaces between > and its target */
+		}
+		if (c == '<' || c == '>') {
+			while (cmd[i + 1] == '>' || cmd[i + 1] == '&' || cmd[i + 1] == '<')
+				i++;
+			skip_redirect = 1;
+		}
+		if (sep) {
+			if (nw)
+				opaque |= perm_bash_part(words, nw, out);
+			while (nw)
+				free(words[--nw]);
+			skip_redirect = 0;
+		}
+		if (!c)
+			break;
+	}
+	buf_free(&cur);
+	return opaque;
+}
+
+/* Does a Bash rule's specifier cover one normalised simple command? "prefix:*" or the exact command. */
+static int
+perm_bash_match(const char *spec, const char *part, size_t n)
 {
 	size_t sl = strlen(spec);
-	while (*cmd == ' ')
-		cmd++;
-	if (strpbrk(cmd, ";&|`$<>\n\\(){}"))
-		return 0;
 	if (sl >= 2 && strcmp(spec + sl - 2, ":*") == 0) {
 		sl -= 2;
-		return strncmp(cmd, spec, sl) == 0 && (cmd[sl] == 0 || cmd[sl] == ' ');
+		return n >= sl && strncmp(part, spec, sl) == 0 && (n == sl || part[sl] == ' ');
 	}
-	return strcmp(cmd, spec) == 0;
+	return n == sl && strncmp(part, spec, n) == 0;
+}
+
+/* Is every simple command of a Bash line covered by some allow rule? */
+static int
+perm_bash_allowed(const struct perm *p, const char *cmd)
+{
+	struct buf parts = {0};
+	size_t i = 0, r;
+	int ok = !perm_bash_split(cmd, &parts) && parts.len > 0;
+	while (ok && i < parts.len) {
+		const char *nl = memchr(parts.p + i, '\n', parts.len - i);
+		size_t n = nl ? (size_t)(nl - (parts.p + i)) : parts.len - i;
+		int hit = 0;
+		for (r = 0; r < p->n && !hit; r++)
+			hit = p->r[r].kind == RULE_ALLOW && !strcmp(p->r[r].tool, "Bash") &&
+			      (!p->r[r].spec || !*p->r[r].spec || !strcmp(p->r[r].spec, "*") ||
+			       perm_bash_match(p->r[r].spec, parts.p + i, n));
+		ok = hit;
+		i += n + 1;
+	}
+	buf_free(&parts);
+	return ok;
+}
+
+/* A Bash rule covers a command when it covers every simple command in it (for deny and ask: any one). */
+static int
+perm_bash_rule(const struct perm_rule *r, const char *cmd, int any)
+{
+	struct buf parts = {0};
+	size_t i = 0;
+	int opaque = perm_bash_split(cmd, &parts), hit = 0, all = parts.len > 0 && !opaque;
+	while (i < parts.len) {
+		const char *nl = memchr(parts.p + i, '\n', parts.len - i);
+		size_t n = nl ? (size_t)(nl - (parts.p + i)) : parts.len - i;
+		int m = perm_bash_match(r->spec, parts.p + i, n);
+		hit |= m;
+		all &= m;
+		i += n + 1;
+	}
+	buf_free(&parts);
+	return any ? hit : all;
 }
 
 static int
@@ -5024,7 +5332,7 @@ perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, co
 	if (!arg)
 		return 0;
 	if (strcmp(tool, "Bash") == 0)
-		return perm_bash_match(r->spec, arg);
+		return perm_bash_rule(r, arg, r->kind != RULE_ALLOW);
 	if (tool_glob_match(r->spec[0] == '/' && r->spec[1] == '/' ? r->spec + 1 : r->spec, arg))
 		return 1;
 	if (strncmp(arg, cwd, cl) == 0 && arg[cl] == '/') {       /* project-relative globs */
@@ -5098,6 +5406,20 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 		         r->spec ? "(" : "", r->spec ? r->spec : "", r->spec ? ")" : "", r->source);
 		return PERM_DENY;
 	}
+	if (strcmp(tool, "Bash") == 0 && arg && perm_find(p, RULE_DENY, tool, NULL, cwd, 0) == NULL) {
+		struct buf parts = {0};
+		size_t i;
+		int opaque = perm_bash_split(arg, &parts), has_spec_deny = 0;
+		buf_free(&parts);
+		for (i = 0; i < p->n; i++)
+			has_spec_deny |= p->r[i].kind == RULE_DENY && !strcmp(p->r[i].tool, "Bash") && p->r[i].spec && *p->r[i].spec;
+		if (opaque && has_spec_deny) {
+			snprintf(why, cap, "This command runs another command in a way that cannot be checked against the deny "
+			         "rules (a shell -c, eval, or a variable as the command), so it needs the user's approval, "
+			         "and there is no terminal to ask. Run the commands directly.");
+			return p->interactive ? PERM_ASK : PERM_DENY;
+		}
+	}
 	if (config) {
 		snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
 		         "user's approval, and there is no terminal to ask.", tool, arg);
@@ -5120,7 +5442,9 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 		return PERM_ALLOW;
 	} else if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0)) {
 		return PERM_ALLOW;
-	} else if (perm_find(p, RULE_ALLOW, tool, arg, cwd, 0)) {
+	} else if (strcmp(tool, "Bash") == 0 ? (arg && (perm_find(p, RULE_ALLOW, tool, NULL, cwd, 0) ||
+	                                                perm_bash_allowed(p, arg))) :
+	           perm_find(p, RULE_ALLOW, tool, arg, cwd, 0) != NULL) {
 		return PERM_ALLOW;
 	} else {
 		snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
@@ -7939,6 +8263,50 @@ cli_tools(struct buf *out, const struct perm *p)
 	return count;
 }
 
+/* apiKeyHelper (Claude Code's settings key): a command that prints the key, so a board can keep it in its
+ * own secret store. Run with /bin/sh, without the other keys in its environment; its stdout, trimmed. */
+static int
+cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
+{
+	int p[2], status = 0;
+	pid_t pid;
+	char tmp[512];
+	ssize_t r;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_set(e, AG_E_IO, "apiKeyHelper: cannot create a pipe");
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0)
+			_exit(127);
+		tool_env_scrub();
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return err_set(e, AG_E_IO, "apiKeyHelper: cannot start /bin/sh");
+	}
+	while ((r = read(p[0], tmp, sizeof tmp)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || key->len > 8192)
+			break;
+		buf_add(key, tmp, (size_t)r);
+	}
+	explicit_bzero(tmp, sizeof tmp);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	while (key->len && strchr(" \t\r\n", key->p[key->len - 1]))
+		key->p[--key->len] = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !key->len || strpbrk(key->p ? key->p : "", "\r\n"))
+		return err_set(e, AG_E_USAGE, "apiKeyHelper '%.80s' failed (exit %d) or printed no single-line key",
+		               cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
+
 #ifdef AGENT_TEST
 #define main agent_main
 #endif
@@ -7956,6 +8324,8 @@ main(int argc, char **argv)
 	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
 	char user_id[80];
 	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
+	int sandbox = 0;
+	struct buf key_helper = {0}, helper_key = {0};
 	const char *resume = NULL;
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -8073,6 +8443,8 @@ main(int argc, char **argv)
 					L.max_retries = (int)num;
 				max_retries_set = 1;
 			}
+		} else if (strcmp(a, "--sandbox") == 0) {
+			sandbox = 1;
 		} else if (strcmp(a, "--verbose") == 0) {
 			L.verbose = 1;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
@@ -8133,10 +8505,7 @@ main(int argc, char **argv)
 	cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
 	if (cfg.bearer && !*cfg.bearer)
 		cfg.bearer = NULL;
-	if (!cfg.api_key && !cfg.bearer) {
-		fprintf(stderr, "agent: no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway)\n");
-		{ rc = 2; goto done; }
-	}
+	cfg.verbose = L.verbose;
 	base = getenv("ANTHROPIC_BASE_URL");
 	if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
 		fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
@@ -8162,18 +8531,40 @@ main(int argc, char **argv)
 		char path[PATH_MAX + 32];
 		const char *h = getenv("HOME");
 		if (h && *h && snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
-		    perm_load_settings(&L.perm, path, &e))
+		    perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
 		snprintf(path, sizeof path, "%s/.claude/settings.json", L.tools.cwd);
-		if (perm_load_settings(&L.perm, path, &e))
+		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
 		snprintf(path, sizeof path, "%s/.claude/settings.local.json", L.tools.cwd);
-		if (perm_load_settings(&L.perm, path, &e))
+		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
 		if (skip_perm)
 			L.perm.mode = PERM_BYPASS;
 	}
 	L.perm.interactive = interactive;
+	if (!cfg.api_key && !cfg.bearer && key_helper.len) {
+		if (cli_key_helper(key_helper.p, &helper_key, &e))
+			goto usage_error;
+		cfg.api_key = helper_key.p;
+	}
+	if (!cfg.api_key && !cfg.bearer) {
+		err_set(&e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
+		        "apiKeyHelper in ~/.claude/settings.json)");
+		goto usage_error;
+	}
+	if (sandbox) {
+		int abi = tool_landlock_abi();
+		if (abi < 1) {
+			err_set(&e, AG_E_USAGE, "--sandbox: this kernel has no Landlock (Linux 5.13 or later, with landlock "
+			        "among the LSMs), so there is no sandbox to run commands in; refusing rather than pretend");
+			goto usage_error;
+		}
+		L.tools.sandbox = 1;
+		if (L.verbose)
+			fprintf(stderr, "agent: Bash runs under Landlock ABI %d: writes only below %s, /tmp and /dev/null%s\n",
+			        abi, L.tools.cwd, abi >= 4 ? "; no TCP" : "");
+	}
 	v = getenv("AGENT_CONTEXT_WINDOW");
 	L.ctx_window = 200000;                       /* every current Claude model; AGENT_CONTEXT_WINDOW overrides */
 	if (v && *v) {
@@ -8390,6 +8781,10 @@ usage_error:
 		rc = 2;
 	}
 done:
+	if (helper_key.p)
+		explicit_bzero(helper_key.p, helper_key.len);
+	buf_free(&helper_key);
+	buf_free(&key_helper);
 	sess_close(&sess);
 	term_free(&term);
 	buf_free(&L.pending);

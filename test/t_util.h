@@ -20,6 +20,7 @@ t_done(void)
 
 /* Deterministic pseudo-random split points; the seed is printed with any failure by the caller. */
 static unsigned t_seed = 12345;
+static unsigned t_rand(void) __attribute__((unused));
 static unsigned
 t_rand(void)
 {

