@@ -7745,6 +7745,41 @@ repl_pick_session(struct loop *L)
 	return r;
 }
 
+/* The rate limits the server reported on its last answer, with their reset times. */
+static void
+repl_ratelimits(struct api *a, struct buf *out)
+{
+	size_t i = 0;
+	if (!a->ratelimit.len) {
+		buf_adds(out, "rate limits: none reported yet\n");
+		return;
+	}
+	buf_adds(out, "rate limits (from the last answer):\n");
+	while (i < a->ratelimit.len) {
+		const char *line = a->ratelimit.p + i, *eol = memchr(line, '\n', a->ratelimit.len - i);
+		size_t n = eol ? (size_t)(eol - line) : a->ratelimit.len - i;
+		buf_adds(out, "  ");
+		buf_add(out, line + 20, n > 20 ? n - 20 : 0);       /* without "anthropic-ratelimit-" */
+		buf_add(out, "\n", 1);
+		i += n + 1;
+	}
+}
+
+static void
+repl_status(struct loop *L)
+{
+	static const char *const modes[] = { "default", "acceptEdits", "plan", "bypassPermissions" };
+	struct buf b = {0};
+	buf_printf(&b, "model: %s\nserver: %s://%s:%s%s%s\nsession: %s\npermission mode: %s%s\n"
+	           "context: %lld of %lld tokens used by the last request\n", L->cfg->model,
+	           L->cfg->url.tls ? "https" : "http", L->cfg->url.host, L->cfg->url.port, L->cfg->url.prefix,
+	           L->api->http.proxy.kind ? " (through a proxy)" : "", L->sess && L->sess->fd >= 0 ? L->sess->path : "(not saved)",
+	           modes[L->perm.mode], L->tools.sandbox ? ", Bash sandboxed (Landlock)" : "", L->last_input, L->ctx_window);
+	repl_ratelimits(L->api, &b);
+	repl_print(L, "%s", b.p);
+	buf_free(&b);
+}
+
 static const char repl_help[] =
 "  /help              this list\n"
 "  /clear             start a new conversation\n"
@@ -7754,6 +7789,7 @@ static const char repl_help[] =
 "  /model [name]      show or change the model\n"
 "  /todos             the todo list\n"
 "  /permissions       the permission rules in force, and where each came from\n"
+"  /status            model, server, session, and the rate limits the server reported\n"
 "  /resume            go back to an earlier session of this directory\n"
 "  /init              have the agent study the project and write AGENTS.md\n"
 "  /exit              leave (Ctrl-D does too)\n"
@@ -7812,6 +7848,8 @@ repl_command(struct loop *L, const char *line)
 			ui_todos(L->ui, &L->tools);
 	} else if (!strcmp(cmd, "/permissions")) {
 		repl_permissions(L);
+	} else if (!strcmp(cmd, "/status")) {
+		repl_status(L);
 	} else if (!strcmp(cmd, "/resume")) {
 		repl_pick_session(L);
 	} else if (!strcmp(cmd, "/init")) {
@@ -7889,6 +7927,32 @@ repl_run(struct loop *L)
 				}
 			} else if (rc) {
 				fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
+			} else if (L->perm.mode == PERM_PLAN && L->conv.n && L->conv.m[L->conv.n - 1].role == ROLE_ASSISTANT) {
+				/* plan mode: read-only until the user approves the plan */
+				struct buf yn = {0};
+				if (term_readline(L->term, "approve this plan and let the agent carry it out? (y/n) ", &yn) == 1 &&
+				    yn.len && (yn.p[0] == 'y' || yn.p[0] == 'Y')) {
+					L->perm.mode = PERM_DEFAULT;
+					repl_print(L, "plan approved: permission mode is now default (the agent asks before it changes "
+					           "anything)\n");
+					L->pending.len = 0;
+					buf_adds(&L->pending, "The user approved the plan. Carry it out now.");
+					line.len = 0;
+					buf_add(&line, L->pending.p, L->pending.len);
+					buf_free(&yn);
+					loop_user_message(L, line.p, line.len, NULL, 0);
+					loop_save(L);
+					L->turns = 0;
+					if (loop_run(L, &subtype) && e.msg[0])
+						fprintf(stderr, "agent: %s\n", e.msg);
+					ui_md_end(L->ui);
+					if (L->ui->last && L->ui->last != '\n')
+						ui_put(L->ui, "\n", 1);
+					ui_flush(L->ui);
+					L->ui->last = '\n';
+				} else {
+					buf_free(&yn);
+				}
 			}
 		}
 	}
@@ -8034,6 +8098,8 @@ cli_usage(FILE *f)
 	        "      --append-system-prompt TEXT   add to it\n"
 	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
 	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
+	        "      --sandbox                run Bash under Landlock: writes only in this directory and /tmp, no TCP\n"
+	        "      --status                 one minimal request: check the key and server, show the rate limits\n"
 	        "  -c, --continue               resume the newest session of this directory\n"
 	        "  -r, --resume [ID]            resume a session (a list to pick from without ID)\n"
 	        "      --verbose                show each turn's request and usage on stderr\n"
@@ -8324,7 +8390,7 @@ main(int argc, char **argv)
 	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
 	char user_id[80];
 	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
-	int sandbox = 0;
+	int sandbox = 0, status_only = 0;
 	struct buf key_helper = {0}, helper_key = {0};
 	const char *resume = NULL;
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
@@ -8445,6 +8511,9 @@ main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--sandbox") == 0) {
 			sandbox = 1;
+		} else if (strcmp(a, "--status") == 0) {
+			status_only = 1;
+			print = 1;
 		} else if (strcmp(a, "--verbose") == 0) {
 			L.verbose = 1;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
@@ -8495,6 +8564,8 @@ main(int argc, char **argv)
 		        "terminal for an interactive session\n");
 		{ rc = 2; goto done; }
 	}
+	if (status_only && !prompt.len)
+		buf_adds(&prompt, "hi");
 	if (!prompt.len && !in_stream && !interactive) {
 		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
 		{ rc = 2; goto done; }
@@ -8707,7 +8778,29 @@ main(int argc, char **argv)
 		(void)tok; (void)j;
 	}
 
-	if (interactive) {
+	if (status_only) {
+		/* one minimal request: is the key good, the server reachable, and how much room is left? */
+		struct api_cfg c2 = cfg;
+		struct conv one = {0};
+		struct msg *m = conv_add(&one, ROLE_USER);
+		struct buf out = {0};
+		c2.system_json = c2.tools_json = NULL;
+		c2.max_tokens = 1;
+		c2.thinking = 0;
+		api.cfg = &c2;
+		if (m)
+			conv_text_block(m, "hi", 2);
+		rc = m ? api_call(&api, &one, &L.msg, NULL, NULL, NULL) : AG_E_NOMEM;
+		conv_free(&one);
+		api.cfg = &cfg;
+		if (!rc) {
+			buf_printf(&out, "ok: %s://%s:%s answered for model %s\n", cfg.url.tls ? "https" : "http", cfg.url.host,
+			           cfg.url.port, cfg.model);
+			repl_ratelimits(&api, &out);
+			fd_write_all(1, out.p, out.len);
+		}
+		buf_free(&out);
+	} else if (interactive) {
 		if (resume)
 			repl_pick_session(&L);
 		if (prompt.len) {                  /* agent "first request": sent before the first prompt */
@@ -8769,7 +8862,7 @@ main(int argc, char **argv)
 	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
 		ui_put(&ui, "\n", 1);
 	ui_flush(&ui);
-	if (L.out_format != OUT_TEXT && !interactive)
+	if (L.out_format != OUT_TEXT && !interactive && !status_only)
 		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
 	if (rc) {
 		fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
