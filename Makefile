@@ -11,10 +11,10 @@ BUILD_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell date +%s))
 
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -Os
-CFLAGS  += -std=gnu11 $(WARN) -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+CFLAGS  += -std=gnu11 $(WARN) -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INC      = -Ibuild -Ibuild/include -I/usr/include/bearssl
-LDFLAGS += -static -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--hash-style=gnu -Wl,--build-id=none
+LDFLAGS += -static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--hash-style=gnu -Wl,--build-id=none
 
 # The sanitizer build: glibc, dynamic, same agent.c (sanitizers and valgrind do not run on static musl).
 DBG_CFLAGS = -std=gnu11 $(WARN) -g -O1 -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
@@ -64,7 +64,7 @@ build/roots.h: $(wildcard certs/*.pem)
 	@mkdir -p build
 	{ echo 'static const char ag_roots_pem[] ='; cat certs/*.pem | tr -d '\r' | sed 's/.*/"&\\n"/'; echo ';'; } > $@
 
-agent: agent.c build/roots.h build/include/jsmn.h
+agent: agent.c build/roots.h build/include/jsmn.h Makefile
 	@test -f $(BEARSSL_A) || { echo "$(BEARSSL_A) not found: install libbearssl-dev (./build.sh does)"; exit 1; }
 	$(MUSL_CC) $(CFLAGS) $(INC) agent.c $(BEARSSL_A) -o $@ $(LDFLAGS)
 	@# no C++ exceptions or backtraces here: the unwind tables BearSSL and musl carry are dead weight

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -44,6 +45,20 @@ class Fail(Exception):
 
 # ---------------------------------------------------------------------------------------------------------
 # Script builders: one response spec per model call
+
+_CERTS = {}
+_CERTS_LOCK = threading.Lock()
+
+
+def _certs(name):
+    """(pem, key) of a test certificate made once per run by test/mkcerts.sh."""
+    with _CERTS_LOCK:
+        if "dir" not in _CERTS:
+            d = tempfile.mkdtemp(prefix="agent-e2e-loop-certs-")
+            subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkcerts.sh"), d], check=True, stdout=subprocess.DEVNULL)
+            _CERTS["dir"] = d
+    return (os.path.join(_CERTS["dir"], name + ".pem"), os.path.join(_CERTS["dir"], name + ".key"))
+
 
 def say(text):
     return {"text": text}
@@ -112,8 +127,8 @@ class Ctx:
         with open(self.path(rel), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def server(self, script):
-        srv = mock_api.MockServer(script=script).start()
+    def server(self, script, tls=False):
+        srv = mock_api.MockServer(script=script, tls=_certs("server") if tls else None).start()
         self.servers.append(srv)
         return srv
 
@@ -124,7 +139,8 @@ class Ctx:
             "XDG_STATE_HOME": os.path.join(self.home, "state"),
             "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
             "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
+            "ANTHROPIC_BASE_URL": ("https://localhost:%d" if srv.scheme == "https" else "http://127.0.0.1:%d") % srv.port,
+            "SSL_CERT_FILE": _certs("ca")[0],
             "ANTHROPIC_MAX_RETRIES": "0",
             "NO_COLOR": "1",
         }
@@ -1285,6 +1301,31 @@ def run_one(agent, name, fn):
     return ok, lines
 
 
+
+@test
+def t_tls_keepalive_one_handshake(c):
+    c.write("f.txt", "x\n")
+    srv = c.server([call("toolu_t1", "Read", {"file_path": "f.txt"}), say("done")], tls=True)
+    r = c.run(srv, [])
+    c.ok(r)
+    c.nreq(srv, 2)
+    c.eq(srv.connections, 1, "TCP connections for two turns over TLS")
+    c.eq(srv.handshakes, 1, "TLS handshakes for two turns")
+
+
+@test
+def t_server_closes_kept_alive_connection_between_turns(c):
+    c.write("f.txt", "x\n")
+    first = dict(call("toolu_c1", "Read", {"file_path": "f.txt"}))
+    first["close"] = True
+    srv = c.server([first, say("after reconnect")], tls=True)
+    r = c.run(srv, [])
+    c.ok(r)
+    c.nreq(srv, 2)
+    c.has(r.out, "after reconnect", "stdout")
+    c.eq(srv.connections, 2, "connections (the client reconnected by itself)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--agent", default="./agent")
@@ -1313,3 +1354,4 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
