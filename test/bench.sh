@@ -31,7 +31,7 @@ PY
 python3 test/mock_api.py --script "$tmp/script.json" --port-file "$tmp/port" \
 	--tls "$tmp/certs/server.pem" "$tmp/certs/server.key" >/dev/null 2>&1 &
 mock=$!
-n=0; while [ ! -s "$tmp/port" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+n=0; while [ ! -s "$tmp/port" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
 port=$(cat "$tmp/port")
 run() { # label, extra env
 	: > "$tmp/s"
@@ -58,7 +58,7 @@ json.dump(script, open(sys.argv[1], "w"))
 PY
 python3 test/mock_api.py --script "$tmp/loop.json" --record "$tmp/loop.rec" --port-file "$tmp/lport" >/dev/null 2>&1 &
 lmock=$!
-n=0; while [ ! -s "$tmp/lport" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+n=0; while [ ! -s "$tmp/lport" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
 mkdir -p "$tmp/work"; top=$(pwd)
 (cd "$tmp/work" && env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$tmp/lport")" \
 	/usr/bin/time -f '%M %U %S %e' -o "$tmp/lt" "$top/agent" -p go --dangerously-skip-permissions >/dev/null 2>&1 </dev/null)
@@ -86,7 +86,7 @@ sys.path.insert(0,'test')
 json.dump([{'text': 'x'*40*$n, 'pieces': ['word '*8]*$n}], open('$tmp/d$n.json','w'))"
 		python3 test/mock_api.py --script "$tmp/d$n.json" --port-file "$tmp/dp$n" >/dev/null 2>&1 &
 		dm=$!
-		k=0; while [ ! -s "$tmp/dp$n" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k+1)); done
+		k=0; while [ ! -s "$tmp/dp$n" ] && [ $k -lt 300 ]; do sleep 0.1; k=$((k+1)); done
 		env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$tmp/dp$n")" \
 			valgrind --tool=callgrind --callgrind-out-file="$tmp/cg$n" build/agent-dbg -p go >/dev/null 2>"$tmp/cgerr$n" </dev/null
 		kill $dm 2>/dev/null
