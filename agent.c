@@ -1618,9 +1618,12 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 	resp[n] = 0;
 	if (n < 12 || !str_starts(resp, "HTTP/1.") || !isdigit((unsigned char)resp[9]) || !isdigit((unsigned char)resp[10]) || !isdigit((unsigned char)resp[11]) || ((status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0')), 0))
 		return err_set(e, AG_E_IO, "the proxy %s:%s gave a malformed answer to CONNECT", p->host, p->port);
-	if (status == 407)
-		return err_set(e, AG_E_IO, "the proxy %s:%s needs credentials (407): put them in %s as "
-		               "http://user:password@host:port", p->host, p->port, p->var);
+	if ((status == 407 || status == 401) && p->auth[0])
+		return err_set(e, AG_E_API, "the proxy %s:%s rejected the credentials in %s (%d): check the user name "
+		               "and password", p->host, p->port, p->var, status);
+	if (status == 407 || status == 401)
+		return err_set(e, AG_E_API, "the proxy %s:%s needs credentials (%d): put them in %s as "
+		               "http://user:password@host:port", p->host, p->port, status, p->var);
 	if (status < 200 || status > 299) {
 		char ex[100];
 		str_excerpt(ex, sizeof ex, resp + 9, strcspn(resp + 9, "\r\n"));
@@ -3469,6 +3472,11 @@ api_http_error(struct api *a)
 		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
 	}
 	a->e->status = h->status;
+	if (h->status == 407 && h->proxy.kind == PROXY_HTTP && !h->url.tls)
+		err_set(a->e, AG_E_API, "the proxy %s:%s %s (407): %s", h->proxy.host, h->proxy.port,
+		        h->proxy.auth[0] ? "rejected the credentials" : "needs credentials", h->proxy.auth[0] ?
+		        "check the user name and password in the proxy variable" :
+		        "put them in HTTP_PROXY as http://user:password@host:port");
 	if (et[0] || msg[0])
 		err_set(a->e, AG_E_API, "API error %d %s: %s%s", h->status, et, msg, rid);
 	else {
@@ -6618,8 +6626,8 @@ loop_call(struct loop *L, const struct api_sink *sink)
 			ui_flush(L->ui);
 			L->ui->last = '\n';
 		}
-		snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, delay / 1000,
-		         delay % 1000 / 100, attempt, L->max_retries);
+		snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
+		         (delay + 50) % 1000 / 100, attempt, L->max_retries);
 		if (!L->ui->quiet || L->verbose)
 			ui_note(L->ui, line);
 		else

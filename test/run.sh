@@ -29,8 +29,10 @@ run() { # name, command...
 		run e2e python3 test/e2e.py --agent ./agent
 		run e2e-loop python3 test/e2e_loop.py --agent ./agent
 		run e2e-repl python3 test/e2e_repl.py --agent ./agent
+		run e2e-net python3 test/e2e_net.py --agent ./agent
 		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
 		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
+		run e2e-net-asan python3 test/e2e_net.py --agent build/agent-asan --label asan
 		# LeakSanitizer can spin at exit once the tmux pane is gone: leaks are checked by the other suites
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
 	fi
