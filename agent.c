@@ -5522,6 +5522,45 @@ sess_write_line(struct sess *s, struct buf *b)
 	return r;
 }
 
+/* A JSON writer sink straight into the session file through a small buffer: a long message is not built
+ * in memory a second time. A crash mid-line leaves a torn last line, which loading ignores. */
+struct sess_sink {
+	int fd;
+	int err;
+	size_t n;
+	char b[8192];
+};
+
+static int
+sess_sink_write(void *ctx, const char *p, size_t n)
+{
+	struct sess_sink *k = ctx;
+	while (n && !k->err) {
+		size_t room = sizeof k->b - k->n, c = n < room ? n : room;
+		memcpy(k->b + k->n, p, c);
+		k->n += c;
+		p += c;
+		n -= c;
+		if (k->n == sizeof k->b) {
+			k->err = fd_write_all(k->fd, k->b, k->n);
+			k->n = 0;
+		}
+	}
+	return k->err;
+}
+
+/* Finish the line: newline, write, fsync. */
+static int
+sess_sink_end(struct sess_sink *k)
+{
+	sess_sink_write(k, "\n", 1);
+	if (!k->err && k->n)
+		k->err = fd_write_all(k->fd, k->b, k->n);
+	if (!k->err && fsync(k->fd) < 0)
+		k->err = AG_E_IO;
+	return k->err;
+}
+
 static int
 sess_create(struct sess *s, const char *cwd, const char *id, const char *model)
 {
@@ -6208,9 +6247,12 @@ loop_save(struct loop *L)
 	for (i = 0; i < L->conv.n; i++) {
 		struct msg *m = &L->conv.m[i];
 		if (m->saved < m->n && L->sess && L->sess->fd >= 0) {
-			struct buf b = {0};
+			static struct sess_sink k;
 			struct jw w;
-			jw_init(&w, jw_sink_buf, &b);
+			k.fd = L->sess->fd;
+			k.err = 0;
+			k.n = 0;
+			jw_init(&w, sess_sink_write, &k);
 			jw_open(&w, '{');
 			jw_key(&w, "type"); jw_str(&w, "message");
 			jw_key(&w, "message");
@@ -6222,9 +6264,8 @@ loop_save(struct loop *L)
 			jw_close(&w, ']');
 			jw_close(&w, '}');
 			jw_close(&w, '}');
-			if (!w.err && sess_write_line(L->sess, &b) == 0)
+			if (!w.err && sess_sink_end(&k) == 0)
 				m->saved = m->n;
-			buf_free(&b);
 		} else if (!L->sess || L->sess->fd < 0) {
 			m->saved = m->n;
 		}

@@ -8,7 +8,7 @@ set -u
 mode=${1:-}
 need=""
 command -v musl-gcc >/dev/null 2>&1 || need="$need musl-tools"
-ls /usr/lib/*/libbearssl.a >/dev/null 2>&1 || need="$need libbearssl-dev"
+[ -f "/usr/lib/$(gcc -dumpmachine 2>/dev/null)/libbearssl.a" ] || need="$need libbearssl-dev"
 [ -f /usr/include/jsmn.h ] || need="$need libjsmn-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"

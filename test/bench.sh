@@ -18,7 +18,7 @@ echo "--version wall time:           $(awk '{print $1*1000}' "$tmp/v" | median) 
 echo "--version max RSS:             $(awk '{print $2}' "$tmp/v" | median) KB"
 # CA bundle decode, agent's loader against BearSSL's generic decoder (both static musl -Os, like agent)
 if musl-gcc -Os -std=gnu11 -DAG_HAVE_ROOTS -Ibuild -Ibuild/include -I/usr/include/bearssl test/b_ca.c \
-	"$(ls /usr/lib/*/libbearssl.a | head -1)" -static -o "$tmp/b_ca" 2>/dev/null; then
+	"/usr/lib/$(gcc -dumpmachine)/libbearssl.a" -static -o "$tmp/b_ca" 2>/dev/null; then
 	"$tmp/b_ca" | sed 's/^/  /'
 fi
 # 1 MB answer over TLS, in 2000 deltas of ~500 bytes
