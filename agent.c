@@ -583,8 +583,8 @@ static int
 json_prim_ok(const char *s, size_t n)
 {
 	size_t i = 0;
-	if (str_ieq(s, n, "true") || str_ieq(s, n, "false") || str_ieq(s, n, "null"))
-		return s[0] == 't' || s[0] == 'f' || s[0] == 'n';
+	if ((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) || (n == 4 && !memcmp(s, "null", 4)))
+		return 1;
 	if (i < n && s[i] == '-')
 		i++;
 	if (i < n && s[i] == '0')
@@ -613,6 +613,74 @@ json_prim_ok(const char *s, size_t n)
 			return 0;
 	}
 	return i == n;
+}
+
+/* Only whitespace between a and b, with exactly one sep in it when sep is not 0. */
+static int
+json_gap_ok(const char *s, size_t a, size_t b, char sep)
+{
+	int seen = 0;
+	for (; a < b; a++) {
+		if (s[a] == sep && !seen)
+			seen = 1;
+		else if (s[a] != ' ' && s[a] != '\t' && s[a] != '\r' && s[a] != '\n')
+			return 0;
+	}
+	return sep ? seen : 1;
+}
+
+/* jsmn in strict mode still lets some grammar through (missing or doubled commas and colons, a key
+ * without a value): check what lies between the tokens. Iterative, with a bounded stack. */
+static int
+json_grammar_ok(const struct json *j)
+{
+	enum { DEPTH = 4096 };          /* 64 KB of stack; deeper documents are refused */
+	int stack[DEPTH], left[DEPTH], d = 0, i;
+	size_t prev[DEPTH];
+	const jsmntok_t *t = j->t;
+	if (t[0].type != JSMN_OBJECT && t[0].type != JSMN_ARRAY)
+		return 1;
+	stack[0] = 0;
+	left[0] = t[0].size * (t[0].type == JSMN_OBJECT ? 2 : 1);
+	prev[0] = (size_t)t[0].start + 1;
+	for (i = 1; i <= j->n; i++) {
+		while (d >= 0 && left[d] == 0) {      /* a container is complete: only whitespace before its end */
+			const jsmntok_t *c = &t[stack[d]];
+			if (!json_gap_ok(j->s, prev[d], (size_t)c->end - 1, 0))
+				return 0;
+			d--;
+			if (d >= 0) {
+				prev[d] = (size_t)c->end;
+				left[d]--;
+			}
+		}
+		if (i == j->n || d < 0)
+			break;
+		{
+			const jsmntok_t *p = &t[stack[d]], *c = &t[i];
+			int obj = p->type == JSMN_OBJECT, total = p->size * (obj ? 2 : 1), k = total - left[d];
+			size_t start = (size_t)c->start - (c->type == JSMN_STRING ? 1 : 0);
+			char sep = k == 0 ? 0 : (obj && k % 2 == 1) ? ':' : ',';
+			if (!json_gap_ok(j->s, prev[d], start, sep))
+				return 0;
+			if (obj && k % 2 == 0 && (c->type != JSMN_STRING || c->size != 1))
+				return 0;                     /* a key: a string followed by its colon */
+			if (!(obj && k % 2 == 0) && c->type == JSMN_STRING && c->size != 0)
+				return 0;                     /* a value string with a colon after it */
+			if (c->type == JSMN_OBJECT || c->type == JSMN_ARRAY) {
+				if (d + 1 >= DEPTH)
+					return 0;
+				d++;
+				stack[d] = i;
+				left[d] = c->size * (c->type == JSMN_OBJECT ? 2 : 1);
+				prev[d] = (size_t)c->start + 1;
+			} else {
+				prev[d] = (size_t)c->end + (c->type == JSMN_STRING ? 1 : 0);
+				left[d]--;
+			}
+		}
+	}
+	return d < 0;
 }
 
 /* Tokenize exactly one JSON value (surrounding whitespace allowed). Returns token count or an error:
@@ -663,6 +731,8 @@ json_parse(struct json *j, const char *s, size_t len, jsmntok_t *pool, int cap)
 		if (pool[i].type == JSMN_PRIMITIVE &&
 		    !json_prim_ok(s + pool[i].start, (size_t)(pool[i].end - pool[i].start)))
 			return AG_E_INVAL;
+	if (!json_grammar_ok(j))
+		return AG_E_INVAL;
 	return n;
 }
 
@@ -2994,8 +3064,14 @@ conv_write_content_from(const struct msg *m, size_t from, struct jw *w, int cach
 	for (k = from; k < m->n; k++) {
 		const struct buf *b = &m->blk[k];
 		if (cache_last && k == m->n - 1 && b->len > 1) {
+			size_t e = b->len - 1;
+			while (e > 0 && strchr(" \t\r\n", b->p[e - 1]))
+				e--;
 			jw_json(w, b->p, b->len - 1);
-			jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
+			if (e > 0 && b->p[e - 1] == '{')      /* an empty object: no comma before the key */
+				jw_raw(w, "\"cache_control\":{\"type\":\"ephemeral\"}}", 37);
+			else
+				jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
 		} else if (b->len) {
 			jw_json(w, b->p, b->len);
 		}
@@ -3349,7 +3425,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		int d = json_get(&j, 0, "delta"), dt = json_get(&j, d, "type");
 		if (!b)
 			return a->e->code;
-		if (json_eq(&j, dt, "text_delta") && b->type == BLK_TEXT) {
+		if (json_eq(&j, dt, "text_delta") && b->type == BLK_TEXT && !b->stopped) {
 			if ((l = api_str(a, &j, json_get(&j, d, "text"))) < 0)
 				return err_set(a->e, AG_E_API, "a text_delta event carries no valid text");
 			api_text_add(b, a->scratch, (size_t)l);
@@ -4511,10 +4587,11 @@ tool_glob_match(const char *p, const char *s)
 		}
 		if (*s && *p == '[') {
 			const char *q = p + 1;
-			int neg = *q == '!' || *q == '^', ok = 0;
+			int neg = *q == '!' || *q == '^', ok = 0, first = 1;
 			if (neg)
 				q++;
-			do {
+			/* *q is checked before q[1] and q[2] are read: a pattern ending in "[" stays in bounds */
+			while (*q && (first || *q != ']')) {
 				if (q[1] == '-' && q[2] && q[2] != ']') {
 					ok |= *s >= q[0] && *s <= q[2];
 					q += 3;
@@ -4522,7 +4599,8 @@ tool_glob_match(const char *p, const char *s)
 					ok |= *s == *q;
 					q++;
 				}
-			} while (*q && *q != ']');
+				first = 0;
+			}
 			if (*q == ']' && (ok ^ neg) && *s != '/') {
 				p = q + 1;
 				s++;
