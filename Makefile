@@ -66,9 +66,10 @@ build/roots.h: $(wildcard certs/*.pem)
 
 agent: agent.c build/roots.h build/include/jsmn.h Makefile
 	@test -f $(BEARSSL_A) || { echo "$(BEARSSL_A) not found: install libbearssl-dev (./build.sh does)"; exit 1; }
-	$(MUSL_CC) $(CFLAGS) $(INC) agent.c $(BEARSSL_A) -o $@ $(LDFLAGS)
-	@# no C++ exceptions or backtraces here: the unwind tables BearSSL and musl carry are dead weight
-	objcopy -R .eh_frame -R .eh_frame_hdr $@
+	@# built under a private name and renamed: two builds at once never leave a half-written binary
+	$(MUSL_CC) $(CFLAGS) $(INC) agent.c $(BEARSSL_A) -o $@.$$$$.tmp $(LDFLAGS) && \
+	  objcopy -R .eh_frame -R .eh_frame_hdr $@.$$$$.tmp && mv -f $@.$$$$.tmp $@ || { rm -f $@.$$$$.tmp; exit 1; }
+	@# (objcopy: no C++ exceptions or backtraces here; the unwind tables BearSSL and musl carry are dead weight)
 	@echo "agent: $$(stat -c %s $@) bytes, static, stripped"
 
 # The musl specs with the sysroot's paths (the installed ones unchanged when there is no sysroot).
@@ -120,6 +121,12 @@ test: agent build/agent-asan build/agent-dbg $(UNIT) build/t_small_sse build/t_s
 
 valgrind: agent build/agent-dbg
 	@sh test/run.sh --valgrind
+
+# Each libFuzzer harness for up to FUZZ_RUNS executions or FUZZ_SECS seconds (`make test` runs a short pass).
+FUZZ_RUNS ?= 10000000
+FUZZ_SECS ?= 3600
+fuzz: build/roots.h
+	@sh test/fuzz.sh --runs $(FUZZ_RUNS) --jobs 2 $(FUZZ_SECS)
 
 bench: agent
 	@sh test/bench.sh

@@ -18,14 +18,15 @@
  *  7. conv: the conversation store
  *  8. api: Messages API request and stream
  *  9. tool: the tools the model calls
- * 10. perm: what may run without asking
- * 11. sess: sessions that survive
- * 12. ui: what the user sees
- * 13. loop: the agent loop
- * 14. term: raw mode and the line editor
- * 15. repl: the interactive session
- * 16. selftest: built-in checks for a new device
- * 17. cli: flags, environment, main
+ * 10. mcp: Model Context Protocol servers
+ * 11. perm: what may run without asking
+ * 12. sess: sessions that survive
+ * 13. ui: what the user sees
+ * 14. loop: the agent loop
+ * 15. term: raw mode and the line editor
+ * 16. repl: the interactive session
+ * 17. selftest: built-in checks for a new device
+ * 18. cli: flags, environment, main
  * TOC-END
  */
 
@@ -727,10 +728,18 @@ json_parse(struct json *j, const char *s, size_t len, jsmntok_t *pool, int cap)
 	for (; end < len; end++)
 		if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r' && s[end] != '\n')
 			return AG_E_INVAL;
-	for (i = 0; i < n; i++)                    /* jsmn takes any bare word; we take JSON's */
+	for (i = 0; i < n; i++) {                  /* jsmn takes any bare word; we take JSON's */
 		if (pool[i].type == JSMN_PRIMITIVE &&
 		    !json_prim_ok(s + pool[i].start, (size_t)(pool[i].end - pool[i].start)))
 			return AG_E_INVAL;
+		if (pool[i].type == JSMN_STRING) {      /* and raw control characters in strings */
+			const unsigned char *c = (const unsigned char *)s + pool[i].start;
+			const unsigned char *e = (const unsigned char *)s + pool[i].end;
+			for (; c < e; c++)
+				if (*c < 0x20)
+					return AG_E_INVAL;
+		}
+	}
 	if (!json_grammar_ok(j))
 		return AG_E_INVAL;
 	return n;
@@ -3131,6 +3140,7 @@ struct api_cfg {
 	const char *user_id;      /* metadata.user_id */
 	int verbose;              /* trace requests on stderr, secrets masked */
 	long long thinking;       /* extended thinking budget, 0 for none */
+	int openai;               /* speak OpenAI's Chat Completions (--provider openai) */
 };
 
 /* What the stream tells whoever shows it; every callback is optional. */
@@ -3180,6 +3190,8 @@ struct api {
 	const struct api_sink *sink;
 	struct ag_err *e;
 	char stream_error[64];    /* the type of an error event in the stream, for the retry decision */
+	int oa_text, oa_done;     /* Chat Completions: the text block's index, a finish_reason was seen */
+	signed char oa_call[AG_API_BLOCKS];   /* Chat Completions: tool call index -> block index */
 	struct buf ratelimit;     /* the anthropic-ratelimit-* headers of the last answer */
 	jsmntok_t tok[AG_JSON_TOKENS];
 	char scratch[AG_SSE_EVENT_MAX + 1];   /* one unescaped string from the current event */
@@ -3523,6 +3535,303 @@ api_body(struct jw *w, void *ctx)
 	jw_close(w, '}');
 }
 
+/* OpenAI-compatible Chat Completions (llama.cpp, Ollama, vLLM, OpenAI): the same conversation store,
+ * written in that dialect. Text parts of a content (a string, or blocks of which the text ones count)
+ * joined into one string body; what has no text form there (an image) is named. */
+static void
+oa_text_body(struct jw *w, const struct json *j, int c, int *any)
+{
+	int i, k;
+	struct buf t = {0};
+	if (c < 0)
+		return;
+	if (j->t[c].type == JSMN_STRING) {
+		if (!json_str_buf(j, c, &t) && t.len) {
+			if (*any)
+				jw_strbody(w, "\n\n", 2);
+			jw_strbody(w, t.p, t.len);
+			*any = 1;
+		}
+		buf_free(&t);
+		return;
+	}
+	if (j->t[c].type != JSMN_ARRAY)
+		return;
+	for (i = 0, k = c + 1; i < j->t[c].size; i++, k = json_skip(j, k)) {
+		int ty = json_get(j, k, "type");
+		if (json_eq(j, ty, "text"))
+			oa_text_body(w, j, json_get(j, k, "text"), any);
+		else if (json_eq(j, ty, "image")) {
+			if (*any)
+				jw_strbody(w, "\n\n", 2);
+			jw_strbody(w, "(an image, not shown to this model)", 35);
+			*any = 1;
+		}
+	}
+}
+
+/* One message of the store as Chat Completions messages: a user message's tool results first (role
+ * "tool", each right after the assistant's tool_calls), then its text; an assistant message's text and
+ * tool calls (their input as a JSON string). Thinking blocks have no place there and are left out. */
+static void
+oa_message(struct jw *w, const struct msg *m)
+{
+	struct json j;
+	jsmntok_t *tok[AG_API_BLOCKS] = {0};
+	size_t k, n = m->n < AG_API_BLOCKS ? m->n : AG_API_BLOCKS;
+	int any = 0, calls = 0, c;
+	struct json js[AG_API_BLOCKS];
+	for (k = 0; k < n; k++)
+		if (json_parse_alloc(&js[k], m->blk[k].p, m->blk[k].len, &tok[k]) <= 0 || tok[k][0].type != JSMN_OBJECT)
+			js[k].n = 0;
+	if (m->role == ROLE_USER) {
+		for (k = 0; k < n; k++) {
+			j = js[k];
+			if (!j.n || !json_eq(&j, json_get(&j, 0, "type"), "tool_result"))
+				continue;
+			any = 0;
+			jw_open(w, '{');
+			jw_key(w, "role"); jw_str(w, "tool");
+			jw_key(w, "tool_call_id"); json_copy(w, &j, json_get(&j, 0, "tool_use_id"));
+			jw_key(w, "content");
+			jw_sep(w);
+			jw_raw(w, "\"", 1);
+			if ((c = json_get(&j, 0, "is_error")) >= 0 && j.t[c].type == JSMN_PRIMITIVE && j.s[j.t[c].start] == 't')
+				jw_strbody(w, "Error: ", 7);
+			oa_text_body(w, &j, json_get(&j, 0, "content"), &any);
+			jw_raw(w, "\"", 1);
+			jw_close(w, '}');
+		}
+	}
+	for (k = 0; k < n; k++) {
+		j = js[k];
+		if (j.n && json_eq(&j, json_get(&j, 0, "type"), "text"))
+			any = 2;
+		if (j.n && json_eq(&j, json_get(&j, 0, "type"), "tool_use"))
+			calls++;
+	}
+	if (any == 2 || calls) {
+		jw_open(w, '{');
+		jw_key(w, "role"); jw_str(w, m->role == ROLE_USER ? "user" : "assistant");
+		jw_key(w, "content");
+		if (any == 2) {
+			any = 0;
+			jw_sep(w);
+			jw_raw(w, "\"", 1);
+			for (k = 0; k < n; k++) {
+				j = js[k];
+				if (j.n && json_eq(&j, json_get(&j, 0, "type"), "text"))
+					oa_text_body(w, &j, json_get(&j, 0, "text"), &any);
+			}
+			jw_raw(w, "\"", 1);
+		} else {
+			jw_json(w, "null", 4);
+		}
+		if (calls && m->role == ROLE_ASSISTANT) {
+			jw_key(w, "tool_calls");
+			jw_open(w, '[');
+			for (k = 0; k < n; k++) {
+				struct buf args = {0};
+				struct jw aw;
+				j = js[k];
+				if (!j.n || !json_eq(&j, json_get(&j, 0, "type"), "tool_use"))
+					continue;
+				jw_init(&aw, jw_sink_buf, &args);
+				json_copy(&aw, &j, json_get(&j, 0, "input"));
+				jw_open(w, '{');
+				jw_key(w, "id"); json_copy(w, &j, json_get(&j, 0, "id"));
+				jw_key(w, "type"); jw_str(w, "function");
+				jw_key(w, "function");
+				jw_open(w, '{');
+				jw_key(w, "name"); json_copy(w, &j, json_get(&j, 0, "name"));
+				jw_key(w, "arguments"); jw_strn(w, args.p ? args.p : "{}", args.p ? args.len : 2);
+				jw_close(w, '}');
+				jw_close(w, '}');
+				buf_free(&args);
+			}
+			jw_close(w, ']');
+		}
+		jw_close(w, '}');
+	}
+	for (k = 0; k < n; k++)
+		free(tok[k]);
+}
+
+static void
+oa_body(struct jw *w, void *ctx)
+{
+	const struct api_req *q = ctx;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	size_t i;
+	int k, c, any = 0;
+	jw_open(w, '{');
+	jw_key(w, "model"); jw_str(w, q->cfg->model);
+	jw_key(w, "max_tokens"); jw_int(w, q->cfg->max_tokens);
+	jw_key(w, "stream"); jw_bool(w, 1);
+	jw_key(w, "stream_options"); jw_json(w, "{\"include_usage\":true}", 22);
+	jw_key(w, "messages");
+	jw_open(w, '[');
+	if (q->cfg->system_json && json_parse_alloc(&j, q->cfg->system_json, strlen(q->cfg->system_json), &tok) > 0) {
+		jw_open(w, '{');
+		jw_key(w, "role"); jw_str(w, "system");
+		jw_key(w, "content");
+		jw_sep(w);
+		jw_raw(w, "\"", 1);
+		oa_text_body(w, &j, 0, &any);
+		jw_raw(w, "\"", 1);
+		jw_close(w, '}');
+	}
+	free(tok);
+	tok = NULL;
+	for (i = 0; i < q->conv->n; i++)
+		oa_message(w, &q->conv->m[i]);
+	jw_close(w, ']');
+	if (q->cfg->tools_json && json_parse_alloc(&j, q->cfg->tools_json, strlen(q->cfg->tools_json), &tok) > 0 &&
+	    j.t[0].type == JSMN_ARRAY && j.t[0].size > 0) {
+		jw_key(w, "tools");
+		jw_open(w, '[');
+		for (c = 0, k = 1; c < j.t[0].size; c++, k = json_skip(&j, k)) {
+			jw_open(w, '{');
+			jw_key(w, "type"); jw_str(w, "function");
+			jw_key(w, "function");
+			jw_open(w, '{');
+			jw_key(w, "name"); json_copy(w, &j, json_get(&j, k, "name"));
+			jw_key(w, "description"); json_copy(w, &j, json_get(&j, k, "description"));
+			jw_key(w, "parameters"); json_copy(w, &j, json_get(&j, k, "input_schema"));
+			jw_close(w, '}');
+			jw_close(w, '}');
+		}
+		jw_close(w, ']');
+	}
+	free(tok);
+	jw_close(w, '}');
+}
+
+/* The block that holds the stream's tool call number idx, made on first sight. */
+static struct api_block *
+oa_call_block(struct api *a, long long idx)
+{
+	struct api_msg *m = a->msg;
+	if (idx < 0 || idx >= AG_API_BLOCKS)
+		return NULL;
+	if (a->oa_call[idx] < 0) {
+		if (m->nb >= AG_API_BLOCKS)
+			return NULL;
+		a->oa_call[idx] = (signed char)m->nb++;
+		m->b[a->oa_call[idx]].type = BLK_TOOL_USE;
+	}
+	return &m->b[a->oa_call[idx]];
+}
+
+static void
+oa_finish(struct api *a)
+{
+	int i;
+	for (i = 0; i < a->msg->nb; i++) {
+		struct api_block *b = &a->msg->b[i];
+		if (b->type == BLK_TEXT && !b->stopped)
+			api_text_end(b);
+		if (b->type == BLK_TOOL_USE && !b->id.len)
+			buf_printf(&b->id, "call_%d", i);      /* some local servers send no id */
+		b->stopped = 1;
+	}
+	a->msg->stopped = 1;
+}
+
+/* One Chat Completions chunk: text, tool call pieces, the finish reason, usage; "[DONE]" ends it. */
+static int
+oa_on_event(void *ctx, const char *event, char *data, size_t n)
+{
+	struct api *a = ctx;
+	struct api_msg *m = a->msg;
+	struct json j;
+	char ex[100], fin[32];
+	int r, ch, d, tc, i, k;
+	long l;
+	long long v;
+	if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		oa_finish(a);
+		return 0;
+	}
+	r = json_parse(&j, data, n, a->tok, AG_JSON_TOKENS);
+	if (r == AG_E_TOOBIG)
+		return err_set(a->e, AG_E_API, "a chunk holds more than %d JSON values; this build cannot read it",
+		               AG_JSON_TOKENS);
+	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
+		str_excerpt(ex, sizeof ex, data, n);
+		return err_set(a->e, AG_E_API, "the server sent a chunk that is not a valid JSON object: '%s'", ex);
+	}
+	if ((d = json_get(&j, 0, "error")) >= 0) {
+		char msg[400] = "";
+		json_str(&j, json_get(&j, d, "message"), msg, sizeof msg);
+		if (!msg[0])
+			json_str(&j, d, msg, sizeof msg);
+		snprintf(a->stream_error, sizeof a->stream_error, "api_error");
+		return err_set(a->e, AG_E_API, "API error in the middle of the answer: %s", msg[0] ? msg : "(no message)");
+	}
+	if (!m->started) {
+		json_str(&j, json_get(&j, 0, "id"), m->id, sizeof m->id);
+		m->started = 1;
+	}
+	if ((d = json_get(&j, 0, "usage")) >= 0 && j.t[d].type == JSMN_OBJECT) {
+		if (!json_int(&j, json_get(&j, d, "prompt_tokens"), &v)) m->usage.input = v;
+		if (!json_int(&j, json_get(&j, d, "completion_tokens"), &v)) m->usage.output = v;
+	}
+	ch = json_get(&j, 0, "choices");
+	if (ch < 0 || j.t[ch].type != JSMN_ARRAY || j.t[ch].size < 1)
+		return 0;
+	ch++;                                         /* the first choice: we ask for one */
+	d = json_get(&j, ch, "delta");
+	if ((l = api_str(a, &j, json_get(&j, d, "content"))) > 0) {
+		struct api_block *b;
+		if (a->oa_text < 0) {
+			if (m->nb >= AG_API_BLOCKS)
+				return err_set(a->e, AG_E_API, "the answer has more than %d parts", AG_API_BLOCKS);
+			a->oa_text = m->nb++;
+			b = &m->b[a->oa_text];
+			b->type = BLK_TEXT;
+			buf_adds(&b->text, API_TEXT_PREFIX);
+			if (a->sink && a->sink->block_start)
+				a->sink->block_start(a->sink->ctx, BLK_TEXT);
+		}
+		b = &m->b[a->oa_text];
+		api_text_add(b, a->scratch, (size_t)l);
+		if (a->sink && a->sink->text)
+			a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
+	}
+	if ((l = api_str(a, &j, json_get(&j, d, "reasoning_content"))) > 0 && a->sink && a->sink->thinking)
+		a->sink->thinking(a->sink->ctx, a->scratch, (size_t)l);  /* shown, not kept: no signature */
+	tc = json_get(&j, d, "tool_calls");
+	if (tc >= 0 && j.t[tc].type == JSMN_ARRAY)
+		for (i = 0, k = tc + 1; i < j.t[tc].size; i++, k = json_skip(&j, k)) {
+			struct api_block *b;
+			int f = json_get(&j, k, "function");
+			if (json_int(&j, json_get(&j, k, "index"), &v))
+				v = i;
+			if (!(b = oa_call_block(a, v)))
+				return err_set(a->e, AG_E_API, "the stream named tool call index %lld, outside 0..%d", v,
+				               AG_API_BLOCKS - 1);
+			if (json_get(&j, k, "id") >= 0 && !b->id.len)
+				json_str_buf(&j, json_get(&j, k, "id"), &b->id);
+			if (!b->name[0])
+				json_str(&j, json_get(&j, f, "name"), b->name, sizeof b->name);
+			if ((r = json_get(&j, f, "arguments")) >= 0 && j.t[r].type == JSMN_STRING &&
+			    json_str_buf(&j, r, &b->input))
+				return err_set(a->e, AG_E_API, "a tool call's arguments could not be read");
+			if (a->sink && a->sink->block_start && b->input.len == 0)
+				a->sink->block_start(a->sink->ctx, BLK_TOOL_USE);
+		}
+	if (!json_str(&j, json_get(&j, ch, "finish_reason"), fin, sizeof fin)) {
+		const char *sr = strcmp(fin, "stop") == 0 ? "end_turn" : strcmp(fin, "tool_calls") == 0 ||
+		                 strcmp(fin, "function_call") == 0 ? "tool_use" : strcmp(fin, "length") == 0 ?
+		                 "max_tokens" : fin;
+		snprintf(m->stop_reason, sizeof m->stop_reason, "%s", sr);
+		a->oa_done = 1;
+	}
+	return 0;
+}
+
 /* The HTTP error body, read whole (capped), turned into one line with the API's type and message. */
 static int
 api_http_error(struct api *a)
@@ -3578,6 +3887,13 @@ api_http_error(struct api *a)
 static void
 api_headers(struct api *a, struct buf *hd, const char *accept)
 {
+	if (a->cfg->openai) {
+		if (a->cfg->bearer)
+			buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
+		buf_printf(hd, "content-type: application/json\r\naccept: %s\r\nuser-agent: agent/" AG_VERSION "\r\n",
+		           accept);
+		return;
+	}
 	if (a->cfg->api_key)
 		buf_printf(hd, "x-api-key: %s\r\n", a->cfg->api_key);
 	else if (a->cfg->bearer)
@@ -3602,6 +3918,8 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 	a->http.e = a->e;
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
+	if (a->cfg->openai)
+		return err_set(a->e, AG_E_API, "token counting needs the Anthropic API; this session uses --provider openai");
 	api_headers(a, &hd, "application/json");
 	rc = http_request(&a->http, "POST", "/v1/messages/count_tokens", hd.p, api_body, &q);
 	explicit_bzero(hd.p, hd.len);
@@ -3630,14 +3948,18 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	struct buf hd = {0};
 	char tmp[AG_HTTP_RBUF];
 	size_t ctl;
-	const char *ct;
+	const char *ct, *path = a->cfg->openai ? "/chat/completions" : "/v1/messages";
 	long r;
 	int rc;
+	sse_cb on_event = a->cfg->openai ? oa_on_event : api_on_event;
 	q.cfg = a->cfg;
 	q.conv = c;
 	q.count = 0;
 	a->msg = m;
 	a->stream_error[0] = 0;
+	a->oa_text = -1;
+	a->oa_done = 0;
+	memset(a->oa_call, -1, sizeof a->oa_call);
 	a->e->status = 0;
 	a->sink = sink;
 	api_msg_reset(m);
@@ -3649,7 +3971,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (a->cfg->verbose) {
 		/* the wire, without secrets: a key shows its first 6 characters */
 		size_t i = 0;
-		fprintf(stderr, "agent: > POST %s%s/v1/messages\n", a->http.url.host, a->http.url.prefix);
+		fprintf(stderr, "agent: > POST %s%s%s\n", a->http.url.host, a->http.url.prefix, path);
 		while (i < hd.len) {
 			char *nl = memchr(hd.p + i, '\n', hd.len - i);
 			size_t n = nl ? (size_t)(nl - (hd.p + i)) : hd.len - i, vl;
@@ -3666,7 +3988,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 			i += (nl ? (size_t)(nl - (hd.p + i)) : hd.len - i) + 1;
 		}
 	}
-	rc = hd.p ? http_request(&a->http, "POST", "/v1/messages", hd.p, api_body, &q) :
+	rc = hd.p ? http_request(&a->http, "POST", path, hd.p, a->cfg->openai ? oa_body : api_body, &q) :
 	            err_set(a->e, AG_E_NOMEM, "out of memory");
 	if (hd.p)
 		explicit_bzero(hd.p, hd.len);         /* the key does not linger in freed memory */
@@ -3697,7 +4019,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		               "a wrong ANTHROPIC_BASE_URL?): '%s'", a->http.url.host, (int)(ctl < 60 ? ctl : 60), ct, ex);
 	}
 	while ((r = http_body_read(&a->http, tmp, sizeof tmp)) > 0) {
-		rc = sse_feed(&a->sse, tmp, (size_t)r, api_on_event, a);
+		rc = sse_feed(&a->sse, tmp, (size_t)r, on_event, a);
 		if (flush)
 			flush(flush_ctx);
 		if (rc == AG_E_TOOBIG)
@@ -3716,11 +4038,13 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 			        "(incomplete answer)", a->http.url.host);
 		return a->e->code;
 	}
-	rc = sse_finish(&a->sse, api_on_event, a);
+	rc = sse_finish(&a->sse, on_event, a);
 	if (flush)
 		flush(flush_ctx);
 	if (rc)
 		return rc;
+	if (a->cfg->openai && a->oa_done && !m->stopped)
+		oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
 	if (!m->stopped)
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before message_stop (incomplete answer)",
 		               a->http.url.host);
@@ -3829,10 +4153,12 @@ static const char tool_defs_json[] =
 "{\"content\":{\"type\":\"string\"},\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"in_progress\","
 "\"completed\"]},\"activeForm\":{\"type\":\"string\",\"description\":\"present tense, e.g. Running tests\"}},"
 "\"required\":[\"content\",\"status\",\"activeForm\"],\"additionalProperties\":false}}},\"required\":[\"todos\"],"
+"\"additionalProperties\":false}},"
+"{\"name\":\"WebFetch\",\"description\":\"Fetch a web page (http or https) and answer prompt about it: a small model "
+"reads the page as text and its answer is the result. For documentation, issues, API references.\",\"input_schema\":"
+"{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\",\"format\":\"uri\"},\"prompt\":{\"type\":"
+"\"string\",\"description\":\"what to find or extract from the page\"}},\"required\":[\"url\",\"prompt\"],"
 "\"additionalProperties\":false}}]";
-
-static const char *const tool_names[] = { "Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite" };
-#define TOOL_COUNT 7
 
 #ifndef AG_TOOL_OUTPUT_MAX          /* characters of tool output kept: head and tail around a marked cut */
 #define AG_TOOL_OUTPUT_MAX 30000
@@ -3885,7 +4211,10 @@ struct tool_ctx {
 struct tool_out {
 	struct buf text;
 	int is_error;
+	struct buf blocks;        /* more content blocks (an MCP tool's images), JSON objects joined by commas */
 };
+
+static void mcp_tool_run(const char *full, const struct json *in, struct tool_out *o);
 
 static int
 tool_fail(struct tool_out *o, const char *fmt, ...)
@@ -5045,13 +5374,917 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 		tool_grep(tc, j, o);
 	else if (strcmp(name, "TodoWrite") == 0)
 		tool_todo(tc, j, o);
+	else if (str_starts(name, "mcp__"))
+		mcp_tool_run(name, j, o);
 	else
 		tool_fail(o, "There is no tool named %s; the tools are Bash, Read, Write, Edit, Glob, Grep, TodoWrite", name);
 	if (!o->text.len)
 		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
 }
 
-/* ==== 10. perm: what may run without asking ==== */
+/* ==== 10. mcp: Model Context Protocol servers ==== */
+
+/* Servers declared as Claude Code declares them (.mcp.json, ~/.claude.json, --mcp-config): stdio (a child
+ * speaking JSON-RPC 2.0, one message per line) or streamable HTTP (POST; the answer as JSON or as an event
+ * stream) over our own HTTP/TLS client. Their tools reach the model as mcp__SERVER__TOOL. A server that
+ * fails is reported once and left out; nothing it does can stop the agent. */
+#ifndef AG_MCP_SERVERS
+#define AG_MCP_SERVERS 32
+#endif
+#define MCP_PROTOCOL "2025-06-18"
+enum { MCP_OFF, MCP_READY, MCP_FAILED };
+
+struct mcp_tool {
+	char *name;               /* the server's name for it */
+	char full[192];           /* mcp__SERVER__TOOL */
+	struct buf def;           /* {"name","description","input_schema"} for the request */
+};
+
+struct mcp_srv {
+	char name[64];
+	int http;
+	int state;
+	char why[300];
+	/* stdio */
+	char **argv;
+	struct buf env;           /* NAME=VALUE\0 pairs from the "env" object */
+	pid_t pid;
+	int to, from;             /* pipes: we write requests to `to`, read answers from `from` */
+	struct buf in;            /* bytes read, not yet a whole line */
+	/* http */
+	struct url url;
+	char path[512];
+	struct buf headers;       /* configured headers as "name: value\r\n" lines */
+	char session[200];        /* Mcp-Session-Id */
+	struct http *h;
+	long long id;
+	struct mcp_tool *tools;
+	size_t ntools;
+};
+
+static struct mcp_srv mcp_srv[AG_MCP_SERVERS];
+static size_t mcp_n;
+static struct tls_trust *mcp_trust;
+static struct buf mcp_logdir;
+
+/* A config file's "mcpServers": each entry becomes a server to start (later files do not replace a name). */
+static int
+mcp_config(const char *path, int must_exist, struct ag_err *e)
+{
+	struct buf f = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	int ms, i, k, r = 0;
+	if (file_read_all(path, &f, 4u << 20)) {
+		buf_free(&f);
+		return must_exist ? err_set(e, AG_E_USAGE, "cannot read the MCP config %s: %s", path, strerror(errno)) : 0;
+	}
+	if (json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 || tok[0].type != JSMN_OBJECT) {
+		r = err_set(e, AG_E_USAGE, "%s is not valid JSON; fix it or move it away", path);
+		goto out;
+	}
+	ms = json_get(&j, 0, "mcpServers");
+	if (ms < 0)
+		goto out;
+	if (j.t[ms].type != JSMN_OBJECT) {
+		r = err_set(e, AG_E_USAGE, "%s: mcpServers must be an object of servers by name", path);
+		goto out;
+	}
+	for (i = 0, k = ms + 1; i < j.t[ms].size; i++, k = json_skip(&j, k + 1)) {
+		struct mcp_srv *s;
+		char name[64], type[16] = "stdio", tmp[2048];
+		int v = k + 1, a, x, y;
+		size_t q;
+		if (json_str(&j, k, name, sizeof name) || !name[0])
+			continue;
+		for (q = 0; q < mcp_n && strcmp(mcp_srv[q].name, name); q++)
+			;
+		if (q < mcp_n)
+			continue;
+		if (mcp_n == AG_MCP_SERVERS) {
+			r = err_set(e, AG_E_USAGE, "more than %d MCP servers configured", AG_MCP_SERVERS);
+			goto out;
+		}
+		if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(name)) {
+			r = err_set(e, AG_E_USAGE, "%s: MCP server name '%s' may only hold letters, digits, _ and -", path, name);
+			goto out;
+		}
+		s = &mcp_srv[mcp_n];
+		memset(s, 0, sizeof *s);
+		s->to = s->from = -1;
+		str_copy(s->name, sizeof s->name, name, strlen(name));
+		json_str(&j, json_get(&j, v, "type"), type, sizeof type);
+		if (strcmp(type, "http") == 0 || strcmp(type, "streamable-http") == 0 ||
+		    (json_get(&j, v, "url") >= 0 && json_get(&j, v, "command") < 0 && strcmp(type, "sse") != 0)) {
+			char *p;
+			s->http = 1;
+			if (json_str(&j, json_get(&j, v, "url"), tmp, sizeof tmp) || !(p = strstr(tmp, "://"))) {
+				s->state = MCP_FAILED;
+				snprintf(s->why, sizeof s->why, "no valid \"url\" in %s", path);
+			} else {
+				char *sl = strchr(p + 3, '/');
+				str_copy(s->path, sizeof s->path, sl ? sl : "/", strlen(sl ? sl : "/"));
+				if (sl)
+					*sl = 0;
+				if (url_parse(tmp, &s->url, e)) {
+					s->state = MCP_FAILED;
+					snprintf(s->why, sizeof s->why, "url: %.280s", e->msg);
+					e->code = 0;
+					e->msg[0] = 0;
+				}
+			}
+			a = json_get(&j, v, "headers");
+			if (a >= 0 && j.t[a].type == JSMN_OBJECT)
+				for (x = 0, y = a + 1; x < j.t[a].size; x++, y = json_skip(&j, y + 1)) {
+					char hn[128], hv[1024];
+					if (!json_str(&j, y, hn, sizeof hn) && !json_str(&j, y + 1, hv, sizeof hv) &&
+					    !strpbrk(hn, "\r\n:") && !strpbrk(hv, "\r\n"))
+						buf_printf(&s->headers, "%s: %s\r\n", hn, hv);
+				}
+		} else if (strcmp(type, "stdio") == 0) {
+			int args = json_get(&j, v, "args"), n = 1;
+			if (json_str(&j, json_get(&j, v, "command"), tmp, sizeof tmp) || !tmp[0]) {
+				s->state = MCP_FAILED;
+				snprintf(s->why, sizeof s->why, "no \"command\" in %s", path);
+			} else {
+				if (args >= 0 && j.t[args].type == JSMN_ARRAY)
+					n += j.t[args].size;
+				s->argv = calloc((size_t)n + 1, sizeof *s->argv);
+				if (!s->argv) {
+					r = err_set(e, AG_E_NOMEM, "out of memory");
+					goto out;
+				}
+				s->argv[0] = strdup(tmp);
+				if (args >= 0 && j.t[args].type == JSMN_ARRAY)
+					for (x = 0, y = args + 1; x < j.t[args].size; x++, y = json_skip(&j, y)) {
+						struct buf b = {0};
+						json_str_buf(&j, y, &b);
+						s->argv[1 + x] = b.p ? b.p : strdup("");
+					}
+			}
+			a = json_get(&j, v, "env");
+			if (a >= 0 && j.t[a].type == JSMN_OBJECT)
+				for (x = 0, y = a + 1; x < j.t[a].size; x++, y = json_skip(&j, y + 1)) {
+					struct buf val = {0};
+					char en[128];
+					if (json_str(&j, y, en, sizeof en) || !en[0] || strchr(en, '=') || json_str_buf(&j, y + 1, &val))
+						continue;
+					buf_printf(&s->env, "%s=", en);
+					{   /* ${VAR} in a value comes from agent's own environment */
+						const char *p = val.p ? val.p : "";
+						while (*p) {
+							const char *c = strstr(p, "${"), *end = c ? strchr(c, '}') : NULL;
+							if (!c || !end) {
+								buf_adds(&s->env, p);
+								break;
+							}
+							buf_add(&s->env, p, (size_t)(c - p));
+							{
+								char vn[128];
+								const char *ev;
+								str_copy(vn, sizeof vn, c + 2, (size_t)(end - c - 2));
+								ev = getenv(vn);
+								buf_adds(&s->env, ev ? ev : "");
+							}
+							p = end + 1;
+						}
+					}
+					buf_add(&s->env, "", 1);
+					buf_free(&val);
+				}
+		} else {
+			s->state = MCP_FAILED;
+			snprintf(s->why, sizeof s->why, "transport \"%s\" is not supported (stdio and http are)", type);
+		}
+		mcp_n++;
+	}
+out:
+	free(tok);
+	buf_free(&f);
+	return r;
+}
+
+static void
+mcp_fail(struct mcp_srv *s, const char *fmt, ...)
+{
+	va_list ap;
+	if (s->state == MCP_FAILED)
+		return;
+	s->state = MCP_FAILED;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof s->why, fmt, ap);
+	va_end(ap);
+	if (s->pid > 0) {
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	if (s->to >= 0)
+		close(s->to);
+	if (s->from >= 0)
+		close(s->from);
+	s->to = s->from = -1;
+	if (s->h)
+		http_close(s->h);
+}
+
+static int
+mcp_spawn(struct mcp_srv *s, const char *cwd)
+{
+	int a[2], b[2], logfd = -1;
+	char log[PATH_MAX];
+	if (pipe2(a, O_CLOEXEC) || pipe2(b, O_CLOEXEC))
+		return AG_E_IO;
+	if (mcp_logdir.len && snprintf(log, sizeof log, "%s/%s.log", mcp_logdir.p, s->name) < (int)sizeof log)
+		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	s->pid = fork();
+	if (s->pid < 0) {
+		s->pid = 0;
+		return AG_E_IO;
+	}
+	if (s->pid == 0) {
+		const char *p;
+		int nul = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		dup2(a[0], 0);
+		dup2(b[1], 1);
+		dup2(logfd >= 0 ? logfd : nul, 2);
+		tool_env_scrub();                 /* keys reach a server only when its "env" names them */
+		for (p = s->env.p; p && p < s->env.p + s->env.len; p += strlen(p) + 1)
+			putenv((char *)p);
+		if (chdir(cwd)) {
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execvp(s->argv[0], s->argv);
+		dprintf(2, "agent: cannot run %s: %s\n", s->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(a[0]);
+	close(b[1]);
+	if (logfd >= 0)
+		close(logfd);
+	s->to = a[1];
+	s->from = b[0];
+	fcntl(s->from, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+struct mcp_body {
+	const char *method;
+	const char *params;       /* JSON text, or NULL */
+	long long id;             /* 0: a notification */
+	int result;               /* write "result" (an answer to the server's request) instead of "method" */
+};
+
+static void
+mcp_body_json(struct jw *w, void *ctx)
+{
+	const struct mcp_body *b = ctx;
+	jw_open(w, '{');
+	jw_key(w, "jsonrpc"); jw_str(w, "2.0");
+	if (b->id || b->result) {
+		jw_key(w, "id");
+		jw_int(w, b->id);
+	}
+	if (b->result) {
+		jw_key(w, b->method);             /* "result" or "error" */
+		jw_json(w, b->params, strlen(b->params));
+	} else {
+		jw_key(w, "method"); jw_str(w, b->method);
+		if (b->params) {
+			jw_key(w, "params");
+			jw_json(w, b->params, strlen(b->params));
+		}
+	}
+	jw_close(w, '}');
+}
+
+static int
+mcp_write_all(int fd, const char *p, size_t n, long long deadline)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = { fd, POLLOUT, 0 };
+			if (clk_ms() > deadline)
+				return AG_E_TIMEOUT;
+			poll(&pf, 1, 100);
+			continue;
+		}
+		if (w <= 0)
+			return AG_E_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One message to a stdio server. */
+static int
+mcp_send_stdio(struct mcp_srv *s, const struct mcp_body *b, long long deadline)
+{
+	struct buf line = {0};
+	struct jw w;
+	int r;
+	jw_init(&w, jw_sink_buf, &line);
+	mcp_body_json(&w, (void *)b);
+	buf_add(&line, "\n", 1);
+	r = w.err ? w.err : mcp_write_all(s->to, line.p, line.len, deadline);
+	buf_free(&line);
+	return r;
+}
+
+/* The server asked us something (ping, roots/list, sampling...): ping is answered, the rest refused. */
+static void
+mcp_answer(struct mcp_srv *s, const struct json *j, long long deadline)
+{
+	struct mcp_body b;
+	long long id;
+	if (json_int(j, json_get(j, 0, "id"), &id))
+		return;
+	b.id = id;
+	b.result = 1;
+	if (json_eq(j, json_get(j, 0, "method"), "ping")) {
+		b.method = "result";
+		b.params = "{}";
+	} else {
+		b.method = "error";
+		b.params = "{\"code\":-32601,\"message\":\"Method not found\"}";
+	}
+	if (!s->http)
+		mcp_send_stdio(s, &b, deadline);
+}
+
+/* Read stdio lines until the answer to id arrives; it is left in *out (the whole message). */
+static int
+mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *out)
+{
+	for (;;) {
+		char *nl;
+		while ((nl = memchr(s->in.p ? s->in.p : "", '\n', s->in.len)) != NULL) {
+			size_t n = (size_t)(nl - s->in.p);
+			struct json j;
+			jsmntok_t *tok = NULL;
+			long long got;
+			int done = 0;
+			if (n && json_parse_alloc(&j, s->in.p, n, &tok) > 0 && tok[0].type == JSMN_OBJECT) {
+				if (json_get(&j, 0, "method") >= 0) {
+					if (json_get(&j, 0, "id") >= 0)
+						mcp_answer(s, &j, deadline);
+				} else if (!json_int(&j, json_get(&j, 0, "id"), &got) && got == id) {
+					out->len = 0;
+					buf_add(out, s->in.p, n);
+					done = 1;
+				}
+			} else if (n && strspn(s->in.p, " \t\r") < n) {
+				char ex[80];
+				str_excerpt(ex, sizeof ex, s->in.p, n);
+				free(tok);
+				mcp_fail(s, "it wrote what is not JSON-RPC: '%s'", ex);
+				return AG_E_API;
+			}
+			free(tok);
+			s->in.len -= n + 1;
+			memmove(s->in.p, nl + 1, s->in.len);
+			if (done)
+				return 0;
+		}
+		{
+			struct pollfd pf = { s->from, POLLIN, 0 };
+			long long left = deadline - clk_ms();
+			char tmp[8192];
+			ssize_t r;
+			if (left <= 0) {
+				mcp_fail(s, "no answer in time");
+				return AG_E_TIMEOUT;
+			}
+			if (poll(&pf, 1, left > 200 ? 200 : (int)left) < 0 && errno != EINTR)
+				return AG_E_IO;
+			if (ag_interrupted) {
+				return AG_E_INTR;
+			}
+			r = read(s->from, tmp, sizeof tmp);
+			if (r == 0) {
+				int st = 0;
+				if (s->pid > 0 && waitpid(s->pid, &st, WNOHANG) == s->pid) {
+					s->pid = 0;
+					mcp_fail(s, "it exited (%s %d) before answering; see its log", WIFSIGNALED(st) ?
+					         "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+				} else {
+					mcp_fail(s, "it closed its output before answering; see its log");
+				}
+				return AG_E_CLOSED;
+			}
+			if (r < 0 && errno != EAGAIN && errno != EINTR) {
+				mcp_fail(s, "reading from it failed: %s", strerror(errno));
+				return AG_E_IO;
+			}
+			if (r > 0 && buf_add(&s->in, tmp, (size_t)r))
+				return AG_E_NOMEM;
+			if (s->in.len > (64u << 20)) {
+				mcp_fail(s, "it sent over 64 MB without a line end");
+				return AG_E_TOOBIG;
+			}
+		}
+	}
+}
+
+struct mcp_sse {
+	long long id;
+	struct buf *out;
+	int found;
+};
+
+static int
+mcp_sse_event(void *ctx, const char *event, char *data, size_t n)
+{
+	struct mcp_sse *m = ctx;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	long long got;
+	if (!m->found && json_parse_alloc(&j, data, n, &tok) > 0 && tok[0].type == JSMN_OBJECT &&
+	    json_get(&j, 0, "method") < 0 && !json_int(&j, json_get(&j, 0, "id"), &got) && got == m->id) {
+		m->out->len = 0;
+		buf_add(m->out, data, n);
+		m->found = 1;
+	}
+	free(tok);
+	return 0;
+}
+
+/* One POST to a streamable HTTP server; the answer to b->id (if any) in *out. */
+static int
+mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct buf *out)
+{
+	struct ag_err e = {0};
+	struct buf hd = {0};
+	char tmp[4096];
+	const char *v;
+	size_t vl;
+	long r;
+	int rc;
+	if (!s->h) {
+		s->h = calloc(1, sizeof *s->h);
+		if (!s->h)
+			return AG_E_NOMEM;
+		s->h->net.fd = -1;
+		s->h->url = s->url;
+		s->h->trust = mcp_trust;
+		if (net_proxy_for(&s->url, &s->h->proxy, &e)) {
+			mcp_fail(s, "%s", e.msg);
+			return AG_E_USAGE;
+		}
+	}
+	s->h->e = &e;
+	s->h->net.timeout_ms = (int)(deadline - clk_ms() > 1 ? deadline - clk_ms() : 1);
+	s->h->deadline_ms = deadline;
+	buf_printf(&hd, "content-type: application/json\r\naccept: application/json, text/event-stream\r\n"
+	           "user-agent: agent/" AG_VERSION "\r\nmcp-protocol-version: " MCP_PROTOCOL "\r\n");
+	if (s->session[0])
+		buf_printf(&hd, "mcp-session-id: %s\r\n", s->session);
+	if (s->headers.len)
+		buf_add(&hd, s->headers.p, s->headers.len);
+	rc = http_request(s->h, "POST", s->path, hd.p, mcp_body_json, (void *)b);
+	explicit_bzero(hd.p, hd.len);
+	buf_free(&hd);
+	if (rc) {
+		mcp_fail(s, "%s", e.msg);
+		return rc;
+	}
+	if ((v = http_header(s->h, "mcp-session-id", &vl)) != NULL && vl < sizeof s->session)
+		str_copy(s->session, sizeof s->session, v, vl);
+	v = http_header(s->h, "content-type", &vl);
+	if (s->h->status < 200 || s->h->status > 299) {
+		char ex[120];
+		struct buf body = {0};
+		while ((r = http_body_read(s->h, tmp, sizeof tmp)) > 0 && body.len < 4096)
+			buf_add(&body, tmp, (size_t)r);
+		str_excerpt(ex, sizeof ex, body.p ? body.p : "", body.len);
+		buf_free(&body);
+		http_close(s->h);
+		mcp_fail(s, "HTTP %d: %s", s->h->status, ex[0] ? ex : "(empty body)");
+		return AG_E_API;
+	}
+	if (v && vl >= 17 && strncasecmp(v, "text/event-stream", 17) == 0) {
+		struct sse sse;
+		struct mcp_sse m = { b->id, out, 0 };
+		sse_init(&sse);
+		while (!m.found && (r = http_body_read(s->h, tmp, sizeof tmp)) > 0)
+			if (sse_feed(&sse, tmp, (size_t)r, mcp_sse_event, &m))
+				break;
+		if (!m.found)
+			sse_finish(&sse, mcp_sse_event, &m);
+		http_close(s->h);                     /* the rest of the stream is not ours to wait for */
+		if (b->id && !m.found) {
+			mcp_fail(s, "its event stream ended without the answer%s%s", e.msg[0] ? ": " : "", e.msg);
+			return AG_E_API;
+		}
+		return 0;
+	}
+	out->len = 0;
+	while ((r = http_body_read(s->h, tmp, sizeof tmp)) > 0)
+		if (buf_add(out, tmp, (size_t)r))
+			return AG_E_NOMEM;
+	if (r < 0) {
+		mcp_fail(s, "%s", e.msg);
+		return (int)r;
+	}
+	if (!s->h->keep)
+		http_close(s->h);
+	if (b->id && !out->len) {
+		mcp_fail(s, "HTTP %d without a body", s->h->status);
+		return AG_E_API;
+	}
+	return 0;
+}
+
+/* A request and its answer's "result" (parsed into *j with *tok to free); an "error" is a failure. */
+static int
+mcp_call(struct mcp_srv *s, const char *method, const char *params, long long timeout_ms, struct buf *msg,
+         struct json *j, jsmntok_t **tok, char *err, size_t ecap)
+{
+	struct mcp_body b;
+	long long deadline = clk_ms() + timeout_ms;
+	int rc, res;
+	*tok = NULL;
+	err[0] = 0;
+	if (s->state == MCP_FAILED) {
+		snprintf(err, ecap, "%s", s->why);
+		return AG_E_API;
+	}
+	b.method = method;
+	b.params = params;
+	b.id = ++s->id;
+	b.result = 0;
+	if (s->http)
+		rc = mcp_http(s, &b, deadline, msg);
+	else if ((rc = mcp_send_stdio(s, &b, deadline)) == 0)
+		rc = mcp_wait_stdio(s, b.id, deadline, msg);
+	else
+		mcp_fail(s, "it stopped reading its input (exited?)");
+	if (rc == AG_E_TIMEOUT)
+		snprintf(s->why, sizeof s->why, "no answer to %s within %lld ms", method, timeout_ms);
+	if (rc) {
+		snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
+		return rc;
+	}
+	if (json_parse_alloc(j, msg->p ? msg->p : "", msg->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT) {
+		mcp_fail(s, "its answer to %s is not valid JSON", method);
+		snprintf(err, ecap, "%s", s->why);
+		return AG_E_API;
+	}
+	if ((res = json_get(j, 0, "error")) >= 0) {
+		char m[400] = "";
+		long long code = 0;
+		json_str(j, json_get(j, res, "message"), m, sizeof m);
+		json_int(j, json_get(j, res, "code"), &code);
+		snprintf(err, ecap, "%s (error %lld)", m[0] ? m : "no message", code);
+		return AG_E_API;
+	}
+	if (json_get(j, 0, "result") < 0) {
+		snprintf(err, ecap, "its answer to %s has no result", method);
+		return AG_E_API;
+	}
+	return 0;
+}
+
+static void
+mcp_notify(struct mcp_srv *s, const char *method)
+{
+	struct mcp_body b = { method, NULL, 0, 0 };
+	struct buf out = {0};
+	if (s->http)
+		mcp_http(s, &b, clk_ms() + 10000, &out);
+	else
+		mcp_send_stdio(s, &b, clk_ms() + 10000);
+	buf_free(&out);
+}
+
+static long long
+mcp_env_ms(const char *name, long long def)
+{
+	const char *v = getenv(name);
+	unsigned long long n;
+	return v && *v && !str_to_u64(v, strlen(v), 86400000ULL, &n) && n > 0 ? (long long)n : def;
+}
+
+/* tools/list, every page; each tool's definition kept in the form the Messages API takes. */
+static void
+mcp_list_tools(struct mcp_srv *s, long long deadline)
+{
+	char cursor[512] = "", err[400];
+	int pages;
+	for (pages = 0; pages < 100 && s->state != MCP_FAILED; pages++) {
+		struct buf msg = {0}, params = {0};
+		struct json j;
+		jsmntok_t *tok = NULL;
+		int res, tl, i, k, nc;
+		long long left = deadline - clk_ms();
+		if (cursor[0]) {
+			struct jw w;
+			jw_init(&w, jw_sink_buf, &params);
+			jw_open(&w, '{');
+			jw_key(&w, "cursor");
+			jw_str(&w, cursor);
+			jw_close(&w, '}');
+		}
+		if (mcp_call(s, "tools/list", params.p ? params.p : "{}", left > 0 ? left : 1, &msg, &j, &tok, err, sizeof err)) {
+			mcp_fail(s, "tools/list: %s", err);
+			buf_free(&msg);
+			buf_free(&params);
+			free(tok);
+			return;
+		}
+		res = json_get(&j, 0, "result");
+		tl = json_get(&j, res, "tools");
+		if (tl >= 0 && j.t[tl].type == JSMN_ARRAY)
+			for (i = 0, k = tl + 1; i < j.t[tl].size; i++, k = json_skip(&j, k)) {
+				struct mcp_tool *t, *nt;
+				struct buf name = {0};
+				struct jw w;
+				int sc = json_get(&j, k, "inputSchema"), d = json_get(&j, k, "description");
+				if (json_str_buf(&j, json_get(&j, k, "name"), &name) || !name.len) {
+					buf_free(&name);
+					continue;
+				}
+				nt = realloc(s->tools, (s->ntools + 1) * sizeof *s->tools);
+				if (!nt) {
+					buf_free(&name);
+					break;
+				}
+				s->tools = nt;
+				t = &s->tools[s->ntools++];
+				memset(t, 0, sizeof *t);
+				t->name = name.p;
+				snprintf(t->full, sizeof t->full, "mcp__%s__%s", s->name, name.p);
+				{   /* the API takes names of [a-zA-Z0-9_-]{1,64}: anything else becomes _ */
+					char *c;
+					for (c = t->full; *c; c++)
+						if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+							*c = '_';
+					t->full[64] = 0;
+				}
+				jw_init(&w, jw_sink_buf, &t->def);
+				jw_open(&w, '{');
+				jw_key(&w, "name"); jw_str(&w, t->full);
+				jw_key(&w, "description");
+				if (d >= 0 && j.t[d].type == JSMN_STRING)
+					json_copy(&w, &j, d);
+				else
+					jw_str(&w, t->name);
+				jw_key(&w, "input_schema");
+				if (sc >= 0 && j.t[sc].type == JSMN_OBJECT)
+					json_copy(&w, &j, sc);
+				else
+					jw_json(&w, "{\"type\":\"object\"}", 17);
+				jw_close(&w, '}');
+			}
+		nc = json_get(&j, res, "nextCursor");
+		cursor[0] = 0;
+		if (nc >= 0)
+			json_str(&j, nc, cursor, sizeof cursor);
+		buf_free(&msg);
+		buf_free(&params);
+		free(tok);
+		if (!cursor[0])
+			break;
+	}
+	if (s->state != MCP_FAILED)
+		s->state = MCP_READY;
+}
+
+/* Start every configured server: all stdio children first, then each handshake under one deadline
+ * (MCP_TIMEOUT), so they start side by side and a slow one costs its own time, not the sum. */
+static void
+mcp_start(const char *cwd, int quiet)
+{
+	static const char init[] = "{\"protocolVersion\":\"" MCP_PROTOCOL "\",\"capabilities\":{},"
+	                           "\"clientInfo\":{\"name\":\"agent\",\"version\":\"" AG_VERSION "\"}}";
+	long long deadline = clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000);
+	size_t i;
+	char st[PATH_MAX];
+	if (!mcp_n)
+		return;
+	if (!cfg_state_dir(st, sizeof st, 1)) {
+		buf_printf(&mcp_logdir, "%s/mcp-logs", st);
+		if (file_mkdirs(mcp_logdir.p, 0700))
+			mcp_logdir.len = 0;
+	}
+	for (i = 0; i < mcp_n; i++) {
+		struct mcp_srv *s = &mcp_srv[i];
+		if (s->state == MCP_FAILED || s->http)
+			continue;
+		if (mcp_spawn(s, cwd))
+			mcp_fail(s, "cannot start %s: %s", s->argv[0], strerror(errno));
+	}
+	for (i = 0; i < mcp_n; i++) {             /* initialize requests out to every stdio server at once */
+		struct mcp_srv *s = &mcp_srv[i];
+		struct mcp_body b = { "initialize", init, 0, 0 };
+		if (s->state == MCP_FAILED || s->http)
+			continue;
+		b.id = ++s->id;
+		if (mcp_send_stdio(s, &b, deadline))
+			mcp_fail(s, "it stopped reading its input (exited?)");
+	}
+	for (i = 0; i < mcp_n; i++) {
+		struct mcp_srv *s = &mcp_srv[i];
+		struct buf msg = {0};
+		struct json j;
+		jsmntok_t *tok = NULL;
+		char err[400] = "";
+		int rc;
+		if (s->state != MCP_FAILED) {
+			if (s->http) {
+				long long left = deadline - clk_ms();
+				rc = mcp_call(s, "initialize", init, left > 0 ? left : 1, &msg, &j, &tok, err, sizeof err);
+			} else {
+				rc = mcp_wait_stdio(s, s->id, deadline, &msg);
+				if (rc == AG_E_TIMEOUT)
+					snprintf(s->why, sizeof s->why, "no answer to initialize within %lld ms (MCP_TIMEOUT)",
+					         mcp_env_ms("MCP_TIMEOUT", 30000));
+				if (!rc && (json_parse_alloc(&j, msg.p, msg.len, &tok) <= 0 || json_get(&j, 0, "result") < 0)) {
+					json_str(&j, json_path(&j, 0, "error.message"), err, sizeof err);
+					mcp_fail(s, "initialize failed: %s", err[0] ? err : "no result in its answer");
+				}
+			}
+			if (rc && s->state != MCP_FAILED)
+				mcp_fail(s, "initialize failed: %s", err[0] ? err : "no answer");
+			if (s->state != MCP_FAILED) {
+				mcp_notify(s, "notifications/initialized");
+				mcp_list_tools(s, deadline);
+			}
+			buf_free(&msg);
+			free(tok);
+		}
+		if (s->state == MCP_FAILED && !quiet)
+			fprintf(stderr, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+	}
+}
+
+static void
+mcp_stop(void)
+{
+	size_t i, k;
+	for (i = 0; i < mcp_n; i++) {
+		struct mcp_srv *s = &mcp_srv[i];
+		if (s->to >= 0)
+			close(s->to);             /* stdio servers end when their input closes */
+		s->to = -1;
+		if (s->pid > 0) {
+			long long until = clk_ms() + 500;
+			while (waitpid(s->pid, NULL, WNOHANG) == 0 && clk_ms() < until)
+				usleep(10000);
+			if (waitpid(s->pid, NULL, WNOHANG) == 0) {
+				kill(-s->pid, SIGKILL);
+				kill(s->pid, SIGKILL);
+				waitpid(s->pid, NULL, 0);
+			}
+			s->pid = 0;
+		}
+		if (s->from >= 0)
+			close(s->from);
+		if (s->h) {
+			http_close(s->h);
+			free(s->h);
+		}
+		for (k = 0; s->argv && s->argv[k]; k++)
+			free(s->argv[k]);
+		free(s->argv);
+		for (k = 0; k < s->ntools; k++) {
+			free(s->tools[k].name);
+			buf_free(&s->tools[k].def);
+		}
+		free(s->tools);
+		buf_free(&s->env);
+		buf_free(&s->in);
+		buf_free(&s->headers);
+	}
+	mcp_n = 0;
+	buf_free(&mcp_logdir);
+}
+
+static const struct mcp_tool *
+mcp_find(const char *full, struct mcp_srv **srv)
+{
+	size_t i, k;
+	for (i = 0; i < mcp_n; i++)
+		for (k = 0; k < mcp_srv[i].ntools; k++)
+			if (strcmp(mcp_srv[i].tools[k].full, full) == 0) {
+				*srv = &mcp_srv[i];
+				return &mcp_srv[i].tools[k];
+			}
+	return NULL;
+}
+
+/* tools/call: the content as our tool result: text joined, images kept as image blocks (o->blocks). */
+static void
+mcp_tool_run(const char *full, const struct json *in, struct tool_out *o)
+{
+	struct mcp_srv *s = NULL;
+	const struct mcp_tool *t = mcp_find(full, &s);
+	struct buf params = {0}, msg = {0};
+	struct jw w;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	char err[600];
+	int res, c, i, k, ie;
+	if (!t) {
+		tool_fail(o, "There is no MCP tool %s (its server may have failed to start; /mcp shows them)", full);
+		return;
+	}
+	jw_init(&w, jw_sink_buf, &params);
+	jw_open(&w, '{');
+	jw_key(&w, "name"); jw_str(&w, t->name);
+	jw_key(&w, "arguments"); json_copy(&w, in, 0);
+	jw_close(&w, '}');
+	res = s->state;
+	if (mcp_call(s, "tools/call", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
+		tool_fail(o, "MCP server '%s' failed on %s: %s", s->name, t->name, err);
+		if (s->state == MCP_FAILED && res != MCP_FAILED)
+			fprintf(stderr, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+		goto out;
+	}
+	res = json_get(&j, 0, "result");
+	c = json_get(&j, res, "content");
+	if (c >= 0 && j.t[c].type == JSMN_ARRAY)
+		for (i = 0, k = c + 1; i < j.t[c].size; i++, k = json_skip(&j, k)) {
+			int ty = json_get(&j, k, "type");
+			if (json_eq(&j, ty, "text")) {
+				if (o->text.len)
+					buf_adds(&o->text, "\n");
+				json_str_buf(&j, json_get(&j, k, "text"), &o->text);
+			} else if (json_eq(&j, ty, "image") && json_get(&j, k, "data") >= 0) {
+				struct jw bw;
+				if (o->blocks.len)
+					buf_adds(&o->blocks, ",");
+				jw_init(&bw, jw_sink_buf, &o->blocks);
+				jw_open(&bw, '{');
+				jw_key(&bw, "type"); jw_str(&bw, "image");
+				jw_key(&bw, "source");
+				jw_open(&bw, '{');
+				jw_key(&bw, "type"); jw_str(&bw, "base64");
+				jw_key(&bw, "media_type"); json_copy(&bw, &j, json_get(&j, k, "mimeType"));
+				jw_key(&bw, "data"); json_copy(&bw, &j, json_get(&j, k, "data"));
+				jw_close(&bw, '}');
+				jw_close(&bw, '}');
+			} else if (json_eq(&j, ty, "resource") || json_eq(&j, ty, "resource_link")) {
+				int r = json_get(&j, k, "resource");
+				if (o->text.len)
+					buf_adds(&o->text, "\n");
+				if (json_get(&j, r, "text") >= 0)
+					json_str_buf(&j, json_get(&j, r, "text"), &o->text);
+				else {
+					buf_adds(&o->text, "[resource ");
+					json_str_buf(&j, json_get(&j, r >= 0 ? r : k, "uri"), &o->text);
+					buf_adds(&o->text, "]");
+				}
+			}
+		}
+	if (!o->text.len && !o->blocks.len && (c = json_get(&j, res, "structuredContent")) >= 0) {
+		jw_init(&w, jw_sink_buf, &o->text);
+		json_copy(&w, &j, c);
+	}
+	ie = json_get(&j, res, "isError");
+	if (ie >= 0 && j.t[ie].type == JSMN_PRIMITIVE && j.s[j.t[ie].start] == 't')
+		o->is_error = 1;
+out:
+	buf_free(&params);
+	buf_free(&msg);
+	free(tok);
+}
+
+static size_t
+mcp_tool_count(void)
+{
+	size_t i, n = 0;
+	for (i = 0; i < mcp_n; i++)
+		n += mcp_srv[i].ntools;
+	return n;
+}
+
+/* /mcp and --mcp-list: each server, its state, its tools. */
+static void
+mcp_report(struct buf *out)
+{
+	size_t i, k;
+	if (!mcp_n) {
+		buf_adds(out, "No MCP servers configured (.mcp.json, mcpServers in ~/.claude.json, --mcp-config).\n");
+		return;
+	}
+	for (i = 0; i < mcp_n; i++) {
+		const struct mcp_srv *s = &mcp_srv[i];
+		buf_printf(out, "%s (%s): %s%s%s\n", s->name, s->http ? "http" : "stdio",
+		           s->state == MCP_READY ? "connected" : "failed", s->state == MCP_READY ? "" : ": ",
+		           s->state == MCP_READY ? "" : s->why);
+		for (k = 0; k < s->ntools; k++)
+			buf_printf(out, "  %s\n", s->tools[k].full);
+	}
+}
+
+/* ==== 11. perm: what may run without asking ==== */
 
 /* Rules use Claude Code's syntax and files: `Tool`, `Tool(specifier)`, `Bash(prefix:*)`, path globs for the
  * file tools, in permissions.allow / ask / deny of ~/.claude/settings.json, .claude/settings.json and
@@ -5182,7 +6415,7 @@ static int
 perm_tool_is_ro(const char *tool)
 {
 	return strcmp(tool, "Read") == 0 || strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0 ||
-	       strcmp(tool, "TodoWrite") == 0;
+	       strcmp(tool, "TodoWrite") == 0 || strcmp(tool, "Task") == 0;   /* a subagent's own calls are checked */
 }
 
 static int
@@ -5410,7 +6643,10 @@ static int
 perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, const char *cwd)
 {
 	char rel[PATH_MAX];
-	size_t cl = strlen(cwd);
+	size_t cl = strlen(cwd), tl = strlen(r->tool);
+	if (str_starts(r->tool, "mcp__") && !strstr(r->tool + 5, "__") && strncmp(tool, r->tool, tl) == 0 &&
+	    strncmp(tool + tl, "__", 2) == 0)
+		return 1;                     /* mcp__SERVER: every tool of that server */
 	if (strcmp(r->tool, tool) != 0)
 		return 0;
 	if (!r->spec || !*r->spec || strcmp(r->spec, "*") == 0)
@@ -5554,7 +6790,7 @@ perm_free(struct perm *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* ==== 11. sess: sessions that survive ==== */
+/* ==== 12. sess: sessions that survive ==== */
 
 /* A session is a JSON Lines file, one per conversation, under $XDG_STATE_HOME/agent/sessions/<cwd>/:
  * a header line, then one line per completed message, each appended with one write and fsync'd before
@@ -5916,7 +7152,7 @@ sess_list(const char *cwd, struct sess_entry **out)
 	return (int)n;
 }
 
-/* ==== 12. ui: what the user sees ==== */
+/* ==== 13. ui: what the user sees ==== */
 
 /* The answer goes to stdout, buffered and flushed after each network read so it appears as it streams;
  * everything else (tool calls, thinking, notes) goes to stderr. On a terminal, escape sequences and
@@ -5929,6 +7165,7 @@ struct ui {
 	int verbose;
 	int last;                 /* last byte written to stdout, to end the output with a newline */
 	int in_thinking;
+	int indent;               /* a subagent's tool lines sit under its Task line */
 	struct api_sink sink;
 	/* light Markdown on an interactive terminal, rendered as the text streams */
 	int md, md_mid, md_fence, md_bold, md_code, md_head;
@@ -6227,7 +7464,7 @@ ui_tool_start(struct ui *u, const char *name, const char *summary)
 	char line[400];
 	if (u->quiet)
 		return;
-	snprintf(line, sizeof line, "> %s(%s)", name, summary);
+	snprintf(line, sizeof line, "%.*s> %s(%s)", u->indent * 4, "                ", name, summary);
 	ui_err(u, "\033[1m", line, strlen(line));
 }
 
@@ -6248,7 +7485,7 @@ ui_tool_result(struct ui *u, const char *name, const char *summary, const struct
 	for (i = 0; i < n && shown < 3; shown++) {
 		const char *nl = memchr(s + i, '\n', n - i);
 		k = nl ? (size_t)(nl - (s + i)) : n - i;
-		buf_adds(&b, shown ? "    " : "  = ");
+		buf_printf(&b, "%.*s%s", u->indent * 4, "                ", shown ? "    " : "  = ");
 		buf_add(&b, s + i, k > 160 ? 160 : k);
 		if (k > 160)
 			buf_adds(&b, "...");
@@ -6256,7 +7493,7 @@ ui_tool_result(struct ui *u, const char *name, const char *summary, const struct
 		i += k + 1;
 	}
 	if (lines > shown)
-		buf_printf(&b, "    (+%zu more lines)\n", lines - shown);
+		buf_printf(&b, "%.*s    (+%zu more lines)\n", u->indent * 4, "                ", lines - shown);
 	if (b.len)
 		b.p[--b.len] = 0;
 	ui_err(u, o->is_error ? "\033[31m" : "\033[2m", b.p ? b.p : "", b.len);
@@ -6278,7 +7515,7 @@ ui_todos(struct ui *u, const struct tool_ctx *tc)
 	buf_free(&b);
 }
 
-/* ==== 13. loop: the agent loop ==== */
+/* ==== 14. loop: the agent loop ==== */
 
 #define LOOP_TODO_NUDGE_ROUNDS 10
 #ifndef LOOP_COMPACT_PCT            /* compact when a request's input passes this share of the window */
@@ -6487,7 +7724,7 @@ loop_reminder(struct msg *m, const char *text)
 static void
 loop_tool_summary(const char *name, const struct json *j, char *out, size_t cap)
 {
-	static const char *const keys[] = { "command", "file_path", "pattern", "url" };
+	static const char *const keys[] = { "command", "file_path", "pattern", "url", "description" };
 	size_t k;
 	out[0] = 0;
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
@@ -6499,6 +7736,642 @@ loop_tool_summary(const char *name, const struct json *j, char *out, size_t cap)
 	}
 	if (strcmp(name, "TodoWrite") == 0)
 		snprintf(out, cap, "%d items", j->n > 0 ? j->t[json_get(j, 0, "todos") > 0 ? json_get(j, 0, "todos") : 0].size : 0);
+}
+
+static int loop_run(struct loop *L, const char **subtype);
+/* Subagents (Task) and skills: Markdown files with a front matter of "key: value" lines between "---"
+ * lines, as Claude Code reads them from .claude/agents/ and .claude/skills/NAME/SKILL.md. */
+#ifndef AG_AGENT_TYPES
+#define AG_AGENT_TYPES 32
+#endif
+struct agent_type {
+	char name[64];
+	char *desc, *tools, *model, *body, *path;
+};
+static struct agent_type agent_types[AG_AGENT_TYPES];
+static size_t agent_ntypes;
+
+/* The value of key in a front matter (fm, its text), into a new string; NULL when absent. */
+static char *
+fm_get(const char *fm, size_t n, const char *key)
+{
+	size_t kl = strlen(key), i = 0;
+	while (i < n) {
+		const char *line = fm + i, *nl = memchr(line, '\n', n - i);
+		size_t ll = nl ? (size_t)(nl - line) : n - i;
+		if (ll > kl && strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			const char *v = line + kl + 1, *e = line + ll;
+			char *out;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\t'))
+				e--;
+			if (e - v >= 2 && (*v == '"' || *v == '\'') && e[-1] == *v)
+				v++, e--;
+			out = malloc((size_t)(e - v) + 1);
+			if (out) {
+				memcpy(out, v, (size_t)(e - v));
+				out[e - v] = 0;
+			}
+			return out;
+		}
+		i += ll + 1;
+	}
+	return NULL;
+}
+
+/* Split a Markdown file into its front matter and body; 0 when it has no front matter. */
+static int
+fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char **body)
+{
+	const char *end;
+	if (n < 4 || strncmp(s, "---", 3) != 0 || (s[3] != '\n' && s[3] != '\r'))
+		return 0;
+	*fm = s + (s[3] == '\r' ? 5 : 4);
+	end = strstr(*fm, "\n---");
+	if (!end)
+		return 0;
+	*fmn = (size_t)(end - *fm) + 1;
+	*body = end + 4;
+	*body += strspn(*body, "-\r\n");
+	return 1;
+}
+
+static void
+agents_load_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL && agent_ntypes < AG_AGENT_TYPES) {
+		char path[PATH_MAX];
+		struct buf f = {0};
+		const char *fm, *body;
+		size_t fmn, n = strlen(de->d_name), k;
+		struct agent_type *t = &agent_types[agent_ntypes];
+		char *name;
+		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0 ||
+		    snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+		    file_read_all(path, &f, 1u << 20) || !f.p) {
+			buf_free(&f);
+			continue;
+		}
+		if (!fm_split(f.p, f.len, &fm, &fmn, &body) || !(name = fm_get(fm, fmn, "name")) || !*name) {
+			fprintf(stderr, "agent: subagent at %s has no front matter (name, description): skipped\n", path);
+			buf_free(&f);
+			continue;
+		}
+		for (k = 0; k < agent_ntypes && strcmp(agent_types[k].name, name); k++)
+			;
+		if (k < agent_ntypes || strcmp(name, "general-purpose") == 0) {   /* the project's comes first */
+			free(name);
+			buf_free(&f);
+			continue;
+		}
+		memset(t, 0, sizeof *t);
+		str_copy(t->name, sizeof t->name, name, strlen(name));
+		free(name);
+		t->desc = fm_get(fm, fmn, "description");
+		t->tools = fm_get(fm, fmn, "tools");
+		t->model = fm_get(fm, fmn, "model");
+		t->body = strdup(body);
+		t->path = strdup(path);
+		agent_ntypes++;
+		buf_free(&f);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The skills of the project and the user, as the lines of a system prompt block (names, descriptions and
+ * where each SKILL.md is; never the bodies). */
+static void
+skills_load_dir(const char *dir, struct buf *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct buf f = {0};
+		const char *fm, *body;
+		size_t fmn;
+		char *name = NULL, *desc = NULL;
+		if (de->d_name[0] == '.' || snprintf(path, sizeof path, "%s/%s/SKILL.md", dir, de->d_name) >= (int)sizeof path ||
+		    file_read_all(path, &f, 1u << 20) || !f.p) {
+			buf_free(&f);
+			continue;
+		}
+		if (!fm_split(f.p, f.len, &fm, &fmn, &body) || !(desc = fm_get(fm, fmn, "description")) || !*desc)
+			fprintf(stderr, "agent: skill at %s has no front matter (name, description): skipped\n", path);
+		else {
+			name = fm_get(fm, fmn, "name");
+			buf_printf(out, "- %s: %s (%s)\n", name && *name ? name : de->d_name, desc, path);
+		}
+		free(name);
+		free(desc);
+		buf_free(&f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void
+agents_load(const char *cwd, struct buf *skills)
+{
+	char dir[PATH_MAX];
+	const char *h = getenv("HOME");
+	struct buf list = {0};
+	if (snprintf(dir, sizeof dir, "%s/.claude/agents", cwd) < (int)sizeof dir)
+		agents_load_dir(dir);
+	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/agents", h) < (int)sizeof dir)
+		agents_load_dir(dir);
+	if (snprintf(dir, sizeof dir, "%s/.claude/skills", cwd) < (int)sizeof dir)
+		skills_load_dir(dir, &list);
+	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
+		skills_load_dir(dir, &list);
+	if (list.len)
+		buf_printf(skills, "Skills: folders of instructions (and sometimes scripts) for particular tasks. When a "
+		           "task matches a skill's description, Read its SKILL.md first and follow it; read the other "
+		           "files it names only when needed.\n%s", list.p);
+	buf_free(&list);
+}
+
+static void
+agents_free(void)
+{
+	size_t i;
+	for (i = 0; i < agent_ntypes; i++) {
+		free(agent_types[i].desc);
+		free(agent_types[i].tools);
+		free(agent_types[i].model);
+		free(agent_types[i].body);
+		free(agent_types[i].path);
+	}
+	agent_ntypes = 0;
+}
+
+static const char agents_task_schema[] =
+	"{\"type\":\"object\",\"properties\":{\"description\":{\"type\":\"string\",\"description\":"
+	"\"3 to 5 words\"},\"prompt\":{\"type\":\"string\",\"description\":\"the whole task\"},"
+	"\"subagent_type\":{\"type\":\"string\"},\"model\":{\"type\":\"string\",\"description\":\"sonnet, "
+	"opus or haiku; default: the type's or yours\"}},\"required\":[\"description\",\"prompt\"],"
+	"\"additionalProperties\":false}";
+
+/* The Task tool's definition, naming the subagent types there are. */
+static void
+agents_task_def(struct buf *out)
+{
+	struct buf d = {0};
+	struct jw w;
+	size_t i;
+	buf_adds(&d, "Start a subagent: a fresh agent with its own context and the same tools (but Task) that does "
+	         "one self-contained task and answers with its final text, which only you see. Use it for broad "
+	         "searches or work that would fill your context; give it everything it needs in prompt. Several "
+	         "independent tasks can be started in one message. Types (subagent_type):\n- general-purpose: any "
+	         "task (the default)\n");
+	for (i = 0; i < agent_ntypes; i++)
+		buf_printf(&d, "- %s: %s\n", agent_types[i].name, agent_types[i].desc ? agent_types[i].desc : "");
+	jw_init(&w, jw_sink_buf, out);
+	jw_open(&w, '{');
+	jw_key(&w, "name"); jw_str(&w, "Task");
+	jw_key(&w, "description"); jw_strn(&w, d.p, d.len);
+	jw_key(&w, "input_schema");
+	jw_json(&w, agents_task_schema, sizeof agents_task_schema - 1);
+	jw_close(&w, '}');
+	buf_free(&d);
+}
+
+static const char *
+agents_model(const char *m, const char *inherit)
+{
+	if (!m || !*m || strcmp(m, "inherit") == 0)
+		return inherit;
+	if (strcmp(m, "haiku") == 0)
+		return "claude-haiku-4-5";
+	if (strcmp(m, "sonnet") == 0)
+		return "claude-sonnet-4-5";
+	if (strcmp(m, "opus") == 0)
+		return "claude-opus-4-1";
+	return m;
+}
+
+static long long
+loop_env_num(const char *name, long long def)
+{
+	const char *v = getenv(name);
+	unsigned long long n;
+	return v && *v && !str_to_u64(v, strlen(v), 1000000, &n) && n > 0 ? (long long)n : def;
+}
+
+static void cli_system(struct buf *out, const char *prompt, const char *append, const char *cwd, const char *model);
+static int cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t nextra, const char *only,
+                     int no_task);
+static const char loop_subagent_prompt[] =
+	"You are a subagent of a coding agent: you do one task for it with the tools you have, then answer with a "
+	"concise final report of what you found or did (file paths, line numbers, what changed). The report is all "
+	"it sees of your work. Do not ask questions: no one can answer them.";
+
+/* Task: a nested agent loop with a fresh conversation, on the same connection and permissions; its final
+ * text is the result. Its tool calls show indented under the Task line. */
+static void
+loop_task(struct loop *L, const struct json *j, struct tool_out *o)
+{
+	struct buf prompt = {0}, type = {0}, model = {0}, system = {0}, tools = {0};
+	struct api_cfg cfg = *L->cfg;
+	const struct api_cfg *saved_cfg = L->api->cfg;
+	const struct agent_type *t = NULL;
+	struct loop *S;
+	struct ag_err *e = L->api->e;
+	const char *subtype = "success";
+	size_t i;
+	int rc;
+	if (tool_arg_str(j, "prompt", &prompt, 1, "Task", o) < 0 || tool_arg_str(j, "subagent_type", &type, 0, "Task", o) < 0 ||
+	    tool_arg_str(j, "model", &model, 0, "Task", o) < 0)
+		goto out;
+	if (type.len && strcmp(type.p, "general-purpose") != 0) {
+		for (i = 0; i < agent_ntypes && strcmp(agent_types[i].name, type.p); i++)
+			;
+		if (i == agent_ntypes) {
+			struct buf names = {0};
+			buf_adds(&names, "general-purpose");
+			for (i = 0; i < agent_ntypes; i++)
+				buf_printf(&names, ", %s", agent_types[i].name);
+			tool_fail(o, "There is no subagent type '%s'; the types are: %s", type.p, names.p);
+			buf_free(&names);
+			goto out;
+		}
+		t = &agent_types[i];
+	}
+	S = calloc(1, sizeof *S);
+	if (!S) {
+		tool_fail(o, "out of memory");
+		goto out;
+	}
+	snprintf(cfg.model, sizeof cfg.model, "%s", agents_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
+	cli_system(&system, t && t->body && *t->body ? t->body : loop_subagent_prompt, NULL, L->tools.cwd, cfg.model);
+	cli_tools(&tools, &L->perm, NULL, 0, t ? t->tools : NULL, 1);
+	cfg.system_json = system.p;
+	cfg.tools_json = tools.p;
+	S->api = L->api;
+	S->cfg = &cfg;
+	S->perm = L->perm;                /* shared rules, not owned: never freed through S */
+	S->ui = L->ui;
+	S->out_format = OUT_JSON;         /* nothing streams to stdout; the final text is kept */
+	S->verbose = L->verbose;
+	S->max_turns = loop_env_num("AGENT_SUBAGENT_MAX_TURNS", 50);
+	S->max_retries = L->max_retries;
+	S->ask = L->ask;
+	S->term = L->term;
+	S->ctx_window = L->ctx_window;
+	S->first_user_done = 1;
+	memcpy(S->tools.cwd, L->tools.cwd, sizeof S->tools.cwd);
+	S->tools.tty = L->tools.tty;
+	S->tools.quiet = L->tools.quiet;
+	S->tools.sandbox = L->tools.sandbox;
+	snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
+	S->t_start = clk_ms();
+	{
+		struct msg *um = conv_add(&S->conv, ROLE_USER);
+		if (um)
+			conv_text_block(um, prompt.p, prompt.len);
+	}
+	L->api->cfg = &cfg;
+	L->ui->indent++;
+	rc = loop_run(S, &subtype);
+	L->ui->indent--;
+	L->api->cfg = saved_cfg;
+	L->total.input += S->total.input;
+	L->total.output += S->total.output;
+	L->total.cache_read += S->total.cache_read;
+	L->total.cache_write += S->total.cache_write;
+	if (!rc) {
+		buf_add(&o->text, S->last_text.p ? S->last_text.p : "", S->last_text.len);
+	} else if (strcmp(subtype, "error_max_turns") == 0) {
+		tool_fail(o, "The subagent stopped after %lld turns without finishing (AGENT_SUBAGENT_MAX_TURNS). Its last "
+		          "text: %.4000s", S->max_turns, S->last_text.p ? S->last_text.p : "(none)");
+	} else {
+		tool_fail(o, "The subagent failed: %s", e->msg[0] ? e->msg : "unknown error");
+	}
+	if (rc && rc != AG_E_INTR) {      /* its failure is this tool's result, not the main loop's */
+		e->code = 0;
+		e->status = 0;
+		e->msg[0] = 0;
+	}
+	conv_free(&S->conv);
+	api_msg_free(&S->msg);
+	tool_todos_free(S->tools.todos, S->tools.ntodos);
+	for (i = 0; i < S->tools.nseen; i++)
+		free(S->tools.seen[i].path);
+	free(S->tools.seen);
+	buf_free(&S->last_text);
+	buf_free(&S->pending);
+	free(S);
+out:
+	buf_free(&prompt);
+	buf_free(&type);
+	buf_free(&model);
+	buf_free(&system);
+	buf_free(&tools);
+}
+
+/* WebFetch: the page over our own HTTP/TLS client (same trust anchors and proxies), redirects followed up
+ * to 10, HTML reduced to text, capped; then a small model answers the prompt from it, and that answer is
+ * the result. */
+#ifndef AG_FETCH_MAX                /* bytes of a page read */
+#define AG_FETCH_MAX (4 * 1024 * 1024)
+#endif
+#define AG_FETCH_TEXT 100000        /* characters of its text given to the small model */
+
+/* http(s)://host[:port]/path?query into the origin (url_parse's) and the request target. */
+static int
+web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err *e)
+{
+	char origin[600];
+	const char *p = strstr(in, "://"), *rest;
+	size_t n;
+	if (!p || !(str_starts(in, "http://") || str_starts(in, "https://")))
+		return err_set(e, AG_E_INVAL, "only http:// and https:// URLs can be fetched, not '%.100s'", in);
+	rest = p + 3 + strcspn(p + 3, "/?#");
+	n = (size_t)(rest - in);
+	if (n >= sizeof origin)
+		return err_set(e, AG_E_INVAL, "the URL's host is too long");
+	memcpy(origin, in, n);
+	origin[n] = 0;
+	if (url_parse(origin, u, e))
+		return e->code;
+	n = strcspn(rest, "#");
+	if (n + 2 > cap)
+		return err_set(e, AG_E_INVAL, "the URL is too long");
+	if (*rest != '/')
+		*target++ = '/', cap--;
+	memcpy(target, rest, n);
+	target[n] = 0;
+	if (strpbrk(target, " \r\n\t"))
+		return err_set(e, AG_E_INVAL, "the URL holds spaces or line breaks; encode them (%%20)");
+	return 0;
+}
+
+/* HTML to readable text: script, style and head dropped, block tags as line breaks, the common entities
+ * decoded, runs of white space collapsed. */
+static void
+web_html_text(const char *s, size_t n, struct buf *out)
+{
+	size_t i = 0;
+	int space = 1, nl = 2;
+	while (i < n && out->len < AG_FETCH_TEXT) {
+		char c = s[i];
+		if (c == '<') {
+			const char *gt = memchr(s + i, '>', n - i);
+			char tag[16];
+			size_t k = 0, j = i + 1 + (i + 1 < n && s[i + 1] == '/');
+			int close = i + 1 < n && s[i + 1] == '/';
+			if (!gt)
+				break;
+			while (j < n && k + 1 < sizeof tag && isalnum((unsigned char)s[j]))
+				tag[k++] = (char)tolower((unsigned char)s[j++]);
+			tag[k] = 0;
+			if (i + 3 < n && strncmp(s + i, "<!--", 4) == 0) {
+				const char *end = memmem(s + i + 4, n - i - 4, "-->", 3);
+				i = end ? (size_t)(end - s) + 3 : n;
+				continue;
+			}
+			if (!close && (!strcmp(tag, "script") || !strcmp(tag, "style") || !strcmp(tag, "head") ||
+			               !strcmp(tag, "noscript") || !strcmp(tag, "svg"))) {
+				char endtag[24];
+				const char *end;
+				size_t el = (size_t)snprintf(endtag, sizeof endtag, "</%s", tag), m;
+				i = (size_t)(gt - s) + 1;
+				for (end = NULL, m = i; m + el <= n; m++)
+					if (strncasecmp(s + m, endtag, el) == 0) {
+						end = s + m;
+						break;
+					}
+				gt = end ? memchr(end, '>', n - (size_t)(end - s)) : NULL;
+				i = gt ? (size_t)(gt - s) + 1 : n;
+				continue;
+			}
+			if (!strcmp(tag, "br") || !strcmp(tag, "p") || !strcmp(tag, "div") || !strcmp(tag, "li") ||
+			    !strcmp(tag, "tr") || !strcmp(tag, "pre") || !strcmp(tag, "table") || !strcmp(tag, "ul") ||
+			    !strcmp(tag, "ol") || !strcmp(tag, "section") || !strcmp(tag, "article") ||
+			    (tag[0] == 'h' && tag[1] >= '1' && tag[1] <= '6' && !tag[2])) {
+				if (nl < 2 && out->len) {
+					buf_add(out, "\n", 1);
+					nl++;
+				}
+				space = 1;
+				if (!close && !strcmp(tag, "li"))
+					buf_adds(out, "- ");
+			}
+			i = (size_t)(gt - s) + 1;
+			continue;
+		}
+		if (c == '&') {
+			static const struct { const char *name; const char *text; } ent[] = {
+				{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" }, { "#39;", "'" },
+				{ "apos;", "'" }, { "nbsp;", " " }, { "mdash;", "\xe2\x80\x94" }, { "ndash;", "\xe2\x80\x93" },
+				{ "hellip;", "\xe2\x80\xa6" }, { "copy;", "\xc2\xa9" },
+			};
+			size_t k;
+			for (k = 0; k < sizeof ent / sizeof ent[0]; k++)
+				if (i + 1 + strlen(ent[k].name) <= n && strncmp(s + i + 1, ent[k].name, strlen(ent[k].name)) == 0)
+					break;
+			if (k < sizeof ent / sizeof ent[0]) {
+				buf_adds(out, ent[k].text);
+				i += 1 + strlen(ent[k].name);
+				space = nl = 0;
+				continue;
+			}
+			if (i + 2 < n && s[i + 1] == '#') {
+				char *end;
+				int hex = s[i + 2] == 'x' || s[i + 2] == 'X';
+				unsigned long cp = strtoul(s + i + 2 + hex, &end, hex ? 16 : 10);
+				if (end < s + n && *end == ';' && end > s + i + 2 + hex && cp > 0 && cp <= 0x10FFFF &&
+				    !(cp >= 0xD800 && cp <= 0xDFFF)) {
+					char u[4];
+					int l = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+					if (l == 1) u[0] = (char)cp;
+					else if (l == 2) u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F));
+					else if (l == 3) u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+					                 u[2] = (char)(0x80 | (cp & 0x3F));
+					else u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+					     u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F));
+					buf_add(out, u, (size_t)l);
+					i = (size_t)(end - s) + 1;
+					space = nl = 0;
+					continue;
+				}
+			}
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			if (!space && !nl)
+				buf_add(out, " ", 1);
+			space = 1;
+			i++;
+			continue;
+		}
+		buf_add(out, &c, 1);
+		space = nl = 0;
+		i++;
+	}
+}
+
+/* GET url (redirects followed); the body, its content type and the final URL. */
+static int
+web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype, size_t ccap, char *final,
+        size_t fcap, struct ag_err *e)
+{
+	char cur[2048], target[2048];
+	int hops;
+	struct http *h = calloc(1, sizeof *h);
+	if (!h)
+		return err_set(e, AG_E_NOMEM, "out of memory");
+	str_copy(cur, sizeof cur, url, strlen(url));
+	for (hops = 0;; hops++) {
+		const char *loc, *ct;
+		size_t ll, cl;
+		char tmp[4096];
+		long r;
+		int rc;
+		memset(h, 0, sizeof *h);
+		h->net.fd = -1;
+		h->e = e;
+		h->trust = trust;
+		if (web_split(cur, &h->url, target, sizeof target, e) || net_proxy_for(&h->url, &h->proxy, e))
+			break;
+		h->net.timeout_ms = 30000;
+		h->deadline_ms = clk_ms() + 60000;
+		rc = http_request(h, "GET", target, "accept: text/html, text/plain, application/json, */*;q=0.5\r\n"
+		                  "user-agent: agent/" AG_VERSION "\r\nconnection: close\r\n", NULL, NULL);
+		if (rc)
+			break;
+		loc = http_header(h, "location", &ll);
+		if (h->status >= 300 && h->status < 400 && h->status != 304 && loc) {
+			char next[2048];
+			http_close(h);
+			if (hops >= 10) {
+				err_set(e, AG_E_API, "too many redirects (more than 10); the last pointed to %.*s", (int)(ll < 200 ? ll : 200), loc);
+				break;
+			}
+			if (ll >= sizeof next - 1) {
+				err_set(e, AG_E_API, "a redirect to a URL too long to follow");
+				break;
+			}
+			if (memchr(loc, ':', ll) && (size_t)((const char *)memchr(loc, ':', ll) - loc) < ll && strncmp(loc, "http", 4) == 0) {
+				str_copy(next, sizeof next, loc, ll);
+			} else if (ll && loc[0] == '/' && !(ll > 1 && loc[1] == '/')) {       /* same origin, new path */
+				size_t on = (size_t)(strstr(cur, "://") + 3 - cur);
+				on += strcspn(cur + on, "/?#");
+				snprintf(next, sizeof next, "%.*s%.*s", (int)on, cur, (int)ll, loc);
+			} else {
+				err_set(e, AG_E_API, "a redirect to '%.*s', which cannot be followed", (int)(ll < 200 ? ll : 200), loc);
+				break;
+			}
+			str_copy(cur, sizeof cur, next, strlen(next));
+			continue;
+		}
+		if (h->status < 200 || h->status > 299) {
+			err_set(e, AG_E_API, "%s answered HTTP %d", h->url.host, h->status);
+			break;
+		}
+		ct = http_header(h, "content-type", &cl);
+		str_copy(ctype, ccap, ct ? ct : "", ct ? cl : 0);
+		body->len = 0;
+		while ((r = http_body_read(h, tmp, sizeof tmp)) > 0 && body->len < AG_FETCH_MAX)
+			buf_add(body, tmp, (size_t)r);
+		if (r < 0 && body->len < AG_FETCH_MAX)
+			break;
+		str_copy(final, fcap, cur, strlen(cur));
+		http_close(h);
+		free(h);
+		return 0;
+	}
+	http_close(h);
+	free(h);
+	return e->code ? e->code : AG_E_API;
+}
+
+static void
+loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
+{
+	struct buf url = {0}, prompt = {0}, body = {0}, text = {0}, q = {0};
+	struct ag_err e = {0};
+	char ctype[128] = "", final[2048] = "";
+	struct api_cfg cfg = *L->cfg;
+	const struct api_cfg *saved_cfg = L->api->cfg;
+	struct api_msg *m = NULL;
+	struct conv c = {0};
+	struct msg *um;
+	const char *small = getenv("ANTHROPIC_SMALL_FAST_MODEL");
+	int rc;
+	if (tool_arg_str(j, "url", &url, 1, "WebFetch", o) < 0 || tool_arg_str(j, "prompt", &prompt, 1, "WebFetch", o) < 0)
+		goto out;
+	if (web_get(url.p, L->api->http.trust, &body, ctype, sizeof ctype, final, sizeof final, &e)) {
+		tool_fail(o, "WebFetch %s: %s", url.p, e.msg);
+		goto out;
+	}
+	if (!ctype[0] || strstr(ctype, "html"))
+		web_html_text(body.p ? body.p : "", body.len, &text);
+	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml"))
+		buf_add(&text, body.p ? body.p : "", body.len < AG_FETCH_TEXT ? body.len : AG_FETCH_TEXT);
+	else {
+		tool_fail(o, "WebFetch %s: the content is %s, not text", url.p, ctype);
+		goto out;
+	}
+	buf_printf(&q, "Web page content (%s):\n---\n", final);
+	buf_add(&q, text.p ? text.p : "", text.len);
+	buf_printf(&q, "\n---\n\n%s\n\nAnswer from the content above only, concisely. Quote exactly where wording "
+	           "matters.", prompt.p);
+	if (!(m = calloc(1, sizeof *m)) || !(um = conv_add(&c, ROLE_USER)) || conv_text_block(um, q.p, q.len)) {
+		tool_fail(o, "out of memory");
+		goto out;
+	}
+	if (!cfg.openai)
+		snprintf(cfg.model, sizeof cfg.model, "%s", small && *small ? small : "claude-haiku-4-5");
+	cfg.system_json = NULL;
+	cfg.tools_json = NULL;
+	cfg.thinking = 0;
+	cfg.max_tokens = 4096;
+	L->api->cfg = &cfg;
+	rc = api_call(L->api, &c, m, NULL, NULL, NULL);
+	L->api->cfg = saved_cfg;
+	if (rc) {
+		tool_fail(o, "WebFetch %s: fetched %zu characters, but the model request about them failed: %s", final,
+		          text.len, L->api->e->msg);
+		L->api->e->code = 0;
+		L->api->e->status = 0;
+		L->api->e->msg[0] = 0;
+		goto out;
+	}
+	L->total.input += m->usage.input;
+	L->total.output += m->usage.output;
+	buf_printf(&o->text, "Fetched %s (%zu characters)%s%s\n\n", final, text.len,
+	           strcmp(final, url.p) ? ", redirected from " : "", strcmp(final, url.p) ? url.p : "");
+	{
+		int i;
+		for (i = 0; i < m->nb; i++)
+			if (m->b[i].type == BLK_TEXT && m->b[i].text.len > sizeof API_TEXT_PREFIX + 1) {
+				size_t off = sizeof API_TEXT_PREFIX - 1;
+				struct buf *t = &m->b[i].text;
+				if (!m->b[i].stopped)
+					api_text_end(&m->b[i]);
+				if (!buf_reserve(&o->text, t->len)) {
+					long r = json_unescape(t->p + off, t->len - off - 2, o->text.p + o->text.len);
+					if (r > 0)
+						o->text.len += (size_t)r;
+					o->text.p[o->text.len] = 0;
+				}
+			}
+	}
+out:
+	if (m) {
+		api_msg_free(m);
+		free(m);
+	}
+	conv_free(&c);
+	buf_free(&url);
+	buf_free(&prompt);
+	buf_free(&body);
+	buf_free(&text);
+	buf_free(&q);
 }
 
 /* Run every tool_use of the assistant message; all results go into one user message, in order. */
@@ -6513,7 +8386,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		struct buf id = {0};
 		jsmntok_t *tok = NULL;
 		const int k = 0;
-		struct tool_out o = {{0}, 0};
+		struct tool_out o = {{0}, 0, {0}};
 		struct buf res = {0};
 		struct jw w;
 		int in;
@@ -6535,7 +8408,18 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		{
 			struct buf a = {0};
 			const char *key = strcmp(name, "Bash") == 0 ? "command" : "file_path";
-			if (json_str_buf(&tj, json_get(&tj, 0, key), &a) == 0 && a.p) {
+			if (strcmp(name, "WebFetch") == 0) {   /* asked per domain: WebFetch(domain:HOST) */
+				struct buf u = {0};
+				struct url pu;
+				char target[2048];
+				struct ag_err ue = {0};
+				if (json_str_buf(&tj, json_get(&tj, 0, "url"), &u) == 0 && u.p &&
+				    web_split(u.p, &pu, target, sizeof target, &ue) == 0) {
+					snprintf(abspath, sizeof abspath, "domain:%s", pu.host);
+					arg = abspath;
+				}
+				buf_free(&u);
+			} else if (json_str_buf(&tj, json_get(&tj, 0, key), &a) == 0 && a.p) {
 				if (strcmp(name, "Bash") == 0)
 					arg = a.p;
 				else if (tool_path(&L->tools, a.p, abspath, sizeof abspath) == 0)
@@ -6557,6 +8441,10 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				}
 				if (pc == PERM_DENY)
 					tool_fail(&o, "%s", why);
+				else if (strcmp(name, "Task") == 0)
+					loop_task(L, &tj, &o);
+				else if (strcmp(name, "WebFetch") == 0)
+					loop_webfetch(L, &tj, &o);
 				else
 					tool_run(&L->tools, name, &tj, &o);
 			}
@@ -6569,7 +8457,20 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		jw_open(&w, '{');
 		jw_key(&w, "type"); jw_str(&w, "tool_result");
 		jw_key(&w, "tool_use_id"); jw_strn(&w, id.p ? id.p : "", id.len);
-		jw_key(&w, "content"); jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
+		jw_key(&w, "content");
+		if (o.blocks.len) {                /* text and images: content as blocks */
+			jw_open(&w, '[');
+			jw_open(&w, '{');
+			jw_key(&w, "type"); jw_str(&w, "text");
+			jw_key(&w, "text"); jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
+			jw_close(&w, '}');
+			jw_raw(&w, ",", 1);
+			jw_raw(&w, o.blocks.p, o.blocks.len);
+			jw_close(&w, ']');
+			buf_free(&o.blocks);
+		} else {
+			jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
+		}
 		if (o.is_error) {
 			jw_key(&w, "is_error");
 			jw_bool(&w, 1);
@@ -6995,7 +8896,7 @@ loop_run(struct loop *L, const char **subtype)
 	}
 }
 
-/* ==== 14. term: raw mode and the line editor ==== */
+/* ==== 15. term: raw mode and the line editor ==== */
 
 /* A line editor in the manner of linenoise: raw mode, UTF-8 aware (wide and combining characters),
  * Emacs keys, history kept across sessions, multi-line input (a trailing backslash, Alt-Enter, and
@@ -7548,7 +9449,7 @@ key:
 	return r;
 }
 
-/* ==== 15. repl: the interactive session ==== */
+/* ==== 16. repl: the interactive session ==== */
 
 /* A unified diff of a against b (one hunk around what changed: the common head and tail are trimmed),
  * three lines of context, coloured when asked. */
@@ -7917,6 +9818,7 @@ static const char repl_help[] =
 "  /todos             the todo list\n"
 "  /permissions       the permission rules in force, and where each came from\n"
 "  /status            model, server, session, and the rate limits the server reported\n"
+"  /mcp               the MCP servers: connected or why not, and their tools\n"
 "  /resume            go back to an earlier session of this directory\n"
 "  /init              have the agent study the project and write AGENTS.md\n"
 "  /exit              leave (Ctrl-D does too)\n"
@@ -7977,6 +9879,11 @@ repl_command(struct loop *L, const char *line)
 		repl_permissions(L);
 	} else if (!strcmp(cmd, "/status")) {
 		repl_status(L);
+	} else if (!strcmp(cmd, "/mcp")) {
+		struct buf b = {0};
+		mcp_report(&b);
+		repl_print(L, "%s", b.p);
+		buf_free(&b);
 	} else if (!strcmp(cmd, "/resume")) {
 		repl_pick_session(L);
 	} else if (!strcmp(cmd, "/init")) {
@@ -8087,7 +9994,7 @@ repl_run(struct loop *L)
 	return 0;
 }
 
-/* ==== 16. selftest: built-in checks for a new device ==== */
+/* ==== 17. selftest: built-in checks for a new device ==== */
 
 static int selftest_fails, selftest_runs;
 
@@ -8182,9 +10089,10 @@ selftest_run(void)
 	return selftest_fails ? 1 : 0;
 }
 
-/* ==== 17. cli: flags, environment, main ==== */
+/* ==== 18. cli: flags, environment, main ==== */
 
 #define CLI_DEFAULT_MODEL "claude-sonnet-4-5"
+#define CLI_DEFAULT_OPENAI_MODEL "gpt-4o-mini"
 #define CLI_DEFAULT_MAX_TOKENS 32000
 
 static const char cli_system_prompt[] =
@@ -8225,6 +10133,9 @@ cli_usage(FILE *f)
 	        "      --append-system-prompt TEXT   add to it\n"
 	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
 	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
+	        "      --provider P             anthropic (default) or openai: any Chat Completions server\n"
+	        "      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
+	        "      --mcp-list               start the MCP servers, list their state and tools, exit\n"
 	        "      --sandbox                run Bash under Landlock: writes only in this directory and /tmp, no TCP\n"
 	        "      --status                 one minimal request: check the key and server, show the rate limits\n"
 	        "  -c, --continue               resume the newest session of this directory\n"
@@ -8239,6 +10150,12 @@ cli_usage(FILE *f)
 	        "  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
 	        "  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
 	        "  ANTHROPIC_MODEL        default model\n"
+	        "  AGENT_PROVIDER         anthropic or openai (as --provider)\n"
+	        "  OPENAI_BASE_URL        Chat Completions server (default https://api.openai.com/v1; llama.cpp:\n"
+	        "                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
+	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
+	        "  OPENAI_MODEL           its model (default " CLI_DEFAULT_OPENAI_MODEL ")\n"
+	        "  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
 	        "  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
 	        "  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
 	        "  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
@@ -8413,46 +10330,93 @@ cli_system(struct buf *out, const char *prompt, const char *append, const char *
 }
 
 /* The tool definitions the model sees: all but the disallowed ones, the last with a cache breakpoint. */
+/* Is name in a comma- or space-separated list ("Read, Grep")? */
 static int
-cli_tools(struct buf *out, const struct perm *p)
+cli_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	while (*list) {
+		size_t l;
+		list += strspn(list, ", \t");
+		l = strcspn(list, ", \t");
+		if (l == n && strncmp(list, name, n) == 0)
+			return 1;
+		list += l;
+	}
+	return 0;
+}
+
+static int
+cli_denied(const struct perm *p, const char *name)
+{
+	size_t r;
+	int denied = 0;
+	for (r = 0; r < p->n; r++)
+		denied |= p->r[r].kind == RULE_DENY && (!p->r[r].spec || !*p->r[r].spec) &&
+		          (strcmp(p->r[r].tool, name) == 0 || (str_starts(p->r[r].tool, "mcp__") &&
+		           !strstr(p->r[r].tool + 5, "__") && str_starts(name, p->r[r].tool) &&
+		           str_starts(name + strlen(p->r[r].tool), "__")));
+	if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
+		denied = 0;                   /* plan mode refuses at call time, with a reason */
+	return denied;
+}
+
+/* The tools array: the built-in tools, then extra definitions (Task, each MCP server's tools), less what
+ * a deny rule removes entirely; the last one carries the cache breakpoint. only: a comma-separated list
+ * of the names to keep (a subagent's "tools"), or NULL. */
+static int
+cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t nextra, const char *only,
+          int no_task)
 {
 	static jsmntok_t tok[512];
 	struct json j;
 	struct jw w;
-	int k, i, n = json_parse(&j, tool_defs_json, sizeof tool_defs_json - 1, tok, 512), last = -1, idx[TOOL_COUNT];
-	int count = 0;
+	int k, i, n = json_parse(&j, tool_defs_json, sizeof tool_defs_json - 1, tok, 512), count = 0;
+	size_t x, m;
+	struct buf *defs = NULL;
 	if (n <= 0)
 		return AG_E_INVAL;
-	for (i = 0, k = 1; i < j.t[0].size && k < j.n && count < TOOL_COUNT; i++, k = json_skip(&j, k)) {
+	defs = calloc((size_t)j.t[0].size + nextra + mcp_tool_count() + 1, sizeof *defs);
+	if (!defs)
+		return AG_E_NOMEM;
+	for (i = 0, k = 1; i < j.t[0].size && k < j.n; i++, k = json_skip(&j, k)) {
 		char name[64];
-		size_t r;
-		int denied = 0;
+		struct jw w1;
 		json_str(&j, json_get(&j, k, "name"), name, sizeof name);
-		for (r = 0; r < p->n; r++)
-			denied |= p->r[r].kind == RULE_DENY && strcmp(p->r[r].tool, name) == 0 &&
-			           (!p->r[r].spec || !*p->r[r].spec);
-		if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
-			denied = 0;                   /* plan mode refuses at call time, with a reason */
-		if (!denied)
-			idx[count++] = k;
+		if (cli_denied(p, name) || (only && !cli_listed(only, name)))
+			continue;
+		jw_init(&w1, jw_sink_buf, &defs[count++]);
+		json_copy(&w1, &j, k);
 	}
-	if (count)
-		last = idx[count - 1];
+	for (x = 0; x < nextra; x++) {
+		char name[64] = "";
+		const char *q = strstr(extra[x].p, "\"name\":\"");
+		if (q)
+			str_copy(name, sizeof name, q + 8, strcspn(q + 8, "\""));
+		if (cli_denied(p, name) || (only && !cli_listed(only, name)) || (no_task && strcmp(name, "Task") == 0))
+			continue;
+		buf_add(&defs[count++], extra[x].p, extra[x].len);
+	}
+	for (x = 0; x < mcp_n; x++)
+		for (m = 0; m < mcp_srv[x].ntools; m++) {
+			const struct mcp_tool *t = &mcp_srv[x].tools[m];
+			if (cli_denied(p, t->full) || (only && !cli_listed(only, t->full)))
+				continue;
+			buf_add(&defs[count++], t->def.p, t->def.len);
+		}
 	jw_init(&w, jw_sink_buf, out);
 	jw_open(&w, '[');
 	for (i = 0; i < count; i++) {
-		struct buf one = {0};
-		struct jw w1;
-		jw_init(&w1, jw_sink_buf, &one);
-		json_copy(&w1, &j, idx[i]);
-		if (idx[i] == last && one.len > 1) {
-			one.p[--one.len] = 0;
-			buf_adds(&one, ",\"cache_control\":{\"type\":\"ephemeral\"}}");
+		struct buf *one = &defs[i];
+		if (i == count - 1 && one->len > 1) {
+			one->p[--one->len] = 0;
+			buf_adds(one, ",\"cache_control\":{\"type\":\"ephemeral\"}}");
 		}
-		jw_json(&w, one.p, one.len);
-		buf_free(&one);
+		jw_json(&w, one->p, one->len);
+		buf_free(one);
 	}
 	jw_close(&w, ']');
+	free(defs);
 	return count;
 }
 
@@ -8519,7 +10483,8 @@ main(int argc, char **argv)
 	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
 	int sandbox = 0, status_only = 0;
 	struct buf key_helper = {0}, helper_key = {0};
-	const char *resume = NULL;
+	const char *resume = NULL, *provider = NULL, *mcp_cfg[8];
+	int model_set = 0, nmcp_cfg = 0, mcp_list = 0;
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
 	long long thinking = 0;
@@ -8581,6 +10546,7 @@ main(int argc, char **argv)
 					err_set(&e, AG_E_USAGE, "--model needs a model name");
 				else
 					snprintf(cfg.model, sizeof cfg.model, "%s", v);
+				model_set = 1;
 			}
 		} else if (cli_is(a, "--max-tokens") || cli_is(a, "--max-turns") || cli_is(a, "--thinking")) {
 			const char *name = cli_is(a, "--max-tokens") ? "--max-tokens" : cli_is(a, "--thinking") ? "--thinking" :
@@ -8636,6 +10602,15 @@ main(int argc, char **argv)
 					L.max_retries = (int)num;
 				max_retries_set = 1;
 			}
+		} else if (cli_is(a, "--mcp-config")) {
+			if ((v = cli_value(argc, argv, &i, "--mcp-config", &e)) != NULL && nmcp_cfg < 8)
+				mcp_cfg[nmcp_cfg++] = v;
+		} else if (strcmp(a, "--mcp-list") == 0) {
+			mcp_list = 1;
+			print = 1;
+		} else if (cli_is(a, "--provider")) {
+			if ((v = cli_value(argc, argv, &i, "--provider", &e)) != NULL)
+				provider = v;
 		} else if (strcmp(a, "--sandbox") == 0) {
 			sandbox = 1;
 		} else if (strcmp(a, "--status") == 0) {
@@ -8691,23 +10666,47 @@ main(int argc, char **argv)
 		        "terminal for an interactive session\n");
 		{ rc = 2; goto done; }
 	}
-	if (status_only && !prompt.len)
+	if ((status_only || mcp_list) && !prompt.len)
 		buf_adds(&prompt, "hi");
 	if (!prompt.len && !in_stream && !interactive) {
 		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
 		{ rc = 2; goto done; }
 	}
-	cfg.api_key = getenv("ANTHROPIC_API_KEY");
-	if (cfg.api_key && !*cfg.api_key)
-		cfg.api_key = NULL;
-	cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
-	if (cfg.bearer && !*cfg.bearer)
-		cfg.bearer = NULL;
-	cfg.verbose = L.verbose;
-	base = getenv("ANTHROPIC_BASE_URL");
-	if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
-		fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
+	if (!provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
+		provider = v;
+	if (provider && strcmp(provider, "openai") == 0) {
+		cfg.openai = 1;
+	} else if (provider && strcmp(provider, "anthropic") != 0) {
+		fprintf(stderr, "agent: the provider must be anthropic or openai, not '%.40s'\n", provider);
 		{ rc = 2; goto done; }
+	}
+	cfg.verbose = L.verbose;
+	if (cfg.openai) {
+		/* a local server (llama.cpp, Ollama, vLLM) needs no key; OpenAI's is sent as a bearer token */
+		cfg.bearer = getenv("OPENAI_API_KEY");
+		if (cfg.bearer && !*cfg.bearer)
+			cfg.bearer = NULL;
+		if (!model_set) {
+			v = getenv("OPENAI_MODEL");
+			snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_OPENAI_MODEL);
+		}
+		base = getenv("OPENAI_BASE_URL");
+		if (url_parse(base && *base ? base : "https://api.openai.com/v1", &cfg.url, &e)) {
+			fprintf(stderr, "agent: OPENAI_BASE_URL: %s\n", e.msg);
+			{ rc = 2; goto done; }
+		}
+	} else {
+		cfg.api_key = getenv("ANTHROPIC_API_KEY");
+		if (cfg.api_key && !*cfg.api_key)
+			cfg.api_key = NULL;
+		cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
+		if (cfg.bearer && !*cfg.bearer)
+			cfg.bearer = NULL;
+		base = getenv("ANTHROPIC_BASE_URL");
+		if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
+			fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
+			{ rc = 2; goto done; }
+		}
 	}
 	cfg.timeout_ms = 600000;
 	v = getenv("API_TIMEOUT_MS");
@@ -8722,6 +10721,30 @@ main(int argc, char **argv)
 	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
 		fprintf(stderr, "agent: cannot read the working directory: %s\n", strerror(errno));
 		{ rc = 1; goto done; }
+	}
+
+	/* MCP servers: --mcp-config files, the project's .mcp.json, ~/.claude.json; started side by side */
+	{
+		char path[PATH_MAX + 32];
+		const char *h = getenv("HOME");
+		for (i = 0; i < nmcp_cfg; i++)
+			if (mcp_config(mcp_cfg[i], 1, &e))
+				goto usage_error;
+		snprintf(path, sizeof path, "%s/.mcp.json", L.tools.cwd);
+		if (mcp_config(path, 0, &e))
+			goto usage_error;
+		if (h && *h && snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path && mcp_config(path, 0, &e))
+			goto usage_error;
+		mcp_trust = &trust;
+		mcp_start(L.tools.cwd, mcp_list);
+		if (mcp_list) {
+			struct buf b = {0};
+			mcp_report(&b);
+			fputs(b.p, stdout);
+			buf_free(&b);
+			rc = 0;
+			goto done;
+		}
 	}
 
 	/* settings files: the user's, the project's, the project's local one */
@@ -8741,12 +10764,12 @@ main(int argc, char **argv)
 			L.perm.mode = PERM_BYPASS;
 	}
 	L.perm.interactive = interactive;
-	if (!cfg.api_key && !cfg.bearer && key_helper.len) {
+	if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
 		if (cli_key_helper(key_helper.p, &helper_key, &e))
 			goto usage_error;
 		cfg.api_key = helper_key.p;
 	}
-	if (!cfg.api_key && !cfg.bearer) {
+	if (!cfg.openai && !cfg.api_key && !cfg.bearer) {
 		err_set(&e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
 		        "apiKeyHelper in ~/.claude/settings.json)");
 		goto usage_error;
@@ -8816,8 +10839,18 @@ main(int argc, char **argv)
 	}
 
 	/* what every request carries, built once */
-	cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, append, L.tools.cwd, cfg.model);
-	cli_tools(&tools, &L.perm);
+	{
+		struct buf skills = {0}, task = {0};
+		agents_load(L.tools.cwd, &skills);
+		if (skills.len && append)
+			buf_printf(&skills, "\n%s", append);
+		agents_task_def(&task);
+		cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, skills.len ? skills.p : append, L.tools.cwd,
+		           cfg.model);
+		cli_tools(&tools, &L.perm, &task, 1, NULL, 0);
+		buf_free(&skills);
+		buf_free(&task);
+	}
 	cli_user_id(user_id, sizeof user_id);
 	cli_memory(L.tools.cwd, &memory);
 	cfg.system_json = system.p;
@@ -8888,11 +10921,15 @@ main(int argc, char **argv)
 		jw_key(&w, "session_id"); jw_str(&w, L.session_id);
 		jw_key(&w, "tools");
 		jw_open(&w, '[');
-		for (t = 0; t < TOOL_COUNT; t++) {
-			char pat[96];
-			snprintf(pat, sizeof pat, "\"name\":\"%s\"", tool_names[t]);
-			if (strstr(tools.p ? tools.p : "", pat))
-				jw_str(&w, tool_names[t]);
+		{
+			jsmntok_t *tt = NULL;
+			struct json tj;
+			int k, c;
+			if (json_parse_alloc(&tj, tools.p ? tools.p : "[]", tools.len ? tools.len : 2, &tt) > 0)
+				for (c = 0, k = 1; c < tj.t[0].size; c++, k = json_skip(&tj, k))
+					json_copy(&w, &tj, json_get(&tj, k, "name"));
+			free(tt);
+			(void)t;
 		}
 		jw_close(&w, ']');
 		jw_key(&w, "model"); jw_str(&w, cfg.model);
@@ -9001,6 +11038,8 @@ usage_error:
 		rc = 2;
 	}
 done:
+	mcp_stop();
+	agents_free();
 	if (helper_key.p)
 		explicit_bzero(helper_key.p, helper_key.len);
 	buf_free(&helper_key);

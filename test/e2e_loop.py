@@ -28,7 +28,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mock_api  # noqa: E402
 
-TOOL_NAMES = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite"]
+TOOL_NAMES = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "WebFetch", "Task"]
 RUN_TIMEOUT = 30
 TESTS = []
 
@@ -330,7 +330,7 @@ def t_request_body_first_turn(c):
         c.eq(t.get("input_schema", {}).get("additionalProperties"), False,
              "input_schema.additionalProperties of %s" % t.get("name"))
         c.check(t["input_schema"].get("type") == "object", "%s schema type" % t.get("name"))
-    c.eq(["cache_control" in t for t in tools], [False] * 6 + [True], "cache_control on tools")
+    c.eq(["cache_control" in t for t in tools], [False] * (len(TOOL_NAMES) - 1) + [True], "cache_control on tools")
     msgs = b["messages"]
     c.eq(len(msgs), 1, "number of messages")
     c.eq(msgs[0]["role"], "user", "role")

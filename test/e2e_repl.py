@@ -323,6 +323,9 @@ class Ctx:
         }
         if not color:
             e["NO_COLOR"] = "1"
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):   # the sanitizer build's settings (run.sh)
+            if k in os.environ:
+                e[k] = os.environ[k]
         e.update(extra or {})
         return e
 

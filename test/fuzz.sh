@@ -8,7 +8,8 @@
 #   --known-ok                              let the open bugs listed in test/fuzz/KNOWN pass in replays too
 #                                           (fuzzing always lets them pass, so it can look past them)
 #   --strict                                fuzz without letting the known open bugs pass
-#   --jobs N                                run N harnesses at once while fuzzing (default 1)
+#   --jobs N                                build and run N harnesses at once (default 1)
+#   --runs N                                stop each harness after N executions (or SECONDS, first reached)
 #
 # Builds into build/fuzz/H with clang -fsanitize=fuzzer,address,undefined. New corpus units go to
 # build/fuzz/corpus/H, crashes to build/fuzz/crash/H/. Every crash found belongs in test/fuzz/regress/H/
@@ -25,6 +26,7 @@ REPLAY=0
 KNOWN_OK=0
 STRICT=0
 JOBS=1
+RUNS=-1
 LIST=""
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
 	--known-ok) KNOWN_OK=1 ;;
 	--strict) STRICT=1 ;;
 	--jobs) shift; JOBS=$1 ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	--runs) shift; RUNS=$1 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	[0-9]*) SECS=$1 ;;
 	*) LIST="$LIST $1" ;;
 	esac
@@ -60,7 +63,7 @@ build() {
 	$CC -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	    -Wall -Wno-unused-function -Wno-unused-parameter -DAG_HAVE_ROOTS $extra \
 	    -Ibuild -I/usr/include/bearssl "$src" "$BEARSSL_A" -o "$OUT/$h.tmp" 2>"$OUT/$h.log" &&
-	    mv "$OUT/$h.tmp" "$OUT/$h" || { echo "fuzz: building $h failed:"; cat "$OUT/$h.log"; return 1; }
+	    mv "$OUT/$h.tmp" "$OUT/$h" || { echo "not ok - fuzz: building $h failed:"; cat "$OUT/$h.log"; return 1; }
 }
 
 tmp_clean() {   # temporary files a harness that crashed could not remove
@@ -110,7 +113,7 @@ fuzz_one() {
 	seeds=$(extra_seeds "$h")
 	before=$(ls "$OUT/crash/$h" | wc -l)
 	if [ $STRICT = 1 ]; then k=0; else k=1; fi
-	AG_FUZZ_KNOWN=$k "$OUT/$h" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2560 -max_len=8192 \
+	AG_FUZZ_KNOWN=$k "$OUT/$h" -max_total_time="$SECS" -runs="$RUNS" -timeout=10 -rss_limit_mb=2560 -max_len=8192 \
 	    -print_final_stats=1 -artifact_prefix="$OUT/crash/$h/" "$OUT/corpus/$h" "test/fuzz/corpus/$h" $seeds >"$log" 2>&1
 	rc=$?
 	tmp_clean "$h"
@@ -120,8 +123,9 @@ fuzz_one() {
 	new=$(stat_of new_units_added "$log")
 	corp=$(ls "$OUT/corpus/$h" | wc -l)
 	set -- $(replay_regress "$h")
-	printf '%-8s %12s execs %8s exec/s  %5s new units (corpus %5s)  %s crashes  regress %s/%s ok\n' \
-	    "$h" "${execs:-?}" "${eps:-?}" "${new:-?}" "$corp" "$((after - before))" "$(($1 - $2))" "$1"
+	if [ $rc != 0 ] || [ "$after" != "$before" ] || [ "$2" != 0 ]; then st="not ok"; else st="ok"; fi
+	printf '%s - fuzz: %-8s %12s execs %8s exec/s  %5s new units (corpus %5s)  %s crashes  regress %s/%s ok\n' \
+	    "$st" "$h" "${execs:-?}" "${eps:-?}" "${new:-?}" "$corp" "$((after - before))" "$(($1 - $2))" "$1"
 	if [ $rc != 0 ] || [ "$after" != "$before" ]; then
 		echo "  $h: crash; see $log and $OUT/crash/$h/ (add the input to test/fuzz/regress/$h/)"
 		grep -m3 -E 'FUZZ INVARIANT|ERROR: AddressSanitizer|runtime error|ERROR: libFuzzer|Test unit written' "$log" \
@@ -132,9 +136,14 @@ fuzz_one() {
 }
 
 fail=0
+running=0
 for h in $LIST; do
-	build "$h" || fail=1
+	( build "$h" || echo "$h" >>"$OUT/build-failed" ) &
+	running=$((running + 1))
+	if [ $running -ge "$JOBS" ]; then wait; running=0; fi
 done
+wait
+[ ! -f "$OUT/build-failed" ] || { rm -f "$OUT/build-failed"; fail=1; }
 [ $fail = 0 ] || exit 1
 
 if [ $REPLAY = 1 ]; then
@@ -151,7 +160,8 @@ if [ $REPLAY = 1 ]; then
 		fi
 		set -- $(replay_regress "$h")
 		[ "$2" = 0 ] || fail=1
-		printf '%-8s seeds %4s %-4s  regress %s/%s ok\n' "$h" "$seeds" "$ok" "$(($1 - $2))" "$1"
+		[ "$ok" = ok ] && [ "$2" = 0 ] && st="ok" || st="not ok"
+		printf '%s - fuzz replay: %-8s seeds %4s %-4s  regress %s/%s ok\n' "$st" "$h" "$seeds" "$ok" "$(($1 - $2))" "$1"
 	done
 	[ $fail = 0 ] && echo "fuzz replay: all passed" || echo "fuzz replay: FAILED"
 	exit $fail

@@ -29,7 +29,7 @@ one(const char *path)
 		return REFUSED;
 	jw_init(&w, jw_sink_buf, &out);
 	json_copy(&w, &j, 0);
-	if (!w.err && ref_json_valid(out.p, out.len, 1) != 1)
+	if (!w.err && ref_json_valid(out.p, out.len, REF_UTF8) != 1)
 		return COPY_BAD;
 	free(pool);
 	buf_free(&out);
@@ -137,7 +137,7 @@ main(int argc, char **argv)
 		}
 		/* the fuzzers' reference validator must get the y_ and n_ files right */
 		if (kind != 'i' && file_read_all(path, &text, 1 << 26) == 0) {
-			refv = ref_json_valid(text.p ? text.p : "", text.len, 1);
+			refv = ref_json_valid(text.p ? text.p : "", text.len, REF_UTF8);
 			if ((kind == 'y') != (refv == 1)) {
 				refbad++;
 				buf_printf(&ref, "  %s\n", names[i]);

@@ -1,6 +1,8 @@
 #!/bin/sh
-# make test: unit tests (sanitizer builds), the end-to-end suite against the static binary and once more
-# against the sanitizer build. Every test prints "ok - NAME" or "not ok - NAME"; the last line counts them.
+# make test: unit tests (sanitizer builds), the end-to-end suites against the static binary, the same
+# suites against the sanitizer build, and a short pass of every fuzz harness. Two lanes run side by side
+# (the static binary's, shown as it goes; the sanitizer build's, shown after). Every test prints
+# "ok - NAME" or "not ok - NAME"; the last line counts them.
 cd "$(dirname "$0")/.." || exit 1
 out=${TMPDIR:-/tmp}/agent-test.$$
 mkdir -p "$out"
@@ -16,27 +18,34 @@ run() { # name, command...
 		echo "not ok - $name exited with status $rc"
 	fi
 }
-{
-	sh test/toc.sh --check agent.c
-	./agent --self-test >/dev/null 2>&1 && echo "ok - agent --self-test" || echo "not ok - agent --self-test"
-	for t in build/t_*; do
-		[ -x "$t" ] || continue
-		run "$(basename "$t")" "$t"
-	done
-	if [ $valgrind = 1 ]; then
-		run e2e-valgrind python3 test/e2e.py --agent build/agent-dbg --valgrind --label valgrind
-	else
+if [ $valgrind = 1 ]; then
+	run e2e-valgrind python3 test/e2e.py --agent build/agent-dbg --valgrind --label valgrind | tee "$out/all"
+else
+	{
+		# lane 2: the sanitizer build and the fuzz harnesses
+		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
+		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
+		run e2e-net-asan python3 test/e2e_net.py --agent build/agent-asan --label asan
+		# LeakSanitizer spins at exit once the tmux pane (its pty) is gone, leaving orphans: leaks are checked by the other suites
+		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
+		run fuzz sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
+	} > "$out/lane2" 2>&1 &
+	lane2=$!
+	{
+		sh test/toc.sh --check agent.c
+		./agent --self-test >/dev/null 2>&1 && echo "ok - agent --self-test" || echo "not ok - agent --self-test"
+		for t in build/t_*; do
+			[ -x "$t" ] || continue
+			run "$(basename "$t")" "$t"
+		done
 		run e2e python3 test/e2e.py --agent ./agent
 		run e2e-loop python3 test/e2e_loop.py --agent ./agent
 		run e2e-repl python3 test/e2e_repl.py --agent ./agent
 		run e2e-net python3 test/e2e_net.py --agent ./agent
-		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
-		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
-		run e2e-net-asan python3 test/e2e_net.py --agent build/agent-asan --label asan
-		# LeakSanitizer can spin at exit once the tmux pane is gone: leaks are checked by the other suites
-		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
-	fi
-} | tee "$out/all"
+	} | tee "$out/all"
+	wait $lane2
+	cat "$out/lane2" | tee -a "$out/all"
+fi
 pass=$(grep -c '^ok' "$out/all")
 fail=$(grep -c '^not ok' "$out/all")
 echo "$pass passed, $fail failed"

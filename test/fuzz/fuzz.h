@@ -64,9 +64,12 @@ ref_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+#define REF_UTF8 1              /* strings must be well-formed UTF-8 (RFC 8259 section 8.1) */
+#define REF_CTRL 2              /* let raw control characters (but NUL) into strings, as jsmn does */
+
 /* One string starting at s[*i] == '"'; *i ends past the closing quote. */
 static int
-ref_string(const unsigned char *s, size_t n, size_t *i, int utf8)
+ref_string(const unsigned char *s, size_t n, size_t *i, int flags)
 {
 	size_t p = *i + 1;
 	while (p < n) {
@@ -75,7 +78,7 @@ ref_string(const unsigned char *s, size_t n, size_t *i, int utf8)
 			*i = p + 1;
 			return 1;
 		}
-		if (c < 0x20)
+		if (c < 0x20 && (c == 0 || !(flags & REF_CTRL)))
 			return 0;
 		if (c == '\\') {
 			if (p + 1 >= n)
@@ -96,7 +99,7 @@ ref_string(const unsigned char *s, size_t n, size_t *i, int utf8)
 			p += 2;
 			continue;
 		}
-		if (c >= 0x80 && utf8) {
+		if (c >= 0x80 && (flags & REF_UTF8)) {
 			size_t l = ref_utf8(s + p, n - p);
 			if (!l)
 				return 0;
@@ -144,10 +147,10 @@ ref_number(const unsigned char *s, size_t n, size_t *i)
 
 #define REF_DEPTH 100000
 
-/* 1 valid, 0 invalid, -1 nested deeper than REF_DEPTH (undecided). utf8: also require well-formed UTF-8
- * in strings (RFC 8259 section 8.1); bytes outside strings must be ASCII either way. Iterative. */
+/* 1 valid, 0 invalid, -1 nested deeper than REF_DEPTH (undecided). flags: REF_UTF8, REF_CTRL; bytes
+ * outside strings must be ASCII either way. Iterative. */
 static int
-ref_json_valid(const void *data, size_t n, int utf8)
+ref_json_valid(const void *data, size_t n, int flags)
 {
 	static unsigned char stack[REF_DEPTH];
 	const unsigned char *s = data;
@@ -177,7 +180,7 @@ ref_json_valid(const void *data, size_t n, int utf8)
 				st = s[i - 1] == '[' ? VALUE : KEY;
 				continue;
 			case '"':
-				if (!ref_string(s, n, &i, utf8))
+				if (!ref_string(s, n, &i, flags))
 					return 0;
 				break;
 			case 't':
@@ -210,7 +213,7 @@ ref_json_valid(const void *data, size_t n, int utf8)
 				continue;
 			}
 			first = 0;
-			if (s[i] != '"' || !ref_string(s, n, &i, utf8))
+			if (s[i] != '"' || !ref_string(s, n, &i, flags))
 				return 0;
 			st = COLON;
 			continue;

@@ -1,7 +1,7 @@
-/* JSON helpers: json_parse on the input, then every token walked with json_skip, json_get, json_str,
- * json_str_buf, json_eq and json_int; json_copy of the whole document must be valid JSON (held against
- * an independent strict validator) that json_parse reads back with the same shape, and copying that again
- * must give the same bytes. json_parse_alloc must agree with json_parse on a large pool, and a pool one
+/* JSON helpers: json_parse on the input must agree with an independent strict validator (fuzz.h); then
+ * every token is walked with json_skip, json_get, json_str, json_str_buf, json_eq and json_int; json_copy
+ * of the whole document must be valid JSON that json_parse reads back with the same shape, and copying
+ * that again must give the same bytes. json_parse_alloc must agree with json_parse on a large pool, and a pool one
  * token short must give AG_E_TOOBIG. */
 #include "fuzz.h"
 
@@ -22,7 +22,7 @@ raw_key(const struct json *j, int i, char *out, size_t cap)
 }
 
 static void
-walk(const struct json *j, int lenient)
+walk(const struct json *j)
 {
 	int i, k;
 	for (i = 0; i < j->n; i++) {
@@ -34,7 +34,7 @@ walk(const struct json *j, int lenient)
 		if (t->type == JSMN_OBJECT) {
 			int c = i + 1;
 			for (k = 0; k < t->size && c < j->n; k++) {
-				if (!lenient && j->t[c].type == JSMN_STRING && raw_key(j, c, key, sizeof key)) {
+				if (j->t[c].type == JSMN_STRING && raw_key(j, c, key, sizeof key)) {
 					int v = json_get(j, i, key), first = -1, c2 = i + 1, m;
 					for (m = 0; m <= k; m++) {   /* the first key with this raw text */
 						if (j->t[c2].type == JSMN_STRING &&
@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsmntok_t *ap = NULL;
 	struct jw w;
 	const char *s = (const char *)data;
-	int n, n2, ref, lenient, i;
+	int n, n2, ref, i;
 	n = json_parse(&j, s, size, pool, POOL);
 	ref = ref_json_valid(data, size, 0);
 	FUZZ_CHECK(n != 0, "json_parse returned 0");
@@ -98,9 +98,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ref != 1 || n == AG_E_TOOBIG, "json_parse refused valid JSON");
 		return 0;
 	}
-	lenient = ref == 0;                       /* jsmn took what RFC 8259 does not (test/fuzz/KNOWN: json-lenient) */
+	/* what json_parse accepts is JSON: RFC 8259 exactly */
+	FUZZ_CHECK(ref == 1, "json_parse accepted what is not JSON");
 	FUZZ_CHECK(json_skip(&j, 0) == n, "one top-level value");
-	walk(&j, lenient);
+	walk(&j);
 
 	/* json_parse_alloc sizes its pool by a counting pass: the same tokens */
 	n2 = json_parse_alloc(&j3, s, size, &ap);
@@ -114,20 +115,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jw_init(&w, jw_sink_buf, &out1);
 	json_copy(&w, &j, 0);
 	if (w.err) {
-		FUZZ_CHECK(w.err == AG_E_TOOBIG || lenient, "json_copy failed (%d) on valid JSON", w.err);
+		FUZZ_CHECK(w.err == AG_E_TOOBIG, "json_copy failed (%d) on valid JSON", w.err);
 		return 0;
 	}
-	if (lenient && fuzz_known() && ref_json_valid(out1.p, out1.len, 1) != 1)
-		return 0;                             /* known: json_copy trusts jsmn's sizes (test/fuzz/KNOWN) */
-	FUZZ_CHECK(ref_json_valid(out1.p, out1.len, 1) == 1, "json_copy wrote invalid JSON: %.200s", out1.p);
+	FUZZ_CHECK(ref_json_valid(out1.p, out1.len, REF_UTF8) == 1, "json_copy wrote invalid JSON: %.200s", out1.p);
 	n2 = json_parse(&j2, out1.p, out1.len, pool2, POOL);
 	FUZZ_CHECK(n2 > 0, "json_parse refused json_copy's output: %.200s", out1.p);
-	if (!lenient) {
-		FUZZ_CHECK(n2 == n, "json_copy changed the token count %d -> %d", n, n2);
-		for (i = 0; i < n; i++)
-			FUZZ_CHECK(pool[i].type == pool2[i].type && pool[i].size == pool2[i].size,
-			           "json_copy changed token %d", i);
-	}
+	FUZZ_CHECK(n2 == n, "json_copy changed the token count %d -> %d", n, n2);
+	for (i = 0; i < n; i++)
+		FUZZ_CHECK(pool[i].type == pool2[i].type && pool[i].size == pool2[i].size, "json_copy changed token %d", i);
 	out2.len = 0;
 	jw_init(&w, jw_sink_buf, &out2);
 	json_copy(&w, &j2, 0);
