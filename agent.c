@@ -2864,6 +2864,7 @@ struct sse {
 	int have_data;
 	int cr;                   /* the last byte was CR: a following LF belongs to it */
 	int bom;                  /* bytes of the BOM matched so far; 3 or -1 once past the start */
+	int unterminated;         /* the event being dispatched lacked its blank line (the stream ended) */
 	char event[64];
 	char id[128];
 	char buf[AG_SSE_EVENT_MAX + 1];
@@ -2875,7 +2876,7 @@ static void
 sse_init(struct sse *s)
 {
 	s->dlen = s->llen = 0;
-	s->have_data = s->cr = s->bom = 0;
+	s->have_data = s->cr = s->bom = s->unterminated = 0;
 	s->event[0] = s->id[0] = 0;
 }
 
@@ -2886,8 +2887,8 @@ sse_line(struct sse *s, sse_cb cb, void *ctx)
 	size_t n = s->llen, nl, vl;
 	int r = 0;
 	s->llen = 0;
-	if (n == 0) {                             /* blank line: dispatch */
-		if (s->have_data) {
+	if (n == 0) {                             /* blank line: dispatch (an empty data buffer is not, per WHATWG) */
+		if (s->have_data && s->dlen) {
 			s->buf[s->dlen] = 0;
 			r = cb(ctx, s->event, s->buf, s->dlen);
 		}
@@ -2973,10 +2974,12 @@ static int
 sse_finish(struct sse *s, sse_cb cb, void *ctx)
 {
 	int r = 0;
+	s->unterminated = 1;
 	if (s->llen)
 		r = sse_line(s, cb, ctx);
 	if (!r && s->have_data)
 		r = sse_line(s, cb, ctx);         /* llen is 0 now: a dispatch */
+	s->unterminated = 0;
 	return r;
 }
 
@@ -3382,6 +3385,9 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 	if (r == AG_E_TOOBIG)
 		return err_set(a->e, AG_E_API, "a '%s' event holds more than %d JSON values; this build cannot "
 		               "read it", event[0] ? event : "unnamed", AG_JSON_TOKENS);
+	if ((r < 0 || j.t[0].type != JSMN_OBJECT) && a->sse.unterminated)
+		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended in the middle of an event (incomplete answer)",
+		               a->http.url.host);
 	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
 		str_excerpt(ex, sizeof ex, data, n);
 		return err_set(a->e, AG_E_API, "the server sent an event that is not a valid JSON object: '%s'", ex);
@@ -3758,6 +3764,9 @@ oa_on_event(void *ctx, const char *event, char *data, size_t n)
 	if (r == AG_E_TOOBIG)
 		return err_set(a->e, AG_E_API, "a chunk holds more than %d JSON values; this build cannot read it",
 		               AG_JSON_TOKENS);
+	if ((r < 0 || j.t[0].type != JSMN_OBJECT) && a->sse.unterminated)
+		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended in the middle of a chunk (incomplete answer)",
+		               a->http.url.host);
 	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
 		str_excerpt(ex, sizeof ex, data, n);
 		return err_set(a->e, AG_E_API, "the server sent a chunk that is not a valid JSON object: '%s'", ex);
@@ -4206,6 +4215,7 @@ struct tool_ctx {
 	int tty;                  /* stderr is a terminal: colours, spinner */
 	int quiet;                /* no progress lines (json output formats) */
 	int sandbox;              /* run Bash under Landlock */
+	int outside_ok;           /* this call may write outside the working directory (a rule or the user said so) */
 };
 
 struct tool_out {
@@ -4723,22 +4733,84 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 /* ---- Write and Edit ---- */
 
 /* Atomic replace that keeps an existing file's mode and creates missing parent directories. */
+/* Is the directory open at dfd inside root (both real paths)? Read from /proc when it is mounted; else the
+ * directory's path is resolved again and must be the very directory that is open (same device and inode). */
 static int
-tool_store(const char *path, const char *data, size_t n, const struct stat *old, struct tool_out *o)
+tool_dir_inside(int dfd, const char *dir, const char *root)
 {
-	char dir[PATH_MAX];
+	char link[64], real[PATH_MAX], rroot[PATH_MAX];
+	struct stat a, b;
+	ssize_t n;
+	size_t rl;
+	if (!realpath(root, rroot))
+		return 0;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", dfd);
+	n = readlink(link, real, sizeof real - 1);
+	if (n > 0 && real[0] == '/') {
+		real[n] = 0;
+	} else if (!realpath(dir, real) || stat(real, &a) || fstat(dfd, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		return 0;
+	}
+	rl = strlen(rroot);
+	return rl == 1 || (strncmp(real, rroot, rl) == 0 && (real[rl] == 0 || real[rl] == '/'));
+}
+
+/* Write a file the model asked for, atomically: a temporary file made next to it (O_EXCL, O_NOFOLLOW)
+ * in the directory as it is opened now, fsync'd, renamed over the name, the directory fsync'd. A symlink
+ * as the last component is written through to its target (what the permission check judged). Unless
+ * this call may write outside the working directory, the directory actually opened must be inside it:
+ * a directory swapped for a symlink after the check is caught here, not followed. */
+static int
+tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t n, const struct stat *old,
+           struct tool_out *o)
+{
+	char dir[PATH_MAX], target[PATH_MAX], tmp[NAME_MAX + 1];
+	const char *base;
 	char *slash;
+	struct stat lst;
+	int dfd, fd, r;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		if (!realpath(path, target))
+			return tool_fail(o, "%s is a symbolic link to a file that does not exist; nothing was written", path), -1;
+		path = target;
+	}
 	str_copy(dir, sizeof dir, path, strlen(path));
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (file_mkdirs(dir, 0755))
-			return tool_fail(o, "Cannot create directory %s: %s", dir, strerror(errno)), -1;
+	if (!slash)
+		return tool_fail(o, "Cannot write %s: not an absolute path", path), -1;
+	*slash = 0;
+	base = path + (slash - dir) + 1;
+	if (!dir[0])
+		str_copy(dir, sizeof dir, "/", 1);
+	if (file_mkdirs(dir, 0755))
+		return tool_fail(o, "Cannot create directory %s: %s", dir, strerror(errno)), -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return tool_fail(o, "Cannot open directory %s: %s (nothing was changed)", dir, strerror(errno)), -1;
+	if (!tc->outside_ok && !tool_dir_inside(dfd, dir, tc->cwd)) {
+		close(dfd);
+		return tool_fail(o, "Refused to write %s: its directory now resolves outside the working directory (a "
+		                 "symbolic link changed after the permission check?); nothing was changed", path), -1;
 	}
-	if (file_write_atomic(path, data, n, old ? (old->st_mode & 07777) : 0644))
+	r = snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
+	fd = r > 0 ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                    old ? (old->st_mode & 07777) : 0644) : -1;
+	if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) == 0)     /* left by an earlier crash */
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, old ? (old->st_mode & 07777) : 0644);
+	if (fd < 0) {
+		close(dfd);
 		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(errno)), -1;
+	}
 	if (old)
-		chmod(path, old->st_mode & 07777);    /* the umask may have trimmed it on create */
+		fchmod(fd, old->st_mode & 07777);     /* the umask may have trimmed it */
+	if (fd_write_all(fd, data, n) || fsync(fd) < 0 || close(fd) < 0 || renameat(dfd, tmp, dfd, base) < 0) {
+		int err = errno;
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
+		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(err)), -1;
+	}
+	fsync(dfd);                               /* the new name survives a power cut too */
+	close(dfd);
 	return 0;
 }
 
@@ -4762,7 +4834,7 @@ tool_write(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	}
 	if (exists && tool_check_seen(tc, path, &st, o))
 		goto done;
-	if (tool_store(path, content.p ? content.p : "", content.len, exists ? &st : NULL, o))
+	if (tool_store(tc, path, content.p ? content.p : "", content.len, exists ? &st : NULL, o))
 		goto done;
 	if (stat(path, &st) == 0)
 		tool_seen_mark(tc, path, &st);
@@ -4839,7 +4911,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		buf_add(&res, news.p ? news.p : "", news.len);
 		i = (size_t)(m - data.p) + olds.len;
 	}
-	if (tool_store(path, res.p ? res.p : "", res.len, &st, o))
+	if (tool_store(tc, path, res.p ? res.p : "", res.len, &st, o))
 		goto done;
 	if (stat(path, &st) == 0)
 		tool_seen_mark(tc, path, &st);
@@ -8439,6 +8511,8 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 						         fb.len ? fb.p : "");
 					buf_free(&fb);
 				}
+				/* allowed: may it write outside the working directory (checked again at the write)? */
+				L->tools.outside_ok = arg && perm_tool_is_file(name) && perm_outside(arg, L->tools.cwd);
 				if (pc == PERM_DENY)
 					tool_fail(&o, "%s", why);
 				else if (strcmp(name, "Task") == 0)
@@ -8639,7 +8713,7 @@ loop_call(struct loop *L, const struct api_sink *sink)
 		if (attempt >= L->max_retries || !api_should_retry(L->api, rc, attempt, &delay))
 			return rc;
 		attempt++;
-		if (L->ui->shown != before && L->ui->tty && L->out_format == OUT_TEXT) {
+		if (L->ui->shown != before && L->out_format == OUT_TEXT) {   /* piped too: never glued to the retry */
 			ui_md_end(L->ui);
 			ui_put(L->ui, L->ui->color ? "\033[33m [answer cut off]\033[0m\n" : " [answer cut off]\n",
 			       L->ui->color ? 29 : 18);

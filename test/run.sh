@@ -42,6 +42,8 @@ else
 		run e2e-loop python3 test/e2e_loop.py --agent ./agent
 		run e2e-repl python3 test/e2e_repl.py --agent ./agent
 		run e2e-net python3 test/e2e_net.py --agent ./agent
+		run e2e-fault python3 test/e2e_fault.py --agent ./agent
+		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"
 	wait $lane2
 	cat "$out/lane2" | tee -a "$out/all"

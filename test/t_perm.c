@@ -128,6 +128,65 @@ main(void)
 	snprintf(path, sizeof path, "%s/app/.env", cwd);
 	DENIED("Read", path);
 	perm_free(&P);
+
+	/* the check-to-write race: the permission check saw proj/sub inside the project; by the time of the
+	 * write sub is a symlink to a directory outside. The write must look at the directory it really opens. */
+	{
+		struct tool_ctx tc;
+		struct tool_out o = {{0}, 0, {0}};
+		struct stat st;
+		char sub[PATH_MAX * 2], out[PATH_MAX * 2], link[PATH_MAX * 2];
+		memset(&tc, 0, sizeof tc);
+		snprintf(tc.cwd, sizeof tc.cwd, "%s", cwd);
+		snprintf(sub, sizeof sub, "%s/sub", cwd);
+		snprintf(out, sizeof out, "%s/outside", dir);
+		mkdir(sub, 0755);
+		mkdir(out, 0755);
+		snprintf(path, sizeof path, "%s/sub/f.txt", cwd);
+		T_CHECK(check("Write", path) != PERM_DENY || 1, "(the check, before the swap)");
+		T_CHECK(tool_store(&tc, path, "inside\n", 7, NULL, &o) == 0, "a write inside the project works");
+		rmdir(out);
+		rename(sub, out);                       /* swapped: sub -> ../outside */
+		T_CHECK(symlink(out, sub) == 0, "symlink made");
+		o.text.len = 0;
+		T_CHECK(tool_store(&tc, path, "evil\n", 5, NULL, &o) != 0, "a write through a directory swapped for a "
+		        "symlink to outside is refused: %s", o.text.p ? o.text.p : "");
+		snprintf(evil, sizeof evil, "%.3000s/f.txt", out);
+		{
+			struct buf b = {0};
+			T_CHECK(file_read_all(evil, &b, 100) == 0 && b.len == 7 && memcmp(b.p, "inside\n", 7) == 0,
+			        "the file outside is unchanged");
+			buf_free(&b);
+		}
+		tc.outside_ok = 1;                      /* the user approved writing outside: then it goes */
+		o.text.len = 0;
+		T_CHECK(tool_store(&tc, path, "ok\n", 3, NULL, &o) == 0, "with approval to write outside it works");
+		/* a symlink as the last component is written through to its target, the link stays */
+		tc.outside_ok = 0;
+		snprintf(link, sizeof link, "%s/link.txt", cwd);
+		snprintf(evil, sizeof evil, "%s/real.txt", cwd);
+		T_CHECK(file_write_atomic(evil, "a\n", 2, 0644) == 0 && symlink("real.txt", link) == 0, "link made");
+		o.text.len = 0;
+		T_CHECK(tool_store(&tc, link, "b\n", 2, NULL, &o) == 0 && lstat(link, &st) == 0 && S_ISLNK(st.st_mode),
+		        "writing through a symlink keeps the link");
+		{
+			struct buf b = {0};
+			T_CHECK(file_read_all(evil, &b, 100) == 0 && b.len == 2 && b.p[0] == 'b', "and changes its target");
+			buf_free(&b);
+		}
+		/* no temporary file is left behind */
+		{
+			DIR *d = opendir(cwd);
+			struct dirent *de;
+			int left = 0;
+			while (d && (de = readdir(d)) != NULL)
+				left |= strstr(de->d_name, ".tmp") != NULL;
+			if (d)
+				closedir(d);
+			T_CHECK(!left, "no temporary file left in the project");
+		}
+		buf_free(&o.text);
+	}
 	{
 		char cmdline[PATH_MAX + 16];
 		snprintf(cmdline, sizeof cmdline, "rm -rf %s", dir);
