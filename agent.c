@@ -2887,8 +2887,8 @@ sse_line(struct sse *s, sse_cb cb, void *ctx)
 	size_t n = s->llen, nl, vl;
 	int r = 0;
 	s->llen = 0;
-	if (n == 0) {                             /* blank line: dispatch (an empty data buffer is not, per WHATWG) */
-		if (s->have_data && s->dlen) {
+	if (n == 0) {                             /* blank line: dispatch */
+		if (s->have_data) {
 			s->buf[s->dlen] = 0;
 			r = cb(ctx, s->event, s->buf, s->dlen);
 		}
@@ -3375,8 +3375,8 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 	size_t k;
 	int r, named = 0;
 	long l;
-	if (strcmp(event, "ping") == 0)
-		return 0;
+	if (strcmp(event, "ping") == 0 || n == 0)
+		return 0;                             /* an empty event carries nothing to act on */
 	for (k = 0; k < sizeof known / sizeof known[0]; k++)
 		named |= strcmp(event, known[k]) == 0;
 	if (event[0] && !named)
@@ -3756,6 +3756,8 @@ oa_on_event(void *ctx, const char *event, char *data, size_t n)
 	int r, ch, d, tc, i, k;
 	long l;
 	long long v;
+	if (n == 0)
+		return 0;                             /* an empty event carries nothing to act on */
 	if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		oa_finish(a);
 		return 0;

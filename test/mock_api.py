@@ -12,6 +12,7 @@ As a module:
 As a program (runs until killed):
     python3 test/mock_api.py --script S.json [--record R.jsonl] [--port-file P] [--port N]
                              [--tls CERT KEY] [--tls13-only]
+    (S.json: a list of specs, or {"responses": [...], "pages": {...}})
 
 A script is a list of response specs, consumed in order, one per request. When it runs out the server answers
 500 with {"type":"error","error":{"type":"api_error","message":"mock script exhausted"}}.
@@ -41,6 +42,49 @@ A spec is a dict (every key optional):
   close: true              send "connection: close" and close after this response
   stall: seconds           sleep before sending anything
 
+OpenAI Chat Completions dialect. A request to POST .../chat/completions (e.g. /v1/chat/completions) takes
+the next spec like any other, plus these body keys (the stream is `data: {chunk}` lines, each
+{"id","object":"chat.completion.chunk","created","model","choices":[{"index":0,"delta":{..},"finish_reason"}]},
+ended by `data: [DONE]`; see openai_stream):
+    openai_text: "..."     the text as delta.content pieces (pieces: [...] for the exact strings), then a chunk
+                           with finish_reason (finish_reason: "stop" by default)
+    openai_tool_calls: [{id, name, arguments, pieces}, ...]   tool calls, one after the other, each a first
+                           delta {index, id, type:"function", function:{name, arguments:""}} and then the
+                           arguments (a JSON string; a non-string is JSON-encoded) as function.arguments pieces
+                           (pieces: [...] exact strings, else the string split in 3); text_before: "..." content
+                           pieces first; finish_reason "tool_calls" by default
+    openai_chunks: [chunk or "raw data", ...]   verbatim data lines (objects JSON-encoded), then [DONE]
+    openai_error: {"message", "type", "code"?}   an error body {"error": {...}} (status: 400 unless given)
+  modifiers of openai_text and openai_tool_calls (openai_chunks: only done and cut):
+    usage: {prompt_tokens, completion_tokens} | false   the final usage chunk (empty choices). By default it is
+                           sent, with prompt_tokens 12 and completion_tokens = number of delta chunks, when the
+                           request asked for it (stream_options.include_usage); every earlier chunk then
+                           carries "usage": null, as OpenAI's does
+    model: "gpt-mock-1"    id: "chatcmpl-mock-0001"
+    done: false            leave out the final `data: [DONE]`
+    cut: "arguments" | "text" | "finish" | "done" | N   end the stream early (a well-framed response, the
+                           connection stays usable): "arguments" in the middle of the last tool call's arguments
+                           (after the first half of its pieces), "text" in the middle of the content pieces,
+                           "finish" just before the finish_reason chunk, "done" just before `data: [DONE]`;
+                           N: after the first N data chunks. Nothing is sent after the cut point (no [DONE]).
+                           (For a connection cut at a byte offset, use cut_after.)
+  On such a path a spec with "text" or "tool_use" (and no openai_* key) is translated: text -> openai_text (with
+  pieces and stop_reason end_turn -> "stop", max_tokens -> "length"), tool_use -> one openai_tool_calls entry
+  (input JSON-encoded as arguments; json_pieces as pieces; text_before kept). A spec with "json" and an
+  Anthropic-style error is sent as is. When the script runs out, the answer is 500
+  {"error":{"message":"mock script exhausted","type":"server_error"}}.
+
+Web pages (for WebFetch). MockServer(pages={path: page}) or srv.pages[path] = page (also "pages" next to
+"responses" in a --script file): a GET or HEAD whose path (with its query, else without it) is in pages is
+answered from there and does NOT consume the script. While pages is not None, any other GET/HEAD is answered
+404 "no such page" and does not consume the script either. Page requests are recorded in srv.page_requests
+(same shape as srv.requests), never in srv.requests. A page is a string (200 text/html) or a dict:
+    html: "..."            body with content-type text/html; charset=utf-8
+    text: "..."            body with content-type text/plain; charset=utf-8
+    body: "..." | bytes    body, with content_type: "..." (default application/octet-stream)
+    redirect: URL or path  a redirect (status 302 unless given) with that location and an empty body
+    status, reason, headers, framing, close, stall, write_size, write_delay, cut_after   as for specs
+
 Each request is recorded (and with --record written as one JSON line) as
   {"conn": n, "method", "path", "version", "headers": {lowercased name: value}, "body": JSON or text}
 where n counts connections from 1. srv.connections counts accepted connections, srv.handshakes completed TLS
@@ -57,11 +101,11 @@ import threading
 import time
 
 __all__ = ["MockServer", "sse_event", "sse_from_events", "message_stream", "tool_use_stream",
-           "build_body", "REASONS"]
+           "build_body", "REASONS", "openai_chunks", "openai_stream", "openai_body", "page_spec"]
 
 REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
     409: "Conflict", 413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded",
 }
@@ -222,6 +266,181 @@ def build_body(spec, base_dir=None):
     return b"", None
 
 
+# ---------------------------------------------------------------------------------------------------------
+# OpenAI Chat Completions dialect
+
+OPENAI_KEYS = ("openai_text", "openai_tool_calls", "openai_chunks", "openai_error")
+
+
+def is_openai_path(path):
+    """Whether a request path is a Chat Completions endpoint (…/chat/completions, query ignored)."""
+    return path.split("?", 1)[0].rstrip("/").endswith("/chat/completions")
+
+
+def openai_chunks(text=None, pieces=None, tool_calls=None, text_before=None, finish_reason=None,
+                  model="gpt-mock-1", id="chatcmpl-mock-0001", created=1700000000):
+    """The chunk objects of one streamed Chat Completions answer, without usage and [DONE]:
+    (chunks, marks) where marks names positions for cuts: "text" (middle of the content pieces), "arguments"
+    (middle of the last tool call's arguments), "finish" (index of the finish_reason chunk)."""
+    def chunk(delta, finish=None):
+        return {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "system_fingerprint": "fp_mock", "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                                                "finish_reason": finish}]}
+    chunks = [chunk({"role": "assistant", "content": ""} if not tool_calls or text or text_before
+                    else {"role": "assistant", "content": None})]
+    marks = {}
+    content = text if text is not None else text_before
+    if content:
+        ps = pieces if (pieces is not None and text is not None) else _split_text(content)
+        start = len(chunks)
+        for p in ps:
+            chunks.append(chunk({"content": p}))
+        marks["text"] = start + max(1, len(ps) // 2) if ps else start
+    for i, tc in enumerate(tool_calls or []):
+        args = tc.get("arguments", "{}")
+        if not isinstance(args, str):
+            args = _dumps(args)
+        ps = tc.get("pieces")
+        if ps is None:
+            ps = _split_text(args, 3)
+        chunks.append(chunk({"tool_calls": [{"index": tc.get("index", i), "id": tc.get("id", "call_mock_%d" % i),
+                                             "type": "function",
+                                             "function": {"name": tc["name"], "arguments": ""}}]}))
+        start = len(chunks)
+        for p in ps:
+            chunks.append(chunk({"tool_calls": [{"index": tc.get("index", i), "function": {"arguments": p}}]}))
+        marks["arguments"] = start + max(1, len(ps) // 2) if len(ps) > 1 else start + len(ps) // 2
+    if finish_reason is None:
+        finish_reason = "tool_calls" if tool_calls else "stop"
+    marks["finish"] = len(chunks)
+    chunks.append(chunk({}, finish_reason))
+    return chunks, marks
+
+
+def openai_stream(spec, request_body=None):
+    """SSE body bytes for a spec with openai_text, openai_tool_calls or openai_chunks (see the docstring)."""
+    model = spec.get("model", "gpt-mock-1")
+    cid = spec.get("id", "chatcmpl-mock-0001")
+    if "openai_chunks" in spec:
+        chunks, marks = list(spec["openai_chunks"]), {}
+    elif "openai_tool_calls" in spec:
+        chunks, marks = openai_chunks(tool_calls=spec["openai_tool_calls"], text_before=spec.get("text_before"),
+                                      finish_reason=spec.get("finish_reason"), model=model, id=cid)
+    else:
+        chunks, marks = openai_chunks(text=spec.get("openai_text", ""), pieces=spec.get("pieces"),
+                                      finish_reason=spec.get("finish_reason"), model=model, id=cid)
+    want_usage = False
+    if isinstance(request_body, dict):
+        want_usage = bool((request_body.get("stream_options") or {}).get("include_usage"))
+    usage = spec.get("usage")
+    if usage is False:
+        want_usage = False
+    elif usage is not None:
+        want_usage = True
+    ndeltas = max(0, len(chunks) - 2)
+    if want_usage:
+        u = {"prompt_tokens": 12, "completion_tokens": ndeltas}
+        if isinstance(usage, dict):
+            u.update(usage)
+        u.setdefault("total_tokens", u.get("prompt_tokens", 0) + u.get("completion_tokens", 0))
+        if "openai_chunks" not in spec:
+            for c in chunks:
+                c["usage"] = None
+            chunks.append({"id": cid, "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                           "system_fingerprint": "fp_mock", "choices": [], "usage": u})
+    cut = spec.get("cut")
+    done = spec.get("done", True) and cut is None
+    if cut is not None:
+        if isinstance(cut, bool) or not isinstance(cut, (int, str)):
+            raise ValueError("cut: %r" % (cut,))
+        if isinstance(cut, int):
+            n = cut
+        elif cut == "done":
+            n = len(chunks)
+        elif cut in marks:
+            n = marks[cut]
+        else:
+            raise ValueError("cut %r: this stream has no such place (%s)" % (cut, ", ".join(sorted(marks))))
+        chunks = chunks[:n]
+    out = "".join("data: %s\n\n" % (c if isinstance(c, str) else _dumps(c)) for c in chunks)
+    if done:
+        out += "data: [DONE]\n\n"
+    return out.encode("utf-8")
+
+
+def openai_translate(spec):
+    """An Anthropic-style text/tool_use spec as the equivalent openai_* spec (other specs unchanged)."""
+    if any(k in spec for k in OPENAI_KEYS):
+        return spec
+    if "text" in spec:
+        out = {k: v for k, v in spec.items() if k not in ("text", "stop_reason")}
+        out["openai_text"] = spec["text"]
+        sr = spec.get("stop_reason", "end_turn")
+        out.setdefault("finish_reason", {"end_turn": "stop", "max_tokens": "length",
+                                         "tool_use": "tool_calls", "stop_sequence": "stop"}.get(sr, sr))
+        return out
+    if "tool_use" in spec:
+        t = spec["tool_use"]
+        out = {k: v for k, v in spec.items() if k != "tool_use"}
+        tc = {"id": t.get("id", "call_mock_0"), "name": t["name"], "arguments": _dumps(t.get("input", {}))}
+        if t.get("json_pieces") is not None:
+            tc["pieces"] = [p for p in t["json_pieces"] if p] or [""]
+        out["openai_tool_calls"] = [tc]
+        if t.get("text_before") is not None:
+            out["text_before"] = t["text_before"]
+        return out
+    return spec
+
+
+def openai_body(spec, request_body=None):
+    """(body bytes, content type) for an openai_* spec, or None when spec has none of those keys."""
+    if "openai_error" in spec:
+        err = {"message": "", "type": "invalid_request_error", "param": None, "code": None}
+        err.update(spec["openai_error"])
+        return _dumps({"error": err}).encode("utf-8"), "application/json"
+    if any(k in spec for k in ("openai_text", "openai_tool_calls", "openai_chunks")):
+        return openai_stream(spec, request_body), "text/event-stream"
+    return None
+
+
+def openai_exhausted_spec():
+    return {"status": 500, "json": {"error": {"message": "mock script exhausted", "type": "server_error",
+                                              "param": None, "code": None}}}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Web pages
+
+def page_spec(page):
+    """A response spec for a page (see the docstring: a string, or html/text/body/redirect + spec keys)."""
+    if isinstance(page, (str, bytes)):
+        page = {"html": page}
+    spec = {k: v for k, v in page.items() if k not in ("html", "text", "body", "content_type", "redirect")}
+    headers = dict(spec.get("headers") or {})
+    if "redirect" in page:
+        spec.setdefault("status", 302)
+        headers.setdefault("location", page["redirect"])
+        spec["body"] = page.get("body", "")
+        ctype = page.get("content_type", "text/html; charset=utf-8")
+    elif "html" in page:
+        spec["body"] = page["html"]
+        ctype = page.get("content_type", "text/html; charset=utf-8")
+    elif "text" in page:
+        spec["body"] = page["text"]
+        ctype = page.get("content_type", "text/plain; charset=utf-8")
+    else:
+        spec["body"] = page.get("body", "")
+        ctype = page.get("content_type", "application/octet-stream")
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["content-type"] = ctype
+    spec["headers"] = headers
+    return spec
+
+
+def not_found_page():
+    return {"status": 404, "text": "no such page\n"}
+
+
 def _chunked(body, size):
     out = []
     for i in range(0, len(body), size):
@@ -254,11 +473,14 @@ class _Closed(Exception):
 class MockServer:
     """The mock API. script: a list of response specs (more can be appended to .script later).
     tls: (certfile, keyfile) to serve HTTPS; tls13_only: refuse anything below TLS 1.3.
-    record: a path where each request is appended as one JSON line."""
+    record: a path where each request is appended as one JSON line.
+    pages: {path: page} served to GET/HEAD without consuming the script (see the module docstring)."""
 
     def __init__(self, script=None, tls=None, tls13_only=False, host="127.0.0.1", port=0, record=None,
-                 base_dir=None):
+                 base_dir=None, pages=None):
         self.script = list(script or [])
+        self.pages = pages
+        self.page_requests = []
         self.host, self._want_port = host, port
         self.record = record
         self.base_dir = base_dir
@@ -371,10 +593,22 @@ class MockServer:
                 req = self._read_request(reader, n)
                 if req is None:
                     return
+                page = self._page_for(req)
+                if page is not None:
+                    with self._lock:
+                        self.page_requests.append(req)
+                    if self.record:
+                        with self._lock, open(self.record, "a", encoding="utf-8") as f:
+                            f.write(json.dumps(dict(req, page=True), ensure_ascii=False) + "\n")
+                    if not self._respond(sock, page_spec(page), req):
+                        return
+                    continue
                 with self._lock:
                     self.requests.append(req)
                     if self._next < len(self.script):
                         spec = self.script[self._next]
+                    elif is_openai_path(req["path"]):
+                        spec = openai_exhausted_spec()
                     else:
                         spec = exhausted_spec()
                     self._next += 1
@@ -402,6 +636,22 @@ class MockServer:
                 self._socks.discard(raw_sock)
 
     # -- requests --------------------------------------------------------------------------------------
+
+    def _page_for(self, req):
+        """The page (see the docstring) that answers req, or None when req goes to the script."""
+        pages = self.pages
+        if pages is None or req["method"] not in ("GET", "HEAD"):
+            return None
+        path = req["path"]
+        if "://" in path:                          # absolute form (through a proxy)
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        with self._lock:
+            if path in pages:
+                return pages[path]
+            bare = path.split("?", 1)[0]
+            if bare in pages:
+                return pages[bare]
+        return not_found_page()
 
     def _read_request(self, reader, n):
         head = reader.read_until(b"\r\n\r\n", MAX_REQUEST_HEAD)
@@ -475,8 +725,16 @@ class MockServer:
             self._finish(sock, graceful=cut is None)
             return False
 
-        body, ctype = build_body(spec, self.base_dir)
-        status = int(spec.get("status", 200))
+        ob = None
+        if is_openai_path(req["path"]):
+            spec = openai_translate(spec)
+            ob = openai_body(spec, req.get("body"))
+        if ob is not None:
+            body, ctype = ob
+            status = int(spec.get("status", 400 if "openai_error" in spec else 200))
+        else:
+            body, ctype = build_body(spec, self.base_dir)
+            status = int(spec.get("status", 200))
         version = spec.get("version", "HTTP/1.1")
         reason = spec.get("reason", REASONS.get(status, "Status"))
         framing = spec.get("framing", "length")
@@ -507,6 +765,8 @@ class MockServer:
                 hdrs.append([name, str(value)])
         head = ("%s %d %s\r\n" % (version, status, reason)).encode("latin-1")
         head += b"".join(("%s: %s\r\n" % (k, v)).encode("latin-1") for k, v in hdrs) + b"\r\n"
+        if req.get("method") == "HEAD":
+            wire = b""
 
         if cut is not None:
             self._send(sock, head + wire[:int(cut)], write_size, delay)
@@ -611,10 +871,12 @@ def main(argv=None):
 
     with open(args.script, encoding="utf-8") as f:
         script = json.load(f)
+    pages = None
     if isinstance(script, dict):
+        pages = script.get("pages")
         script = script.get("responses", [])
     srv = MockServer(script, tls=tuple(args.tls) if args.tls else None, tls13_only=args.tls13_only,
-                     port=args.port, record=args.record,
+                     port=args.port, record=args.record, pages=pages,
                      base_dir=os.path.dirname(os.path.abspath(args.script))).start()
     if args.port_file:
         tmp = args.port_file + ".tmp"
