@@ -4057,6 +4057,9 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (a->cfg->openai && a->oa_done && !m->stopped)
 		oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
 	if (!m->stopped)
+		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before %s (incomplete answer)",
+		               a->http.url.host, a->cfg->openai ? "[DONE]" : "message_stop");
+	if (0)
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before message_stop (incomplete answer)",
 		               a->http.url.host);
 	return 0;
@@ -6412,6 +6415,14 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 			memcpy(r.tool, b, tl);
 			if (lp && !(r.spec = strndup(lp + 1, (size_t)(p - lp - 2))))
 				return AG_E_NOMEM;
+			if (r.spec && strcmp(r.tool, "WebFetch") == 0 && str_starts(r.spec, "domain:")) {
+				char *c;                  /* host names compare without case or a final dot */
+				size_t sl = strlen(r.spec);
+				for (c = r.spec; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				while (sl > 8 && r.spec[sl - 1] == '.')
+					r.spec[--sl] = 0;
+			}
 		}
 		np = realloc(pm->r, (pm->n + 1) * sizeof *pm->r);
 		if (!np) {
@@ -8184,6 +8195,16 @@ web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err
 	return 0;
 }
 
+/* Characters (not bytes) of UTF-8 text. */
+static size_t
+web_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
 /* HTML to readable text: script, style and head dropped, block tags as line breaks, the common entities
  * decoded, runs of white space collapsed. */
 static void
@@ -8191,11 +8212,23 @@ web_html_text(const char *s, size_t n, struct buf *out)
 {
 	size_t i = 0;
 	int space = 1, nl = 2;
-	while (i < n && out->len < AG_FETCH_TEXT) {
+	while (i < n && web_chars(out->p, out->len) < AG_FETCH_TEXT) {
 		char c = s[i];
 		if (c == '<') {
-			const char *gt = memchr(s + i, '>', n - i);
-			char tag[16];
+			const char *gt = NULL;
+			char tag[16], q = 0;
+			size_t g;
+			for (g = i + 1; g < n && !gt; g++) {  /* the tag's end: a '>' outside quoted attribute values */
+				if (q) {
+					if (s[g] == q)
+						q = 0;
+				} else if (s[g] == '"' || s[g] == '\'') {
+					if (s[g - 1] == '=' || s[g - 1] == ' ')
+						q = s[g];
+				} else if (s[g] == '>') {
+					gt = s + g;
+				}
+			}
 			size_t k = 0, j = i + 1 + (i + 1 < n && s[i + 1] == '/');
 			int close = i + 1 < n && s[i + 1] == '/';
 			if (!gt)
@@ -8208,7 +8241,7 @@ web_html_text(const char *s, size_t n, struct buf *out)
 				i = end ? (size_t)(end - s) + 3 : n;
 				continue;
 			}
-			if (!close && (!strcmp(tag, "script") || !strcmp(tag, "style") || !strcmp(tag, "head") ||
+			if (!close && (!strcmp(tag, "script") || !strcmp(tag, "style") || !strcmp(tag, "template") || !strcmp(tag, "title") ||
 			               !strcmp(tag, "noscript") || !strcmp(tag, "svg"))) {
 				char endtag[24];
 				const char *end;
@@ -8286,6 +8319,8 @@ web_html_text(const char *s, size_t n, struct buf *out)
 		space = nl = 0;
 		i++;
 	}
+	while (out->len && (out->p[out->len - 1] == ' ' || out->p[out->len - 1] == '\n'))
+		out->p[--out->len] = 0;
 }
 
 /* GET url (redirects followed); the body, its content type and the final URL. */
@@ -8329,15 +8364,27 @@ web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype,
 				err_set(e, AG_E_API, "a redirect to a URL too long to follow");
 				break;
 			}
-			if (memchr(loc, ':', ll) && (size_t)((const char *)memchr(loc, ':', ll) - loc) < ll && strncmp(loc, "http", 4) == 0) {
-				str_copy(next, sizeof next, loc, ll);
-			} else if (ll && loc[0] == '/' && !(ll > 1 && loc[1] == '/')) {       /* same origin, new path */
-				size_t on = (size_t)(strstr(cur, "://") + 3 - cur);
+			{   /* RFC 3986 references: absolute, scheme-relative, absolute-path, relative-path */
+				size_t on = (size_t)(strstr(cur, "://") + 3 - cur), sch = (size_t)(strstr(cur, "://") - cur);
 				on += strcspn(cur + on, "/?#");
-				snprintf(next, sizeof next, "%.*s%.*s", (int)on, cur, (int)ll, loc);
-			} else {
-				err_set(e, AG_E_API, "a redirect to '%.*s', which cannot be followed", (int)(ll < 200 ? ll : 200), loc);
-				break;
+				if (ll > 8 && strncasecmp(loc, "https://", 8) == 0)
+					snprintf(next, sizeof next, "https://%.*s", (int)ll - 8, loc + 8);
+				else if (ll > 7 && strncasecmp(loc, "http://", 7) == 0)
+					snprintf(next, sizeof next, "http://%.*s", (int)ll - 7, loc + 7);
+				else if (ll > 2 && loc[0] == '/' && loc[1] == '/')
+					snprintf(next, sizeof next, "%.*s:%.*s", (int)sch, cur, (int)ll, loc);
+				else if (ll && loc[0] == '/')
+					snprintf(next, sizeof next, "%.*s%.*s", (int)on, cur, (int)ll, loc);
+				else if (ll && !memchr(loc, ':', strcspn(loc, "/?#") < ll ? strcspn(loc, "/?#") : ll)) {
+					size_t pl = strcspn(cur + on, "?#"), d = pl;
+					while (d > 0 && cur[on + d - 1] != '/')
+						d--;
+					snprintf(next, sizeof next, "%.*s%s%.*s", (int)(on + d), cur, d ? "" : "/", (int)ll, loc);
+				} else {
+					err_set(e, AG_E_API, "a redirect to '%.*s', which cannot be followed (only http and https)",
+					        (int)(ll < 200 ? ll : 200), loc);
+					break;
+				}
 			}
 			str_copy(cur, sizeof cur, next, strlen(next));
 			continue;
@@ -8384,8 +8431,12 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	}
 	if (!ctype[0] || strstr(ctype, "html"))
 		web_html_text(body.p ? body.p : "", body.len, &text);
-	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml"))
-		buf_add(&text, body.p ? body.p : "", body.len < AG_FETCH_TEXT ? body.len : AG_FETCH_TEXT);
+	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml")) {
+		size_t k, nc = 0;
+		for (k = 0; k < body.len && nc <= AG_FETCH_TEXT; k++)
+			nc += ((unsigned char)body.p[k] & 0xC0) != 0x80;
+		buf_add(&text, body.p ? body.p : "", nc > AG_FETCH_TEXT ? k - 1 : k);
+	}
 	else {
 		tool_fail(o, "WebFetch %s: the content is %s, not text", url.p, ctype);
 		goto out;
@@ -8417,7 +8468,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	}
 	L->total.input += m->usage.input;
 	L->total.output += m->usage.output;
-	buf_printf(&o->text, "Fetched %s (%zu characters)%s%s\n\n", final, text.len,
+	buf_printf(&o->text, "Fetched %s (%zu characters)%s%s\n\n", final, web_chars(text.p, text.len),
 	           strcmp(final, url.p) ? ", redirected from " : "", strcmp(final, url.p) ? url.p : "");
 	{
 		int i;
@@ -8489,6 +8540,12 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				struct ag_err ue = {0};
 				if (json_str_buf(&tj, json_get(&tj, 0, "url"), &u) == 0 && u.p &&
 				    web_split(u.p, &pu, target, sizeof target, &ue) == 0) {
+					char *c;
+					size_t hl = strlen(pu.host);
+					while (hl > 1 && pu.host[hl - 1] == '.')
+						pu.host[--hl] = 0;        /* "evil.test." is evil.test */
+					for (c = pu.host; *c; c++)
+						*c = (char)tolower((unsigned char)*c);
 					snprintf(abspath, sizeof abspath, "domain:%s", pu.host);
 					arg = abspath;
 				}
@@ -10170,6 +10227,7 @@ selftest_run(void)
 #define CLI_DEFAULT_MODEL "claude-sonnet-4-5"
 #define CLI_DEFAULT_OPENAI_MODEL "gpt-4o-mini"
 #define CLI_DEFAULT_MAX_TOKENS 32000
+#define CLI_DEFAULT_OPENAI_MAX_TOKENS 8192
 
 static const char cli_system_prompt[] =
 "You are agent, a coding agent working in a terminal, often on a small Linux device reached over SSH. You help "
@@ -10560,7 +10618,7 @@ main(int argc, char **argv)
 	int sandbox = 0, status_only = 0;
 	struct buf key_helper = {0}, helper_key = {0};
 	const char *resume = NULL, *provider = NULL, *mcp_cfg[8];
-	int model_set = 0, nmcp_cfg = 0, mcp_list = 0;
+	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0;
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
 	long long thinking = 0;
@@ -10633,7 +10691,7 @@ main(int argc, char **argv)
 				else if (name[2] == 't')
 					thinking = (long long)num;
 				else if (strcmp(name, "--max-tokens") == 0)
-					cfg.max_tokens = (long long)num;
+					cfg.max_tokens = (long long)num, max_tokens_set = 1;
 				else
 					L.max_turns = (long long)num;
 			}
@@ -10752,6 +10810,8 @@ main(int argc, char **argv)
 		provider = v;
 	if (provider && strcmp(provider, "openai") == 0) {
 		cfg.openai = 1;
+		if (!max_tokens_set)
+			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
 	} else if (provider && strcmp(provider, "anthropic") != 0) {
 		fprintf(stderr, "agent: the provider must be anthropic or openai, not '%.40s'\n", provider);
 		{ rc = 2; goto done; }
