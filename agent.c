@@ -5872,18 +5872,22 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 				return 0;
 		}
 		{
+			/* what is already waiting counts even past the deadline: servers started side by side are
+			 * waited for one after another, so a later one may have answered long ago */
 			struct pollfd pf = { s->from, POLLIN, 0 };
 			long long left = deadline - clk_ms();
 			char tmp[8192];
 			ssize_t r;
-			if (left <= 0) {
+			int ready = poll(&pf, 1, left <= 0 ? 0 : left > 200 ? 200 : (int)left);
+			if (ready < 0 && errno != EINTR)
+				return AG_E_IO;
+			if (ag_interrupted)
+				return AG_E_INTR;
+			if (ready <= 0) {
+				if (left > 0)
+					continue;
 				mcp_fail(s, "no answer in time");
 				return AG_E_TIMEOUT;
-			}
-			if (poll(&pf, 1, left > 200 ? 200 : (int)left) < 0 && errno != EINTR)
-				return AG_E_IO;
-			if (ag_interrupted) {
-				return AG_E_INTR;
 			}
 			r = read(s->from, tmp, sizeof tmp);
 			if (r == 0) {
@@ -6233,7 +6237,7 @@ mcp_start(const char *cwd, int quiet)
 				mcp_fail(s, "initialize failed: %s", err[0] ? err : "no answer");
 			if (s->state != MCP_FAILED) {
 				mcp_notify(s, "notifications/initialized");
-				mcp_list_tools(s, deadline);
+				mcp_list_tools(s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));   /* it answered: its own time */
 			}
 			buf_free(&msg);
 			free(tok);
@@ -6831,6 +6835,16 @@ perm_outside(const char *path, const char *dir)
 	return !(strncmp(real, rdir, dl) == 0 && (real[dl] == 0 || real[dl] == '/'));
 }
 
+/* The user's own skills (~/.claude/skills/) are read like the project's: the system prompt names them. */
+static int
+perm_is_home_skill(const char *tool, const char *path)
+{
+	const char *h = getenv("HOME");
+	char dir[PATH_MAX];
+	return perm_tool_is_ro(tool) && h && *h && snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir &&
+	       !strstr(path, "/../") && !perm_outside(path, dir);
+}
+
 /* Files that steer the agent itself: a write to them always asks, whatever the mode. */
 static int
 perm_is_agent_config(const char *path)
@@ -6847,7 +6861,7 @@ static int
 perm_check(const struct perm *p, const char *tool, const char *arg, const char *cwd, char *why, size_t cap)
 {
 	const struct perm_rule *r;
-	int outside = arg && perm_tool_is_file(tool) && perm_outside(arg, cwd);
+	int outside = arg && perm_tool_is_file(tool) && perm_outside(arg, cwd) && !perm_is_home_skill(tool, arg);
 	int config = arg && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) && perm_is_agent_config(arg);
 	int ask = 0;
 	if ((r = perm_find(p, RULE_DENY, tool, arg, cwd, 0)) != NULL) {
@@ -7677,6 +7691,8 @@ struct loop {
 	int max_retries;          /* attempts after the first (ANTHROPIC_MAX_RETRIES, --max-retries) */
 	int warned_limit;         /* the nearly-used rate limit warning was given */
 	struct buf pending;       /* a message a slash command wants sent */
+	int subagent;             /* a Task's loop: no Task of its own */
+	const char *only;         /* a subagent type's tools list, or NULL for all */
 	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
 	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
 };
@@ -8090,6 +8106,7 @@ loop_env_num(const char *name, long long def)
 }
 
 static void cli_system(struct buf *out, const char *prompt, const char *append, const char *cwd, const char *model);
+static int cli_listed(const char *list, const char *name);
 static int cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t nextra, const char *only,
                      int no_task);
 static const char loop_subagent_prompt[] =
@@ -8150,6 +8167,8 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->term = L->term;
 	S->ctx_window = L->ctx_window;
 	S->first_user_done = 1;
+	S->subagent = 1;
+	S->only = t ? t->tools : NULL;
 	memcpy(S->tools.cwd, L->tools.cwd, sizeof S->tools.cwd);
 	S->tools.tty = L->tools.tty;
 	S->tools.quiet = L->tools.quiet;
@@ -8614,6 +8633,8 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				}
 				/* allowed: may it write outside the working directory (checked again at the write)? */
 				L->tools.outside_ok = arg && perm_tool_is_file(name) && perm_outside(arg, L->tools.cwd);
+				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
+					snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
 				if (pc == PERM_DENY)
 					tool_fail(&o, "%s", why);
 				else if (strcmp(name, "Task") == 0)

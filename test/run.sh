@@ -27,6 +27,8 @@ else
 		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
 		run e2e-net-asan python3 test/e2e_net.py --agent build/agent-asan --label asan
 		run e2e-ext-asan python3 test/e2e_ext.py --agent build/agent-asan --label asan
+		run e2e-mcp-asan python3 test/e2e_mcp.py --agent build/agent-asan --label asan
+		run e2e-agents-asan python3 test/e2e_agents.py --agent build/agent-asan --label asan
 		# LeakSanitizer spins at exit once the tmux pane (its pty) is gone, leaving orphans: leaks are checked by the other suites
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
 		run fuzz sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
@@ -45,6 +47,8 @@ else
 		run e2e-net python3 test/e2e_net.py --agent ./agent
 		run e2e-fault python3 test/e2e_fault.py --agent ./agent
 		run e2e-ext python3 test/e2e_ext.py --agent ./agent
+		run e2e-mcp python3 test/e2e_mcp.py --agent ./agent
+		run e2e-agents python3 test/e2e_agents.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"
 	wait $lane2

@@ -1,0 +1,1448 @@
+#!/usr/bin/env python3
+"""End-to-end tests of agent's MCP client: the real binary against test/mock_api.py and real MCP servers.
+
+    python3 test/e2e_mcp.py --agent ./agent [--filter S] [--label L]
+
+Servers used:
+  - @modelcontextprotocol/server-everything and @modelcontextprotocol/server-filesystem from the npm registry,
+    installed once by this script with `npm install --prefix build/npm` (pinned versions below; reused when
+    the right versions are already there). Without node/npm the tests that need them print
+    "ok - mcp: NAME # SKIP node not found" and the others still run.
+  - Python stdio servers written by this script (PY_SERVER below): a well-behaved one, and ones that exit at
+    once, hang in initialize, answer garbage, crash during tools/call, paginate tools/list, return isError,
+    answer a JSON-RPC error, write to stderr, report their environment.
+  - A tiny streamable-HTTP MCP server (JSON-RPC over POST; application/json answers, text/event-stream for one
+    tool; Mcp-Session-Id) running in this process.
+
+Each test has its own mock Messages API (127.0.0.1, port 0), working directory and HOME (XDG dirs inside it),
+runs the agent in print mode with a clean environment (or in tmux for /mcp) and checks what the model would see
+(the tools list, tool_result blocks), stdout/stderr, exit codes and the servers' log files. One line per test:
+"ok - mcp: NAME" or "not ok - mcp: NAME" with indented diagnostics. Exit status 1 when any test fails.
+Python 3 standard library only (plus node/npm for the npm servers, tmux for /mcp).
+"""
+import argparse
+import base64
+import concurrent.futures
+import http.server
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import mock_api  # noqa: E402
+
+NPM_DIR = os.path.join(os.path.dirname(HERE), "build", "npm")
+NPM_PKGS = {
+    "@modelcontextprotocol/server-everything": "2026.8.31",
+    "@modelcontextprotocol/server-filesystem": "2026.8.31",
+}
+NPM_TIMEOUT = 900
+RUN_TIMEOUT = 60
+WAIT = 20.0
+BUILTIN = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite"]
+TESTS = []
+
+# Filled in by setup_npm(): {"node": path, "everything": js, "filesystem": js} or {"skip": why} / {"error": why}
+NPM = {}
+
+
+def test(fn=None, node=False):
+    """Register a test; its name is the function name without the "t_" prefix. node=True: needs the npm
+    servers (skipped when node/npm are absent)."""
+    def reg(f):
+        TESTS.append((f.__name__[2:], f, node))
+        return f
+    return reg(fn) if fn is not None else reg
+
+
+class Fail(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# npm servers
+
+def setup_npm():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        NPM["skip"] = "node not found" if not node else "npm not found"
+        return
+    paths = {}
+    for pkg in NPM_PKGS:
+        paths[pkg] = os.path.join(NPM_DIR, "node_modules", pkg)
+
+    def have():
+        for pkg, ver in NPM_PKGS.items():
+            try:
+                with open(os.path.join(paths[pkg], "package.json")) as f:
+                    if json.load(f).get("version") != ver:
+                        return False
+            except (OSError, ValueError):
+                return False
+        return True
+
+    if not have():
+        os.makedirs(NPM_DIR, exist_ok=True)
+        argv = [npm, "install", "--prefix", NPM_DIR, "--no-audit", "--no-fund"] + \
+               ["%s@%s" % kv for kv in NPM_PKGS.items()]
+        try:
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=NPM_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            NPM["error"] = "%s: timed out after %d s" % (" ".join(argv), NPM_TIMEOUT)
+            return
+        if r.returncode != 0 or not have():
+            NPM["error"] = "%s: exit %d: %s" % (" ".join(argv), r.returncode,
+                                                 r.stdout.decode("utf-8", "replace")[-1500:])
+            return
+    NPM["node"] = node
+    NPM["everything"] = os.path.join(paths["@modelcontextprotocol/server-everything"], "dist", "index.js")
+    NPM["filesystem"] = os.path.join(paths["@modelcontextprotocol/server-filesystem"], "dist", "index.js")
+
+
+def everything_cfg():
+    return {"command": NPM["node"], "args": [NPM["everything"], "stdio"]}
+
+
+def filesystem_cfg(*dirs):
+    return {"command": NPM["node"], "args": [NPM["filesystem"]] + list(dirs)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A Python stdio MCP server, one script, behaviour chosen by argv[1]; argv[2] (optional) a file where each
+# received method (or "response"/"notification") is logged, one per line.
+
+PY_SERVER = r'''
+import json, os, sys, time
+mode = sys.argv[1]
+log = sys.argv[2] if len(sys.argv) > 2 else None
+def L(s):
+    if log:
+        with open(log, "a") as f:
+            f.write(s + "\n")
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+L("start " + mode)
+if mode == "exit":
+    sys.stderr.write("py-exit: giving up at once\n")
+    sys.exit(3)
+if mode == "hang":
+    end = time.time() + 60
+    while time.time() < end:
+        time.sleep(0.2)
+    sys.exit(0)
+if mode == "stderr":
+    sys.stderr.write("PYSTDERR-MARKER-1 hello from the server's stderr\n")
+    sys.stderr.flush()
+OBJ = {"type": "object", "properties": {}}
+TOOLS = [
+    {"name": "ping_tool", "description": "Answers pong.", "inputSchema": OBJ},
+    {"name": "env_dump", "description": "Reports the server's environment as JSON.", "inputSchema": OBJ},
+    {"name": "fail_tool", "description": "Always fails (isError).", "inputSchema": OBJ},
+    {"name": "rpc_error", "description": "Answers a JSON-RPC error.", "inputSchema": OBJ},
+    {"name": "crash", "description": "Exits in the middle of the call.", "inputSchema": OBJ},
+    {"name": "slow", "description": "Sleeps N seconds.", "inputSchema": {"type": "object",
+     "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]}},
+    {"name": "shout", "description": "Upper-cases its text.", "inputSchema": {"type": "object",
+     "properties": {"text": {"type": "string", "description": "what to shout"}}, "required": ["text"]}},
+    {"name": "two_texts", "description": "Two text items.", "inputSchema": OBJ},
+]
+if mode == "page":
+    TOOLS = [{"name": "page%d_tool" % i, "description": "tool %d" % i, "inputSchema": OBJ} for i in range(1, 6)]
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        L("bad json " + line[:80])
+        continue
+    m = msg.get("method")
+    if m is None:
+        L("response")
+        continue
+    L(m)
+    if "id" not in msg:
+        continue
+    mid = msg["id"]
+    p = msg.get("params") or {}
+    if mode == "garbage":
+        sys.stdout.write("this is not JSON-RPC {{{ garbage\n\x01\x02 more garbage ]]\n")
+        sys.stdout.flush()
+        continue
+    if m == "initialize":
+        out({"jsonrpc": "2.0", "id": mid, "result": {"protocolVersion": p.get("protocolVersion") or "2025-06-18",
+             "capabilities": {"tools": {}}, "serverInfo": {"name": "py-" + mode, "version": "1.0"}}})
+    elif m == "tools/list":
+        if mode == "page":
+            cur = p.get("cursor")
+            if cur is None:
+                out({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS[:2], "nextCursor": "c-2"}})
+            elif cur == "c-2":
+                out({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS[2:4], "nextCursor": "c-3"}})
+            elif cur == "c-3":
+                out({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS[4:]}})
+            else:
+                out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32602, "message": "bad cursor %r" % cur}})
+        else:
+            out({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS}})
+    elif m == "tools/call":
+        name = p.get("name")
+        args = p.get("arguments") or {}
+        L("call " + json.dumps({"name": name, "arguments": args}))
+        def text(t, err=False):
+            r = {"content": [{"type": "text", "text": t}]}
+            if err:
+                r["isError"] = True
+            out({"jsonrpc": "2.0", "id": mid, "result": r})
+        if name == "ping_tool" or name.startswith("page"):
+            text("pong from %s" % name)
+        elif name == "env_dump":
+            text(json.dumps(dict(os.environ), sort_keys=True))
+        elif name == "fail_tool":
+            text("FAILTOOL-MARKER: the tool failed on purpose", err=True)
+        elif name == "rpc_error":
+            out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32000, "message": "RPCERR-MARKER internal boom"}})
+        elif name == "crash":
+            sys.stderr.write("py-crash: dying now\n")
+            sys.stderr.flush()
+            os._exit(7)
+        elif name == "slow":
+            time.sleep(float(args.get("seconds", 1)))
+            text("slept")
+        elif name == "shout":
+            text(str(args.get("text", "")).upper())
+        elif name == "two_texts":
+            out({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "first line"},
+                                                                     {"type": "text", "text": "second line"}]}})
+        else:
+            out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32602, "message": "unknown tool %s" % name}})
+        if mode == "stderr":
+            sys.stderr.write("PYSTDERR-MARKER-2 after a call\n")
+            sys.stderr.flush()
+    elif m == "ping":
+        out({"jsonrpc": "2.0", "id": mid, "result": {}})
+    else:
+        out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32601, "message": "method not found: %s" % m}})
+L("eof")
+'''
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A streamable-HTTP MCP server (POST JSON-RPC; one tool answers with text/event-stream)
+
+class HttpMcp:
+    SESSION = "sess-7f3a9c"
+
+    def __init__(self):
+        self.requests = []      # (method, path, headers dict lowercased, body)
+        self.lock = threading.Lock()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _record(self, body):
+                with outer.lock:
+                    outer.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                           body))
+
+            def _send(self, status, ctype=None, body=b"", extra=None):
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._record(None)
+                self._send(405, "text/plain", b"no server-initiated stream here", {"Allow": "POST, DELETE"})
+
+            def do_DELETE(self):
+                self._record(None)
+                self._send(200)
+
+            def do_POST(self):
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    raw = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            break
+                        raw += self.rfile.read(size)
+                        self.rfile.readline()
+                else:
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    msg = raw.decode("utf-8", "replace")
+                self._record(msg)
+                accept = self.headers.get("Accept", "")
+                if "application/json" not in accept or "text/event-stream" not in accept:
+                    self._send(406, "application/json", json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+                        "code": -32000, "message": "Not Acceptable: Client must accept both application/json "
+                        "and text/event-stream"}}).encode())
+                    return
+                if not isinstance(msg, dict):
+                    self._send(400, "application/json", b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,'
+                                                          b'"message":"Parse error"}}')
+                    return
+                m = msg.get("method")
+                if m != "initialize" and self.headers.get("Mcp-Session-Id") != HttpMcp.SESSION:
+                    self._send(400, "application/json", json.dumps({"jsonrpc": "2.0", "id": msg.get("id"), "error": {
+                        "code": -32000, "message": "Bad Request: missing or wrong Mcp-Session-Id"}}).encode())
+                    return
+                if "id" not in msg or m is None:
+                    self._send(202)
+                    return
+                mid = msg["id"]
+                p = msg.get("params") or {}
+                sid = {"Mcp-Session-Id": HttpMcp.SESSION}
+                if m == "initialize":
+                    res = {"protocolVersion": p.get("protocolVersion") or "2025-06-18",
+                           "capabilities": {"tools": {}}, "serverInfo": {"name": "py-http", "version": "1.0"}}
+                elif m == "tools/list":
+                    res = {"tools": [
+                        {"name": "hello", "description": "Greets (application/json answer).",
+                         "inputSchema": {"type": "object", "properties": {"who": {"type": "string"}},
+                                         "required": ["who"]}},
+                        {"name": "streamed", "description": "Answers over text/event-stream.",
+                         "inputSchema": {"type": "object", "properties": {}}}]}
+                elif m == "tools/call" and p.get("name") == "hello":
+                    res = {"content": [{"type": "text", "text": "HTTP-HELLO %s" % (p.get("arguments") or {}).get("who")}]}
+                elif m == "tools/call" and p.get("name") == "streamed":
+                    self._sse(mid)
+                    return
+                else:
+                    self._send(200, "application/json", json.dumps({"jsonrpc": "2.0", "id": mid, "error": {
+                        "code": -32601, "message": "method not found"}}).encode(), sid)
+                    return
+                self._send(200, "application/json", json.dumps({"jsonrpc": "2.0", "id": mid, "result": res}).encode(),
+                           sid)
+
+            def _sse(self, mid):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Mcp-Session-Id", HttpMcp.SESSION)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                events = [
+                    "event: message\nid: e1\ndata: " + json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                                                 "params": {"level": "info", "data": "working"}}) + "\n\n",
+                    ": a comment line\n\n",
+                    "event: message\nid: e2\ndata: " + json.dumps({"jsonrpc": "2.0", "id": mid, "result": {
+                        "content": [{"type": "text", "text": "SSE-STREAMED-RESULT part one"},
+                                    {"type": "text", "text": "part two"}]}}) + "\n\n",
+                ]
+                for ev in events:
+                    data = ev.encode()
+                    for i in range(0, len(data), 40):     # in small pieces, as a real stream arrives
+                        piece = data[i:i + 40]
+                        self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                        self.wfile.flush()
+                        time.sleep(0.005)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+        class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.httpd = S(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/mcp" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def posts(self):
+        with self.lock:
+            return [r for r in self.requests if r[0] == "POST"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Script builders
+
+def say(text):
+    return {"text": text}
+
+
+def call(tid, name, inp, text_before=None):
+    t = {"id": tid, "name": name, "input": inp}
+    if text_before is not None:
+        t["text_before"] = text_before
+    return {"tool_use": t}
+
+
+def calls(*uses):
+    content = [{"type": "tool_use", "id": tid, "name": name, "input": inp} for tid, name, inp in uses]
+    return {"events": mock_api.message_stream(content=content, stop_reason="tool_use")}
+
+
+def rtext(b):
+    """The text of a tool_result block: its string content, or its text blocks joined by newlines."""
+    c = b.get("content")
+    if isinstance(c, str):
+        return c
+    if isinstance(c, list):
+        return "\n".join(x.get("text", "") for x in c if isinstance(x, dict) and x.get("type") == "text")
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One test's world
+
+class Result:
+    def __init__(self, argv, rc, out, err, elapsed):
+        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
+
+
+class Ctx:
+    def __init__(self, agent, name):
+        self.agent = agent
+        self.name = name
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-mcp-"))
+        self.home = os.path.join(self.root, "home")
+        self.work = os.path.join(self.root, "work")
+        self.bin = os.path.join(self.root, "bin")
+        for d in (self.home, self.work, self.bin):
+            os.makedirs(d)
+        self.pyserver = os.path.join(self.bin, "pyserver.py")
+        with open(self.pyserver, "w") as f:
+            f.write(PY_SERVER)
+        self.servers = []
+        self.https = []
+        self.panes = []
+        self.runs = []
+        self.notes = []
+
+    def path(self, rel):
+        return os.path.join(self.work, rel)
+
+    def write(self, path, data):
+        p = path if os.path.isabs(path) else self.path(path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        return p
+
+    def write_json(self, path, obj):
+        return self.write(path, json.dumps(obj, indent=2))
+
+    def py(self, mode, log=None):
+        """Config of a Python stdio server in the given mode; log: a file name under root for its method log."""
+        args = [self.pyserver, mode]
+        if log:
+            args.append(os.path.join(self.root, log))
+        return {"command": sys.executable, "args": args}
+
+    def methods(self, log):
+        try:
+            with open(os.path.join(self.root, log)) as f:
+                return [ln.rstrip("\n") for ln in f]
+        except OSError:
+            return []
+
+    def mcp_json(self, servers):
+        """Write .mcp.json in the working directory."""
+        return self.write_json(".mcp.json", {"mcpServers": servers})
+
+    def server(self, script):
+        srv = mock_api.MockServer(script=script).start()
+        self.servers.append(srv)
+        return srv
+
+    def http_mcp(self):
+        h = HttpMcp()
+        self.https.append(h)
+        return h
+
+    def log_dir(self):
+        return os.path.join(self.home, "state", "agent", "mcp-logs")
+
+    def env(self, srv, extra=None):
+        e = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.home,
+            "XDG_STATE_HOME": os.path.join(self.home, "state"),
+            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
+            "ANTHROPIC_API_KEY": "test-key-123",
+            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
+            "ANTHROPIC_MAX_RETRIES": "0",
+            "NO_COLOR": "1",
+        }
+        e.update(extra or {})
+        return e
+
+    def run(self, srv, args, prompt="do the task", extra=None, timeout=RUN_TIMEOUT):
+        argv = [self.agent] + (["-p", prompt] if prompt is not None else []) + list(args)
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, extra), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            out, err = p.communicate()
+            rc = "timeout after %d s" % timeout
+        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - t0)
+        self.runs.append((r, srv))
+        return r
+
+    def leftovers(self):
+        """Processes still running with this test's HOME in their environment (the agent passes its own to the
+        MCP servers it starts; the tmux server and the pane's shell do not have it there)."""
+        mark = ("HOME=%s" % self.home).encode()
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    env = f.read().split(b"\0")
+                if mark not in env:
+                    continue
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+                with open("/proc/%s/stat" % d) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                out.append((int(d), cmd.strip()))
+        return out
+
+    def no_leftovers(self, what="after the agent exited"):
+        deadline = time.monotonic() + 3
+        while True:
+            left = self.leftovers()
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                raise Fail("MCP server processes still running %s: %r" % (what, left))
+            time.sleep(0.1)
+
+    def cleanup(self):
+        for p in self.panes:
+            try:
+                p.close()
+            except Exception:
+                pass
+        for s in self.servers:
+            s.stop()
+        for h in self.https:
+            h.stop()
+        for pid, _ in self.leftovers():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- assertions --
+
+    def check(self, cond, msg):
+        if not cond:
+            raise Fail(msg)
+
+    def eq(self, got, want, what):
+        if got != want:
+            raise Fail("%s: expected %r, got %r" % (what, want, got))
+
+    def has(self, hay, needle, what):
+        if not isinstance(hay, str) or needle not in hay:
+            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
+
+    def lacks(self, hay, needle, what):
+        if isinstance(hay, str) and needle in hay:
+            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
+
+    def ok(self, r, rc=0):
+        if r.rc != rc:
+            raise Fail("exit code: expected %r, got %r" % (rc, r.rc))
+
+    def nreq(self, srv, n):
+        if len(srv.requests) != n:
+            raise Fail("expected %d requests to the API, got %d" % (n, len(srv.requests)))
+
+    def tools(self, srv, i=0):
+        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
+        body = srv.requests[i]["body"]
+        self.check(isinstance(body, dict), "request %d body is not JSON" % i)
+        return {t.get("name"): t for t in body.get("tools") or []}
+
+    def results(self, srv, i):
+        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
+        body = srv.requests[i]["body"]
+        self.check(isinstance(body, dict), "request %d body is not JSON" % i)
+        m = body["messages"][-1]
+        self.eq(m.get("role"), "user", "role of the newest message of request %d" % i)
+        self.check(isinstance(m.get("content"), list), "request %d: newest message content is not a list" % i)
+        return [b for b in m["content"] if b.get("type") == "tool_result"]
+
+    def result(self, srv, i, tid):
+        rs = self.results(srv, i)
+        self.eq(len(rs), 1, "number of tool_result blocks in request %d" % i)
+        self.eq(rs[0].get("tool_use_id"), tid, "tool_use_id in request %d" % i)
+        return rs[0]
+
+    def is_err(self, b, what):
+        if b.get("is_error") is not True:
+            raise Fail("%s: expected is_error true, got %r" % (what, _clip(json.dumps(b), 800)))
+
+    def not_err(self, b, what):
+        if b.get("is_error"):
+            raise Fail("%s: expected no is_error, got %r" % (what, _clip(json.dumps(b), 800)))
+
+    def failed_lines(self, err, name):
+        return [ln for ln in err.split("\n") if ln.startswith("agent: MCP server '%s' failed" % name)]
+
+    def one_failed_line(self, r, name):
+        ls = self.failed_lines(r.err, name)
+        self.check(len(ls) == 1, "expected exactly one stderr line \"agent: MCP server '%s' failed: ...\", got %r"
+                   % (name, ls))
+        self.check(re.match(r"^agent: MCP server '%s' failed: \S" % re.escape(name), ls[0]),
+                   "the failed line gives no reason after 'failed: ': %r" % ls[0])
+        return ls[0]
+
+    # -- diagnostics --
+
+    def diagnostics(self):
+        lines = list(self.notes)
+        for p in self.panes:
+            lines.append("%s: %s" % (p.name, _clip(p.command, 300)))
+            lines += ["  | " + ln for ln in p.screen().split("\n")[-50:]]
+        for r, srv in self.runs:
+            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
+            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
+            lines.append("stdout: %r" % _clip(r.out, 1500))
+            lines.append("stderr: %r" % _clip(r.err, 1500))
+        for k, srv in enumerate(self.servers):
+            lines.append("mock %d: %d requests" % (k + 1, len(srv.requests)))
+            for i, q in enumerate(srv.requests):
+                body = q["body"]
+                if isinstance(body, dict):
+                    body = dict(body)
+                    if "tools" in body:
+                        body["tools"] = ["<%d tools: %s>" % (len(body["tools"]),
+                                                             ",".join(t.get("name", "?") for t in body["tools"]))]
+                    body.pop("system", None)
+                    s = json.dumps(body, ensure_ascii=False)
+                else:
+                    s = repr(body)
+                lines.append("  request %d: %s" % (i, _clip(s, 2500)))
+        for h in self.https:
+            for q in h.requests:
+                lines.append("http mcp: %s %s %s %s" % (q[0], q[1], json.dumps(q[2]), _clip(json.dumps(q[3]), 300)))
+        ld = self.log_dir()
+        if os.path.isdir(ld):
+            for f in sorted(os.listdir(ld)):
+                try:
+                    with open(os.path.join(ld, f), errors="replace") as fh:
+                        lines.append("log %s: %r" % (f, _clip(fh.read(), 600)))
+                except OSError:
+                    pass
+        for f in sorted(os.listdir(self.root)):
+            if f.endswith(".methods"):
+                lines.append("%s: %r" % (f, self.methods(f)))
+        return lines
+
+
+def _clip(s, n):
+    if not isinstance(s, str):
+        s = repr(s)
+    if len(s) <= n:
+        return s
+    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
+
+
+def _shq(a):
+    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# server-everything
+
+@test(node=True)
+def t_everything_tools_listed_with_schema(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    for name in BUILTIN:
+        c.check(name in tools, "built-in tool %s missing next to the MCP tools: %r" % (name, sorted(tools)))
+    for name in ("echo", "get-sum", "get-tiny-image", "get-env"):
+        c.check("mcp__everything__" + name in tools, "mcp__everything__%s not in the tools list: %r"
+                % (name, sorted(tools)))
+    echo = tools["mcp__everything__echo"]
+    sch = echo.get("input_schema")
+    c.check(isinstance(sch, dict), "input_schema of mcp__everything__echo: %r" % (sch,))
+    c.eq(sch.get("type"), "object", "input_schema.type")
+    c.eq(sch.get("properties"), {"message": {"type": "string", "description": "Message to echo"}},
+         "input_schema.properties of mcp__everything__echo")
+    c.eq(sch.get("required"), ["message"], "input_schema.required")
+    c.check(isinstance(echo.get("description"), str) and echo["description"], "description of echo missing")
+    s = tools["mcp__everything__get-sum"]["input_schema"]
+    c.eq(sorted(s.get("properties", {})), ["a", "b"], "get-sum properties")
+    c.eq(s["properties"]["a"].get("type"), "number", "get-sum a type")
+    c.eq(r.out.strip(), "ok", "stdout")
+    c.lacks(r.err, "Starting default (STDIO) server", "agent stderr (the server's stderr goes to its log)")
+    c.no_leftovers()
+
+
+@test(node=True)
+def t_everything_echo_allowed_by_tool_rule(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_e1", "mcp__everything__echo", {"message": "hi"}),
+                    call("toolu_e2", "mcp__everything__get-sum", {"a": 2, "b": 3}),
+                    say("echoed")])
+    r = c.run(srv, ["--allowedTools", "mcp__everything__echo"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_e1")
+    c.not_err(b, "allowed echo")
+    c.has(rtext(b), "Echo: hi", "echo result")
+    b = c.result(srv, 2, "toolu_e2")
+    c.is_err(b, "get-sum (only echo is allowed)")
+    c.lacks(rtext(b), "The sum of", "refused get-sum")
+    c.has(rtext(b).lower(), "denied", "refused get-sum")
+    c.has(r.out, "echoed", "stdout")
+
+
+@test(node=True)
+def t_everything_server_rule_allows_all_its_tools(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([calls(("toolu_s1", "mcp__everything__get-sum", {"a": 2, "b": 3}),
+                          ("toolu_s2", "mcp__everything__echo", {"message": "both"})),
+                    say("summed")])
+    r = c.run(srv, ["--allowedTools", "mcp__everything"])
+    c.ok(r)
+    rs = c.results(srv, 1)
+    c.eq([b.get("tool_use_id") for b in rs], ["toolu_s1", "toolu_s2"], "result ids")
+    c.not_err(rs[0], "get-sum")
+    c.has(rtext(rs[0]), "The sum of 2 and 3 is 5.", "get-sum result")
+    c.not_err(rs[1], "echo")
+    c.has(rtext(rs[1]), "Echo: both", "echo result")
+
+
+@test(node=True)
+def t_everything_refused_without_rule(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_r1", "mcp__everything__echo", {"message": "nope"}), say("fine")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.check("mcp__everything__echo" in c.tools(srv, 0), "mcp__everything__echo is not offered")
+    b = c.result(srv, 1, "toolu_r1")
+    c.is_err(b, "echo without a rule in print mode")
+    c.lacks(rtext(b), "Echo: nope", "refused echo")
+    c.has(rtext(b), "mcp__everything__echo", "refusal names the tool")
+    c.has(rtext(b).lower(), "denied", "refusal")
+
+
+@test(node=True)
+def t_everything_bypass_runs_them(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_b1", "mcp__everything__echo", {"message": "bypass"}), say("ok")])
+    r = c.run(srv, ["--dangerously-skip-permissions"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_b1")
+    c.not_err(b, "echo with --dangerously-skip-permissions")
+    c.has(rtext(b), "Echo: bypass", "echo result")
+
+
+@test(node=True)
+def t_everything_image_block(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_i1", "mcp__everything__get-tiny-image", {}), say("saw it")])
+    r = c.run(srv, ["--allowedTools", "mcp__everything__get-tiny-image"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_i1")
+    c.not_err(b, "get-tiny-image")
+    content = b.get("content")
+    c.check(isinstance(content, list), "tool_result content is not a list of blocks: %r" % _clip(json.dumps(b), 400))
+    imgs = [x for x in content if x.get("type") == "image"]
+    c.eq(len(imgs), 1, "image blocks in the tool_result")
+    src = imgs[0].get("source") or {}
+    c.eq(src.get("type"), "base64", "image source type")
+    c.eq(src.get("media_type"), "image/png", "image media_type")
+    data = src.get("data") or ""
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except Exception as e:
+        raise Fail("image data is not base64: %s" % e)
+    c.check(raw.startswith(b"\x89PNG\r\n\x1a\n"), "image data is not a PNG: %r" % raw[:16])
+    texts = [x.get("text", "") for x in content if x.get("type") == "text"]
+    c.check(any("Here's the image you requested" in t for t in texts), "text item missing: %r" % texts)
+    c.check(all(set(x) <= {"type", "text", "source", "cache_control"} for x in content),
+            "unexpected keys in content blocks: %r" % [sorted(x) for x in content])
+
+
+@test(node=True)
+def t_everything_stderr_in_log(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    log = os.path.join(c.log_dir(), "everything.log")
+    c.check(os.path.isfile(log), "no log file %s" % log)
+    with open(log, errors="replace") as f:
+        c.has(f.read(), "Starting default (STDIO) server", "everything.log")
+    c.lacks(r.err, "Starting default", "agent stderr")
+    c.lacks(r.out, "Starting default", "agent stdout")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# server-filesystem
+
+@test(node=True)
+def t_filesystem_list_read_and_outside(c):
+    allowed = os.path.join(c.root, "allowed")
+    c.write(os.path.join(allowed, "notes.txt"), "FS-CONTENT line one\nline two\n")
+    c.write(os.path.join(allowed, "sub", "x.md"), "x\n")
+    secret = c.write(os.path.join(c.root, "outside", "secret.txt"), "TOPSECRET\n")
+    c.mcp_json({"fs": filesystem_cfg(allowed)})
+    srv = c.server([call("toolu_f1", "mcp__fs__list_directory", {"path": allowed}),
+                    call("toolu_f2", "mcp__fs__read_text_file", {"path": os.path.join(allowed, "notes.txt")}),
+                    call("toolu_f3", "mcp__fs__read_text_file", {"path": secret}),
+                    say("listed")])
+    r = c.run(srv, ["--allowedTools", "mcp__fs"])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    for t in ("read_text_file", "list_directory", "write_file", "list_allowed_directories"):
+        c.check("mcp__fs__" + t in tools, "mcp__fs__%s missing: %r" % (t, sorted(tools)))
+    b = c.result(srv, 1, "toolu_f1")
+    c.not_err(b, "list_directory")
+    c.has(rtext(b), "[FILE] notes.txt", "list_directory")
+    c.has(rtext(b), "[DIR] sub", "list_directory")
+    b = c.result(srv, 2, "toolu_f2")
+    c.not_err(b, "read_text_file")
+    c.has(rtext(b), "FS-CONTENT line one\nline two", "read_text_file")
+    b = c.result(srv, 3, "toolu_f3")
+    c.is_err(b, "read_text_file outside the allowed directory")
+    c.has(rtext(b), "Access denied", "outside read")
+    c.lacks(rtext(b), "TOPSECRET", "outside read")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Python stdio servers: results, errors, failures
+
+@test
+def t_py_tool_call_and_text_items(c):
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_p1", "mcp__py__shout", {"text": "quiet words"}),
+                    call("toolu_p2", "mcp__py__two_texts", {}),
+                    say("done")])
+    r = c.run(srv, ["--allowedTools", "mcp__py"])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    c.check("mcp__py__shout" in tools, "mcp__py__shout missing: %r" % sorted(tools))
+    c.eq(tools["mcp__py__shout"].get("input_schema"),
+         {"type": "object", "properties": {"text": {"type": "string", "description": "what to shout"}},
+          "required": ["text"]}, "input_schema of mcp__py__shout (the server's inputSchema)")
+    c.eq(tools["mcp__py__shout"].get("description"), "Upper-cases its text.", "description")
+    b = c.result(srv, 1, "toolu_p1")
+    c.not_err(b, "shout")
+    c.eq(rtext(b).strip(), "QUIET WORDS", "shout result")
+    b = c.result(srv, 2, "toolu_p2")
+    c.not_err(b, "two_texts")
+    c.has(rtext(b), "first line\nsecond line", "text items joined with newlines")
+    ms = c.methods("py.methods")
+    c.check("initialize" in ms and "notifications/initialized" in ms and "tools/list" in ms,
+            "server saw %r (expected initialize, notifications/initialized, tools/list)" % ms)
+    c.check(ms.index("initialize") < ms.index("notifications/initialized") < ms.index("tools/list"),
+            "order of the handshake: %r" % ms)
+    calls_seen = [json.loads(m[5:]) for m in ms if m.startswith("call ")]
+    c.eq(calls_seen, [{"name": "shout", "arguments": {"text": "quiet words"}},
+                      {"name": "two_texts", "arguments": {}}], "tools/call requests the server saw")
+    c.no_leftovers()
+
+
+@test
+def t_py_refused_call_never_reaches_server(c):
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_q1", "mcp__py__shout", {"text": "x"}), say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_q1")
+    c.is_err(b, "shout without a rule")
+    c.has(rtext(b).lower(), "denied", "refusal")
+    ms = c.methods("py.methods")
+    c.check("tools/list" in ms, "the server was never asked for its tools: %r" % ms)
+    c.check(not any(m == "tools/call" for m in ms), "the server saw tools/call for a refused tool: %r" % ms)
+
+
+@test
+def t_py_disallowed_tool(c):
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_d1", "mcp__py__shout", {"text": "x"}), say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__py", "--disallowedTools", "mcp__py__shout"])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    c.check("mcp__py__ping_tool" in tools, "the server's other tools are missing: %r" % sorted(tools))
+    c.check("mcp__py__shout" not in tools, "a tool denied by --disallowedTools is still offered (built-in tools "
+            "denied that way are not)")
+    b = c.result(srv, 1, "toolu_d1")
+    c.is_err(b, "disallowed shout")
+    c.check("tools/call" not in c.methods("py.methods"), "the server saw tools/call for a denied tool")
+
+
+@test
+def t_py_is_error(c):
+    c.mcp_json({"py": c.py("good")})
+    srv = c.server([call("toolu_x1", "mcp__py__fail_tool", {}), say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__py"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_x1")
+    c.is_err(b, "isError result")
+    c.has(rtext(b), "FAILTOOL-MARKER: the tool failed on purpose", "isError text")
+
+
+@test
+def t_py_jsonrpc_error(c):
+    c.mcp_json({"py": c.py("good")})
+    srv = c.server([call("toolu_j1", "mcp__py__rpc_error", {}), say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__py"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_j1")
+    c.is_err(b, "JSON-RPC error answer")
+    c.has(rtext(b), "py", "error names the server")
+    c.has(rtext(b), "RPCERR-MARKER", "error carries the server's message")
+
+
+@test
+def t_py_unknown_mcp_tool(c):
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_u1", "mcp__py__no_such_tool", {}),
+                    call("toolu_u2", "mcp__nosuchserver__x", {}), say("ok")])
+    r = c.run(srv, ["--dangerously-skip-permissions"])
+    c.ok(r)
+    c.check("mcp__py__ping_tool" in c.tools(srv, 0), "the server's tools are missing")
+    c.is_err(c.result(srv, 1, "toolu_u1"), "a tool the server does not have")
+    c.is_err(c.result(srv, 2, "toolu_u2"), "a server that does not exist")
+
+
+@test
+def t_py_crash_during_call(c):
+    c.mcp_json({"crashy": c.py("good", "crashy.methods"), "steady": c.py("good")})
+    srv = c.server([call("toolu_c1", "mcp__crashy__crash", {}),
+                    call("toolu_c2", "mcp__crashy__ping_tool", {}),
+                    call("toolu_c3", "mcp__steady__ping_tool", {}),
+                    say("survived")])
+    r = c.run(srv, ["--allowedTools", "mcp__crashy", "--allowedTools", "mcp__steady"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_c1")
+    c.is_err(b, "call to a server that crashed")
+    c.has(rtext(b), "crashy", "error names the server")
+    b = c.result(srv, 2, "toolu_c2")
+    c.is_err(b, "a second call to the crashed server")
+    c.has(rtext(b), "crashy", "error names the server")
+    b = c.result(srv, 3, "toolu_c3")
+    c.not_err(b, "the other server after the crash")
+    c.has(rtext(b), "pong from ping_tool", "steady result")
+    c.has(r.out, "survived", "stdout")
+    c.no_leftovers()
+
+
+@test
+def t_py_tool_timeout(c):
+    c.mcp_json({"sleepy": c.py("good", "sleepy.methods")})
+    srv = c.server([call("toolu_t1", "mcp__sleepy__slow", {"seconds": 20}), say("moved on")])
+    r = c.run(srv, ["--allowedTools", "mcp__sleepy"], extra={"MCP_TOOL_TIMEOUT": "1500"})
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_t1")
+    c.is_err(b, "a call past MCP_TOOL_TIMEOUT")
+    c.has(rtext(b), "sleepy", "error names the server")
+    c.check(any(m.startswith('call {"name": "slow"') for m in c.methods("sleepy.methods")),
+            "the server never got the call: %r" % c.methods("sleepy.methods"))
+    c.check(r.elapsed < 12, "the run took %.1f s with MCP_TOOL_TIMEOUT=1500 and a 20 s tool" % r.elapsed)
+    c.has(r.out, "moved on", "stdout")
+
+
+@test
+def t_py_pagination(c):
+    c.mcp_json({"pages": c.py("page", "pages.methods")})
+    srv = c.server([call("toolu_pg", "mcp__pages__page5_tool", {}), say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__pages"])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    got = sorted(n for n in tools if n.startswith("mcp__pages__"))
+    c.eq(got, ["mcp__pages__page%d_tool" % i for i in range(1, 6)], "tools from all three pages")
+    c.eq(c.methods("pages.methods").count("tools/list"), 3, "tools/list requests (two nextCursor pages)")
+    b = c.result(srv, 1, "toolu_pg")
+    c.not_err(b, "tool from the last page")
+    c.has(rtext(b), "pong from page5_tool", "result")
+
+
+def _fail_case(c, mode, extra=None, max_elapsed=None):
+    c.mcp_json({"bad": c.py(mode, "bad.methods"), "good": c.py("good")})
+    srv = c.server([call("toolu_g1", "mcp__good__ping_tool", {}), say("finished anyway")])
+    r = c.run(srv, ["--allowedTools", "mcp__good"], extra=extra)
+    c.ok(r)
+    line = c.one_failed_line(r, "bad")
+    c.notes.append("failed line: %r" % line)
+    tools = c.tools(srv, 0)
+    c.check("mcp__good__ping_tool" in tools, "the good server's tools are missing: %r" % sorted(tools))
+    c.check(not any(n.startswith("mcp__bad__") for n in tools), "tools of the failed server offered: %r"
+            % sorted(tools))
+    for name in BUILTIN:
+        c.check(name in tools, "built-in %s missing" % name)
+    b = c.result(srv, 1, "toolu_g1")
+    c.not_err(b, "the good server's tool")
+    c.has(r.out, "finished anyway", "stdout")
+    c.eq(len([ln for ln in r.err.split("\n") if "MCP server" in ln]), 1, "stderr lines about MCP servers")
+    if max_elapsed is not None:
+        c.check(r.elapsed < max_elapsed, "the run took %.1f s (expected under %.0f s)" % (r.elapsed, max_elapsed))
+    c.no_leftovers()
+    return r, line
+
+
+@test
+def t_fail_exits_at_once(c):
+    _fail_case(c, "exit")
+
+
+@test
+def t_fail_hangs_in_initialize(c):
+    r, line = _fail_case(c, "hang", extra={"MCP_TIMEOUT": "1500"}, max_elapsed=12)
+    c.check(r.elapsed >= 1.4, "the hanging server failed after %.2f s, before MCP_TIMEOUT=1500 ms" % r.elapsed)
+
+
+@test
+def t_fail_answers_garbage(c):
+    _fail_case(c, "garbage", extra={"MCP_TIMEOUT": "3000"}, max_elapsed=15)
+
+
+@test
+def t_fail_command_not_found(c):
+    c.mcp_json({"nocmd": {"command": os.path.join(c.root, "does-not-exist"), "args": []}, "good": c.py("good")})
+    srv = c.server([say("fine")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.one_failed_line(r, "nocmd")
+    c.check("mcp__good__ping_tool" in c.tools(srv, 0), "the good server's tools are missing")
+
+
+@test
+def t_fail_servers_start_in_parallel(c):
+    c.mcp_json({"h1": c.py("hang"), "h2": c.py("hang"), "h3": c.py("hang"), "h4": c.py("hang"), "good": c.py("good")})
+    srv = c.server([say("parallel")])
+    r = c.run(srv, [], extra={"MCP_TIMEOUT": "2000"})
+    c.ok(r)
+    for n in ("h1", "h2", "h3", "h4"):
+        c.one_failed_line(r, n)
+    c.check(r.elapsed < 7.5, "four servers that hang with MCP_TIMEOUT=2000 took %.1f s (not in parallel?)"
+            % r.elapsed)
+    c.check("mcp__good__ping_tool" in c.tools(srv, 0), "the good server's tools are missing")
+    c.no_leftovers()
+
+
+@test
+def t_stderr_goes_to_log(c):
+    c.mcp_json({"noisy": c.py("stderr")})
+    srv = c.server([call("toolu_n1", "mcp__noisy__ping_tool", {}), say("quiet")])
+    r = c.run(srv, ["--allowedTools", "mcp__noisy"])
+    c.ok(r)
+    c.not_err(c.result(srv, 1, "toolu_n1"), "ping")
+    log = os.path.join(c.log_dir(), "noisy.log")
+    c.check(os.path.isfile(log), "no log file %s" % log)
+    with open(log, errors="replace") as f:
+        s = f.read()
+    c.has(s, "PYSTDERR-MARKER-1", "noisy.log")
+    c.has(s, "PYSTDERR-MARKER-2", "noisy.log (stderr written after a call)")
+    for what, txt in (("stderr", r.err), ("stdout", r.out)):
+        c.lacks(txt, "PYSTDERR-MARKER", "agent " + what)
+
+
+@test
+def t_failed_server_stderr_in_log(c):
+    c.mcp_json({"quitter": c.py("exit")})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.one_failed_line(r, "quitter")
+    log = os.path.join(c.log_dir(), "quitter.log")
+    c.check(os.path.isfile(log), "no log file %s" % log)
+    with open(log, errors="replace") as f:
+        c.has(f.read(), "py-exit: giving up at once", "quitter.log")
+    c.lacks(r.err, "py-exit: giving up", "agent stderr")
+
+
+@test
+def t_env_keys_removed(c):
+    c.mcp_json({"envs": dict(c.py("good"), env={"CFG_VAR": "from-config"}),
+                "named": dict(c.py("good"), env={"ANTHROPIC_AUTH_TOKEN": "given-token", "OPENAI_API_KEY": "oa-given"})})
+    srv = c.server([call("toolu_v1", "mcp__envs__env_dump", {}), call("toolu_v2", "mcp__named__env_dump", {}),
+                    say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__envs", "--allowedTools", "mcp__named"],
+              extra={"ANTHROPIC_AUTH_TOKEN": "secret-auth", "OPENAI_API_KEY": "secret-openai",
+                     "KEEP_ME": "kept-value"})
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_v1")
+    c.not_err(b, "env_dump")
+    try:
+        env = json.loads(rtext(b))
+    except ValueError:
+        raise Fail("env_dump result is not JSON: %r" % _clip(rtext(b), 300))
+    for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"):
+        c.check(k not in env, "%s is in a stdio server's environment: %r" % (k, env.get(k)))
+    c.lacks(rtext(b), "test-key-123", "server environment")
+    c.lacks(rtext(b), "secret-auth", "server environment")
+    c.eq(env.get("KEEP_ME"), "kept-value", "an ordinary variable of the agent's environment")
+    c.eq(env.get("CFG_VAR"), "from-config", "a variable from the config's env")
+    c.check(env.get("PATH"), "PATH missing from the server's environment")
+    b = c.result(srv, 2, "toolu_v2")
+    env = json.loads(rtext(b))
+    c.eq(env.get("ANTHROPIC_AUTH_TOKEN"), "given-token", "a key the config's env names")
+    c.eq(env.get("OPENAI_API_KEY"), "oa-given", "a key the config's env names")
+    c.check("ANTHROPIC_API_KEY" not in env, "ANTHROPIC_API_KEY (not named) is in the server's environment")
+
+
+@test(node=True)
+def t_env_keys_removed_everything(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_ge", "mcp__everything__get-env", {}), say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__everything__get-env"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_ge")
+    c.not_err(b, "get-env")
+    c.lacks(rtext(b), "ANTHROPIC_API_KEY", "server-everything's get-env")
+    c.lacks(rtext(b), "test-key-123", "server-everything's get-env")
+    c.has(rtext(b), "ANTHROPIC_BASE_URL", "server-everything's get-env (other variables stay)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Configuration sources, --mcp-list
+
+@test
+def t_config_sources(c):
+    c.mcp_json({"proj": c.py("good")})
+    c.write_json(os.path.join(c.home, ".claude.json"), {"numStartups": 3, "mcpServers": {"user": c.py("good")}})
+    f1 = c.write_json(os.path.join(c.root, "extra1.json"), {"mcpServers": {"cli1": c.py("good")}})
+    f2 = c.write_json(os.path.join(c.root, "extra2.json"), {"mcpServers": {"cli2": c.py("page")}})
+    srv = c.server([say("ok")])
+    r = c.run(srv, ["--mcp-config", f1, "--mcp-config", f2])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    for n in ("mcp__proj__ping_tool", "mcp__user__ping_tool", "mcp__cli1__ping_tool", "mcp__cli2__page1_tool"):
+        c.check(n in tools, "%s missing (.mcp.json, ~/.claude.json, --mcp-config x2): %r" % (n, sorted(tools)))
+    c.eq(r.err.count("MCP server"), 0, "stderr lines about MCP servers")
+
+
+@test
+def t_config_mcp_config_only(c):
+    f = c.write_json(os.path.join(c.root, "only.json"), {"mcpServers": {"solo": c.py("good")}})
+    srv = c.server([say("ok"), say("ok")])
+    r = c.run(srv, ["--mcp-config", f])
+    c.ok(r)
+    c.check("mcp__solo__ping_tool" in c.tools(srv, 0), "tools of the --mcp-config server missing")
+    r = c.run(srv, [])
+    c.ok(r)
+    c.check(not any(n.startswith("mcp__") for n in c.tools(srv, 1)), "MCP tools without any config: %r"
+            % sorted(c.tools(srv, 1)))
+
+
+@test
+def t_config_missing_file_is_an_error(c):
+    srv = c.server([say("ok")])
+    r = c.run(srv, ["--mcp-config", os.path.join(c.root, "nope.json")])
+    c.check(r.rc != 0 or "nope.json" in r.err, "a missing --mcp-config file went unnoticed (rc %r, stderr %r)"
+            % (r.rc, r.err))
+    c.has(r.err, "nope.json", "stderr")
+
+
+@test
+def t_mcp_list(c):
+    c.mcp_json({"good": c.py("good"), "quitter": c.py("exit")})
+    srv = c.server([])
+    r = c.run(srv, ["--mcp-list"], prompt=None)
+    c.ok(r)
+    c.nreq(srv, 0)
+    out = r.out
+    c.has(out, "good", "--mcp-list")
+    c.has(out, "quitter", "--mcp-list")
+    c.check(re.search(r"good.*connected", out) or re.search(r"good[^\n]*\n[^\n]*connected", out),
+            "'good' not shown as connected: %r" % out)
+    c.check(re.search(r"quitter[^\n]*failed", out), "'quitter' not shown as failed on its line: %r" % out)
+    for t in ("ping_tool", "env_dump", "shout"):
+        c.has(out, t, "--mcp-list tools of 'good'")
+
+
+@test(node=True)
+def t_mcp_list_everything(c):
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([])
+    r = c.run(srv, ["--mcp-list"], prompt=None)
+    c.ok(r)
+    c.nreq(srv, 0)
+    c.has(r.out, "everything", "--mcp-list")
+    c.has(r.out, "connected", "--mcp-list")
+    for t in ("echo", "get-sum", "get-tiny-image"):
+        c.has(r.out, t, "--mcp-list")
+    c.no_leftovers()
+
+
+@test
+def t_subagent_gets_mcp_tools(c):
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_sa1", "Task", {"description": "ping it", "prompt": "SUB: ping the server"}),
+                    call("toolu_sa2", "mcp__py__shout", {"text": "from the subagent"}),
+                    say("SUB: shouted"),
+                    say("ok")])
+    r = c.run(srv, ["--allowedTools", "mcp__py__shout"])
+    c.ok(r)
+    c.check(len(srv.requests) == 4, "expected 4 requests, got %d" % len(srv.requests))
+    sub = srv.requests[1]["body"]
+    names = [t.get("name") for t in sub.get("tools") or []]
+    c.check("Task" not in names and "mcp__py__shout" in names, "subagent tools (all but Task, MCP ones too): %r"
+            % names)
+    b = c.result(srv, 2, "toolu_sa2")
+    c.not_err(b, "an MCP tool called by a subagent")
+    c.has(rtext(b), "FROM THE SUBAGENT", "result")
+    c.has(rtext(c.result(srv, 3, "toolu_sa1")), "SUB: shouted", "Task result")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Streamable HTTP
+
+@test
+def t_http_transport(c):
+    h = c.http_mcp()
+    c.mcp_json({"web": {"type": "http", "url": h.url, "headers": {"Authorization": "Bearer http-token-9",
+                                                                   "X-Custom": "yes"}}})
+    srv = c.server([call("toolu_h1", "mcp__web__hello", {"who": "world"}),
+                    call("toolu_h2", "mcp__web__streamed", {}),
+                    say("http done")])
+    r = c.run(srv, ["--allowedTools", "mcp__web"])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    c.check("mcp__web__hello" in tools and "mcp__web__streamed" in tools, "http tools missing: %r" % sorted(tools))
+    c.eq(tools["mcp__web__hello"].get("input_schema"),
+         {"type": "object", "properties": {"who": {"type": "string"}}, "required": ["who"]}, "hello's schema")
+    b = c.result(srv, 1, "toolu_h1")
+    c.not_err(b, "hello (application/json)")
+    c.has(rtext(b), "HTTP-HELLO world", "hello result")
+    b = c.result(srv, 2, "toolu_h2")
+    c.not_err(b, "streamed (text/event-stream)")
+    c.has(rtext(b), "SSE-STREAMED-RESULT part one\npart two", "streamed result")
+    c.lacks(rtext(b), "working", "streamed result (the notification before the answer is not the result)")
+    posts = h.posts()
+    c.check(posts, "the HTTP server got no POST")
+    first = posts[0]
+    c.eq(first[3].get("method") if isinstance(first[3], dict) else first[3], "initialize", "first POST")
+    c.check("mcp-session-id" not in first[2], "initialize carried an Mcp-Session-Id")
+    for meth, path, hd, body in posts:
+        c.eq(path, "/mcp", "request path")
+        c.eq(hd.get("authorization"), "Bearer http-token-9", "Authorization header from the config")
+        c.eq(hd.get("x-custom"), "yes", "X-Custom header from the config")
+        c.has(hd.get("content-type", ""), "application/json", "Content-Type of a POST")
+    for meth, path, hd, body in posts[1:]:
+        c.eq(hd.get("mcp-session-id"), HttpMcp.SESSION, "Mcp-Session-Id on %r" % (body.get("method")
+                                                                                   if isinstance(body, dict) else body))
+    methods = [b.get("method") for _, _, _, b in posts if isinstance(b, dict)]
+    c.check("notifications/initialized" in methods, "no notifications/initialized POST: %r" % methods)
+    c.eq([b["params"]["name"] for _, _, _, b in posts if isinstance(b, dict) and b.get("method") == "tools/call"],
+         ["hello", "streamed"], "tools/call POSTs")
+
+
+@test
+def t_http_server_down(c):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    c.mcp_json({"downweb": {"type": "http", "url": "http://127.0.0.1:%d/mcp" % port}, "good": c.py("good")})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.one_failed_line(r, "downweb")
+    c.check("mcp__good__ping_tool" in c.tools(srv, 0), "the good server's tools are missing")
+
+
+@test
+def t_http_mcp_list(c):
+    h = c.http_mcp()
+    c.mcp_json({"web": {"type": "http", "url": h.url}})
+    srv = c.server([])
+    r = c.run(srv, ["--mcp-list"], prompt=None)
+    c.ok(r)
+    c.has(r.out, "web", "--mcp-list")
+    c.has(r.out, "connected", "--mcp-list")
+    c.has(r.out, "hello", "--mcp-list")
+    c.has(r.out, "streamed", "--mcp-list")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# /mcp in the interactive session (tmux)
+
+def _pane(c, srv, args=(), extra=None):
+    import e2e_repl
+    env = c.env(srv, extra)
+    env["TERM"] = "xterm-256color"
+    envs = " ".join(shlex.quote("%s=%s" % kv) for kv in env.items())
+    cmd = "cd %s && env -i %s %s; echo EXIT=$?; sleep 60" % (shlex.quote(c.work), envs,
+                                                            " ".join(shlex.quote(a) for a in [c.agent] + list(args)))
+    try:
+        p = e2e_repl.Pane(c, "pane %d: agent" % (len(c.panes) + 1), cmd, 120, 50)
+    except e2e_repl.Fail as e:
+        raise Fail(str(e))
+    c.panes.append(p)
+
+    def wait(cond, what, timeout=WAIT):
+        try:
+            return p.wait(cond, what, timeout)
+        except e2e_repl.Fail as e:
+            raise Fail(str(e))
+    wait("/help for commands, Ctrl-D to leave", "the banner")
+    wait(lambda s: p.tail(s) == ">", "the first prompt")
+    return p, wait
+
+
+@test(node=True)
+def t_repl_mcp_command(c):
+    if not shutil.which("tmux"):
+        raise Fail("tmux is not installed")
+    c.mcp_json({"everything": everything_cfg(), "quitter": c.py("exit"), "good": c.py("good")})
+    srv = c.server([])
+    p, wait = _pane(c, srv)
+    p.type("/mcp")
+    p.keys("Enter")
+    s = wait(lambda s: "/mcp" in s and p.tail(s[s.rindex("/mcp"):]) == ">" and "quitter" in s[s.rindex("/mcp"):],
+             "the /mcp listing and the prompt after it")
+    s = s[s.rindex("/mcp"):]
+    c.check(re.search(r"everything[^\n]*connected", s), "'everything' not shown as connected: %r" % s)
+    c.check(re.search(r"good[^\n]*connected", s), "'good' not shown as connected: %r" % s)
+    c.check(re.search(r"quitter[^\n]*failed", s), "'quitter' not shown as failed: %r" % s)
+    for t in ("echo", "get-sum", "ping_tool", "shout"):
+        c.has(s, t, "/mcp tools")
+    c.nreq(srv, 0)
+    p.keys("C-d")
+    wait(re.compile(r"EXIT=0$", re.M), "EXIT=0 after Ctrl-D")
+    c.no_leftovers("after the interactive agent exited")
+
+
+@test
+def t_repl_mcp_command_python_only(c):
+    if not shutil.which("tmux"):
+        raise Fail("tmux is not installed")
+    c.mcp_json({"good": c.py("good"), "hung": c.py("hang")})
+    srv = c.server([])
+    p, wait = _pane(c, srv, extra={"MCP_TIMEOUT": "1000"})
+    p.type("/mcp")
+    p.keys("Enter")
+    s = wait(lambda s: "/mcp" in s and p.tail(s[s.rindex("/mcp"):]) == ">" and "hung" in s[s.rindex("/mcp"):],
+             "the /mcp listing")
+    s = s[s.rindex("/mcp"):]
+    c.check(re.search(r"good[^\n]*connected", s), "'good' not shown as connected: %r" % s)
+    c.check(re.search(r"hung[^\n]*failed", s), "'hung' not shown as failed: %r" % s)
+    c.has(s, "env_dump", "/mcp tools of 'good'")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Runner
+
+def run_one(agent, name, fn):
+    c = Ctx(agent, name)
+    lines = []
+    t0 = time.monotonic()
+    try:
+        fn(c)
+        ok = True
+    except Fail as e:
+        ok = False
+        lines.append(str(e))
+    except Exception:
+        ok = False
+        lines.extend(traceback.format_exc().rstrip().split("\n"))
+    if not ok:
+        try:
+            lines.extend(c.diagnostics())
+        except Exception:
+            lines.extend(traceback.format_exc().rstrip().split("\n"))
+    c.cleanup()
+    return ok, lines, time.monotonic() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--agent", default="./agent")
+    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
+    ap.add_argument("--label", default="", help="added to each test name")
+    ap.add_argument("--jobs", type=int, default=4)
+    args = ap.parse_args()
+    agent = os.path.abspath(args.agent)
+    suffix = " [%s]" % args.label if args.label else ""
+    if not os.access(agent, os.X_OK):
+        print("not ok - mcp: %s is not an executable%s" % (agent, suffix))
+        print("e2e_mcp%s: 0 passed, 1 failed" % suffix)
+        return 1
+    tests = [(n, f, node) for n, f, node in TESTS if args.filter in n]
+    passed = failed = skipped = 0
+    if any(node for _, _, node in tests):
+        setup_npm()
+    if "error" in NPM:
+        print("not ok - mcp: npm install%s" % suffix)
+        print("    " + NPM["error"].replace("\n", "\n    "))
+        failed += 1
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futs = []
+        for n, f, node in tests:
+            if node and ("skip" in NPM or "error" in NPM):
+                futs.append((n, None, NPM.get("skip") or "npm install failed"))
+            else:
+                futs.append((n, pool.submit(run_one, agent, n, f), None))
+        for n, fut, why in futs:
+            if fut is None:
+                if "skip" in NPM:
+                    print("ok - mcp: %s%s # SKIP %s" % (n, suffix, why))
+                    skipped += 1
+                else:
+                    print("not ok - mcp: %s%s: %s" % (n, suffix, why))
+                    failed += 1
+                sys.stdout.flush()
+                continue
+            ok, lines, dt = fut.result()
+            print("%s - mcp: %s%s" % ("ok" if ok else "not ok", n, suffix))
+            for ln in lines:
+                print("    " + ln)
+            sys.stdout.flush()
+            if ok:
+                passed += 1
+            else:
+                failed += 1
+    print("e2e_mcp%s: %d passed, %d failed%s" % (suffix, passed + skipped, failed,
+                                                 " (%d skipped: %s)" % (skipped, NPM["skip"]) if skipped else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
