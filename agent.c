@@ -1048,6 +1048,11 @@ utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+/* Bytes that go into a JSON string as they are: printable ASCII but the quote and the backslash. */
+static const unsigned char jw_plain[256] = {
+	['!'] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0x7E] = 1, [' '] = 1,
+};
+
 /* A string body without the quotes: control characters escaped, invalid UTF-8 replaced with U+FFFD,
  * so that no input (a binary file, a broken stream) can make the request invalid JSON. */
 static void
@@ -1056,14 +1061,15 @@ jw_strbody(struct jw *w, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, start = 0;
 	while (i < n) {
-		unsigned c = p[i];
+		unsigned c;
 		const char *esc = NULL;
 		char u[8];
 		int l;
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		while (i < n && jw_plain[p[i]])       /* the common case: a run of plain ASCII */
 			i++;
-			continue;
-		}
+		if (i == n)
+			break;
+		c = p[i];
 		if (c >= 0x80) {
 			l = utf8_len(p + i, n - i);
 			if (l) {
@@ -2950,8 +2956,10 @@ sse_feed(struct sse *s, const char *p, size_t n, sse_cb cb, void *ctx)
 				continue;
 			}
 		}
-		for (k = 0; k < n && p[k] != '\n' && p[k] != '\r'; k++)
-			;
+		{   /* the line's end: memchr runs a word (or vector) at a time where a byte loop would not */
+			const char *lf = memchr(p, '\n', n), *cr = memchr(p, '\r', lf ? (size_t)(lf - p) : n);
+			k = cr ? (size_t)(cr - p) : lf ? (size_t)(lf - p) : n;
+		}
 		if (s->dlen + s->llen + k + 1 > AG_SSE_EVENT_MAX)
 			return AG_E_TOOBIG;
 		memcpy(s->buf + s->dlen + s->llen, p, k);
@@ -3363,6 +3371,19 @@ api_block_at(struct api *a, const struct json *j)
 	return &a->msg->b[idx];
 }
 
+/* Eight bytes at once, all plain ASCII for a JSON string (none below 0x20, above 0x7F, '"' or '\\')?
+ * Whole-word bit tests, the same on either byte order; memcpy keeps the load legal when unaligned. */
+static int
+api_plain8(const char *s)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t v, q, b;
+	memcpy(&v, s, 8);
+	q = v ^ (ones * '"');
+	b = v ^ (ones * '\\');
+	return !((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) | v) & high);
+}
+
 /* The event that is nearly all of a long answer, a text_delta, read without the tokenizer when it has
  * exactly the shape the API sends it in; 0 sends anything else (or anything odd) the general way. */
 static int
@@ -3372,7 +3393,7 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	static const char mid[] = ",\"delta\":{\"type\":\"text_delta\",\"text\":\"";
 	const char *p = data + sizeof head - 1, *end = data + n, *q;
 	struct api_block *b;
-	int idx = 0, digits = 0;
+	int idx = 0, digits = 0, clean = 1, u;
 	long l;
 	if (n < sizeof head + sizeof mid || memcmp(data, head, sizeof head - 1) != 0)
 		return 0;
@@ -3382,11 +3403,30 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	    (size_t)(end - p) < sizeof mid - 1 || memcmp(p, mid, sizeof mid - 1) != 0)
 		return 0;
 	p += sizeof mid - 1;
-	for (q = p; q < end && *q != '"'; q++) {
-		if ((unsigned char)*q < 0x20)
+	/* the string's end; clean: its escaped form can join the conversation as it came (only the short
+	 * escapes, well-formed UTF-8), which saves unescaping and escaping it again */
+	for (q = p; q < end; q++) {
+		unsigned char c;
+		while (end - q >= 8 && api_plain8(q))
+			q += 8;
+		if (q == end)
+			break;
+		c = (unsigned char)*q;
+		if (jw_plain[c])
+			continue;
+		if (c == '"')
+			break;
+		if (c < 0x20)
 			return 0;
-		if (*q == '\\' && ++q == end)
-			return 0;
+		if (c == '\\') {
+			if (++q == end)
+				return 0;
+			clean &= *q != 'u';
+		} else if ((u = utf8_len((const unsigned char *)q, (size_t)(end - q))) > 0) {
+			q += u - 1;
+		} else {
+			clean = 0;
+		}
 	}
 	if (end - q < 3 || q[1] != '}' || q[2] != '}')
 		return 0;
@@ -3397,7 +3437,10 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	if (b->type != BLK_TEXT || b->stopped || (l = json_unescape(p, (size_t)(q - p), a->scratch)) < 0)
 		return 0;
 	a->scratch[l] = 0;
-	api_text_add(b, a->scratch, (size_t)l);
+	if (clean && !b->npend)
+		buf_add(&b->text, p, (size_t)(q - p));
+	else
+		api_text_add(b, a->scratch, (size_t)l);
 	if (a->sink && a->sink->text)
 		a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
 	return 1;
