@@ -10,49 +10,22 @@ is the Task prompt, no Task tool) and the tests check that they do. One line per
 "not ok - agents: NAME" with indented diagnostics (command, exit code, stdout/stderr, request bodies). Exit status
 1 when any test fails. Python 3 standard library only.
 """
-import argparse
-import concurrent.futures
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import Fail, cache_count, call, clip, rtext, say, sys_text, texts, tool_names  # noqa: E402
 
 BUILTIN = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite"]
-RUN_TIMEOUT = 30
-TESTS = []
-
-
-def test(fn):
-    TESTS.append((fn.__name__[2:], fn))
-    return fn
-
-
-class Fail(Exception):
-    pass
+SUITE = e2e_lib.Suite("agents")
+test = SUITE.test
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Script builders and request readers
-
-def say(text):
-    return {"text": text}
-
-
-def call(tid, name, inp, text_before=None):
-    t = {"id": tid, "name": name, "input": inp}
-    if text_before is not None:
-        t["text_before"] = text_before
-    return {"tool_use": t}
-
+# Script builders and request readers (the rest: test/e2e_lib.py)
 
 def task(tid, prompt, description="do a sub-task", **kw):
     inp = {"description": description, "prompt": prompt}
@@ -60,76 +33,15 @@ def task(tid, prompt, description="do a sub-task", **kw):
     return call(tid, "Task", inp)
 
 
-def sys_text(body):
-    s = body.get("system")
-    if isinstance(s, str):
-        return s
-    return "\n".join(b.get("text", "") for b in s or [])
-
-
-def tool_names(body):
-    return [t.get("name") for t in body.get("tools") or []]
-
-
-def texts(msg):
-    c = msg.get("content")
-    if isinstance(c, str):
-        return [c]
-    return [b.get("text", "") for b in c if b.get("type") == "text"]
-
-
-def rtext(b):
-    c = b.get("content")
-    if isinstance(c, str):
-        return c
-    if isinstance(c, list):
-        return "\n".join(x.get("text", "") for x in c if isinstance(x, dict) and x.get("type") == "text")
-    return ""
-
-
-def cache_count(body):
-    n = sum("cache_control" in b for b in body.get("system") or [] if isinstance(b, dict))
-    n += sum("cache_control" in t for t in body.get("tools") or [])
-    for m in body.get("messages") or []:
-        if isinstance(m.get("content"), list):
-            n += sum("cache_control" in b for b in m["content"])
-    return n
-
-
 # ---------------------------------------------------------------------------------------------------------
-# One test's world
+# One test's world (test/e2e_lib.py): agent and skill files, requests told apart by whose they are
 
-class Result:
-    def __init__(self, argv, rc, out, err, elapsed):
-        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
-
-
-class Ctx:
-    def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-agents-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        os.makedirs(self.home)
-        os.makedirs(self.work)
-        self.servers = []
-        self.runs = []
-        self.notes = []
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def write(self, path, data):
-        p = path if os.path.isabs(path) else self.path(path)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        return p
-
-    def read(self, rel):
-        with open(self.path(rel), "rb") as f:
-            return f.read().decode("utf-8", "replace")
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-agents-"
+    RUN_TIMEOUT = 30
+    ERR_CLIP = 2000
+    REQUEST_CLIP = 3000
+    SYSTEM_CLIP = 1200
 
     def agent_file(self, name, front, body, home=False):
         """.claude/agents/NAME.md (or ~/.claude/agents/NAME.md) with front matter lines `front` (a list of
@@ -142,101 +54,6 @@ class Ctx:
         base = self.home if home else self.work
         text = ("---\n" + "\n".join(front) + "\n---\n" if front is not None else "") + body
         return self.write(os.path.join(base, ".claude", "skills", name, "SKILL.md"), text)
-
-    def server(self, script):
-        srv = mock_api.MockServer(script=script).start()
-        self.servers.append(srv)
-        return srv
-
-    def env(self, srv, extra=None):
-        e = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
-            "ANTHROPIC_MAX_RETRIES": "0",
-            "NO_COLOR": "1",
-        }
-        e.update(extra or {})
-        return e
-
-    def run(self, srv, args, prompt="do the task", extra=None):
-        argv = [self.agent] + (["-p", prompt] if prompt is not None else []) + list(args)
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, extra), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % RUN_TIMEOUT
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - t0)
-        self.runs.append((r, srv))
-        return r
-
-    def cleanup(self):
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, want, got))
-
-    def has(self, hay, needle, what):
-        if not isinstance(hay, str) or needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def lacks(self, hay, needle, what):
-        if isinstance(hay, str) and needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def ok(self, r, rc=0):
-        if r.rc != rc:
-            raise Fail("exit code: expected %r, got %r" % (rc, r.rc))
-
-    def nreq(self, srv, n):
-        if len(srv.requests) != n:
-            raise Fail("expected %d requests to the API, got %d" % (n, len(srv.requests)))
-
-    def body(self, srv, i):
-        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
-        b = srv.requests[i]["body"]
-        self.check(isinstance(b, dict), "request %d body is not JSON" % i)
-        return b
-
-    def results(self, srv, i):
-        m = self.body(srv, i)["messages"][-1]
-        self.eq(m.get("role"), "user", "role of the newest message of request %d" % i)
-        self.check(isinstance(m.get("content"), list), "request %d: newest message content is not a list" % i)
-        return [b for b in m["content"] if b.get("type") == "tool_result"]
-
-    def result(self, srv, i, tid):
-        rs = self.results(srv, i)
-        self.eq(len(rs), 1, "number of tool_result blocks in request %d" % i)
-        self.eq(rs[0].get("tool_use_id"), tid, "tool_use_id in request %d" % i)
-        return rs[0]
-
-    def is_err(self, b, what):
-        if b.get("is_error") is not True:
-            raise Fail("%s: expected is_error true, got %r" % (what, _clip(json.dumps(b), 800)))
-
-    def not_err(self, b, what):
-        if b.get("is_error"):
-            raise Fail("%s: expected no is_error, got %r" % (what, _clip(json.dumps(b), 800)))
 
     def main_req(self, srv, i, prompt="do the task"):
         """Request i belongs to the main loop: its first message is the main prompt, Task is offered."""
@@ -256,47 +73,6 @@ class Ctx:
         if nmsgs is not None:
             self.eq(len(msgs), nmsgs, "number of messages in request %d (subagent)" % i)
         return b
-
-    # -- diagnostics --
-
-    def diagnostics(self):
-        lines = list(self.notes)
-        for r, srv in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
-            lines.append("stdout: %r" % _clip(r.out, 1500))
-            lines.append("stderr: %r" % _clip(r.err, 2000))
-        for k, srv in enumerate(self.servers):
-            lines.append("mock %d: %d requests" % (k + 1, len(srv.requests)))
-            sys0 = None
-            for i, q in enumerate(srv.requests):
-                body = q["body"]
-                if isinstance(body, dict):
-                    body = dict(body)
-                    if "tools" in body:
-                        body["tools"] = ["<%d tools: %s>" % (len(body["tools"]),
-                                                             ",".join(t.get("name", "?") for t in body["tools"]))]
-                    st = sys_text(body)
-                    if sys0 is None:
-                        sys0 = st
-                    body["system"] = "<as in request 0>" if i and st == sys0 else _clip(st, 1200)
-                    s = json.dumps(body, ensure_ascii=False)
-                else:
-                    s = repr(body)
-                lines.append("  request %d: %s" % (i, _clip(s, 3000)))
-        return lines
-
-
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -589,7 +365,7 @@ def t_task_json_output(c):
     try:
         obj = json.loads(r.out)
     except ValueError:
-        raise Fail("stdout is not one JSON document: %r" % _clip(r.out, 400))
+        raise Fail("stdout is not one JSON document: %r" % clip(r.out, 400))
     c.has(json.dumps(obj), "MAIN json", "json output")
 
 
@@ -610,7 +386,7 @@ def t_skill_project(c):
     c.has(s, "pdf", "system prompt")
     c.has(s, "Extract text and tables from PDF files", "system prompt (skill description)")
     c.check(p in s or ".claude/skills/pdf/SKILL.md" in s, "the SKILL.md path (%s) is not in the system prompt: %r"
-            % (p, _clip(s[-1500:], 1500)))
+            % (p, clip(s[-1500:], 1500)))
     c.lacks(json.dumps(b), "SKILL-BODY-MARKER", "request (the skill body must not be sent)")
     c.check(isinstance(b.get("system"), list) and all(x.get("type") == "text" for x in b["system"]),
             "system is not a list of text blocks")
@@ -682,57 +458,5 @@ def t_no_skills_no_agents_unchanged(c):
     c.eq(r.err, "", "stderr")
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Runner
-
-def run_one(agent, name, fn):
-    c = Ctx(agent, name)
-    lines = []
-    t0 = time.monotonic()
-    try:
-        fn(c)
-        ok = True
-    except Fail as e:
-        ok = False
-        lines.append(str(e))
-    except Exception:
-        ok = False
-        lines.extend(traceback.format_exc().rstrip().split("\n"))
-    if not ok:
-        try:
-            lines.extend(c.diagnostics())
-        except Exception:
-            lines.extend(traceback.format_exc().rstrip().split("\n"))
-    c.cleanup()
-    return ok, lines, time.monotonic() - t0
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
-    ap.add_argument("--label", default="", help="added to each test name")
-    args = ap.parse_args()
-    agent = os.path.abspath(args.agent)
-    suffix = " [%s]" % args.label if args.label else ""
-    if not os.access(agent, os.X_OK):
-        print("not ok - agents: %s is not an executable%s" % (agent, suffix))
-        print("e2e_agents%s: 0 passed, 1 failed" % suffix)
-        return 1
-    tests = [(n, f) for n, f in TESTS if args.filter in n]
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futs = [(n, pool.submit(run_one, agent, n, f)) for n, f in tests]
-        for n, fut in futs:
-            ok, lines, _ = fut.result()
-            print("%s - agents: %s%s" % ("ok" if ok else "not ok", n, suffix))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            failed += not ok
-    print("e2e_agents%s: %d passed, %d failed" % (suffix, len(tests) - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main(__doc__, Ctx))

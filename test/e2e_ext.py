@@ -10,65 +10,23 @@ XDG_CONFIG_HOME inside it), and runs the agent in print mode (-p) with a clean e
 stderr excerpts, the requests each server received). The last line is "e2e_ext: N passed, N failed"; exit
 status 1 when any test fails. Python 3 standard library only.
 """
-import argparse
-import concurrent.futures
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import API_KEY as ANTHROPIC_KEY, Fail, call, certs, clip, say  # noqa: E402
 
-RUN_TIMEOUT = 40
-_CERTS = {}
-_CERTS_LOCK = threading.Lock()
-
-
-def certs(name):
-    """(pem, key) of a test certificate made once per run by test/mkcerts.sh (ca, server: names localhost)."""
-    with _CERTS_LOCK:
-        if "dir" not in _CERTS:
-            d = tempfile.mkdtemp(prefix="agent-e2e-ext-certs-")
-            subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkcerts.sh"), d],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _CERTS["dir"] = d
-    return (os.path.join(_CERTS["dir"], name + ".pem"), os.path.join(_CERTS["dir"], name + ".key"))
-ANTHROPIC_KEY = "test-key-123"
 OPENAI_KEY = "sk-test-openai-456"
-TESTS = []
-
-
-def test(fn):
-    """Register a test; its name is the function name without the "t_" prefix."""
-    TESTS.append((fn.__name__[2:], fn))
-    return fn
-
-
-class Fail(Exception):
-    pass
+SUITE = e2e_lib.Suite("ext")
+test = SUITE.test
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Script builders
-
-def say(text):
-    return {"text": text}
-
-
-def call(tid, name, inp, text_before=None):
-    t = {"id": tid, "name": name, "input": inp}
-    if text_before is not None:
-        t["text_before"] = text_before
-    return {"tool_use": t}
-
+# Script builders (say and call: test/e2e_lib.py)
 
 def otext(text, pieces=None, **kw):
     """An OpenAI text answer; kw: more spec keys (usage, cut, finish_reason...)."""
@@ -101,60 +59,18 @@ def webfetch(tid, url, prompt="What does the page say?"):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# One test's world
+# One test's world (test/e2e_lib.py): page servers, the OpenAI-compatible provider
 
-class Result:
-    def __init__(self, argv, rc, out, err, elapsed):
-        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
-
-
-class Ctx:
-    def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-ext-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        os.makedirs(self.home)
-        os.makedirs(self.work)
-        self.servers = []
-        self.runs = []
-        self.notes = []
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def write(self, rel, data):
-        p = self.path(rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        return p
-
-    def read(self, rel):
-        with open(self.path(rel), "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def server(self, script=None, pages=None, tls=False):
-        srv = mock_api.MockServer(script=script or [], pages=pages, tls=certs("server") if tls else None).start()
-        self.servers.append(srv)
-        return srv
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-ext-"
+    RUN_TIMEOUT = 40
 
     def page_server(self, pages, tls=False):
         """A server for web pages only (its script is empty: any POST gets a 500)."""
         return self.server([], pages=pages, tls=tls)
 
     def env(self, srv, openai=False, extra=None, drop=()):
-        e = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
-            "ANTHROPIC_MAX_RETRIES": "0",
-            "NO_COLOR": "1",
-        }
+        e = super().env(srv)
         if openai:
             e["OPENAI_BASE_URL"] = "http://127.0.0.1:%d/v1" % srv.port
             e["OPENAI_API_KEY"] = OPENAI_KEY
@@ -171,22 +87,7 @@ class Ctx:
         if openai and flag:
             argv += ["--provider", "openai"]
         argv += list(args)
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, openai, env, drop), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % RUN_TIMEOUT
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - t0)
-        self.runs.append((r, srv))
-        return r
+        return self.spawn(argv, self.env(srv, openai, env, drop), srv)
 
     def sessions(self):
         out = []
@@ -194,117 +95,9 @@ class Ctx:
             out += [os.path.join(dp, f) for f in fns]
         return sorted(out)
 
-    def cleanup(self):
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, want, got))
-
-    def has(self, hay, needle, what):
-        if not isinstance(hay, str) or needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def lacks(self, hay, needle, what):
-        if isinstance(hay, str) and needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def ok(self, r, rc=0):
-        if r.rc != rc:
-            raise Fail("exit code: expected %r, got %r" % (rc, r.rc))
-
-    def nreq(self, srv, n):
-        if len(srv.requests) != n:
-            raise Fail("expected %d requests to the API, got %d" % (n, len(srv.requests)))
-
     def ngets(self, srv, n):
         if len(srv.page_requests) != n:
             raise Fail("expected %d requests to the page server, got %d" % (n, len(srv.page_requests)))
-
-    def body(self, srv, i):
-        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
-        b = srv.requests[i]["body"]
-        self.check(isinstance(b, dict), "request %d body is not JSON: %r" % (i, _clip(b, 300)))
-        return b
-
-    def result(self, srv, i, tid):
-        """The single tool_result block of request i's newest (user) message (Anthropic dialect)."""
-        m = self.body(srv, i)["messages"][-1]
-        self.eq(m.get("role"), "user", "role of the newest message of request %d" % i)
-        self.check(isinstance(m.get("content"), list), "request %d: newest message content is not a list" % i)
-        rs = [b for b in m["content"] if b.get("type") == "tool_result"]
-        self.eq(len(rs), 1, "tool_result blocks in request %d" % i)
-        self.eq(rs[0].get("tool_use_id"), tid, "tool_use_id in request %d" % i)
-        return rs[0]
-
-    def is_err(self, b, what):
-        if b.get("is_error") is not True:
-            raise Fail("%s: expected is_error true, got %r" % (what, _clip(json.dumps(b), 800)))
-
-    def not_err(self, b, what):
-        if b.get("is_error"):
-            raise Fail("%s: expected no is_error, got %r" % (what, _clip(json.dumps(b), 800)))
-
-    # -- diagnostics --
-
-    def diagnostics(self):
-        lines = list(self.notes)
-        for r, srv in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
-            lines.append("stdout: %r" % _clip(r.out, 1500))
-            lines.append("stderr: %r" % _clip(r.err, 1500))
-        for k, srv in enumerate(self.servers):
-            lines.append("server %d (port %d): %d API requests, %d page requests" %
-                         (k, srv.port, len(srv.requests), len(srv.page_requests)))
-            for i, q in enumerate(srv.requests):
-                lines.append("  request %d %s %s (conn %s): %s" % (i, q["method"], q["path"], q["conn"],
-                                                                  _clip(_brief(q["body"]), 2500)))
-            for i, q in enumerate(srv.page_requests):
-                lines.append("  page request %d %s %s headers %s" % (i, q["method"], q["path"],
-                                                                    json.dumps(q["headers"])))
-            if srv.errors:
-                lines.append("  mock errors: %s" % srv.errors)
-        return lines
-
-
-def _brief(body):
-    if not isinstance(body, dict):
-        return repr(body)
-    b = dict(body)
-    if "tools" in b:
-        b["tools"] = ["<%d tools: %s>" % (len(b["tools"]), ",".join(
-            t.get("name") or (t.get("function") or {}).get("name", "?") for t in b["tools"]))]
-    if "system" in b:
-        b["system"] = "<system>"
-    if isinstance(b.get("messages"), list):
-        ms = []
-        for m in b["messages"]:
-            if m.get("role") == "system":
-                m = dict(m, content="<system prompt, %d chars>" % len(str(m.get("content"))))
-            ms.append(m)
-        b["messages"] = ms
-    return json.dumps(b, ensure_ascii=False)
-
-
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
 
 
 def text_of(content):
@@ -368,16 +161,16 @@ def t_openai_request_body(c):
     c.eq(b.get("stream_options"), {"include_usage": True}, "stream_options")
     c.check("system" not in b, "a top-level system key in the OpenAI body")
     msgs = b.get("messages")
-    c.check(isinstance(msgs, list) and len(msgs) == 2, "messages: expected [system, user], got %r" % _clip(msgs, 500))
+    c.check(isinstance(msgs, list) and len(msgs) == 2, "messages: expected [system, user], got %r" % clip(msgs, 500))
     c.eq(msgs[0].get("role"), "system", "role of the first message")
     sys_text = msgs[0].get("content")
-    c.check(isinstance(sys_text, str), "system content is not a string: %r" % _clip(sys_text, 300))
+    c.check(isinstance(sys_text, str), "system content is not a string: %r" % clip(sys_text, 300))
     for blk in aref["system"]:
         c.has(sys_text, blk["text"], "system content (each system block of the Anthropic request)")
     c.eq(msgs[1].get("role"), "user", "role of the second message")
     u = msgs[1].get("content")
-    c.check(isinstance(u, str), "user content is not a string: %r" % _clip(u, 300))
-    c.check(u.rstrip().endswith("say hi"), "user content does not end with the prompt: %r" % _clip(u, 300))
+    c.check(isinstance(u, str), "user content is not a string: %r" % clip(u, 300))
+    c.check(u.rstrip().endswith("say hi"), "user content does not end with the prompt: %r" % clip(u, 300))
     c.has(u, "<system-reminder>", "user content (the reminder blocks joined in)")
     c.has(u, "todo list is currently empty", "user content (the todo reminder)")
     tools = b.get("tools")
@@ -507,7 +300,7 @@ def t_openai_cut_retries_exhausted(c):
     last = [ln for ln in r.err.split("\n") if ln.strip() and "retrying in" not in ln]
     c.check(last, "no error message on stderr")
     c.check(re.search(r"incomplete|ended before|\[DONE\]|cut", "\n".join(last), re.I),
-            "stderr does not say the answer was incomplete: %r" % _clip(r.err, 600))
+            "stderr does not say the answer was incomplete: %r" % clip(r.err, 600))
 
 
 @test
@@ -573,11 +366,7 @@ def t_openai_output_json(c):
     r = c.run(srv, ["--output-format", "json", "--dangerously-skip-permissions"], openai=True)
     c.ok(r)
     c.nreq(srv, 2)
-    try:
-        obj = json.loads(r.out)
-    except ValueError as e:
-        raise Fail("stdout is not one JSON object: %s" % e)
-    c.check(isinstance(obj, dict), "stdout JSON is not an object")
+    obj = c.json_out(r)
     c.eq(obj.get("type"), "result", "type")
     c.eq(obj.get("subtype"), "success", "subtype")
     c.eq(obj.get("is_error"), False, "is_error")
@@ -625,7 +414,7 @@ def t_openai_session_resume(c):
     c.eq(msgs[3].get("tool_call_id"), "call_s1", "tool_call_id")
     c.eq(msgs[4].get("content"), "Noted the word.", "second assistant content")
     c.check(isinstance(msgs[5].get("content"), str) and msgs[5]["content"].rstrip().endswith("what was the word?"),
-            "last user content: %r" % _clip(msgs[5].get("content"), 300))
+            "last user content: %r" % clip(msgs[5].get("content"), 300))
 
 
 @test
@@ -837,18 +626,18 @@ def t_webfetch_html_small_model(c):
     c.eq(ps.page_requests[0]["path"], "/doc.html", "path of the fetch")
     sb = c.body(srv, 1)
     c.eq(sb.get("model"), "claude-haiku-4-5", "model of the small request")
-    c.check(not sb.get("tools"), "the small request offers tools: %r" % _clip(sb.get("tools"), 200))
+    c.check(not sb.get("tools"), "the small request offers tools: %r" % clip(sb.get("tools"), 200))
     c.eq([m.get("role") for m in sb.get("messages") or []], ["user"], "messages of the small request")
     txt = small_text(sb)
     c.has(txt, "PROMPT-MARKER-77", "small request (the prompt)")
     c.has(txt, "Cats & Dogs", "small request (h1 text, &amp; decoded)")
     c.has(txt, '<b> "quoted" \'single\' ABC.', "small request (entities &lt; &gt; &quot; &#39; &#65; &#x42; decoded)")
     c.check(re.search(r"Para[ \n]one[ \n]has[ \n]many[ \n]spaces", txt),
-            "whitespace runs not collapsed: %r" % _clip(txt, 1500))
-    c.check(re.search(r"Non(\s|\u00a0)breaking", txt), "&nbsp; not decoded: %r" % _clip(txt, 1500))
+            "whitespace runs not collapsed: %r" % clip(txt, 1500))
+    c.check(re.search(r"Non(\s|\u00a0)breaking", txt), "&nbsp; not decoded: %r" % clip(txt, 1500))
     c.check(re.search(r"item-one[ \t]*\n\s*(?:[-*\u2022][ \t]*)?item-two", txt),
-            "li items not on separate lines: %r" % _clip(txt, 1500))
-    c.check(re.search(r"Last[ \t]*\n\s*line", txt), "<br> not a line break: %r" % _clip(txt, 1500))
+            "li items not on separate lines: %r" % clip(txt, 1500))
+    c.check(re.search(r"Last[ \t]*\n\s*line", txt), "<br> not a line break: %r" % clip(txt, 1500))
     for bad in ("SCRIPT_SECRET", "UPPER_SCRIPT_SECRET", "STYLE-SECRET", "HEAD-TITLE-SECRET", "color: red",
                 "<h1>", "<p>", "</li>", "&amp;", "&lt;", "<!DOCTYPE"):
         c.lacks(txt, bad, "small request (the page text)")
@@ -1067,7 +856,7 @@ def t_webfetch_openai_provider(c):
     c.eq(msgs[-1].get("role"), "tool", "role of the last message")
     c.eq(msgs[-1].get("tool_call_id"), "call_wf1", "tool_call_id")
     res = msgs[-1].get("content") or ""
-    c.check(res.startswith("Fetched "), "tool content does not start with 'Fetched': %r" % _clip(res, 300))
+    c.check(res.startswith("Fetched "), "tool content does not start with 'Fetched': %r" % clip(res, 300))
     c.has(res, "SMALL-OAI-ANSWER", "tool content")
     c.eq(r.out.strip(), "main done", "stdout")
 
@@ -1198,7 +987,7 @@ def t_webfetch_cap_inside_utf8(c):
     c.nreq(srv, 5)
     for i in (1, 3):
         c.check(isinstance(srv.requests[i]["body"], dict), "small request %d is not valid UTF-8 JSON: %r" %
-                (i, _clip(srv.requests[i]["body"], 200)))
+                (i, clip(srv.requests[i]["body"], 200)))
     c.not_err(c.result(srv, 2, "toolu_cu1"), "text page")
     c.not_err(c.result(srv, 4, "toolu_cu2"), "html page")
 
@@ -1213,7 +1002,7 @@ def t_webfetch_latin1_page(c):
     c.ok(r)
     c.nreq(srv, 3)
     c.check(isinstance(srv.requests[1]["body"], dict), "small request is not valid UTF-8 JSON: %r" %
-            _clip(srv.requests[1]["body"], 300))
+            clip(srv.requests[1]["body"], 300))
     c.has(small_text(c.body(srv, 1)), "LATIN-PAGE", "small request")
 
 
@@ -1318,53 +1107,5 @@ def t_webfetch_truncated_markup(c):
         c.has(small_text(c.body(srv, 1 + i)), "KEEP-%d" % i, "small request for page %d (%r)" % (i, ends[i]))
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Runner
-
-def run_one(agent, name, fn):
-    c = Ctx(agent, name)
-    lines = []
-    try:
-        fn(c)
-        ok = True
-    except Fail as e:
-        ok = False
-        lines.append(str(e))
-    except Exception:
-        ok = False
-        lines.extend(traceback.format_exc().rstrip().split("\n"))
-    if not ok:
-        lines.extend(c.diagnostics())
-    c.cleanup()
-    return ok, lines
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
-    ap.add_argument("--label", default="", help="added to each test name")
-    args = ap.parse_args()
-    agent = os.path.abspath(args.agent)
-    suffix = " [%s]" % args.label if args.label else ""
-    if not os.access(agent, os.X_OK):
-        print("not ok - ext: %s is not an executable%s" % (agent, suffix))
-        print("e2e_ext%s: 0 passed, 1 failed" % suffix)
-        return 1
-    tests = [(n, f) for n, f in TESTS if args.filter in n]
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futs = [(n, pool.submit(run_one, agent, n, f)) for n, f in tests]
-        for n, fut in futs:
-            ok, lines = fut.result()
-            print("%s - ext: %s%s" % ("ok" if ok else "not ok", n, suffix))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            failed += not ok
-    print("e2e_ext%s: %d passed, %d failed" % (suffix, len(tests) - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main(__doc__, Ctx))

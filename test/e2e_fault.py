@@ -2,7 +2,7 @@
 """Fault injection end to end, in the spirit of curl's test suite: the real binary against malformed and
 unusual HTTP responses and SSE streams served by test/mock_api.py.
 
-    python3 test/e2e_fault.py --agent ./agent [--filter S] [--jobs N] [--list]
+    python3 test/e2e_fault.py --agent ./agent [--filter S] [--label L] [--jobs N] [--list] [--show]
 
 Every case runs in its own temp dirs (HOME, XDG_STATE_HOME, working directory) with its own mock servers:
 
@@ -22,27 +22,21 @@ One line per case: "ok - fault: NAME" or "not ok - fault: NAME" with indented di
 "e2e_fault: N passed, N failed" and "fault cases: HTTP X, SSE Y". Exit status 1 when any case fails.
 Python 3 standard library only.
 """
-import argparse
-import concurrent.futures
+import functools
 import glob
 import json
 import os
-import re
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import Fail, clip  # noqa: E402
 
-RUN_TIMEOUT = 30
 FINAL = "The fault-case answer is complete."
 PROMPT = "now the faulty turn"
 RECOVER = "recover please"
@@ -50,8 +44,32 @@ SETUP_TEXT = "SETUP-DONE"
 CASES = []
 
 
-class Fail(Exception):
-    pass
+class FaultSuite(e2e_lib.Suite):
+    """The cases (CASES, one test each), --list and --show, and a last line that counts them by kind."""
+
+    def add_args(self, ap):
+        ap.add_argument("--list", action="store_true", help="list the cases and exit")
+        ap.add_argument("--show", action="store_true", help="show the faulty run's output for passing cases too")
+
+    def early(self, args):
+        if args.list:
+            for cs in CASES:
+                print("%-4s %s" % (cs.kind, cs.name))
+            return 0
+        names = [cs.name for cs in CASES]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            print("not ok - e2e_fault: duplicate case names %s" % dup)
+            return 1
+        return None
+
+    def epilogue(self, args, tests):
+        cases = [opts["case"] for _, _, opts in tests]
+        return ["fault cases: HTTP %d, SSE %d" % (sum(cs.kind == "HTTP" for cs in cases),
+                                                   sum(cs.kind == "SSE" for cs in cases))]
+
+
+SUITE = FaultSuite("fault", jobs=16)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -661,11 +679,6 @@ sse("close_delimited_cut_inside_an_event_retried",
 # ---------------------------------------------------------------------------------------------------------
 # One case's world
 
-class Result:
-    def __init__(self, argv, rc, out, err, elapsed):
-        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
-
-
 def strip_cache(obj):
     if isinstance(obj, dict):
         return {k: strip_cache(v) for k, v in obj.items() if k != "cache_control"}
@@ -674,102 +687,20 @@ def strip_cache(obj):
     return obj
 
 
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
-
-
-class Ctx:
-    def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-fault-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        os.makedirs(self.home)
-        os.makedirs(self.work)
-        self.servers = []
-        self.runs = []
-        self.notes = []
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def read(self, rel):
-        with open(self.path(rel), "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def server(self, script):
-        srv = FaultServer(script=script).start()
-        self.servers.append(srv)
-        return srv
-
-    def env(self, srv, extra):
-        e = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
-            "ANTHROPIC_MAX_RETRIES": "0",
-            "API_TIMEOUT_MS": "10000",
-            "NO_COLOR": "1",
-        }
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                e[k] = os.environ[k]
-        e.update(extra or {})
-        return e
+class Ctx(e2e_lib.Ctx):
+    """test/e2e_lib.py's, with FaultServer, every run in bypass mode, and the session file."""
+    TMP_PREFIX = "agent-e2e-fault-"
+    RUN_TIMEOUT = 30
+    SERVER = FaultServer
+    ENV = {"API_TIMEOUT_MS": "10000"}
+    SANITIZER_ENV = True
+    EQ_CLIP = 800
+    OUT_CLIP = ERR_CLIP = 1200
+    REQUEST_CLIP = 1500
 
     def run(self, srv, args, env=None):
         argv = [self.agent] + list(args) + ["--dangerously-skip-permissions"]
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, env), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % RUN_TIMEOUT
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - t0)
-        self.runs.append((r, srv))
-        return r
-
-    def cleanup(self):
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, _clip(want, 800), _clip(got, 800)))
-
-    def has(self, hay, needle, what):
-        if needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def lacks(self, hay, needle, what):
-        if needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
+        return self.spawn(argv, self.env(srv, env), srv)
 
     # -- the session file --
 
@@ -785,13 +716,13 @@ class Ctx:
     def session_lines(self):
         """Every line of the session file as JSON (strict UTF-8, each line complete with its newline)."""
         data = self.session_raw()
-        self.check(data.endswith(b"\n"), "the session file does not end with a newline: %r" % _clip(data[-200:], 300))
+        self.check(data.endswith(b"\n"), "the session file does not end with a newline: %r" % clip(data[-200:], 300))
         out = []
         for i, line in enumerate(data[:-1].split(b"\n")):
             try:
                 obj = json.loads(line.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as e:
-                raise Fail("session line %d does not parse (%s): %r" % (i + 1, e, _clip(line, 300)))
+                raise Fail("session line %d does not parse (%s): %r" % (i + 1, e, clip(line, 300)))
             self.check(isinstance(obj, dict), "session line %d is not an object" % (i + 1))
             out.append(obj)
         return out
@@ -799,28 +730,15 @@ class Ctx:
     def session_messages(self):
         return [o["message"] for o in self.session_lines() if o.get("type") == "message"]
 
-    def diagnostics(self):
-        lines = list(self.notes)
-        for r, srv in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
-            lines.append("stdout: %r" % _clip(r.out, 1200))
-            lines.append("stderr: %r" % _clip(r.err, 1200))
-            lines.append("requests: %d, connections: %d" % (len(srv.requests), srv.connections))
-            for i, q in enumerate(srv.requests):
-                body = q["body"]
-                if isinstance(body, dict):
-                    s = json.dumps(body.get("messages"), ensure_ascii=False)
-                else:
-                    s = repr(body)
-                lines.append("  request %d (conn %s) messages: %s" % (i, q["conn"], _clip(s, 1500)))
-            if srv.errors:
-                lines.append("mock errors: %s" % srv.errors)
+    def brief(self, body, first):
+        """Only the messages: what a case checks."""
+        return json.dumps(body.get("messages"), ensure_ascii=False) if isinstance(body, dict) else repr(body)
+
+    def more_diagnostics(self):
         try:
-            lines.append("session: %r" % _clip(self.session_raw().decode("utf-8", "replace"), 2500))
+            return ["session: %r" % clip(self.session_raw().decode("utf-8", "replace"), 2500)]
         except Exception:
-            pass
-        return lines
+            return []
 
 
 SETUP_SCRIPT = [
@@ -837,7 +755,7 @@ def prefix_ok(c, srv, i, setup_msgs, what):
     """Request i of srv carries the completed setup turn unchanged as its first messages."""
     c.check(i < len(srv.requests), "%s: request %d was never made" % (what, i))
     body = srv.requests[i]["body"]
-    c.check(isinstance(body, dict), "%s: request %d body is not JSON: %r" % (what, i, _clip(body, 300)))
+    c.check(isinstance(body, dict), "%s: request %d body is not JSON: %r" % (what, i, clip(body, 300)))
     msgs = strip_cache(body.get("messages", []))
     c.eq(msgs[:len(setup_msgs)], setup_msgs, "%s: the first messages of request %d (the completed setup turn)" %
          (what, i))
@@ -845,143 +763,87 @@ def prefix_ok(c, srv, i, setup_msgs, what):
             "not complete (POISON)" % (what, i))
 
 
-def run_case(agent, cs, show=False):
-    c = Ctx(agent, cs.name)
+def run_case(cs, c):
+    """One case: the setup turn, the faulty turn, the recovery turn (see the module docstring)."""
     with open(c.path("edited.txt"), "w") as f:
         f.write("alpha\n")
-    try:
-        # 1. a completed turn
-        s0 = c.server(SETUP_SCRIPT)
-        r0 = c.run(s0, ["-p", "set the scene"])
-        c.eq(r0.rc, 0, "setup run exit code")
-        c.eq(r0.out, SETUP_TEXT + "\n", "setup run stdout")
-        c.eq(c.read("edited.txt"), "beta\n", "edited.txt after the setup run")
-        setup_raw = c.session_raw()
-        lines = c.session_lines()
-        c.eq([(o.get("type"), (o.get("message") or {}).get("role")) for o in lines],
-             [("session", None), ("message", "user"), ("message", "assistant"), ("message", "user"),
-              ("message", "assistant")], "session lines after the setup run")
-        setup_msgs = [o["message"] for o in lines[1:]]
+    # 1. a completed turn
+    s0 = c.server(SETUP_SCRIPT)
+    r0 = c.run(s0, ["-p", "set the scene"])
+    c.eq(r0.rc, 0, "setup run exit code")
+    c.eq(r0.out, SETUP_TEXT + "\n", "setup run stdout")
+    c.eq(c.read("edited.txt"), "beta\n", "edited.txt after the setup run")
+    setup_raw = c.session_raw()
+    lines = c.session_lines()
+    c.eq([(o.get("type"), (o.get("message") or {}).get("role")) for o in lines],
+         [("session", None), ("message", "user"), ("message", "assistant"), ("message", "user"),
+          ("message", "assistant")], "session lines after the setup run")
+    setup_msgs = [o["message"] for o in lines[1:]]
 
-        # 2. the faulty turn, continuing that session
-        srv = c.server(cs.script)
-        r = c.run(srv, ["-c", "-p", PROMPT] + cs.args, env=cs.env)
-        c.eq(r.rc, cs.rc, "exit status of the faulty run")
-        if cs.out is not None:
-            c.eq(r.out, cs.out, "stdout of the faulty run")
-        for s in cs.out_has:
-            c.has(r.out, s, "stdout of the faulty run")
-        for s in cs.out_lacks:
-            c.lacks(r.out, s, "stdout of the faulty run")
-        if cs.rc == 0 and cs.out is None:
-            c.check(r.out.endswith(FINAL + "\n") or cs.out_has, "stdout does not end with the answer")
-        for s in cs.err_has:
-            c.has(r.err, s, "stderr of the faulty run")
-        for s in cs.err_lacks:
-            c.lacks(r.err, s, "stderr of the faulty run")
-        c.lacks(r.err, "AddressSanitizer", "stderr")
-        c.lacks(r.err, "runtime error", "stderr")
-        prefix_ok(c, srv, 0, setup_msgs, "faulty run")
+    # 2. the faulty turn, continuing that session
+    srv = c.server(cs.script)
+    r = c.run(srv, ["-c", "-p", PROMPT] + cs.args, env=cs.env)
+    c.eq(r.rc, cs.rc, "exit status of the faulty run")
+    if cs.out is not None:
+        c.eq(r.out, cs.out, "stdout of the faulty run")
+    for s in cs.out_has:
+        c.has(r.out, s, "stdout of the faulty run")
+    for s in cs.out_lacks:
+        c.lacks(r.out, s, "stdout of the faulty run")
+    if cs.rc == 0 and cs.out is None:
+        c.check(r.out.endswith(FINAL + "\n") or cs.out_has, "stdout does not end with the answer")
+    for s in cs.err_has:
+        c.has(r.err, s, "stderr of the faulty run")
+    for s in cs.err_lacks:
+        c.lacks(r.err, s, "stderr of the faulty run")
+    c.lacks(r.err, "AddressSanitizer", "stderr")
+    c.lacks(r.err, "runtime error", "stderr")
+    prefix_ok(c, srv, 0, setup_msgs, "faulty run")
 
-        # nothing lost, nothing half-received kept, nothing from a cut stream run
-        raw_after = c.session_raw()
-        c.check(raw_after.startswith(setup_raw), "the session file no longer starts with the setup turn's bytes")
-        lines = c.session_lines()
-        new = lines[5:]
-        c.check(all(o.get("type") == "message" and isinstance(o.get("message", {}).get("content"), list)
-                    for o in new), "a new session line is not a message: %r" % _clip(json.dumps(new), 600))
-        c.eq(len(new), cs.new_msgs, "new messages in the session file after the faulty run")
-        c.eq(new[0]["message"]["role"], "user", "role of the first new message")
-        c.check(any(b.get("text") == PROMPT for b in new[0]["message"]["content"]),
-                "the faulty turn's prompt is not the first new message")
-        if cs.rc == 0:
-            last = new[-1]["message"]
-            c.eq(last["role"], "assistant", "role of the last message saved")
-            texts = [b.get("text") for b in last["content"] if b.get("type") == "text"]
-            if cs.out == FINAL + "\n":
-                c.eq(texts, [FINAL], "text of the last message saved")
-            elif FINAL + "\n" in cs.out_has:
-                c.check(len(texts) == 1 and texts[0].endswith(FINAL), "text of the last message saved: %r" % texts)
-        c.check(b"poison" not in raw_after.lower(), "the session file holds something of a stream that did not "
-                "complete (POISON)")
-        c.check(not os.path.exists(c.path("poison.txt")), "poison.txt exists: a tool call from a cut stream ran")
-        c.eq(c.read("edited.txt"), "beta\n", "edited.txt after the faulty run")
-        if cs.check:
-            cs.check(c, r, srv)
+    # nothing lost, nothing half-received kept, nothing from a cut stream run
+    raw_after = c.session_raw()
+    c.check(raw_after.startswith(setup_raw), "the session file no longer starts with the setup turn's bytes")
+    lines = c.session_lines()
+    new = lines[5:]
+    c.check(all(o.get("type") == "message" and isinstance(o.get("message", {}).get("content"), list)
+                for o in new), "a new session line is not a message: %r" % clip(json.dumps(new), 600))
+    c.eq(len(new), cs.new_msgs, "new messages in the session file after the faulty run")
+    c.eq(new[0]["message"]["role"], "user", "role of the first new message")
+    c.check(any(b.get("text") == PROMPT for b in new[0]["message"]["content"]),
+            "the faulty turn's prompt is not the first new message")
+    if cs.rc == 0:
+        last = new[-1]["message"]
+        c.eq(last["role"], "assistant", "role of the last message saved")
+        texts = [b.get("text") for b in last["content"] if b.get("type") == "text"]
+        if cs.out == FINAL + "\n":
+            c.eq(texts, [FINAL], "text of the last message saved")
+        elif FINAL + "\n" in cs.out_has:
+            c.check(len(texts) == 1 and texts[0].endswith(FINAL), "text of the last message saved: %r" % texts)
+    c.check(b"poison" not in raw_after.lower(), "the session file holds something of a stream that did not "
+            "complete (POISON)")
+    c.check(not os.path.exists(c.path("poison.txt")), "poison.txt exists: a tool call from a cut stream ran")
+    c.eq(c.read("edited.txt"), "beta\n", "edited.txt after the faulty run")
+    if cs.check:
+        cs.check(c, r, srv)
 
-        # 3. the session goes on
-        s2 = c.server([say("RECOVERED")])
-        r2 = c.run(s2, ["-c", "-p", RECOVER])
-        c.eq(r2.rc, 0, "exit status of the recovery run")
-        c.eq(r2.out, "RECOVERED\n", "stdout of the recovery run")
-        prefix_ok(c, s2, 0, setup_msgs, "recovery run")
-        body = s2.requests[0]["body"]
-        c.check(PROMPT in json.dumps(body), "the recovery request lost the faulty turn's prompt")
-        c.check(c.session_raw().startswith(raw_after), "the recovery run rewrote earlier session lines")
-        c.session_lines()
-        ok = True
-        lines_out = []
-        if show:
-            lines_out = ["faulty run: rc %r, %.2f s, %d requests, %d connections" % (r.rc, r.elapsed, len(srv.requests),
-                                                                                   srv.connections),
-                         "stdout: %r" % _clip(r.out, 300), "stderr: %r" % _clip(r.err, 600)]
-    except Fail as e:
-        ok = False
-        lines_out = [str(e)]
-    except Exception:
-        ok = False
-        lines_out = traceback.format_exc().rstrip().split("\n")
-    if not ok:
-        lines_out.extend(c.diagnostics())
-    c.cleanup()
-    return ok, lines_out
+    # 3. the session goes on
+    s2 = c.server([say("RECOVERED")])
+    r2 = c.run(s2, ["-c", "-p", RECOVER])
+    c.eq(r2.rc, 0, "exit status of the recovery run")
+    c.eq(r2.out, "RECOVERED\n", "stdout of the recovery run")
+    prefix_ok(c, s2, 0, setup_msgs, "recovery run")
+    body = s2.requests[0]["body"]
+    c.check(PROMPT in json.dumps(body), "the recovery request lost the faulty turn's prompt")
+    c.check(c.session_raw().startswith(raw_after), "the recovery run rewrote earlier session lines")
+    c.session_lines()
+    if c.args.show:
+        c.ok_lines = ["faulty run: rc %r, %.2f s, %d requests, %d connections" %
+                      (r.rc, r.elapsed, len(srv.requests), srv.connections),
+                      "stdout: %r" % clip(r.out, 300), "stderr: %r" % clip(r.err, 600)]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only cases whose name contains this")
-    ap.add_argument("--jobs", type=int, default=16, help="cases run in parallel")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("--show", action="store_true", help="show the faulty run's output for passing cases too")
-    args = ap.parse_args()
-    if args.list:
-        for cs in CASES:
-            print("%-4s %s" % (cs.kind, cs.name))
-        return 0
-    names = [cs.name for cs in CASES]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        print("not ok - e2e_fault: duplicate case names %s" % dup)
-        return 1
-    agent = os.path.abspath(args.agent)
-    if not os.access(agent, os.X_OK):
-        print("not ok - e2e_fault: %s is not an executable" % agent)
-        return 1
-    cases = [cs for cs in CASES if args.filter in cs.name]
-    failed = 0
-    t0 = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = [(cs, pool.submit(run_one_safe, agent, cs, args.show)) for cs in cases]
-        for cs, fut in futs:
-            ok, lines = fut.result()
-            print("%s - fault: %s" % ("ok" if ok else "not ok", cs.name))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            failed += not ok
-    print("e2e_fault: %d passed, %d failed" % (len(cases) - failed, failed))
-    print("fault cases: HTTP %d, SSE %d" % (sum(cs.kind == "HTTP" for cs in cases),
-                                            sum(cs.kind == "SSE" for cs in cases)))
-    return 1 if failed else 0
-
-
-def run_one_safe(agent, cs, show=False):
-    try:
-        return run_case(agent, cs, show)
-    except Exception:
-        return False, traceback.format_exc().rstrip().split("\n")
+SUITE.tests = [(cs.name, functools.partial(run_case, cs), {"case": cs}) for cs in CASES]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main(__doc__, Ctx))

@@ -11,289 +11,43 @@ any test fails. Python 3 standard library only.
 What is checked is what a user would notice: files on disk, the bytes on stdout, exit codes, and the exact
 requests the model would see (tool_result blocks, reminders, cache breakpoints, one kept-alive connection).
 """
-import argparse
-import concurrent.futures
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import Fail, bash, cache_count, call, calls, certs, clip, say, texts  # noqa: E402
 
 TOOL_NAMES = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "WebFetch", "Task"]
-RUN_TIMEOUT = 30
-TESTS = []
-
-
-def test(fn):
-    """Register a test; its name is the function name without the "t_" prefix."""
-    TESTS.append((fn.__name__[2:], fn))
-    return fn
-
-
-class Fail(Exception):
-    pass
+SUITE = e2e_lib.Suite("loop")
+test = SUITE.test
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Script builders: one response spec per model call
+# One test's world (test/e2e_lib.py): the API over HTTPS when asked, tool_result contents that are strings
 
-_CERTS = {}
-_CERTS_LOCK = threading.Lock()
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-loop-"
+    RUN_TIMEOUT = 30
+    CLIP = 600
 
-
-def _certs(name):
-    """(pem, key) of a test certificate made once per run by test/mkcerts.sh."""
-    with _CERTS_LOCK:
-        if "dir" not in _CERTS:
-            d = tempfile.mkdtemp(prefix="agent-e2e-loop-certs-")
-            subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkcerts.sh"), d], check=True, stdout=subprocess.DEVNULL)
-            _CERTS["dir"] = d
-    return (os.path.join(_CERTS["dir"], name + ".pem"), os.path.join(_CERTS["dir"], name + ".key"))
-
-
-def say(text):
-    return {"text": text}
-
-
-def call(tid, name, inp, text_before=None):
-    """A reply with one tool_use block (optionally after a text block)."""
-    t = {"id": tid, "name": name, "input": inp}
-    if text_before is not None:
-        t["text_before"] = text_before
-    return {"tool_use": t}
-
-
-def bash(tid, command, **kw):
-    inp = {"command": command}
-    inp.update(kw)
-    return call(tid, "Bash", inp)
-
-
-def calls(*uses, text_before=None):
-    """A reply with several tool_use blocks: uses are (id, name, input) triples."""
-    content = []
-    if text_before is not None:
-        content.append({"type": "text", "text": text_before})
-    for tid, name, inp in uses:
-        content.append({"type": "tool_use", "id": tid, "name": name, "input": inp})
-    return {"events": mock_api.message_stream(content=content, stop_reason="tool_use")}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# One test's world: temp dirs, a mock server, agent runs, assertions with diagnostics
-
-class Result:
-    def __init__(self, argv, rc, out, err, elapsed):
-        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
-
-
-class Ctx:
-    def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-loop-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        os.makedirs(self.home)
-        os.makedirs(self.work)
-        self.servers = []
-        self.runs = []
-        self.notes = []
-
-    # -- setup helpers --
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def write(self, rel, data, mode=None):
-        p = self.path(rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        if mode is not None:
-            os.chmod(p, mode)
-        return p
-
-    def read(self, rel):
-        with open(self.path(rel), "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def server(self, script, tls=False):
-        srv = mock_api.MockServer(script=script, tls=_certs("server") if tls else None).start()
-        self.servers.append(srv)
-        return srv
-
-    def env(self, srv):
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": ("https://localhost:%d" if srv.scheme == "https" else "http://127.0.0.1:%d") % srv.port,
-            "SSL_CERT_FILE": _certs("ca")[0],
-            "ANTHROPIC_MAX_RETRIES": "0",
-            "NO_COLOR": "1",
-        }
-
-    def run(self, srv, args, stdin=None, cwd=None, prompt="do the task"):
-        """Run agent -p PROMPT ARGS against srv. stdin: bytes/str fed to it, else /dev/null."""
-        argv = [self.agent]
-        if prompt is not None:
-            argv += ["-p", prompt]
-        argv += list(args)
-        t0 = time.monotonic()
-        kw = dict(cwd=cwd or self.work, env=self.env(srv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  start_new_session=True)
-        if stdin is None:
-            kw["stdin"] = subprocess.DEVNULL
-        else:
-            kw["stdin"] = subprocess.PIPE
-        p = subprocess.Popen(argv, **kw)
-        data = stdin.encode() if isinstance(stdin, str) else stdin
-        try:
-            out, err = p.communicate(input=data, timeout=RUN_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % RUN_TIMEOUT
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                   time.monotonic() - t0)
-        self.runs.append((r, srv))
-        return r
-
-    def cleanup(self):
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, want, got))
-
-    def has(self, hay, needle, what):
-        if not isinstance(hay, str) or needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 600)))
-
-    def lacks(self, hay, needle, what):
-        if isinstance(hay, str) and needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 600)))
-
-    def ok(self, r, rc=0):
-        if r.rc != rc:
-            raise Fail("exit code: expected %r, got %r" % (rc, r.rc))
-
-    def nreq(self, srv, n):
-        if len(srv.requests) != n:
-            raise Fail("expected %d requests to the API, got %d" % (n, len(srv.requests)))
-
-    def results(self, srv, i):
-        """The tool_result blocks of the newest message of request i (the results of reply i-1)."""
-        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
-        body = srv.requests[i]["body"]
-        self.check(isinstance(body, dict), "request %d body is not JSON" % i)
-        m = body["messages"][-1]
-        self.eq(m.get("role"), "user", "role of the newest message of request %d" % i)
-        self.check(isinstance(m.get("content"), list), "request %d: newest message content is not a list" % i)
-        return [b for b in m["content"] if b.get("type") == "tool_result"]
+    def env(self, srv, extra=None):
+        e = super().env(srv)
+        e["SSL_CERT_FILE"] = certs("ca")[0]
+        e.update(extra or {})
+        return e
 
     def result(self, srv, i, tid=None):
         """The single tool_result of request i (checked: its id, content a string)."""
-        rs = self.results(srv, i)
-        self.eq(len(rs), 1, "number of tool_result blocks in request %d" % i)
-        b = rs[0]
-        if tid is not None:
-            self.eq(b.get("tool_use_id"), tid, "tool_use_id in request %d" % i)
+        b = super().result(srv, i, tid)
         self.check(isinstance(b.get("content"), str), "tool_result content is not a string: %r" % (b,))
         return b
-
-    def is_err(self, b, what):
-        if b.get("is_error") is not True:
-            raise Fail("%s: expected is_error true, got %r" % (what, _clip(json.dumps(b), 600)))
-
-    def not_err(self, b, what):
-        if b.get("is_error"):
-            raise Fail("%s: expected no is_error, got %r" % (what, _clip(json.dumps(b), 600)))
-
-    # -- diagnostics --
-
-    def diagnostics(self):
-        lines = []
-        for n in self.notes:
-            lines.append(n)
-        for r, srv in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
-            lines.append("stdout: %r" % _clip(r.out, 1500))
-            lines.append("stderr: %r" % _clip(r.err, 1500))
-            lines.append("requests: %d" % len(srv.requests))
-            for i, q in enumerate(srv.requests):
-                body = q["body"]
-                if isinstance(body, dict):
-                    body = dict(body)
-                    if "tools" in body:
-                        body["tools"] = ["<%d tools: %s>" % (len(body["tools"]),
-                                                             ",".join(t.get("name", "?") for t in body["tools"]))]
-                    if i > 0 and "system" in body:
-                        body["system"] = "<as in request 0>" if body["system"] == srv.requests[0]["body"].get(
-                            "system") else body["system"]
-                    s = json.dumps(body, ensure_ascii=False)
-                else:
-                    s = repr(body)
-                lines.append("  request %d (conn %s): %s" % (i, q["conn"], _clip(s, 2500)))
-            if srv.errors:
-                lines.append("mock errors: %s" % srv.errors)
-        return lines
-
-
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
-
-
-def text_blocks(msg):
-    c = msg.get("content")
-    if isinstance(c, str):
-        return [c]
-    return [b.get("text", "") for b in c if b.get("type") == "text"]
-
-
-def cache_count(body):
-    n = 0
-    for b in body.get("system") or []:
-        n += "cache_control" in b
-    for t in body.get("tools") or []:
-        n += "cache_control" in t
-    for m in body.get("messages") or []:
-        if isinstance(m.get("content"), list):
-            n += sum("cache_control" in b for b in m["content"])
-    return n
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -428,7 +182,7 @@ def t_keepalive_and_cache_breakpoints_each_turn(c):
     # the todo reminder sits in the first user message only
     for i, q in enumerate(srv.requests):
         for m in q["body"]["messages"][1:]:
-            for t in text_blocks(m):
+            for t in texts(m):
                 c.lacks(t, "todo list is currently empty", "later message of request %d" % i)
 
 
@@ -448,7 +202,7 @@ def t_memory_files_in_order(c):
     c.eq(len(blocks), 3, "blocks in the first user message (memory, todo reminder, prompt)")
     mem = blocks[0]["text"]
     c.check(mem.startswith("<system-reminder>"), "memory block does not start with <system-reminder>: %r"
-            % _clip(mem, 200))
+            % clip(mem, 200))
     pos = []
     for tag in ("MEM-HOME: use tabs", "MEM-ROOT: tests live in t/", "MEM-WORK: run make", "MEM-SUB: be brief"):
         c.has(mem, tag, "memory block")
@@ -468,7 +222,7 @@ def t_todo_nudge_after_ten_rounds(c):
     with_nudge = []
     for i in range(1, 12):
         msg = srv.requests[i]["body"]["messages"][-1]
-        ts = [t for t in text_blocks(msg) if "<system-reminder>" in t and "TodoWrite" in t]
+        ts = [t for t in texts(msg) if "<system-reminder>" in t and "TodoWrite" in t]
         c.check(len(ts) <= 1, "request %d has %d TodoWrite reminders" % (i, len(ts)))
         if ts:
             with_nudge.append(i)
@@ -476,7 +230,7 @@ def t_todo_nudge_after_ten_rounds(c):
     c.eq(with_nudge, [10], "requests whose newest user message carries the TodoWrite reminder")
     # it is not repeated later in the conversation either
     msgs = srv.requests[11]["body"]["messages"]
-    n = sum(1 for m in msgs[1:] for t in text_blocks(m) if "<system-reminder>" in t and "TodoWrite" in t)
+    n = sum(1 for m in msgs[1:] for t in texts(m) if "<system-reminder>" in t and "TodoWrite" in t)
     c.eq(n, 1, "TodoWrite reminders in the whole conversation of the last request")
     c.check(r.out.rstrip("\n") == "finished", "stdout %r" % r.out)
 
@@ -492,7 +246,7 @@ def t_todo_nudge_counter_reset_by_todowrite(c):
     c.nreq(srv, 17)
     with_nudge = [i for i in range(1, 17)
                   if any("<system-reminder>" in t and "TodoWrite" in t
-                         for t in text_blocks(srv.requests[i]["body"]["messages"][-1]))]
+                         for t in texts(srv.requests[i]["body"]["messages"][-1]))]
     c.eq(with_nudge, [16], "requests carrying the TodoWrite reminder (TodoWrite used in round 6)")
 
 
@@ -612,11 +366,7 @@ def t_output_json(c):
     r = c.run(srv, ["--output-format", "json", "--dangerously-skip-permissions"])
     c.ok(r)
     c.nreq(srv, 2)
-    try:
-        obj = json.loads(r.out)
-    except ValueError as e:
-        raise Fail("stdout is not one JSON object: %s" % e)
-    c.check(isinstance(obj, dict), "stdout JSON is not an object")
+    obj = c.json_out(r)
     c.eq(r.out.strip().count("\n"), 0, "newlines inside the JSON output")
     c.eq(obj.get("type"), "result", "type")
     c.eq(obj.get("subtype"), "success", "subtype")
@@ -636,10 +386,7 @@ def t_output_json_max_turns(c):
     r = c.run(srv, ["--output-format", "json", "--max-turns", "1", "--dangerously-skip-permissions"])
     c.ok(r, 1)
     c.nreq(srv, 1)
-    try:
-        obj = json.loads(r.out)
-    except ValueError as e:
-        raise Fail("stdout is not one JSON object: %s" % e)
+    obj = c.json_out(r)
     c.eq(obj.get("type"), "result", "type")
     c.eq(obj.get("subtype"), "error_max_turns", "subtype")
     c.eq(obj.get("is_error"), True, "is_error")
@@ -672,7 +419,7 @@ def t_output_stream_json(c):
     c.eq(len(res), 1, "tool_results in the user line")
     c.eq(res[0].get("tool_use_id"), "toolu_sj1", "tool_use_id")
     c.has(str(res[0].get("content")), "streamed", "tool_result content")
-    c.eq(text_blocks(objs[3]["message"]), ["Finished."], "text of the last assistant line")
+    c.eq(texts(objs[3]["message"]), ["Finished."], "text of the last assistant line")
     c.eq(objs[4].get("subtype"), "success", "result subtype")
     c.eq(objs[4].get("result"), "Finished.", "result text")
     c.eq(objs[4].get("session_id"), init["session_id"], "result session_id")
@@ -687,12 +434,12 @@ def t_input_stream_json(c):
               stdin=stdin, prompt=None)
     c.check(r.rc == 0, "exit code: expected 0, got %r" % r.rc)
     c.nreq(srv, 2)
-    c.has(" ".join(text_blocks(srv.requests[0]["body"]["messages"][0])), "hi", "first user message")
+    c.has(" ".join(texts(srv.requests[0]["body"]["messages"][0])), "hi", "first user message")
     msgs = srv.requests[1]["body"]["messages"]
     c.eq([m["role"] for m in msgs], ["user", "assistant", "user"], "roles in the second request")
-    c.eq(text_blocks(msgs[0])[-1], "hi", "first user text")
-    c.eq(text_blocks(msgs[1]), ["First answer."], "first answer sent back")
-    c.eq(text_blocks(msgs[2])[-1], "and again", "second user text")
+    c.eq(texts(msgs[0])[-1], "hi", "first user text")
+    c.eq(texts(msgs[1]), ["First answer."], "first answer sent back")
+    c.eq(texts(msgs[2])[-1], "and again", "second user text")
     c.has(r.out, "First answer.", "stdout")
     c.has(r.out, "Second answer.", "stdout")
 
@@ -766,8 +513,8 @@ def t_reply_cut_mid_tool_use(c):
     c.check(isinstance(um["content"], list), "last user message content is not a list")
     c.check(not any(b.get("type") == "tool_result" for b in um["content"]),
             "last user message holds a tool_result for a tool_use that was not sent back")
-    c.check(any("cut off" in t for t in text_blocks(um)), "no text block mentioning 'cut off' in %r"
-            % _clip(json.dumps(um), 800))
+    c.check(any("cut off" in t for t in texts(um)), "no text block mentioning 'cut off' in %r"
+            % clip(json.dumps(um), 800))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -815,7 +562,7 @@ def t_bash_non_utf8_output(c):
     c.ok(r)
     c.nreq(srv, 2)
     c.check(isinstance(srv.requests[1]["body"], dict), "request 1 is not valid UTF-8 JSON: %r"
-            % _clip(srv.requests[1]["body"], 300))
+            % clip(srv.requests[1]["body"], 300))
     b = c.result(srv, 1, "toolu_nu1")
     c.has(b["content"], "caf", "result")
     c.has(b["content"], " ok", "result")
@@ -832,7 +579,7 @@ def t_read_non_utf8_file(c):
     c.nreq(srv, 3)
     for i in (1, 2):
         c.check(isinstance(srv.requests[i]["body"], dict), "request %d is not valid UTF-8 JSON: %r"
-                % (i, _clip(srv.requests[i]["body"], 300)))
+                % (i, clip(srv.requests[i]["body"], 300)))
     c.has(c.result(srv, 1, "toolu_nu2")["content"], " au lait", "Read result")
     c.has(c.result(srv, 2, "toolu_nu3")["content"], " au lait", "Grep result")
 
@@ -1281,26 +1028,7 @@ def t_perm_disallowed_read(c):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Runner
-
-def run_one(agent, name, fn):
-    c = Ctx(agent, name)
-    lines = []
-    try:
-        fn(c)
-        ok = True
-    except Fail as e:
-        ok = False
-        lines.append(str(e))
-    except Exception:
-        ok = False
-        lines.extend(traceback.format_exc().rstrip().split("\n"))
-    if not ok:
-        lines.extend(c.diagnostics())
-    c.cleanup()
-    return ok, lines
-
-
+# TLS: one kept-alive connection
 
 @test
 def t_tls_keepalive_one_handshake(c):
@@ -1326,32 +1054,5 @@ def t_server_closes_kept_alive_connection_between_turns(c):
     c.eq(srv.connections, 2, "connections (the client reconnected by itself)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
-    ap.add_argument("--label", default="", help="added to each test name")
-    args = ap.parse_args()
-    agent = os.path.abspath(args.agent)
-    if not os.access(agent, os.X_OK):
-        print("not ok - e2e_loop: %s is not an executable" % agent)
-        return 1
-    tests = [(n, f) for n, f in TESTS if args.filter in n]
-    suffix = " [%s]" % args.label if args.label else ""
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futs = [(n, pool.submit(run_one, agent, n, f)) for n, f in tests]
-        for n, fut in futs:
-            ok, lines = fut.result()
-            print("%s - loop: %s%s" % ("ok" if ok else "not ok", n, suffix))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            failed += not ok
-    print("e2e_loop%s: %d passed, %d failed" % (suffix, len(tests) - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
-
+    sys.exit(SUITE.main(__doc__, Ctx))

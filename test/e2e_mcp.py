@@ -20,27 +20,23 @@ runs the agent in print mode with a clean environment (or in tmux for /mcp) and 
 "ok - mcp: NAME" or "not ok - mcp: NAME" with indented diagnostics. Exit status 1 when any test fails.
 Python 3 standard library only (plus node/npm for the npm servers, tmux for /mcp).
 """
-import argparse
 import base64
-import concurrent.futures
 import http.server
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import Fail, call, calls, clip, rtext, say  # noqa: E402
 
 NPM_DIR = os.path.join(os.path.dirname(HERE), "build", "npm")
 NPM_PKGS = {
@@ -48,26 +44,37 @@ NPM_PKGS = {
     "@modelcontextprotocol/server-filesystem": "2026.8.31",
 }
 NPM_TIMEOUT = 900
-RUN_TIMEOUT = 60
 WAIT = 20.0
 BUILTIN = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite"]
-TESTS = []
 
 # Filled in by setup_npm(): {"node": path, "everything": js, "filesystem": js} or {"skip": why} / {"error": why}
 NPM = {}
 
 
-def test(fn=None, node=False):
-    """Register a test; its name is the function name without the "t_" prefix. node=True: needs the npm
-    servers (skipped when node/npm are absent)."""
-    def reg(f):
-        TESTS.append((f.__name__[2:], f, node))
-        return f
-    return reg(fn) if fn is not None else reg
+class McpSuite(e2e_lib.Suite):
+    """Tests registered with @test(node=True) need the npm servers: installed once before the tests; without
+    node/npm they are skipped ("ok - mcp: NAME # SKIP why", counted as passed, and said in the summary)."""
+
+    def before(self, args, tests):
+        if any(opts.get("node") for _, _, opts in tests):
+            setup_npm()
+        if "error" in NPM:
+            return [("npm install", e2e_lib.Outcome(False, NPM["error"].split("\n")))]
+        return []
+
+    def schedule(self, pool, ctx, agent, args, name, fn, opts):
+        if opts.get("node") and "skip" in NPM:
+            return e2e_lib.Outcome(True, note=" # SKIP %s" % NPM["skip"], skipped=True)
+        if opts.get("node") and "error" in NPM:
+            return e2e_lib.Outcome(False, note=": npm install failed")
+        return super().schedule(pool, ctx, agent, args, name, fn, opts)
+
+    def summary_note(self, skipped):
+        return " (%d skipped: %s)" % (skipped, NPM["skip"]) if skipped else ""
 
 
-class Fail(Exception):
-    pass
+SUITE = McpSuite("mcp")
+test = SUITE.test
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -386,70 +393,20 @@ class HttpMcp:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Script builders
+# One test's world (test/e2e_lib.py): MCP servers in .mcp.json, their logs, processes left behind
 
-def say(text):
-    return {"text": text}
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-mcp-"
+    RUN_TIMEOUT = 60
 
-
-def call(tid, name, inp, text_before=None):
-    t = {"id": tid, "name": name, "input": inp}
-    if text_before is not None:
-        t["text_before"] = text_before
-    return {"tool_use": t}
-
-
-def calls(*uses):
-    content = [{"type": "tool_use", "id": tid, "name": name, "input": inp} for tid, name, inp in uses]
-    return {"events": mock_api.message_stream(content=content, stop_reason="tool_use")}
-
-
-def rtext(b):
-    """The text of a tool_result block: its string content, or its text blocks joined by newlines."""
-    c = b.get("content")
-    if isinstance(c, str):
-        return c
-    if isinstance(c, list):
-        return "\n".join(x.get("text", "") for x in c if isinstance(x, dict) and x.get("type") == "text")
-    return ""
-
-
-# ---------------------------------------------------------------------------------------------------------
-# One test's world
-
-class Result:
-    def __init__(self, argv, rc, out, err, elapsed):
-        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
-
-
-class Ctx:
     def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-mcp-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
+        super().__init__(agent, name)
         self.bin = os.path.join(self.root, "bin")
-        for d in (self.home, self.work, self.bin):
-            os.makedirs(d)
+        os.makedirs(self.bin)
         self.pyserver = os.path.join(self.bin, "pyserver.py")
         with open(self.pyserver, "w") as f:
             f.write(PY_SERVER)
-        self.servers = []
         self.https = []
-        self.panes = []
-        self.runs = []
-        self.notes = []
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def write(self, path, data):
-        p = path if os.path.isabs(path) else self.path(path)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        return p
 
     def write_json(self, path, obj):
         return self.write(path, json.dumps(obj, indent=2))
@@ -472,11 +429,6 @@ class Ctx:
         """Write .mcp.json in the working directory."""
         return self.write_json(".mcp.json", {"mcpServers": servers})
 
-    def server(self, script):
-        srv = mock_api.MockServer(script=script).start()
-        self.servers.append(srv)
-        return srv
-
     def http_mcp(self):
         h = HttpMcp()
         self.https.append(h)
@@ -484,39 +436,6 @@ class Ctx:
 
     def log_dir(self):
         return os.path.join(self.home, "state", "agent", "mcp-logs")
-
-    def env(self, srv, extra=None):
-        e = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
-            "ANTHROPIC_MAX_RETRIES": "0",
-            "NO_COLOR": "1",
-        }
-        e.update(extra or {})
-        return e
-
-    def run(self, srv, args, prompt="do the task", extra=None, timeout=RUN_TIMEOUT):
-        argv = [self.agent] + (["-p", prompt] if prompt is not None else []) + list(args)
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, extra), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % timeout
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - t0)
-        self.runs.append((r, srv))
-        return r
 
     def leftovers(self):
         """Processes still running with this test's HOME in their environment (the agent passes its own to the
@@ -551,14 +470,7 @@ class Ctx:
                 raise Fail("MCP server processes still running %s: %r" % (what, left))
             time.sleep(0.1)
 
-    def cleanup(self):
-        for p in self.panes:
-            try:
-                p.close()
-            except Exception:
-                pass
-        for s in self.servers:
-            s.stop()
+    def teardown(self):
         for h in self.https:
             h.stop()
         for pid, _ in self.leftovers():
@@ -566,62 +478,10 @@ class Ctx:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, want, got))
-
-    def has(self, hay, needle, what):
-        if not isinstance(hay, str) or needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def lacks(self, hay, needle, what):
-        if isinstance(hay, str) and needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def ok(self, r, rc=0):
-        if r.rc != rc:
-            raise Fail("exit code: expected %r, got %r" % (rc, r.rc))
-
-    def nreq(self, srv, n):
-        if len(srv.requests) != n:
-            raise Fail("expected %d requests to the API, got %d" % (n, len(srv.requests)))
 
     def tools(self, srv, i=0):
-        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
-        body = srv.requests[i]["body"]
-        self.check(isinstance(body, dict), "request %d body is not JSON" % i)
-        return {t.get("name"): t for t in body.get("tools") or []}
-
-    def results(self, srv, i):
-        self.check(i < len(srv.requests), "request %d was never made (%d requests)" % (i, len(srv.requests)))
-        body = srv.requests[i]["body"]
-        self.check(isinstance(body, dict), "request %d body is not JSON" % i)
-        m = body["messages"][-1]
-        self.eq(m.get("role"), "user", "role of the newest message of request %d" % i)
-        self.check(isinstance(m.get("content"), list), "request %d: newest message content is not a list" % i)
-        return [b for b in m["content"] if b.get("type") == "tool_result"]
-
-    def result(self, srv, i, tid):
-        rs = self.results(srv, i)
-        self.eq(len(rs), 1, "number of tool_result blocks in request %d" % i)
-        self.eq(rs[0].get("tool_use_id"), tid, "tool_use_id in request %d" % i)
-        return rs[0]
-
-    def is_err(self, b, what):
-        if b.get("is_error") is not True:
-            raise Fail("%s: expected is_error true, got %r" % (what, _clip(json.dumps(b), 800)))
-
-    def not_err(self, b, what):
-        if b.get("is_error"):
-            raise Fail("%s: expected no is_error, got %r" % (what, _clip(json.dumps(b), 800)))
+        """The tools offered in request i, by name."""
+        return {t.get("name"): t for t in self.body(srv, i).get("tools") or []}
 
     def failed_lines(self, err, name):
         return [ln for ln in err.split("\n") if ln.startswith("agent: MCP server '%s' failed" % name)]
@@ -634,59 +494,23 @@ class Ctx:
                    "the failed line gives no reason after 'failed: ': %r" % ls[0])
         return ls[0]
 
-    # -- diagnostics --
-
-    def diagnostics(self):
-        lines = list(self.notes)
-        for p in self.panes:
-            lines.append("%s: %s" % (p.name, _clip(p.command, 300)))
-            lines += ["  | " + ln for ln in p.screen().split("\n")[-50:]]
-        for r, srv in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r  (%.2f s)" % (r.rc, r.elapsed))
-            lines.append("stdout: %r" % _clip(r.out, 1500))
-            lines.append("stderr: %r" % _clip(r.err, 1500))
-        for k, srv in enumerate(self.servers):
-            lines.append("mock %d: %d requests" % (k + 1, len(srv.requests)))
-            for i, q in enumerate(srv.requests):
-                body = q["body"]
-                if isinstance(body, dict):
-                    body = dict(body)
-                    if "tools" in body:
-                        body["tools"] = ["<%d tools: %s>" % (len(body["tools"]),
-                                                             ",".join(t.get("name", "?") for t in body["tools"]))]
-                    body.pop("system", None)
-                    s = json.dumps(body, ensure_ascii=False)
-                else:
-                    s = repr(body)
-                lines.append("  request %d: %s" % (i, _clip(s, 2500)))
+    def more_diagnostics(self):
+        lines = []
         for h in self.https:
             for q in h.requests:
-                lines.append("http mcp: %s %s %s %s" % (q[0], q[1], json.dumps(q[2]), _clip(json.dumps(q[3]), 300)))
+                lines.append("http mcp: %s %s %s %s" % (q[0], q[1], json.dumps(q[2]), clip(json.dumps(q[3]), 300)))
         ld = self.log_dir()
         if os.path.isdir(ld):
             for f in sorted(os.listdir(ld)):
                 try:
                     with open(os.path.join(ld, f), errors="replace") as fh:
-                        lines.append("log %s: %r" % (f, _clip(fh.read(), 600)))
+                        lines.append("log %s: %r" % (f, clip(fh.read(), 600)))
                 except OSError:
                     pass
         for f in sorted(os.listdir(self.root)):
             if f.endswith(".methods"):
                 lines.append("%s: %r" % (f, self.methods(f)))
         return lines
-
-
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -788,7 +612,7 @@ def t_everything_image_block(c):
     b = c.result(srv, 1, "toolu_i1")
     c.not_err(b, "get-tiny-image")
     content = b.get("content")
-    c.check(isinstance(content, list), "tool_result content is not a list of blocks: %r" % _clip(json.dumps(b), 400))
+    c.check(isinstance(content, list), "tool_result content is not a list of blocks: %r" % clip(json.dumps(b), 400))
     imgs = [x for x in content if x.get("type") == "image"]
     c.eq(len(imgs), 1, "image blocks in the tool_result")
     src = imgs[0].get("source") or {}
@@ -1055,11 +879,12 @@ def t_fail_command_not_found(c):
 def t_fail_servers_start_in_parallel(c):
     c.mcp_json({"h1": c.py("hang"), "h2": c.py("hang"), "h3": c.py("hang"), "h4": c.py("hang"), "good": c.py("good")})
     srv = c.server([say("parallel")])
-    r = c.run(srv, [], extra={"MCP_TIMEOUT": "2000"})
+    # 6 s: room for five Python servers to start on a loaded machine; in turn it would take 30 s
+    r = c.run(srv, [], extra={"MCP_TIMEOUT": "6000"})
     c.ok(r)
     for n in ("h1", "h2", "h3", "h4"):
         c.one_failed_line(r, n)
-    c.check(r.elapsed < 7.5, "four servers that hang with MCP_TIMEOUT=2000 took %.1f s (not in parallel?)"
+    c.check(r.elapsed < 20, "four servers that hang with MCP_TIMEOUT=6000 took %.1f s (not in parallel?)"
             % r.elapsed)
     c.check("mcp__good__ping_tool" in c.tools(srv, 0), "the good server's tools are missing")
     c.no_leftovers()
@@ -1111,7 +936,7 @@ def t_env_keys_removed(c):
     try:
         env = json.loads(rtext(b))
     except ValueError:
-        raise Fail("env_dump result is not JSON: %r" % _clip(rtext(b), 300))
+        raise Fail("env_dump result is not JSON: %r" % clip(rtext(b), 300))
     for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"):
         c.check(k not in env, "%s is in a stdio server's environment: %r" % (k, env.get(k)))
     c.lacks(rtext(b), "test-key-123", "server environment")
@@ -1305,23 +1130,12 @@ def t_http_mcp_list(c):
 # /mcp in the interactive session (tmux)
 
 def _pane(c, srv, args=(), extra=None):
-    import e2e_repl
     env = c.env(srv, extra)
     env["TERM"] = "xterm-256color"
-    envs = " ".join(shlex.quote("%s=%s" % kv) for kv in env.items())
-    cmd = "cd %s && env -i %s %s; echo EXIT=$?; sleep 60" % (shlex.quote(c.work), envs,
-                                                            " ".join(shlex.quote(a) for a in [c.agent] + list(args)))
-    try:
-        p = e2e_repl.Pane(c, "pane %d: agent" % (len(c.panes) + 1), cmd, 120, 50)
-    except e2e_repl.Fail as e:
-        raise Fail(str(e))
-    c.panes.append(p)
+    p = c.agent_pane(env, args, width=120, height=50)
 
     def wait(cond, what, timeout=WAIT):
-        try:
-            return p.wait(cond, what, timeout)
-        except e2e_repl.Fail as e:
-            raise Fail(str(e))
+        return p.wait(cond, what, timeout)
     wait("/help for commands, Ctrl-D to leave", "the banner")
     wait(lambda s: p.tail(s) == ">", "the first prompt")
     return p, wait
@@ -1356,7 +1170,7 @@ def t_repl_mcp_command_python_only(c):
         raise Fail("tmux is not installed")
     c.mcp_json({"good": c.py("good"), "hung": c.py("hang")})
     srv = c.server([])
-    p, wait = _pane(c, srv, extra={"MCP_TIMEOUT": "1000"})
+    p, wait = _pane(c, srv, extra={"MCP_TIMEOUT": "5000"})   # room for Python to start under load
     p.type("/mcp")
     p.keys("Enter")
     s = wait(lambda s: "/mcp" in s and p.tail(s[s.rindex("/mcp"):]) == ">" and "hung" in s[s.rindex("/mcp"):],
@@ -1367,82 +1181,5 @@ def t_repl_mcp_command_python_only(c):
     c.has(s, "env_dump", "/mcp tools of 'good'")
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Runner
-
-def run_one(agent, name, fn):
-    c = Ctx(agent, name)
-    lines = []
-    t0 = time.monotonic()
-    try:
-        fn(c)
-        ok = True
-    except Fail as e:
-        ok = False
-        lines.append(str(e))
-    except Exception:
-        ok = False
-        lines.extend(traceback.format_exc().rstrip().split("\n"))
-    if not ok:
-        try:
-            lines.extend(c.diagnostics())
-        except Exception:
-            lines.extend(traceback.format_exc().rstrip().split("\n"))
-    c.cleanup()
-    return ok, lines, time.monotonic() - t0
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
-    ap.add_argument("--label", default="", help="added to each test name")
-    ap.add_argument("--jobs", type=int, default=4)
-    args = ap.parse_args()
-    agent = os.path.abspath(args.agent)
-    suffix = " [%s]" % args.label if args.label else ""
-    if not os.access(agent, os.X_OK):
-        print("not ok - mcp: %s is not an executable%s" % (agent, suffix))
-        print("e2e_mcp%s: 0 passed, 1 failed" % suffix)
-        return 1
-    tests = [(n, f, node) for n, f, node in TESTS if args.filter in n]
-    passed = failed = skipped = 0
-    if any(node for _, _, node in tests):
-        setup_npm()
-    if "error" in NPM:
-        print("not ok - mcp: npm install%s" % suffix)
-        print("    " + NPM["error"].replace("\n", "\n    "))
-        failed += 1
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futs = []
-        for n, f, node in tests:
-            if node and ("skip" in NPM or "error" in NPM):
-                futs.append((n, None, NPM.get("skip") or "npm install failed"))
-            else:
-                futs.append((n, pool.submit(run_one, agent, n, f), None))
-        for n, fut, why in futs:
-            if fut is None:
-                if "skip" in NPM:
-                    print("ok - mcp: %s%s # SKIP %s" % (n, suffix, why))
-                    skipped += 1
-                else:
-                    print("not ok - mcp: %s%s: %s" % (n, suffix, why))
-                    failed += 1
-                sys.stdout.flush()
-                continue
-            ok, lines, dt = fut.result()
-            print("%s - mcp: %s%s" % ("ok" if ok else "not ok", n, suffix))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            if ok:
-                passed += 1
-            else:
-                failed += 1
-    print("e2e_mcp%s: %d passed, %d failed%s" % (suffix, passed + skipped, failed,
-                                                 " (%d skipped: %s)" % (skipped, NPM["skip"]) if skipped else ""))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main(__doc__, Ctx))

@@ -13,9 +13,6 @@ Python 3 standard library and tmux only.
 What is checked is what a user would notice: what the screen shows, files on disk, exit codes, the terminal
 modes after the agent leaves, and the exact requests the model would see.
 """
-import argparse
-import concurrent.futures
-import itertools
 import json
 import os
 import random
@@ -23,52 +20,28 @@ import re
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mock_api  # noqa: E402
+import e2e_lib  # noqa: E402
+from e2e_lib import Fail, Pane, bash, call, clip, pids_matching, say, texts  # noqa: E402
 
 WAIT = 10.0              # seconds to wait for anything the agent should show or send
-RUN_TIMEOUT = 20         # a print-mode run
-TESTS = []
-_SOCKETS = itertools.count(1)
-_SOCKET_LOCK = threading.Lock()
 
 
-def test(fn):
-    """Register a test; its name is the function name without the "t_" prefix."""
-    TESTS.append((fn.__name__[2:], fn))
-    return fn
+class ReplSuite(e2e_lib.Suite):
+    def not_ready(self, args):
+        return None if shutil.which("tmux") else "tmux is not installed"
 
 
-class Fail(Exception):
-    pass
+SUITE = ReplSuite("repl")
+test = SUITE.test
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Script builders: one response spec per model call
-
-def say(text, **kw):
-    d = {"text": text}
-    d.update(kw)
-    return d
-
-
-def call(tid, name, inp, text_before=None):
-    t = {"id": tid, "name": name, "input": inp}
-    if text_before is not None:
-        t["text_before"] = text_before
-    return {"tool_use": t}
-
-
-def bash(tid, command):
-    return call(tid, "Bash", {"command": command})
-
+# Script builders (say, call, bash: test/e2e_lib.py)
 
 def with_input_tokens(text, n):
     """A text answer whose message_start reports n input tokens."""
@@ -78,28 +51,21 @@ def with_input_tokens(text, n):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Requests as the model sees them
-
-def msg_texts(m):
-    c = m.get("content")
-    if isinstance(c, str):
-        return [c]
-    return [b.get("text", "") for b in c if b.get("type") == "text"]
-
+# Requests as the model sees them (texts: test/e2e_lib.py)
 
 def last_text(body):
     """The last text block of the newest (user) message of a request body."""
     m = body["messages"][-1]
     if m.get("role") != "user":
-        raise Fail("newest message of the request is not a user message: %r" % _clip(json.dumps(m), 400))
-    t = msg_texts(m)
+        raise Fail("newest message of the request is not a user message: %r" % clip(json.dumps(m), 400))
+    t = texts(m)
     if not t:
-        raise Fail("newest user message has no text block: %r" % _clip(json.dumps(m), 400))
+        raise Fail("newest user message has no text block: %r" % clip(json.dumps(m), 400))
     return t[-1]
 
 
 def all_text(body):
-    return "\n".join("%s: %s" % (m.get("role"), " | ".join(msg_texts(m))) for m in body.get("messages", []))
+    return "\n".join("%s: %s" % (m.get("role"), " | ".join(texts(m))) for m in body.get("messages", []))
 
 
 def tool_results(body):
@@ -110,222 +76,22 @@ def tool_results(body):
     return out
 
 
-def _clip(s, n):
-    if not isinstance(s, str):
-        s = repr(s)
-    if len(s) <= n:
-        return s
-    return s[:n // 2] + " [...%d chars...] " % (len(s) - n) + s[-n // 2:]
-
-
-def _shq(a):
-    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
-
-
-def _tmux_env():
-    env = dict(os.environ)
-    env.pop("TMUX", None)
-    env.pop("TMUX_PANE", None)
-    return env
-
-
-def _procs():
-    """(pid, ppid, cmdline) of every process we can see."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d, "rb") as f:
-                st = f.read().decode("latin-1")
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-        except OSError:
-            continue
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        out.append((int(d), ppid, cmd))
-    return out
-
-
-def pids_matching(s):
-    return [p for p, _, cmd in _procs() if s in cmd and p != os.getpid()]
-
-
 # ---------------------------------------------------------------------------------------------------------
-# A tmux pane running the agent (or a shell)
+# One test's world (test/e2e_lib.py): the agent in tmux panes (e2e_lib.Pane), print-mode runs
 
-class Pane:
-    def __init__(self, c, name, command, width=100, height=40):
-        self.c = c
-        self.name = name
-        with _SOCKET_LOCK:
-            self.sock = "agent-e2e-repl-%d-%d" % (os.getpid(), next(_SOCKETS))
-        self.command = command
-        self.last = ""
-        self.closed = False
-        r = self.tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command)
-        if r.returncode != 0:
-            raise Fail("tmux new-session failed: %s" % r.stderr.strip())
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null"] + list(args), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_tmux_env(), timeout=10)
-
-    def screen(self):
-        """The pane with its history, wrapped lines joined, trailing blanks gone."""
-        if self.closed:
-            return self.last
-        r = self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t:")
-        if r.returncode == 0:
-            lines = [ln.rstrip() for ln in r.stdout.split("\n")]
-            while lines and not lines[-1]:
-                lines.pop()
-            self.last = "\n".join(lines)
-        return self.last
-
-    def keys(self, *keys):
-        """tmux key names: Enter, Left, C-a, BSpace, DC, Up, Escape, ..."""
-        self.tmux("send-keys", "-t", "t:", *keys)
-
-    def type(self, text):
-        """Literal text, as typed."""
-        self.tmux("send-keys", "-t", "t:", "-l", "--", text)
-
-    def line(self, text):
-        self.type(text)
-        self.keys("Enter")
-
-    def wait(self, cond, what, timeout=WAIT):
-        """Poll the screen until cond (a string it contains, a compiled regex, or a function of the screen)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            s = self.screen()
-            if isinstance(cond, str):
-                ok = cond in s
-            elif hasattr(cond, "search"):
-                ok = cond.search(s) is not None
-            else:
-                ok = cond(s)
-            if ok:
-                return s
-            if time.monotonic() > deadline:
-                raise Fail("%s: not seen on the screen within %.0f s (%s)" % (what, timeout, self.name))
-            time.sleep(0.05)
-
-    def tail(self, s=None):
-        s = self.screen() if s is None else s
-        lines = [ln for ln in s.split("\n") if ln.strip()]
-        return lines[-1] if lines else ""
-
-    def wait_prompt(self, what="the prompt", timeout=WAIT, after=None):
-        """Wait until the last line on the screen is the bare prompt "> " (after text `after` when given)."""
-        def ready(s):
-            if after is not None and after not in s:
-                return False
-            return self.tail(s) == ">"
-        return self.wait(ready, what, timeout)
-
-    def wait_ask(self, what="the permission question"):
-        """Wait for the permission question's "? " line, then give the agent a moment to switch to raw mode."""
-        s = self.wait(lambda s: self.tail(s) == "?", what)
-        time.sleep(0.1)
-        return s
-
-    def exit_code(self, timeout=WAIT):
-        s = self.wait(re.compile(r"EXIT=\d+$", re.M), "EXIT=", timeout)
-        return int(re.findall(r"EXIT=(\d+)$", s, re.M)[-1])
-
-    def pane_pid(self):
-        r = self.tmux("display-message", "-p", "-t", "t:", "#{pane_pid}")
-        return int(r.stdout.strip())
-
-    def agent_pid(self):
-        """The agent: the descendant of the pane's process that runs the agent binary."""
-        root = self.pane_pid()
-        procs = _procs()
-        kids = {}
-        for p, pp, cmd in procs:
-            kids.setdefault(pp, []).append((p, cmd))
-        todo = [root]
-        while todo:
-            p = todo.pop()
-            for k, cmd in kids.get(p, []):
-                if cmd.split(" ")[0] == self.c.agent:
-                    return k
-                todo.append(k)
-        raise Fail("no agent process under the pane (pid %d)" % root)
-
-    def close(self):
-        if not self.closed:
-            self.screen()
-            self.tmux("kill-server")
-            self.closed = True
-            sock = os.path.join(os.environ.get("TMUX_TMPDIR") or "/tmp", "tmux-%d" % os.getuid(), self.sock)
-            try:
-                os.unlink(sock)
-            except OSError:
-                pass
-
-
-# ---------------------------------------------------------------------------------------------------------
-# One test's world: temp dirs, mock servers, panes, print-mode runs, assertions with diagnostics
-
-class Result:
-    def __init__(self, argv, rc, out, err):
-        self.argv, self.rc, self.out, self.err = argv, rc, out, err
-
-
-class Ctx:
-    def __init__(self, agent, name):
-        self.agent = agent
-        self.name = name
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="agent-e2e-repl-"))
-        self.home = os.path.join(self.root, "home")
-        self.work = os.path.join(self.root, "work")
-        os.makedirs(self.home)
-        os.makedirs(self.work)
-        self.servers = []
-        self.panes = []
-        self.runs = []
-        self.notes = []
-
-    # -- setup --
-
-    def path(self, rel):
-        return os.path.join(self.work, rel)
-
-    def write(self, rel, data):
-        p = self.path(rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        return p
-
-    def read(self, rel):
-        with open(self.path(rel), "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def server(self, script):
-        srv = mock_api.MockServer(script=script).start()
-        self.servers.append(srv)
-        return srv
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-repl-"
+    RUN_TIMEOUT = 20         # a print-mode run
+    SANITIZER_ENV = True     # the sanitizer build's settings (run.sh)
+    OUT_CLIP = ERR_CLIP = 800
+    REQUEST_CLIP = 2000
+    FIRST_REQUEST = 1        # as wait_req counts them
 
     def env(self, srv, term="xterm-256color", color=False, extra=None):
-        e = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.home,
-            "XDG_STATE_HOME": os.path.join(self.home, "state"),
-            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
-            "TERM": term,
-            "ANTHROPIC_API_KEY": "test-key-123",
-            "ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % srv.port,
-            "ANTHROPIC_MAX_RETRIES": "0",
-        }
-        if not color:
-            e["NO_COLOR"] = "1"
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):   # the sanitizer build's settings (run.sh)
-            if k in os.environ:
-                e[k] = os.environ[k]
+        e = super().env(srv)
+        e["TERM"] = term
+        if color:
+            e.pop("NO_COLOR")
         e.update(extra or {})
         return e
 
@@ -333,12 +99,7 @@ class Ctx:
               wait=True):
         """The agent in a new tmux pane: `cd WORK && env -i ... agent ARGS; echo EXIT=$?; AFTER; sleep 60`.
         Waits for the banner and the first prompt unless wait is false."""
-        envs = " ".join(shlex.quote("%s=%s" % kv) for kv in self.env(srv, term, color, extra).items())
-        cmd = "cd %s && env -i %s %s" % (shlex.quote(self.work), envs,
-                                         " ".join(shlex.quote(a) for a in [self.agent] + list(args)))
-        cmd += "; echo EXIT=$?; %ssleep 60" % (after + "; " if after else "")
-        p = Pane(self, "pane %d: agent %s" % (len(self.panes) + 1, " ".join(args)), cmd, width, height)
-        self.panes.append(p)
+        p = self.agent_pane(self.env(srv, term, color, extra), args, after, width, height)
         if wait:
             p.wait("/help for commands, Ctrl-D to leave", "the banner")
             p.wait_prompt("the first prompt")
@@ -359,22 +120,7 @@ class Ctx:
 
     def run(self, srv, args, prompt=None, extra=None):
         """agent [-p PROMPT] ARGS in print mode (stdin /dev/null), in WORK."""
-        argv = [self.agent] + (["-p", prompt] if prompt is not None else []) + list(args)
-        p = subprocess.Popen(argv, cwd=self.work, env=self.env(srv, extra=extra), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=RUN_TIMEOUT)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            out, err = p.communicate()
-            rc = "timeout after %d s" % RUN_TIMEOUT
-        r = Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
-        self.runs.append(r)
-        return r
+        return super().run(srv, args, prompt=prompt, extra=extra)
 
     def wait_req(self, srv, n, timeout=WAIT):
         """Wait until the server has received n requests; return the body of the n-th."""
@@ -384,7 +130,7 @@ class Ctx:
                 raise Fail("expected %d requests to the API within %.0f s, got %d" % (n, timeout, len(srv.requests)))
             time.sleep(0.05)
         b = srv.requests[n - 1]["body"]
-        self.check(isinstance(b, dict), "request %d body is not JSON: %r" % (n, _clip(b, 300)))
+        self.check(isinstance(b, dict), "request %d body is not JSON: %r" % (n, clip(b, 300)))
         return b
 
     def exchange(self, pane, srv, text, answer):
@@ -403,70 +149,6 @@ class Ctx:
         if not os.path.isdir(d):
             return []
         return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".jsonl"))
-
-    def cleanup(self):
-        for p in self.panes:
-            try:
-                p.close()
-            except Exception:
-                pass
-        for s in self.servers:
-            s.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    # -- assertions --
-
-    def check(self, cond, msg):
-        if not cond:
-            raise Fail(msg)
-
-    def eq(self, got, want, what):
-        if got != want:
-            raise Fail("%s: expected %r, got %r" % (what, want, got))
-
-    def has(self, hay, needle, what):
-        if not isinstance(hay, str) or needle not in hay:
-            raise Fail("%s: expected it to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def lacks(self, hay, needle, what):
-        if isinstance(hay, str) and needle in hay:
-            raise Fail("%s: expected it NOT to contain %r, got %r" % (what, needle, _clip(hay, 800)))
-
-    def nreq(self, srv, n, what=""):
-        if len(srv.requests) != n:
-            raise Fail("expected %d requests to the API%s, got %d" % (n, what, len(srv.requests)))
-
-    # -- diagnostics --
-
-    def diagnostics(self):
-        lines = list(self.notes)
-        for p in self.panes:
-            lines.append("%s: %s" % (p.name, _clip(p.command, 300)))
-            lines.append("  screen:")
-            scr = p.screen().split("\n")
-            if len(scr) > 70:
-                scr = scr[:20] + ["  [... %d lines ...]" % (len(scr) - 60)] + scr[-40:]
-            lines += ["  | " + ln for ln in scr]
-        for r in self.runs:
-            lines.append("command: %s" % " ".join(_shq(a) for a in r.argv))
-            lines.append("rc: %r" % (r.rc,))
-            lines.append("stdout: %r" % _clip(r.out, 800))
-            lines.append("stderr: %r" % _clip(r.err, 800))
-        for k, srv in enumerate(self.servers):
-            lines.append("server %d: %d requests" % (k + 1, len(srv.requests)))
-            for i, q in enumerate(srv.requests):
-                body = q["body"]
-                if isinstance(body, dict):
-                    body = dict(body)
-                    body.pop("tools", None)
-                    body.pop("system", None)
-                    s = json.dumps(body, ensure_ascii=False)
-                else:
-                    s = repr(body)
-                lines.append("  request %d %s %s: %s" % (i + 1, q["method"], q["path"], _clip(s, 2000)))
-            if srv.errors:
-                lines.append("  mock errors: %s" % srv.errors[:5])
-        return lines
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1050,9 +732,9 @@ def t_ctrl_c_while_streaming(c):
     msgs = b["messages"]
     c.check(len(msgs) >= 3, "request after the interruption has %d messages" % len(msgs))
     c.eq(msgs[0]["role"], "user", "role of message 0")
-    c.eq(msg_texts(msgs[0])[-1], "one", "message 0 text")
+    c.eq(texts(msgs[0])[-1], "one", "message 0 text")
     c.eq(msgs[1]["role"], "assistant", "role of message 1")
-    c.eq(msg_texts(msgs[1]), ["first answer"], "message 1 (the completed answer)")
+    c.eq(texts(msgs[1]), ["first answer"], "message 1 (the completed answer)")
     c.has(all_text(b), "two", "request after the interruption (the interrupted request's text)")
 
 
@@ -1070,7 +752,7 @@ def t_ctrl_c_while_waiting(c):
     c.check(time.monotonic() - t0 < 4, "Ctrl-C took %.1f s" % (time.monotonic() - t0))
     b = c.exchange(p, srv, "three", "third answer")
     c.eq(last_text(b), "three", "text sent after the interruption")
-    c.eq(msg_texts(b["messages"][1]), ["first answer"], "message 1 (the completed answer)")
+    c.eq(texts(b["messages"][1]), ["first answer"], "message 1 (the completed answer)")
 
 
 @test
@@ -1116,8 +798,8 @@ def stty_modes(text):
 
 def check_sane(c, out, what):
     modes = stty_modes(out)
-    c.check("icanon" in modes and "-icanon" not in modes, "%s: icanon is off: %r" % (what, _clip(out, 600)))
-    c.check("echo" in modes and "-echo" not in modes, "%s: echo is off: %r" % (what, _clip(out, 600)))
+    c.check("icanon" in modes and "-icanon" not in modes, "%s: icanon is off: %r" % (what, clip(out, 600)))
+    c.check("echo" in modes and "-echo" not in modes, "%s: echo is off: %r" % (what, clip(out, 600)))
 
 
 def shell_stty(c, sh):
@@ -1222,8 +904,8 @@ def t_continue_interactive(c):
     b = c.exchange(p2, srv, "beta", "ANSWER-B")
     msgs = b["messages"]
     c.eq([m["role"] for m in msgs], ["user", "assistant", "user"], "roles after -c")
-    c.eq(msg_texts(msgs[0])[-1], "alpha", "message 0")
-    c.eq(msg_texts(msgs[1]), ["ANSWER-A"], "message 1")
+    c.eq(texts(msgs[0])[-1], "alpha", "message 0")
+    c.eq(texts(msgs[1]), ["ANSWER-A"], "message 1")
     c.eq(last_text(b), "beta", "message 2")
     c.eq(len(c.sess_files()), 1, "session files (-c goes on in the same file)")
 
@@ -1240,7 +922,7 @@ def t_continue_print_mode(c):
     c.has(r.out, "ANSWER-P", "stdout")
     b = c.wait_req(srv, 2)
     c.eq([m["role"] for m in b["messages"]], ["user", "assistant", "user"], "roles")
-    c.eq(msg_texts(b["messages"][0])[-1], "alpha", "message 0")
+    c.eq(texts(b["messages"][0])[-1], "alpha", "message 0")
     c.eq(last_text(b), "more", "message 2")
 
 
@@ -1257,7 +939,7 @@ def t_kill9_then_continue(c):
     b = c.wait_req(srv, 3)
     msgs = b["messages"]
     c.eq([m["role"] for m in msgs], ["user", "assistant", "user", "assistant", "user"], "roles")
-    c.eq([msg_texts(m)[-1] for m in msgs], ["one", "A1", "two", "A2", "next"], "texts")
+    c.eq([texts(m)[-1] for m in msgs], ["one", "A1", "two", "A2", "next"], "texts")
 
 
 @test
@@ -1275,7 +957,7 @@ def t_kill9_mid_answer_then_continue(c):
     b = c.wait_req(srv, 4)
     msgs = b["messages"]
     c.check(len(msgs) >= 5, "only %d messages after resuming" % len(msgs))
-    c.eq([msg_texts(m)[-1] for m in msgs[:4]], ["one", "A1", "two", "A2"], "the completed messages")
+    c.eq([texts(m)[-1] for m in msgs[:4]], ["one", "A1", "two", "A2"], "the completed messages")
     c.eq(last_text(b), "next", "newest text")
     c.lacks(all_text(b), "lost", "request (the answer in flight)")
 
@@ -1301,7 +983,7 @@ def t_continue_picks_newest_within_one_second(c):
     r = c.run(srv, ["-c"], prompt="next")
     c.eq(r.rc, 0, "agent -p next -c exit code")
     b = c.wait_req(srv, 1)
-    c.eq([msg_texts(m)[-1] for m in b["messages"]], ["S-%d" % newest, "R-%d" % newest, "next"],
+    c.eq([texts(m)[-1] for m in b["messages"]], ["S-%d" % newest, "R-%d" % newest, "next"],
          "texts after -c (session %d was modified last, 0.45 s after the others, in the same second)" % newest)
 
 
@@ -1323,7 +1005,7 @@ def t_torn_last_line_resumes(c):
     c.eq(r.rc, 0, "agent -p again -c exit code")
     b = c.wait_req(srv, 2)
     c.eq([m["role"] for m in b["messages"]], ["user", "assistant", "user"], "roles")
-    c.eq([msg_texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again"], "texts")
+    c.eq([texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again"], "texts")
     c.lacks(json.dumps(b), "TORN", "request")
 
 
@@ -1333,7 +1015,7 @@ def t_torn_last_line_interactive_continue(c):
     torn_session(c, srv)
     p = c.start(srv, ["-c"])
     b = c.exchange(p, srv, "again", "R2")
-    c.eq([msg_texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again"], "texts")
+    c.eq([texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again"], "texts")
 
 
 @test
@@ -1347,7 +1029,7 @@ def t_torn_last_line_survives_second_resume(c):
     r = c.run(srv, ["-c"], prompt="third time")
     c.eq(r.rc, 0, "third run (-c after a resumed torn session) exit code")
     b = c.wait_req(srv, 3)
-    c.eq([msg_texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again", "R2", "third time"], "texts")
+    c.eq([texts(m)[-1] for m in b["messages"]], ["first words", "R1", "again", "R2", "third time"], "texts")
 
 
 @test
@@ -1380,7 +1062,7 @@ def t_resume_command(c):
     p.wait_prompt(after="resumed")
     b = c.exchange(p, srv, "go on", "R-go-on")
     msgs = b["messages"]
-    c.eq([msg_texts(x)[-1] for x in msgs], ["first-session-words", "R-first", "go on"], "texts after /resume")
+    c.eq([texts(x)[-1] for x in msgs], ["first-session-words", "R-first", "go on"], "texts after /resume")
 
 
 @test
@@ -1394,7 +1076,7 @@ def t_resume_flag_interactive_lists(c):
     p.line(m.group(1))
     p.wait_prompt()
     b = c.exchange(p, srv, "go on", "R-go-on")
-    c.eq([msg_texts(x)[-1] for x in b["messages"]], ["only-session-words", "R-first", "go on"], "texts after -r")
+    c.eq([texts(x)[-1] for x in b["messages"]], ["only-session-words", "R-first", "go on"], "texts after -r")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1454,7 +1136,7 @@ def t_clear_then_continue(c):
     r = c.run(srv, ["-c"], prompt="three")
     c.eq(r.rc, 0, "agent -p three -c exit code")
     b = c.wait_req(srv, 3)
-    c.eq([msg_texts(m)[-1] for m in b["messages"]], ["two", "A2", "three"], "texts after -c (the newest: after /clear)")
+    c.eq([texts(m)[-1] for m in b["messages"]], ["two", "A2", "three"], "texts after -c (the newest: after /clear)")
 
 
 @test
@@ -1482,7 +1164,7 @@ def t_context_command(c):
     c.eq(q["method"], "POST", "method")
     c.eq(q["path"].split("?")[0], "/v1/messages/count_tokens", "path")
     b = q["body"]
-    c.check(isinstance(b, dict) and b.get("model"), "count_tokens body without a model: %r" % _clip(b, 300))
+    c.check(isinstance(b, dict) and b.get("model"), "count_tokens body without a model: %r" % clip(b, 300))
     c.has(all_text(b), "one", "count_tokens messages")
     for k in ("stream", "max_tokens", "metadata"):
         c.check(k not in b, "count_tokens body has %r, which that endpoint refuses" % k)
@@ -1543,10 +1225,10 @@ def t_auto_compaction(c):
     b = srv.requests[2]["body"]
     msgs = b["messages"]
     c.eq(len(msgs), 1, "messages after compaction")
-    t = "\n".join(msg_texts(msgs[0]))
+    t = "\n".join(texts(msgs[0]))
     c.has(t, "SUMMARY-XYZ", "the message after compaction")
     c.has(t, "two", "the message after compaction (the new text)")
-    c.check(t.rindex("two") > t.index("SUMMARY-XYZ"), "the new text does not follow the summary: %r" % _clip(t, 600))
+    c.check(t.rindex("two") > t.index("SUMMARY-XYZ"), "the new text does not follow the summary: %r" % clip(t, 600))
     c.lacks(t, "first answer", "the message after compaction")
     files = c.sess_files()
     c.eq(len(files), 1, "session files")
@@ -1568,7 +1250,7 @@ def t_compact_command(c):
     c.has(last_text(s1), "Summarise this conversation", "summary request")
     c.has(last_text(s1), "Focus on: focus words", "summary request")
     b = c.exchange(p, srv, "two", "A2")
-    c.has("\n".join(msg_texts(b["messages"][0])), "SUMMARY-XYZ", "first message after /compact")
+    c.has("\n".join(texts(b["messages"][0])), "SUMMARY-XYZ", "first message after /compact")
     c.eq(last_text(b), "two", "newest text")
     c.lacks(all_text(b), "A1", "request after /compact")
     lines = sess_lines(c.sess_files()[0])
@@ -1635,61 +1317,5 @@ def t_markdown_left_alone_without_colour(c):
     c.check(re.search(r"^- item one$", s, re.M), "no '- item one' line with NO_COLOR")
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Runner
-
-def run_one(agent, name, fn):
-    c = Ctx(agent, name)
-    lines = []
-    t0 = time.monotonic()
-    try:
-        fn(c)
-        ok = True
-    except Fail as e:
-        ok = False
-        lines.append(str(e))
-    except Exception:
-        ok = False
-        lines.extend(traceback.format_exc().rstrip().split("\n"))
-    if not ok:
-        try:
-            lines.extend(c.diagnostics())
-        except Exception:
-            lines.extend(traceback.format_exc().rstrip().split("\n"))
-    c.cleanup()
-    return ok, lines, time.monotonic() - t0
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agent", default="./agent")
-    ap.add_argument("--filter", default="", help="run only tests whose name contains this")
-    ap.add_argument("--label", default="", help="added to each test name")
-    args = ap.parse_args()
-    agent = os.path.abspath(args.agent)
-    suffix = " [%s]" % args.label if args.label else ""
-    if not os.access(agent, os.X_OK):
-        print("not ok - repl: %s is not an executable%s" % (agent, suffix))
-        print("e2e_repl%s: 0 passed, 1 failed" % suffix)
-        return 1
-    if not shutil.which("tmux"):
-        print("not ok - repl: tmux is not installed%s" % suffix)
-        print("e2e_repl%s: 0 passed, 1 failed" % suffix)
-        return 1
-    tests = [(n, f) for n, f in TESTS if args.filter in n]
-    failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futs = [(n, pool.submit(run_one, agent, n, f)) for n, f in tests]
-        for n, fut in futs:
-            ok, lines, _ = fut.result()
-            print("%s - repl: %s%s" % ("ok" if ok else "not ok", n, suffix))
-            for ln in lines:
-                print("    " + ln)
-            sys.stdout.flush()
-            failed += not ok
-    print("e2e_repl%s: %d passed, %d failed" % (suffix, len(tests) - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main(__doc__, Ctx))
