@@ -20,7 +20,10 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 CC=${CC:-clang}
 BEARSSL_A=${BEARSSL_A:-/usr/lib/$(gcc -dumpmachine 2>/dev/null | sed 's/-pc-/-/;s/-unknown-/-/')/libbearssl.a}
+# FUZZ_OPT=-O0 (make test's short pass) builds four times faster; it gets its own build directory
+FUZZ_OPT=${FUZZ_OPT:--O1}
 OUT=$ROOT/build/fuzz
+[ "$FUZZ_OPT" = -O1 ] || OUT=$ROOT/build/fuzz$FUZZ_OPT
 SECS=60
 REPLAY=0
 KNOWN_OK=0
@@ -60,7 +63,7 @@ build() {
 		return 0
 	fi
 	# shellcheck disable=SC2086
-	$CC -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	$CC -g $FUZZ_OPT -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	    -Wall -Wno-unused-function -Wno-unused-parameter -DAG_HAVE_ROOTS $extra \
 	    -Ibuild -I/usr/include/bearssl "$src" "$BEARSSL_A" -o "$OUT/$h.tmp" 2>"$OUT/$h.log" &&
 	    mv "$OUT/$h.tmp" "$OUT/$h" || { echo "not ok - fuzz: building $h failed:"; cat "$OUT/$h.log"; return 1; }

@@ -31,7 +31,7 @@ else
 		run e2e-agents-asan python3 test/e2e_agents.py --agent build/agent-asan --label asan
 		# LeakSanitizer spins at exit once the tmux pane (its pty) is gone, leaving orphans: leaks are checked by the other suites
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
-		run fuzz sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
+		run fuzz env FUZZ_OPT=-O0 sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
