@@ -310,15 +310,45 @@ clk_now(void)
 	return (long long)time(NULL);
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms): the C
+ * library's gmtime_r and timegm would bring its time-zone code along, 5 KB for nothing in UTC. */
+static long long
+clk_days(long long y, unsigned m, unsigned d)
+{
+	long long era;
+	unsigned yoe, doy, doe;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+static void
+clk_civil(long long z, long long *y, unsigned *m, unsigned *d)
+{
+	long long era;
+	unsigned doe, yoe, doy, mp;
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
 /* YYYY-MM-DD (UTC) of a unix time. */
 static void
 clk_date(long long t, char *out, size_t cap)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm))
-		memset(&tm, 0, sizeof tm);
-	snprintf(out, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	long long y, days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	unsigned m, d;
+	clk_civil(days, &y, &m, &d);
+	snprintf(out, cap, "%04lld-%02u-%02u", y, m, d);
 }
 
 static long long
@@ -366,7 +396,6 @@ clk_parse_http_date(const char *s, size_t n, long long *out)
 {
 	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	unsigned long long d, y, hh, mm, ss;
-	struct tm tm;
 	const char *m;
 	if (n != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
 	    s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3) ||
@@ -377,14 +406,7 @@ clk_parse_http_date(const char *s, size_t n, long long *out)
 		;
 	if (!*m)
 		return AG_E_INVAL;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_mday = (int)d;
-	tm.tm_mon = (int)(m - mons) / 3;
-	tm.tm_year = (int)y - 1900;
-	tm.tm_hour = (int)hh;
-	tm.tm_min = (int)mm;
-	tm.tm_sec = (int)ss;
-	*out = (long long)timegm(&tm);
+	*out = clk_days((long long)y, (unsigned)((m - mons) / 3 + 1), (unsigned)d) * 86400 + (long long)(hh * 3600 + mm * 60 + ss);
 	return 0;
 }
 
@@ -10287,6 +10309,17 @@ selftest_run(void)
 	jw_strn(&w, "q\"\x01\xff\xC3\xA9", 6);
 	selftest_check(b.p && strcmp(b.p, "\"q\\\"\\u0001\xEF\xBF\xBD\xC3\xA9\"") == 0, "json writer escapes");
 	buf_free(&b);
+	/* dates: the calendar arithmetic that replaces gmtime_r and timegm */
+	{
+		char d1[16], d2[16], d3[16];
+		long long t;
+		clk_date(0, d1, sizeof d1);
+		clk_date(951782400, d2, sizeof d2);              /* 2000-02-29 00:00:00 */
+		clk_date(4107542399LL, d3, sizeof d3);           /* 2100-02-28 23:59:59 */
+		selftest_check(!strcmp(d1, "1970-01-01") && !strcmp(d2, "2000-02-29") && !strcmp(d3, "2100-02-28") &&
+		               clk_parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT", 29, &t) == 0 && t == 1445412480LL,
+		               "calendar dates");
+	}
 	/* base64 */
 	n = b64_decode("aGVs\nbG8=", 9, (unsigned char *)out, sizeof out);
 	selftest_check(n == 5 && memcmp(out, "hello", 5) == 0, "base64");
