@@ -870,6 +870,27 @@ def t_grep(c):
     c.is_err(c.result(srv, 6, "toolu_gr6"), "invalid regex")
 
 
+@test
+def t_grep_ripgrep_syntax(c):
+    """Grep takes the syntax the model knows from ripgrep: \\d, \\w, \\s, \\b, {n,m}, (?i), (?:...)."""
+    c.write("calls.txt", "call 555-1234 now\nno number here\nmail bob_smith@example.com\nwordy swordfish\n"
+                         "Hello World\n")
+    g = lambda tid, pat: call(tid, "Grep", {"pattern": pat, "output_mode": "content", "path": "calls.txt"})
+    srv = c.server([g("toolu_rg1", r"\d{3}-\d{4}"), g("toolu_rg2", r"\w+@\w+\.com"), g("toolu_rg3", r"\bword\b|\bwordy\s"),
+                    g("toolu_rg4", r"(?i)hello\s+world"), g("toolu_rg5", r"(?:ab)+{"), g("toolu_rg6", r"\bordfish"),
+                    say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.has(c.result(srv, 1, "toolu_rg1")["content"], "call 555-1234 now", "\\d{3}-\\d{4}")
+    c.lacks(c.result(srv, 1, "toolu_rg1")["content"], "no number", "\\d{3}-\\d{4}")
+    c.has(c.result(srv, 2, "toolu_rg2")["content"], "bob_smith@example.com", "\\w+@")
+    c.has(c.result(srv, 3, "toolu_rg3")["content"], "wordy swordfish", "\\b and \\s")
+    c.has(c.result(srv, 4, "toolu_rg4")["content"], "Hello World", "(?i)")
+    c.is_err(c.result(srv, 5, "toolu_rg5"), "a bad repetition")
+    c.has(c.result(srv, 5, "toolu_rg5")["content"], "regular expression", "the error names the problem")
+    c.has(c.result(srv, 6, "toolu_rg6")["content"], "No matches", "\\b inside a word (swordfish)")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # TodoWrite
 
