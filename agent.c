@@ -5301,7 +5301,7 @@ done:
  * to a small program that runs as a Thompson NFA: every thread is at most once at each position, so any
  * pattern takes O(program * line) time. Jumps are relative, so a piece of program can be copied as is
  * (x{n,m} is n to m copies of x). Characters are UTF-8 code points; a byte that is not part of valid UTF-8
- * stands for itself as RE_BAD + byte, in the pattern and in the line alike. */
+ * stands for itself as RX_BAD + byte, in the pattern and in the line alike. */
 
 #ifndef AG_RE_PROG_MAX              /* instructions in one compiled pattern */
 #define AG_RE_PROG_MAX 20000
@@ -5316,26 +5316,28 @@ done:
 #error "AG_RE_DEPTH_MAX must be between 4 and 1000"
 #endif
 
-#define RE_BAD 0x110000u            /* above Unicode: stray bytes of invalid UTF-8 */
+#define RX_BAD 0x110000u            /* above Unicode: stray bytes of invalid UTF-8 */
 
 /* The ops that consume a character come first, then MATCH, then the ones that do not. */
-enum { RE_CHAR, RE_ANY, RE_CLASS, RE_NCLASS, RE_MATCH, RE_JMP, RE_SPLIT,
-       RE_WB, RE_NWB, RE_BOL, RE_EOL, RE_WSTART, RE_WEND };
+enum { RX_CHAR, RX_ANY, RX_CLASS, RX_NCLASS, RX_MATCH, RX_JMP, RX_SPLIT,
+       RX_WB, RX_NWB, RX_BOL, RX_EOL, RX_WSTART, RX_WEND };
 
-struct re_inst {
+struct rx_inst {
 	int op;
 	int x, y;                       /* CHAR: code point; CLASS: first range, count; JMP, SPLIT: offsets */
 };
 
-struct re {
-	struct re_inst *prog;
+struct rx {
+	struct rx_inst *prog;
 	unsigned *set;                  /* class ranges as lo, hi pairs */
 	unsigned *thr;                  /* two thread lists, a stack, marks and the mark generation */
-	int n, cap, nset, setcap, icase;
+	int n, cap;                     /* instructions used, allocated */
+	int nset, setcap;               /* range pairs used, allocated */
+	int icase;                      /* ASCII case folding: CHAR holds the lower case */
 };
 
-struct re_c {                       /* the compiler's cursor */
-	struct re *re;
+struct rx_c {                       /* the compiler's cursor */
+	struct rx *re;
 	const char *pat, *p;
 	int depth;
 	char *err;
@@ -5345,14 +5347,15 @@ struct re_c {                       /* the compiler's cursor */
 /* POSIX classes and the sets of \d \w \s, as sorted ASCII ranges (the complement is built from them). */
 static const struct {
 	char name[7], r[9];
-} re_sets[] = {
+} rx_sets[] = {
 	{"digit", "09"}, {"word", "09AZ__az"}, {"space", "\t\r  "}, {"alnum", "09AZaz"}, {"alpha", "AZaz"},
 	{"blank", "\t\t  "}, {"graph", "!~"}, {"lower", "az"}, {"print", " ~"}, {"punct", "!/:@[`{~"},
 	{"upper", "AZ"}, {"xdigit", "09AFaf"},
 };
 
+/* Puts the message in the caller's buffer (cut to fit); always -1. */
 static int
-re_fail(struct re_c *c, const char *fmt, ...)
+rx_fail(struct rx_c *c, const char *fmt, ...)
 {
 	va_list ap;
 	if (c->ecap) {
@@ -5364,56 +5367,57 @@ re_fail(struct re_c *c, const char *fmt, ...)
 }
 
 static unsigned
-re_lower(unsigned c)
+rx_lower(unsigned c)
 {
 	return c - 'A' < 26 ? c + 32 : c;
 }
 
 static unsigned
-re_upper(unsigned c)
+rx_upper(unsigned c)
 {
 	return c - 'a' < 26 ? c - 32 : c;
 }
 
 static int
-re_isword(unsigned c)
+rx_isword(unsigned c)
 {
 	return (c | 32) - 'a' < 26 || c - '0' < 10 || c == '_';
 }
 
-/* One character at s (n > 0 bytes left): its code point, or RE_BAD + the byte when s is not valid UTF-8. */
+/* One character at s (n > 0 bytes left): its code point, or RX_BAD + the byte when s is not valid UTF-8. */
 static unsigned
-re_dec(const unsigned char *s, size_t n, size_t *len)
+rx_dec(const unsigned char *s, size_t n, size_t *len)
 {
 	unsigned c = s[0], k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0, cp = c & (0x3f >> k), i;
 	*len = 1;
 	if (c < 0x80)
 		return c;
 	if (!k || c >= 0xf8 || n <= k)
-		return RE_BAD + c;
+		return RX_BAD + c;
 	for (i = 1; i <= k; i++) {       /* stops at the first non-continuation byte, so a NUL ends it */
 		if ((s[i] & 0xc0) != 0x80)
-			return RE_BAD + c;
+			return RX_BAD + c;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if (cp < (k == 1 ? 0x80u : k == 2 ? 0x800u : 0x10000u) || cp > 0x10ffff || cp - 0xd800 < 0x800)
-		return RE_BAD + c;
+		return RX_BAD + c;
 	*len = k + 1;
 	return cp;
 }
 
+/* Appends an instruction; its index, or -1 past AG_RE_PROG_MAX. */
 static int
-re_emit(struct re_c *c, int op, int x, int y)
+rx_emit(struct rx_c *c, int op, int x, int y)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	if (re->n >= AG_RE_PROG_MAX)
-		return re_fail(c, "pattern too complex (over %d instructions); use a shorter pattern or smaller counts",
+		return rx_fail(c, "pattern too complex (over %d instructions); use a shorter pattern or smaller counts",
 		               AG_RE_PROG_MAX);
 	if (re->n == re->cap) {
 		int cap = re->cap ? re->cap * 2 : 32;
 		void *p = realloc(re->prog, (size_t)cap * sizeof *re->prog);
 		if (!p)
-			return re_fail(c, "out of memory");
+			return rx_fail(c, "out of memory");
 		re->prog = p;
 		re->cap = cap;
 	}
@@ -5425,22 +5429,22 @@ re_emit(struct re_c *c, int op, int x, int y)
 
 /* Appends a copy of the len instructions at from: their jumps are relative, so the copy works alike. */
 static int
-re_copy(struct re_c *c, int from, int len)
+rx_copy(struct rx_c *c, int from, int len)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	int k;
 	for (k = 0; k < len; k++)
-		if (re_emit(c, re->prog[from + k].op, re->prog[from + k].x, re->prog[from + k].y) < 0)
+		if (rx_emit(c, re->prog[from + k].op, re->prog[from + k].x, re->prog[from + k].y) < 0)
 			return -1;
 	return 0;
 }
 
 /* Puts an instruction before the code from at on; what moves keeps its relative jumps. */
 static int
-re_insert(struct re_c *c, int at, int op, int x, int y)
+rx_insert(struct rx_c *c, int at, int op, int x, int y)
 {
-	struct re *re = c->re;
-	if (re_emit(c, op, x, y) < 0)
+	struct rx *re = c->re;
+	if (rx_emit(c, op, x, y) < 0)
 		return -1;
 	memmove(re->prog + at + 1, re->prog + at, (size_t)(re->n - 1 - at) * sizeof *re->prog);
 	re->prog[at].op = op;
@@ -5449,17 +5453,18 @@ re_insert(struct re_c *c, int at, int op, int x, int y)
 	return 0;
 }
 
+/* Appends a range of code points to the class being built. */
 static int
-re_range(struct re_c *c, unsigned lo, unsigned hi)
+rx_range(struct rx_c *c, unsigned lo, unsigned hi)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	if (re->nset == re->setcap) {
 		int cap = re->setcap ? re->setcap * 2 : 16;
 		void *p;
 		if (cap > AG_RE_PROG_MAX)
-			return re_fail(c, "pattern too complex (over %d class ranges)", AG_RE_PROG_MAX);
+			return rx_fail(c, "pattern too complex (over %d class ranges)", AG_RE_PROG_MAX);
 		if (!(p = realloc(re->set, (size_t)cap * 2 * sizeof *re->set)))
-			return re_fail(c, "out of memory");
+			return rx_fail(c, "out of memory");
 		re->set = p;
 		re->setcap = cap;
 	}
@@ -5468,29 +5473,29 @@ re_range(struct re_c *c, unsigned lo, unsigned hi)
 	return 0;
 }
 
-/* Adds re_sets[i], or all that is not in it. */
+/* Adds rx_sets[i], or all that is not in it. */
 static int
-re_addset(struct re_c *c, int i, int neg)
+rx_addset(struct rx_c *c, int i, int neg)
 {
-	const unsigned char *r = (const unsigned char *)re_sets[i].r;
+	const unsigned char *r = (const unsigned char *)rx_sets[i].r;
 	unsigned lo = 0;
 	for (; *r; r += 2) {
-		if (neg ? r[0] > lo && re_range(c, lo, r[0] - 1u) < 0 : re_range(c, r[0], r[1]) < 0)
+		if (neg ? r[0] > lo && rx_range(c, lo, r[0] - 1u) < 0 : rx_range(c, r[0], r[1]) < 0)
 			return -1;
 		lo = r[1] + 1u;
 	}
-	return neg ? re_range(c, lo, RE_BAD + 0xff) : 0;
+	return neg ? rx_range(c, lo, RX_BAD + 0xff) : 0;
 }
 
 /* After a backslash: 0 with *cp for a character, the letter for \d \b and the like, -1 on error. */
 static int
-re_esc(struct re_c *c, unsigned *cp)
+rx_esc(struct rx_c *c, unsigned *cp)
 {
 	const char *at = c->p - 1, *q;
 	unsigned ch = (unsigned char)*c->p++, v = 0, nd = 0, brace;
 	if (!ch) {
 		c->p--;
-		return re_fail(c, "trailing backslash at offset %d; write \\\\ for a literal one", (int)(at - c->pat));
+		return rx_fail(c, "trailing backslash at offset %d; write \\\\ for a literal one", (int)(at - c->pat));
 	}
 	if (ch == 'x') {
 		brace = *c->p == '{';
@@ -5501,38 +5506,38 @@ re_esc(struct re_c *c, unsigned *cp)
 			nd++;
 		}
 		if (!nd || (!brace && nd < 2) || (brace && *c->p != '}') || v > 0x10ffff)
-			return re_fail(c, "bad \\x escape at offset %d; use \\xHH or \\x{HHHH}", (int)(at - c->pat));
+			return rx_fail(c, "bad \\x escape at offset %d; use \\xHH or \\x{HHHH}", (int)(at - c->pat));
 		c->p += brace;
 		*cp = v;
 		return 0;
 	}
-	if (ch && (q = strchr("tnrfva", (int)ch)) != NULL) {
+	if ((q = strchr("tnrfva", (int)ch)) != NULL) {
 		*cp = (unsigned char)"\t\n\r\f\v\a"[q - "tnrfva"];
 		return 0;
 	}
 	if (strchr("dDwWsSbBAz<>", (int)ch))
 		return (int)ch;
-	if (ch < 0x80 && !re_isword(ch)) {
+	if (ch < 0x80 && !rx_isword(ch)) {
 		*cp = ch;
 		return 0;
 	}
 	if (ch - '1' < 9)
-		return re_fail(c, "backreferences are not supported (offset %d)", (int)(at - c->pat));
-	return re_fail(c, "unknown escape \\%c at offset %d", ch < 0x80 ? (int)ch : '?', (int)(at - c->pat));
+		return rx_fail(c, "backreferences are not supported (offset %d)", (int)(at - c->pat));
+	return rx_fail(c, "unknown escape \\%c at offset %d", ch < 0x80 ? (int)ch : '?', (int)(at - c->pat));
 }
 
-/* The index of \d \w \s in re_sets (the upper case letter means the complement). */
+/* The index of \d \w \s in rx_sets (the upper case letter means the complement). */
 static int
-re_setof(int k)
+rx_setof(int k)
 {
 	return (int)(strchr("dws", k | 32) - "dws");
 }
 
 /* [...] after its '['. */
 static int
-re_class(struct re_c *c, const char *at)
+rx_class(struct rx_c *c, const char *at)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	int neg = *c->p == '^', first = 1, n0 = re->nset, k, i;
 	unsigned lo = 0, hi;
 	size_t len;
@@ -5540,16 +5545,16 @@ re_class(struct re_c *c, const char *at)
 	for (; first || *c->p != ']'; first = 0) {
 		const char *it = c->p, *e;
 		if (!*c->p)
-			return re_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
+			return rx_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
 		if (c->p[0] == '[' && c->p[1] == ':' && (e = strstr(c->p + 2, ":]")) != NULL) {
-			int cn = c->p[2] == '^';
+			int cn = c->p[2] == '^', nn = (int)(e - c->p) - 2 - cn, ns = (int)(sizeof rx_sets / sizeof rx_sets[0]);
 			const char *name = c->p + 2 + cn;
-			for (i = 0; i < (int)(sizeof re_sets / sizeof re_sets[0]); i++)
-				if (strlen(re_sets[i].name) == (size_t)(e - name) && !memcmp(re_sets[i].name, name, (size_t)(e - name)))
+			for (i = 0; i < ns; i++)
+				if ((int)strlen(rx_sets[i].name) == nn && !memcmp(rx_sets[i].name, name, (size_t)nn))
 					break;
-			if (i == (int)(sizeof re_sets / sizeof re_sets[0]))
-				return re_fail(c, "unknown class [:%.*s:] at offset %d", (int)(e - name), name, (int)(it - c->pat));
-			if (re_addset(c, i, cn) < 0)
+			if (i == ns)
+				return rx_fail(c, "unknown class [:%.*s:] at offset %d", nn, name, (int)(it - c->pat));
+			if (rx_addset(c, i, cn) < 0)
 				return -1;
 			c->p = e + 2;
 			continue;
@@ -5557,28 +5562,28 @@ re_class(struct re_c *c, const char *at)
 		for (k = 0; k < 2; k++) {        /* the character, then the end of a range */
 			if (*c->p == '\\') {
 				c->p++;
-				if ((i = re_esc(c, &hi)) < 0)
+				if ((i = rx_esc(c, &hi)) < 0)
 					return -1;
 				if (i == '<' || i == '>')
 					hi = (unsigned)i;
 				else if (i && (k || !strchr("dDwWsS", i)))
-					return re_fail(c, "\\%c is not allowed %s at offset %d", i, k ? "as the end of a range" : "in a class",
-					               (int)(c->p - 2 - c->pat));
+					return rx_fail(c, "\\%c is not allowed %s at offset %d", i,
+					               k ? "as the end of a range" : "in a class", (int)(c->p - 2 - c->pat));
 				else if (i) {
-					if (re_addset(c, re_setof(i), i < 'a') < 0)
+					if (rx_addset(c, rx_setof(i), i < 'a') < 0)
 						return -1;
 					break;
 				}
 			} else {
-				hi = re_dec((const unsigned char *)c->p, 4, &len);
+				hi = rx_dec((const unsigned char *)c->p, 4, &len);
 				c->p += len;
 			}
 			if (!k)
 				lo = hi;
 			if (k || c->p[0] != '-' || !c->p[1] || c->p[1] == ']') {
 				if (hi < lo)
-					return re_fail(c, "invalid range at offset %d (the end is below the start)", (int)(it - c->pat));
-				if (re_range(c, lo, hi) < 0)
+					return rx_fail(c, "invalid range at offset %d (the end is below the start)", (int)(it - c->pat));
+				if (rx_range(c, lo, hi) < 0)
 					return -1;
 				break;
 			}
@@ -5586,14 +5591,14 @@ re_class(struct re_c *c, const char *at)
 		}
 	}
 	c->p++;
-	return re_emit(c, neg ? RE_NCLASS : RE_CLASS, n0, re->nset - n0);
+	return rx_emit(c, neg ? RX_NCLASS : RX_CLASS, n0, re->nset - n0);
 }
 
-static int re_alt(struct re_c *c);
+static int rx_alt(struct rx_c *c);
 
 /* One character, class, escape, anchor or group. */
 static int
-re_atom(struct re_c *c)
+rx_atom(struct rx_c *c)
 {
 	const char *at = c->p, *q;
 	unsigned cp;
@@ -5602,7 +5607,7 @@ re_atom(struct re_c *c)
 	switch (*c->p++) {
 	case '(':
 		if (++c->depth > AG_RE_DEPTH_MAX)
-			return re_fail(c, "groups nested too deeply (over %d)", AG_RE_DEPTH_MAX);
+			return rx_fail(c, "groups nested too deeply (over %d)", AG_RE_DEPTH_MAX);
 		if (*c->p == '?') {
 			q = c->p + 1;
 			if (*q == 'P')
@@ -5612,48 +5617,49 @@ re_atom(struct re_c *c)
 			else if (*q == '<' && q[1] != '=' && q[1] != '!' && (q = strchr(q, '>')) != NULL)
 				c->p = q + 1;    /* a named group is a plain group here */
 			else
-				return re_fail(c, "unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
-				               "(?i) (?m) (?s) at the very start are supported", c->p[1] > 32 && c->p[1] < 127 ? c->p[1] : ' ', (int)(at - c->pat));
+				return rx_fail(c, "unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
+				               "(?i) (?m) (?s) at the very start are supported",
+				               c->p[1] > 32 && c->p[1] < 127 ? c->p[1] : ' ', (int)(at - c->pat));
 		}
-		if (re_alt(c) < 0)
+		if (rx_alt(c) < 0)
 			return -1;
 		if (*c->p != ')')
-			return re_fail(c, "unmatched ( at offset %d; write \\( for a literal one", (int)(at - c->pat));
+			return rx_fail(c, "unmatched ( at offset %d; write \\( for a literal one", (int)(at - c->pat));
 		c->p++;
 		c->depth--;
 		return 0;
 	case '[':
-		return re_class(c, at);
+		return rx_class(c, at);
 	case '.':
-		return re_emit(c, RE_ANY, 0, 0);
+		return rx_emit(c, RX_ANY, 0, 0);
 	case '^':
-		return re_emit(c, RE_BOL, 0, 0);
+		return rx_emit(c, RX_BOL, 0, 0);
 	case '$':
-		return re_emit(c, RE_EOL, 0, 0);
+		return rx_emit(c, RX_EOL, 0, 0);
 	case '*': case '+': case '?': case '{':
-		return re_fail(c, "nothing to repeat at offset %d; escape a literal %c with a backslash", (int)(at - c->pat), *at);
+		return rx_fail(c, "nothing to repeat at offset %d; escape a literal %c with a backslash", (int)(at - c->pat), *at);
 	case '\\':
-		if ((k = re_esc(c, &cp)) < 0)
+		if ((k = rx_esc(c, &cp)) < 0)
 			return -1;
 		if (k && strchr("bBAz<>", k))
-			return re_emit(c, RE_WB + (int)(strchr("bBAz<>", k) - "bBAz<>"), 0, 0);
+			return rx_emit(c, RX_WB + (int)(strchr("bBAz<>", k) - "bBAz<>"), 0, 0);
 		if (k) {
 			int x = c->re->nset;
-			if (re_addset(c, re_setof(k), 0) < 0)
+			if (rx_addset(c, rx_setof(k), 0) < 0)
 				return -1;
-			return re_emit(c, k < 'a' ? RE_NCLASS : RE_CLASS, x, c->re->nset - x);
+			return rx_emit(c, k < 'a' ? RX_NCLASS : RX_CLASS, x, c->re->nset - x);
 		}
 		break;
 	default:
-		cp = re_dec((const unsigned char *)at, 4, &len);
+		cp = rx_dec((const unsigned char *)at, 4, &len);
 		c->p = at + len;
 	}
-	return re_emit(c, RE_CHAR, (int)(c->re->icase ? re_lower(cp) : cp), 0);
+	return rx_emit(c, RX_CHAR, (int)(c->re->icase ? rx_lower(cp) : cp), 0);
 }
 
 /* A decimal count, at most 100000 (the program limit refuses far less); -1 when there is none. */
 static int
-re_num(const char **p)
+rx_num(const char **p)
 {
 	int v = -1;
 	while ((unsigned)(**p - '0') < 10) {
@@ -5667,9 +5673,9 @@ re_num(const char **p)
 /* Quantifiers after the atom that starts at a: x{lo,hi} becomes lo copies of x, then a loop (hi < 0) or
  * hi - lo optional copies, each split to the end. */
 static int
-re_quant(struct re_c *c, int a)
+rx_quant(struct rx_c *c, int a)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	for (;;) {
 		const char *at = c->p, *p = at + 1;
 		int len = re->n - a, lo = 0, hi = -1, b = a, last, i, pend = -1, k;
@@ -5683,13 +5689,17 @@ re_quant(struct re_c *c, int a)
 		case '*':
 			break;
 		case '{':
-			if ((lo = re_num(&p)) < 0)
+			if ((lo = rx_num(&p)) < 0)
 				goto bad;
 			hi = lo;
-			if (*p == ',' && (p++, hi = re_num(&p)) >= 0 && hi < lo)
-				return re_fail(c, "repetition {%d,%d} at offset %d has min above max", lo, hi, (int)(at - c->pat));
+			if (*p == ',') {
+				p++;
+				hi = rx_num(&p);     /* none: no upper bound */
+			}
 			if (*p++ != '}')
 				goto bad;
+			if (hi >= 0 && hi < lo)
+				return rx_fail(c, "repetition {%d,%d} at offset %d has min above max", lo, hi, (int)(at - c->pat));
 			break;
 		default:
 			return 0;
@@ -5700,7 +5710,7 @@ re_quant(struct re_c *c, int a)
 			continue;
 		}
 		if (!lo) {                         /* the first copy is optional too */
-			if (re_insert(c, a, RE_SPLIT, 1, -1) < 0)
+			if (rx_insert(c, a, RX_SPLIT, 1, -1) < 0)
 				return -1;
 			pend = a;
 			b = a + 1;
@@ -5708,21 +5718,21 @@ re_quant(struct re_c *c, int a)
 		last = b;
 		for (i = 1; i < lo; i++) {
 			last = re->n;
-			if (re_copy(c, b, len) < 0)
+			if (rx_copy(c, b, len) < 0)
 				return -1;
 		}
 		if (hi < 0) {
 			if (!lo) {
 				re->prog[a].y = len + 2;
-				k = re_emit(c, RE_JMP, a - re->n, 0);
+				k = rx_emit(c, RX_JMP, a - re->n, 0);
 			} else
-				k = re_emit(c, RE_SPLIT, last - re->n, 1);
+				k = rx_emit(c, RX_SPLIT, last - re->n, 1);
 			if (k < 0)
 				return -1;
 			continue;
 		}
 		for (i = lo ? lo : 1; i < hi; i++) {
-			if ((pend = re_emit(c, RE_SPLIT, 1, pend)) < 0 || re_copy(c, b, len) < 0)
+			if ((pend = rx_emit(c, RX_SPLIT, 1, pend)) < 0 || rx_copy(c, b, len) < 0)
 				return -1;
 		}
 		while (pend >= 0) {
@@ -5732,27 +5742,27 @@ re_quant(struct re_c *c, int a)
 		}
 		continue;
 bad:
-		return re_fail(c, "bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace",
+		return rx_fail(c, "bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace",
 		               (int)(at - c->pat));
 	}
 }
 
 /* Branches separated by |: each but the last is "split to the next branch; the branch; jump to the end". */
 static int
-re_alt(struct re_c *c)
+rx_alt(struct rx_c *c)
 {
-	struct re *re = c->re;
+	struct rx *re = c->re;
 	int start = re->n, pend = -1, k;
 	for (;;) {
 		while (*c->p && *c->p != '|' && *c->p != ')') {
 			k = re->n;
-			if (re_atom(c) < 0 || re_quant(c, k) < 0)
+			if (rx_atom(c) < 0 || rx_quant(c, k) < 0)
 				return -1;
 		}
 		if (*c->p != '|')
 			break;
 		c->p++;
-		if (re_insert(c, start, RE_SPLIT, 1, re->n - start + 2) < 0 || (k = re_emit(c, RE_JMP, pend, 0)) < 0)
+		if (rx_insert(c, start, RX_SPLIT, 1, re->n - start + 2) < 0 || (k = rx_emit(c, RX_JMP, pend, 0)) < 0)
 			return -1;
 		pend = k;
 		start = re->n;
@@ -5765,8 +5775,9 @@ re_alt(struct re_c *c)
 	return 0;
 }
 
+/* Frees what rx_comp allocated; safe on a zeroed or failed struct, and twice. */
 static void
-re_free(struct re *re)
+rx_free(struct rx *re)
 {
 	free(re->prog);
 	free(re->set);
@@ -5776,9 +5787,9 @@ re_free(struct re *re)
 
 /* Compiles pat; on error, err gets a one-line message with the offset in the pattern. */
 static int
-re_comp(struct re *re, const char *pat, int icase, char *err, size_t ecap)
+rx_comp(struct rx *re, const char *pat, int icase, char *err, size_t ecap)
 {
-	struct re_c c;
+	struct rx_c c;
 	memset(re, 0, sizeof *re);
 	memset(&c, 0, sizeof c);
 	c.re = re;
@@ -5795,27 +5806,27 @@ re_comp(struct re *re, const char *pat, int icase, char *err, size_t ecap)
 		else
 			re->icase = icase;
 	}
-	if (re_alt(&c) < 0)
+	if (rx_alt(&c) < 0)
 		goto fail;
 	if (*c.p) {
-		re_fail(&c, "unmatched ) at offset %d; write \\) for a literal one", (int)(c.p - pat));
+		rx_fail(&c, "unmatched ) at offset %d; write \\) for a literal one", (int)(c.p - pat));
 		goto fail;
 	}
-	if (re_emit(&c, RE_MATCH, 0, 0) < 0)
+	if (rx_emit(&c, RX_MATCH, 0, 0) < 0)
 		goto fail;
 	if (!(re->thr = calloc(4 * (size_t)re->n + 1, sizeof *re->thr))) {
-		re_fail(&c, "out of memory");
+		rx_fail(&c, "out of memory");
 		goto fail;
 	}
 	return 0;
 fail:
-	re_free(re);
+	rx_free(re);
 	return -1;
 }
 
 /* A fresh mark for the next position, so no list has to be cleared. */
 static unsigned
-re_gen(const struct re *re)
+rx_gen(const struct rx *re)
 {
 	unsigned *g = re->thr + 4 * re->n;
 	if (++*g == 0) {
@@ -5827,33 +5838,33 @@ re_gen(const struct re *re)
 
 /* Adds pc and what it reaches without consuming at position i of s to list; 1 when that reaches MATCH. */
 static int
-re_add(const struct re *re, unsigned *list, unsigned *cnt, unsigned pc, const unsigned char *s, size_t n, size_t i)
+rx_add(const struct rx *re, unsigned *list, unsigned *cnt, unsigned pc, const unsigned char *s, size_t n, size_t i)
 {
 	unsigned *st = re->thr + 2 * re->n, *mark = st + re->n, g = mark[re->n], sp = 0, to[2], k, nt;
-	int pw = i > 0 && re_isword(s[i - 1]), cw = i < n && re_isword(s[i]), ok;
+	int pw = i > 0 && rx_isword(s[i - 1]), cw = i < n && rx_isword(s[i]), ok;
 	mark[pc] = g;
 	st[sp++] = pc;
 	while (sp) {                      /* each pc is pushed once per mark, so the stack holds re->n */
-		const struct re_inst *in = &re->prog[pc = st[--sp]];
+		const struct rx_inst *in = &re->prog[pc = st[--sp]];
 		nt = 1;
 		to[0] = pc + 1;
 		switch (in->op) {
-		case RE_MATCH:
+		case RX_MATCH:
 			return 1;
-		case RE_SPLIT:
+		case RX_SPLIT:
 			to[1] = pc + (unsigned)in->y;
 			nt = 2;
 			/* fall through */
-		case RE_JMP:
+		case RX_JMP:
 			to[0] = pc + (unsigned)in->x;
 			ok = 1;
 			break;
-		case RE_WB: ok = pw != cw; break;
-		case RE_NWB: ok = pw == cw; break;
-		case RE_BOL: ok = i == 0; break;
-		case RE_EOL: ok = i == n; break;
-		case RE_WSTART: ok = !pw && cw; break;
-		case RE_WEND: ok = pw && !cw; break;
+		case RX_WB: ok = pw != cw; break;
+		case RX_NWB: ok = pw == cw; break;
+		case RX_BOL: ok = i == 0; break;
+		case RX_EOL: ok = i == n; break;
+		case RX_WSTART: ok = !pw && cw; break;
+		case RX_WEND: ok = pw && !cw; break;
 		default:
 			list[(*cnt)++] = pc;
 			continue;
@@ -5867,8 +5878,9 @@ re_add(const struct re *re, unsigned *list, unsigned *cnt, unsigned pc, const un
 	return 0;
 }
 
+/* 1 when c is in one of the class's ranges. */
 static int
-re_inset(const struct re *re, const struct re_inst *in, unsigned c)
+rx_inset(const struct rx *re, const struct rx_inst *in, unsigned c)
 {
 	const unsigned *r = re->set + 2 * in->x, *e = r + 2 * in->y;
 	for (; r < e; r += 2)
@@ -5879,41 +5891,41 @@ re_inset(const struct re *re, const struct re_inst *in, unsigned c)
 
 /* 1 when the pattern matches somewhere in the line s[0..n) (no newline in it). */
 static int
-re_match(const struct re *re, const char *s, size_t n)
+rx_match(const struct rx *re, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s, *q;
-	const struct re_inst *p0 = re->prog, *in;
+	const struct rx_inst *p0 = re->prog, *in;
 	unsigned *cl = re->thr, *nl = cl + re->n, *t, nc = 0, nn, k, c, fc;
 	size_t i = 0, len;
 	int ok;
-	re_gen(re);
+	rx_gen(re);
 	for (;;) {
-		if (!nc && i && p0->op == RE_BOL)
+		if (!nc && i && p0->op == RX_BOL)
 			return 0;
 		/* no thread left and every match starts with one ASCII byte: skip to it */
-		if (!nc && p0->op == RE_CHAR && p0->x < 0x80 && !(re->icase && re_isword((unsigned)p0->x))) {
+		if (!nc && p0->op == RX_CHAR && p0->x < 0x80 && !(re->icase && rx_isword((unsigned)p0->x))) {
 			if (i >= n || !(q = memchr(u + i, p0->x, n - i)))
 				return 0;
 			i = (size_t)(q - u);
-			re_gen(re);
+			rx_gen(re);
 		}
-		if (re_add(re, cl, &nc, 0, u, n, i))
+		if (rx_add(re, cl, &nc, 0, u, n, i))
 			return 1;
 		if (i >= n)
 			return 0;
-		c = re_dec(u + i, n - i, &len);
-		fc = re->icase ? re_lower(c) : c;
-		re_gen(re);
+		c = rx_dec(u + i, n - i, &len);
+		fc = re->icase ? rx_lower(c) : c;
+		rx_gen(re);
 		for (nn = 0, k = 0; k < nc; k++) {
 			in = &re->prog[cl[k]];
-			if (in->op == RE_CHAR)
+			if (in->op == RX_CHAR)
 				ok = fc == (unsigned)in->x;
-			else if (in->op == RE_ANY)
+			else if (in->op == RX_ANY)
 				ok = c != '\n';
 			else
-				ok = (re_inset(re, in, c) || (re->icase && (re_inset(re, in, re_lower(c)) ||
-				      re_inset(re, in, re_upper(c))))) != (in->op == RE_NCLASS);
-			if (ok && re_add(re, nl, &nn, cl[k] + 1, u, n, i + len))
+				ok = (rx_inset(re, in, c) || (re->icase && (rx_inset(re, in, rx_lower(c)) ||
+				      rx_inset(re, in, rx_upper(c))))) != (in->op == RX_NCLASS);
+			if (ok && rx_add(re, nl, &nn, cl[k] + 1, u, n, i + len))
 				return 1;
 		}
 		t = cl;
@@ -5925,7 +5937,7 @@ re_match(const struct re *re, const char *s, size_t n)
 }
 
 struct tool_grepctx {
-	struct re re;
+	struct rx re;
 	const char *glob;
 	int mode;                 /* 0 files, 1 content, 2 count */
 	int numbers;
@@ -5957,7 +5969,7 @@ tool_grep_visit(void *ctx, const char *path, const char *rel, const struct stat 
 		size_t len = nl ? (size_t)(nl - (data.p + i)) : data.len - i;
 		int hit;
 		line++;
-		hit = re_match(&g->re, data.p + i, len);
+		hit = rx_match(&g->re, data.p + i, len);
 		if (hit) {
 			matches++;
 			if (g->mode == 0)
@@ -6056,7 +6068,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Grep: bad path");
 		goto done;
 	}
-	rc = re_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
+	rc = rx_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
 	if (rc) {
 		tool_fail(o, "Grep: the pattern is not a valid regular expression: %s", msg);
 		goto done;
@@ -6093,7 +6105,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	tool_clip(&o->text, AG_TOOL_OUTPUT_MAX);
 done:
 	if (have_re)
-		re_free(&g.re);
+		rx_free(&g.re);
 	for (i = 0; i < g.n; i++)
 		free(g.hits[i].path);
 	free(g.hits);
