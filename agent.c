@@ -4915,7 +4915,8 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 	}
 	if (old)
 		fchmod(fd, old->st_mode & 07777);     /* the umask may have trimmed it */
-	if (fd_write_all(fd, data, n) || fsync(fd) < 0 || close(fd) < 0 || renameat(dfd, tmp, dfd, base) < 0) {
+	r = fd_write_all(fd, data, n) || fsync(fd) < 0;
+	if (close(fd) < 0 || r || renameat(dfd, tmp, dfd, base) < 0) {
 		int err = errno;
 		unlinkat(dfd, tmp, 0);
 		close(dfd);

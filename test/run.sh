@@ -1,7 +1,8 @@
 #!/bin/sh
 # make test: unit tests (sanitizer builds), the end-to-end suites against the static binary, the same
-# suites against the sanitizer build, and a short pass of every fuzz harness. Two lanes run side by side
-# (the static binary's, shown as it goes; the sanitizer build's, shown after). Every test prints
+# suites against the sanitizer build, and a short pass of every fuzz harness. Three lanes run side by side
+# (the static binary's, shown as it goes; the sanitizer build's and the tmux/fuzz one, shown after): most
+# tests wait on timers and servers, so three lanes fit two cores. Every test prints
 # "ok - NAME" or "not ok - NAME"; the last line counts them.
 cd "$(dirname "$0")/.." || exit 1
 out=${TMPDIR:-/tmp}/agent-test.$$
@@ -22,18 +23,22 @@ if [ $valgrind = 1 ]; then
 	run e2e-valgrind python3 test/e2e.py --agent build/agent-dbg --valgrind --label valgrind | tee "$out/all"
 else
 	{
-		# lane 2: the sanitizer build and the fuzz harnesses
+		# lane 2: the sanitizer build
 		run e2e-asan python3 test/e2e.py --agent build/agent-asan --label asan
 		run e2e-loop-asan python3 test/e2e_loop.py --agent build/agent-asan --label asan
 		run e2e-net-asan python3 test/e2e_net.py --agent build/agent-asan --label asan
 		run e2e-ext-asan python3 test/e2e_ext.py --agent build/agent-asan --label asan
 		run e2e-mcp-asan python3 test/e2e_mcp.py --agent build/agent-asan --label asan
 		run e2e-agents-asan python3 test/e2e_agents.py --agent build/agent-asan --label asan
+	} > "$out/lane2" 2>&1 &
+	lane2=$!
+	{
+		# lane 3: the terminal suite on the sanitizer build, and the fuzz harnesses
 		# LeakSanitizer spins at exit once the tmux pane (its pty) is gone, leaving orphans: leaks are checked by the other suites
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
 		run fuzz env FUZZ_OPT=-O0 sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
-	} > "$out/lane2" 2>&1 &
-	lane2=$!
+	} > "$out/lane3" 2>&1 &
+	lane3=$!
 	{
 		sh test/toc.sh --check agent.c
 		./agent --self-test >/dev/null 2>&1 && echo "ok - agent --self-test" || echo "not ok - agent --self-test"
@@ -51,8 +56,8 @@ else
 		run e2e-agents python3 test/e2e_agents.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"
-	wait $lane2
-	cat "$out/lane2" | tee -a "$out/all"
+	wait $lane2 $lane3
+	cat "$out/lane2" "$out/lane3" | tee -a "$out/all"
 fi
 pass=$(grep -c '^ok' "$out/all")
 fail=$(grep -c '^not ok' "$out/all")
