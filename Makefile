@@ -39,6 +39,8 @@ X_ROOT_s390x      = build/cross/sysroot-s390x
 X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-aliasing=2
 # The data segment starts on a new page in the file too: the toolchains' default 64 KB "pages" for aarch64
 # and mips pad the binary by up to 60 KB. 16 KB suits 4 KB and 16 KB page kernels (the Pi 5 uses 16 KB).
+# mipsel: agent.c as MIPS16e (musl and BearSSL stay MIPS32; calls between them interlink): 399 -> 354 KB.
+X_CF_mipsel       = -mips16 -minterlink-compressed
 X_LD_aarch64      = -Wl,-z,max-page-size=16384 -Wl,-z,common-page-size=4096
 X_LD_mipsel       = -Wl,-z,max-page-size=4096
 X_LD_armhf        =
@@ -89,7 +91,7 @@ $(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/roots.h buil
 	@command -v $(X_TRIPLET_$*)-gcc >/dev/null || { echo "$(X_TRIPLET_$*)-gcc not found: run ./build.sh cross"; exit 1; }
 	@test -f $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a || \
 	  { echo "$(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a not found: run ./build.sh cross"; exit 1; }
-	$(X_TRIPLET_$*)-gcc -specs build/cross/$*.specs $(CFLAGS) -Ibuild -Ibuild/include -I$(X_ROOT_$*)/usr/include/bearssl \
+	$(X_TRIPLET_$*)-gcc -specs build/cross/$*.specs $(CFLAGS) $(X_CF_$*) -Ibuild -Ibuild/include -I$(X_ROOT_$*)/usr/include/bearssl \
 	  agent.c $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a -o $@ $(LDFLAGS) $(X_LD_$*)
 	$(X_TRIPLET_$*)-objcopy -R .eh_frame -R .eh_frame_hdr $@
 	@echo "agent-$*: $$(stat -c %s $@) bytes, static, stripped"
