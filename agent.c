@@ -1169,8 +1169,11 @@ jw_json(struct jw *w, const char *s, size_t n)
 static int
 json_copy(struct jw *w, const struct json *j, int i)
 {
-	int remain[AG_JSON_DEPTH + 1], isobj[AG_JSON_DEPTH + 1], d = 0, end = json_skip(j, i);
+	int remain[AG_JSON_DEPTH + 1], isobj[AG_JSON_DEPTH + 1], d = 0, end;
 	char tmp[256];
+	if (i < 0 || i >= j->n)
+		return w->err = AG_E_INVAL;   /* a lookup that found nothing: never a token before the array */
+	end = json_skip(j, i);
 	remain[0] = 1;
 	isobj[0] = 0;
 	while (i < end && !w->err) {
@@ -6447,6 +6450,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd)
 	s->to = a[1];
 	s->from = b[0];
 	fcntl(s->from, F_SETFL, O_NONBLOCK);
+	fcntl(s->to, F_SETFL, O_NONBLOCK);          /* a server that stops reading cannot hang us past the deadline */
 	return 0;
 }
 
@@ -6491,6 +6495,8 @@ mcp_write_all(int fd, const char *p, size_t n, long long deadline)
 			struct pollfd pf = { fd, POLLOUT, 0 };
 			if (clk_ms() > deadline)
 				return AG_E_TIMEOUT;
+			if (ag_interrupted)
+				return AG_E_INTR;
 			poll(&pf, 1, 100);
 			continue;
 		}
@@ -6693,15 +6699,18 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 		return AG_E_API;
 	}
 	if (v && vl >= 17 && strncasecmp(v, "text/event-stream", 17) == 0) {
-		struct sse sse;
+		static struct sse sse;                /* 256 KB: not on the stack */
 		struct mcp_sse m = { b->id, out, 0 };
+		int big = 0;
 		sse_init(&sse);
 		while (!m.found && (r = http_body_read(s->h, tmp, sizeof tmp)) > 0)
-			if (sse_feed(&sse, tmp, (size_t)r, mcp_sse_event, &m))
+			if ((big = sse_feed(&sse, tmp, (size_t)r, mcp_sse_event, &m)) != 0)
 				break;
-		if (!m.found)
+		if (!m.found && !big)
 			sse_finish(&sse, mcp_sse_event, &m);
 		http_close(s->h);                     /* the rest of the stream is not ours to wait for */
+		if (big == AG_E_TOOBIG && !m.found)
+			return AG_E_TOOBIG;               /* this answer is lost, the server is not */
 		if (b->id && !m.found) {
 			mcp_fail(s, "its event stream ended without the answer%s%s", e.msg[0] ? ": " : "", e.msg);
 			return AG_E_API;
@@ -6752,7 +6761,11 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 	if (rc == AG_E_TIMEOUT)
 		snprintf(s->why, sizeof s->why, "no answer to %s within %lld ms", method, timeout_ms);
 	if (rc) {
-		snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
+		if (rc == AG_E_TOOBIG && s->state != MCP_FAILED)
+			snprintf(err, ecap, "its answer came as one event over %d bytes, more than this build reads",
+			         AG_SSE_EVENT_MAX);
+		else
+			snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
 		return rc;
 	}
 	if (json_parse_alloc(j, msg->p ? msg->p : "", msg->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT) {
@@ -6794,6 +6807,8 @@ mcp_env_ms(const char *name, long long def)
 	unsigned long long n;
 	return v && *v && !str_to_u64(v, strlen(v), 86400000ULL, &n) && n > 0 ? (long long)n : def;
 }
+
+static const struct mcp_tool *mcp_find(const char *full, struct mcp_srv **srv);
 
 /* tools/list, every page; each tool's definition kept in the form the Messages API takes. */
 static void
@@ -6840,17 +6855,25 @@ mcp_list_tools(struct mcp_srv *s, long long deadline)
 					break;
 				}
 				s->tools = nt;
-				t = &s->tools[s->ntools++];
+				t = &s->tools[s->ntools];
 				memset(t, 0, sizeof *t);
 				t->name = name.p;
 				snprintf(t->full, sizeof t->full, "mcp__%s__%s", s->name, name.p);
 				{   /* the API takes names of [a-zA-Z0-9_-]{1,64}: anything else becomes _ */
 					char *c;
+					struct mcp_srv *other;
 					for (c = t->full; *c; c++)
 						if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
 							*c = '_';
 					t->full[64] = 0;
+					if (mcp_find(t->full, &other)) {   /* two names made one: the API would refuse both */
+						fprintf(stderr, "agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n",
+						        s->name, name.p, t->full);
+						buf_free(&name);
+						continue;
+					}
 				}
+				s->ntools++;
 				jw_init(&w, jw_sink_buf, &t->def);
 				jw_open(&w, '{');
 				jw_key(&w, "name"); jw_str(&w, t->full);
@@ -7050,7 +7073,11 @@ mcp_tool_run(const char *full, const struct json *in, struct tool_out *o)
 				jw_key(&bw, "source");
 				jw_open(&bw, '{');
 				jw_key(&bw, "type"); jw_str(&bw, "base64");
-				jw_key(&bw, "media_type"); json_copy(&bw, &j, json_get(&j, k, "mimeType"));
+				jw_key(&bw, "media_type");
+				if (json_get(&j, k, "mimeType") >= 0 && j.t[json_get(&j, k, "mimeType")].type == JSMN_STRING)
+					json_copy(&bw, &j, json_get(&j, k, "mimeType"));
+				else
+					jw_str(&bw, "image/png");
 				jw_key(&bw, "data"); json_copy(&bw, &j, json_get(&j, k, "data"));
 				jw_close(&bw, '}');
 				jw_close(&bw, '}');
@@ -8629,15 +8656,18 @@ static int
 fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char **body)
 {
 	const char *end;
-	if (n < 4 || strncmp(s, "---", 3) != 0 || (s[3] != '\n' && s[3] != '\r'))
+	if (n < 4 || strncmp(s, "---", 3) != 0 || !(s[3] == '\n' || (s[3] == '\r' && n > 4 && s[4] == '\n')))
 		return 0;
 	*fm = s + (s[3] == '\r' ? 5 : 4);
 	end = strstr(*fm, "\n---");
 	if (!end)
 		return 0;
 	*fmn = (size_t)(end - *fm) + 1;
-	*body = end + 4;
-	*body += strspn(*body, "-\r\n");
+	*body = end + 4;                          /* past "\n---": the rest of that line only */
+	if (**body == '\r')
+		(*body)++;
+	if (**body == '\n')
+		(*body)++;
 	return 1;
 }
 
@@ -8884,6 +8914,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	L->api->cfg = &cfg;
 	L->ui->indent++;
 	rc = loop_run(S, &subtype);
+	L->perm = S->perm;                /* an "always" answered inside it may have grown (moved) the rules */
 	L->ui->indent--;
 	L->api->cfg = saved_cfg;
 	L->total.input += S->total.input;
@@ -8937,6 +8968,9 @@ web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err
 	size_t n;
 	if (!p || !(str_starts(in, "http://") || str_starts(in, "https://")))
 		return err_set(e, AG_E_INVAL, "only http:// and https:// URLs can be fetched, not '%.100s'", in);
+	for (rest = in; *rest; rest++)
+		if ((unsigned char)*rest <= 0x20 || *rest == 0x7F)
+			return err_set(e, AG_E_INVAL, "the URL holds spaces or control characters; encode them (%%20)");
 	rest = p + 3 + strcspn(p + 3, "/?#");
 	n = (size_t)(rest - in);
 	if (n >= sizeof origin)
@@ -8972,9 +9006,11 @@ web_chars(const char *s, size_t n)
 static void
 web_html_text(const char *s, size_t n, struct buf *out)
 {
-	size_t i = 0;
+	size_t i = 0, chars = 0, counted = out->len;
 	int space = 1, nl = 2;
-	while (i < n && web_chars(out->p, out->len) < AG_FETCH_TEXT) {
+	while (i < n && chars < AG_FETCH_TEXT) {
+		chars += web_chars(out->p + counted, out->len - counted);   /* only what was added: linear */
+		counted = out->len;
 		char c = s[i];
 		if (c == '<') {
 			const char *gt = NULL;
@@ -9191,6 +9227,11 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 		tool_fail(o, "WebFetch %s: %s", url.p, e.msg);
 		goto out;
 	}
+	{
+		char *lc;
+		for (lc = ctype; *lc; lc++)
+			*lc = (char)tolower((unsigned char)*lc);
+	}
 	if (!ctype[0] || strstr(ctype, "html"))
 		web_html_text(body.p ? body.p : "", body.len, &text);
 	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml")) {
@@ -9323,6 +9364,8 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				if (ag_interrupted)
 					snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
 				ui_tool_start(L->ui, name, summary);
+				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
+					snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
 				if (pc == PERM_ASK) {
 					struct buf fb = {0};
 					pc = L->ask && L->ask(L, name, &tj, arg, &fb) ? PERM_ALLOW : PERM_DENY;
@@ -9334,8 +9377,6 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				}
 				/* allowed: may it write outside the working directory (checked again at the write)? */
 				L->tools.outside_ok = arg && perm_tool_is_file(name) && perm_outside(arg, L->tools.cwd);
-				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
-					snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
 				if (pc == PERM_DENY)
 					tool_fail(&o, "%s", why);
 				else if (strcmp(name, "Task") == 0)
