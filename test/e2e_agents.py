@@ -318,6 +318,20 @@ def t_custom_agent_all_tools_and_home(c):
 
 
 @test
+def t_custom_agent_body_starts_with_dash(c):
+    """A body whose first line is a list item: its "-" is the body's, not part of the front matter's "---"."""
+    c.agent_file("brief", ["name: brief", "description: Answers briefly"],
+                 "- first rule: be brief\n- second rule: BRIEF-BODY-MARKER\n")
+    srv = c.server([task("toolu_bd1", "SUB: answer", subagent_type="brief"), say("SUB: done"), say("ok")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.nreq(srv, 3)
+    b1 = c.sub_req(srv, 1, "SUB: answer", nmsgs=1)
+    c.has(sys_text(b1), "- first rule: be brief\n- second rule: BRIEF-BODY-MARKER", "subagent system prompt")
+    c.has(rtext(c.result(srv, 2, "toolu_bd1")), "SUB: done", "Task result")
+
+
+@test
 def t_task_model_parameter(c):
     c.agent_file("big", ["name: big", "description: Thinks hard", "model: opus"], "BIG-BODY\n")
     cases = [("opus", None, "claude-opus-4-1"), ("sonnet", None, "claude-sonnet-4-5"),

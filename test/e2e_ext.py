@@ -79,15 +79,16 @@ class Ctx(e2e_lib.Ctx):
             e.pop(k, None)
         return e
 
-    def run(self, srv, args, prompt="do the task", openai=False, env=None, drop=(), flag=True):
-        """Run agent -p PROMPT [--provider openai] ARGS against srv (stdin /dev/null)."""
+    def run(self, srv, args, prompt="do the task", openai=False, env=None, drop=(), flag=True, timeout=None):
+        """Run agent -p PROMPT [--provider openai] ARGS against srv (stdin /dev/null); timeout: seconds (else
+        RUN_TIMEOUT) before it is killed."""
         argv = [self.agent]
         if prompt is not None:
             argv += ["-p", prompt]
         if openai and flag:
             argv += ["--provider", "openai"]
         argv += list(args)
-        return self.spawn(argv, self.env(srv, openai, env, drop), srv)
+        return self.spawn(argv, self.env(srv, openai, env, drop), srv, timeout=timeout)
 
     def sessions(self):
         out = []
@@ -1105,6 +1106,58 @@ def t_webfetch_truncated_markup(c):
     c.nreq(srv, len(ends) + 2)
     for i in range(len(ends)):
         c.has(small_text(c.body(srv, 1 + i)), "KEEP-%d" % i, "small request for page %d (%r)" % (i, ends[i]))
+
+
+@test
+def t_webfetch_url_control_chars_in_host(c):
+    """CR/LF, a space or a tab in the host part of a URL: refused before any connection (through a proxy the host
+    goes into the request line and Host header as it is: CR/LF there would inject headers)."""
+    proxy = c.page_server({"/p": "<p>SHOULD-NOT-BE-FETCHED</p>"})
+    urls = ["http://pages.example.test\r\nX-Injected:1/p", "http://pages.example.test x/p",
+            "http://pages.example.test\tx/p"]
+    content = [{"type": "tool_use", "id": "toolu_cc%d" % i, "name": "WebFetch", "input": {"url": u, "prompt": "p"}}
+               for i, u in enumerate(urls)]
+    srv = c.server([{"events": mock_api.message_stream(content=content, stop_reason="tool_use")}, say("ok")])
+    r = c.run(srv, ["--dangerously-skip-permissions"],
+              env={"http_proxy": "http://127.0.0.1:%d" % proxy.port, "NO_PROXY": "127.0.0.1"})
+    c.ok(r)
+    c.nreq(srv, 2, " (no small-model request)")
+    rs = c.results(srv, 1)
+    c.eq([b.get("tool_use_id") for b in rs], ["toolu_cc%d" % i for i in range(len(urls))], "result ids")
+    for b, u in zip(rs, urls):
+        c.is_err(b, "WebFetch of %r" % u)
+    c.eq(proxy.connections, 0, "connections to the proxy")
+    c.ngets(proxy, 0)
+
+
+@test
+def t_webfetch_content_type_case(c):
+    """Media types are case-insensitive: "Text/HTML" is HTML, reduced to text."""
+    ps = c.page_server({"/c": {"html": "<p>MIXED-CASE-TYPE <b>bold</b></p>",
+                               "content_type": "Text/HTML; charset=utf-8"}})
+    srv = c.server([webfetch("toolu_ct1", "http://127.0.0.1:%d/c" % ps.port), say("small"), say("ok")])
+    r = c.run(srv, RULE)
+    c.ok(r)
+    c.nreq(srv, 3)
+    c.not_err(c.result(srv, 2, "toolu_ct1"), "a Text/HTML page")
+    txt = small_text(c.body(srv, 1))
+    c.has(txt, "MIXED-CASE-TYPE bold", "small request (the page as text)")
+    c.lacks(txt, "<b>", "small request (tags removed)")
+
+
+@test
+def t_webfetch_large_html_linear(c):
+    """HTML to text takes time linear in the page: ~99,000 characters of text, then 3 MB of tags that add none
+    (each was a walk over all the text so far: a minute), then a tail that must still be reached."""
+    page = "<p>" + "a" * 99000 + "</p>" + "<b></b>" * (3 * 1024 * 1024 // 7) + "<p>TAIL-AFTER-TAGS</p>"
+    ps = c.page_server({"/big": {"html": page}})
+    srv = c.server([webfetch("toolu_lh1", "http://127.0.0.1:%d/big" % ps.port), say("small"), say("ok")])
+    r = c.run(srv, RULE, timeout=20)
+    c.ok(r)
+    c.nreq(srv, 3)
+    c.check(r.elapsed < 5, "a 3 MB page took %.1f s" % r.elapsed)
+    c.not_err(c.result(srv, 2, "toolu_lh1"), "a 3 MB page")
+    c.has(small_text(c.body(srv, 1)), "TAIL-AFTER-TAGS", "small request (text after the tags)")
 
 
 if __name__ == "__main__":

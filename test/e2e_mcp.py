@@ -164,9 +164,15 @@ TOOLS = [
     {"name": "shout", "description": "Upper-cases its text.", "inputSchema": {"type": "object",
      "properties": {"text": {"type": "string", "description": "what to shout"}}, "required": ["text"]}},
     {"name": "two_texts", "description": "Two text items.", "inputSchema": OBJ},
+    {"name": "image_nomime", "description": "An image item without mimeType.", "inputSchema": OBJ},
 ]
 if mode == "page":
     TOOLS = [{"name": "page%d_tool" % i, "description": "tool %d" % i, "inputSchema": OBJ} for i in range(1, 6)]
+if mode == "collide":     # two names that are one after sanitising ("." is not allowed in a tool name)
+    TOOLS = [{"name": "a.b", "description": "dotted", "inputSchema": OBJ},
+             {"name": "a_b", "description": "underscored", "inputSchema": OBJ}]
+# a 1x1 PNG
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 for line in sys.stdin:
     line = line.strip()
     if not line:
@@ -205,6 +211,10 @@ for line in sys.stdin:
                 out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32602, "message": "bad cursor %r" % cur}})
         else:
             out({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS}})
+        if mode == "deaf":     # stops reading its stdin: a big request fills the pipe
+            L("deaf")
+            time.sleep(60)
+            sys.exit(0)
     elif m == "tools/call":
         name = p.get("name")
         args = p.get("arguments") or {}
@@ -214,7 +224,7 @@ for line in sys.stdin:
             if err:
                 r["isError"] = True
             out({"jsonrpc": "2.0", "id": mid, "result": r})
-        if name == "ping_tool" or name.startswith("page"):
+        if name == "ping_tool" or name.startswith("page") or mode == "collide":
             text("pong from %s" % name)
         elif name == "env_dump":
             text(json.dumps(dict(os.environ), sort_keys=True))
@@ -234,6 +244,9 @@ for line in sys.stdin:
         elif name == "two_texts":
             out({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "first line"},
                                                                      {"type": "text", "text": "second line"}]}})
+        elif name == "image_nomime":
+            out({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "NOMIME-TEXT"},
+                                                                     {"type": "image", "data": PNG}]}})
         else:
             out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32602, "message": "unknown tool %s" % name}})
         if mode == "stderr":
@@ -824,6 +837,68 @@ def t_py_pagination(c):
     b = c.result(srv, 1, "toolu_pg")
     c.not_err(b, "tool from the last page")
     c.has(rtext(b), "pong from page5_tool", "result")
+
+
+@test
+def t_py_image_without_mime_type(c):
+    """An image item without "mimeType" (servers leave it out): an image block taken as image/png, and the
+    request carrying it is still valid JSON."""
+    c.mcp_json({"py": c.py("good")})
+    srv = c.server([call("toolu_im1", "mcp__py__image_nomime", {}), say("saw it")])
+    r = c.run(srv, ["--allowedTools", "mcp__py"])
+    c.ok(r)
+    c.nreq(srv, 2)
+    b = c.result(srv, 1, "toolu_im1")      # c.body: the request is JSON
+    c.not_err(b, "image_nomime")
+    content = b.get("content")
+    c.check(isinstance(content, list), "tool_result content is not a list of blocks: %r" % clip(json.dumps(b), 400))
+    imgs = [x for x in content if x.get("type") == "image"]
+    c.eq(len(imgs), 1, "image blocks in the tool_result")
+    src = imgs[0].get("source") or {}
+    c.eq(src.get("type"), "base64", "image source type")
+    c.eq(src.get("media_type"), "image/png", "image media_type (no mimeType given)")
+    c.check(base64.b64decode(src.get("data") or "").startswith(b"\x89PNG"), "image data: %r"
+            % clip(src.get("data"), 100))
+    c.has(rtext(b), "NOMIME-TEXT", "text item next to the image")
+    c.has(r.out, "saw it", "stdout")
+
+
+@test
+def t_py_tool_names_colliding_after_sanitising(c):
+    """Tools "a.b" and "a_b" are both mcp__S__a_b once sanitised: the API would refuse a request naming a tool
+    twice, so the later one is left out with a warning and the session goes on."""
+    c.mcp_json({"dup": c.py("collide", "dup.methods")})
+    srv = c.server([call("toolu_cl1", "mcp__dup__a_b", {}), say("fine")])
+    r = c.run(srv, ["--allowedTools", "mcp__dup"])
+    c.ok(r)
+    names = [t.get("name") for t in c.body(srv, 0).get("tools") or []]
+    c.eq(names.count("mcp__dup__a_b"), 1, "mcp__dup__a_b in the tools list %r" % names)
+    c.check(len(names) == len(set(names)), "a tool name offered twice: %r" % names)
+    left = [ln for ln in r.err.split("\n") if "left out" in ln]
+    c.eq(len(left), 1, "stderr lines saying a tool was left out")
+    c.has(left[0], "dup", "the left-out line (names the server)")
+    c.has(left[0], "a_b", "the left-out line (names the tool)")
+    b = c.result(srv, 1, "toolu_cl1")
+    c.not_err(b, "the tool kept")
+    c.has(rtext(b), "pong from a.b", "the tool kept (the first listed)")
+    c.has(r.out, "fine", "stdout")
+
+
+@test
+def t_py_server_stops_reading(c):
+    """A server that stops reading its stdin while a call's ~300 KB request is written to it (more than a pipe
+    holds): the call fails at MCP_TOOL_TIMEOUT naming the server, it does not hang in write()."""
+    c.mcp_json({"deaf": c.py("deaf", "deaf.methods")})
+    srv = c.server([call("toolu_df1", "mcp__deaf__shout", {"text": "y" * 300000}), say("moved on")])
+    r = c.run(srv, ["--allowedTools", "mcp__deaf"], extra={"MCP_TOOL_TIMEOUT": "2000"}, timeout=25)
+    c.ok(r)
+    c.check("deaf" in c.methods("deaf.methods"), "the server never stopped reading: %r" % c.methods("deaf.methods"))
+    c.check(r.elapsed < 15, "the run took %.1f s with MCP_TOOL_TIMEOUT=2000" % r.elapsed)
+    b = c.result(srv, 1, "toolu_df1")
+    c.is_err(b, "a call to a server that does not read")
+    c.has(rtext(b), "deaf", "error names the server")
+    c.has(r.out, "moved on", "stdout")
+    c.no_leftovers()
 
 
 def _fail_case(c, mode, extra=None, max_elapsed=None):
