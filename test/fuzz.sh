@@ -69,8 +69,14 @@ build() {
 	    mv "$OUT/$h.tmp" "$OUT/$h" || { echo "not ok - fuzz: building $h failed:"; cat "$OUT/$h.log"; return 1; }
 }
 
-tmp_clean() {   # temporary files a harness that crashed could not remove
-	rm -rf /dev/shm/agent-fuzz-"$1".* "${TMPDIR:-/tmp}"/agent-fuzz-"$1".* 2>/dev/null
+tmp_clean() {   # temporary files a harness that crashed could not remove (not those of one still running:
+	              # another fuzz.sh, make test's short pass, may be using them)
+	for d in /dev/shm/agent-fuzz-"$1".* "${TMPDIR:-/tmp}"/agent-fuzz-"$1".*; do
+		[ -e "$d" ] || continue
+		pid=${d##*/agent-fuzz-"$1".}
+		pid=${pid%%.*}
+		kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+	done
 }
 
 stat_of() {   # stat name, log file
