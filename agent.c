@@ -3654,7 +3654,7 @@ api_body(struct jw *w, void *ctx)
  * written in that dialect. Text parts of a content (a string, or blocks of which the text ones count)
  * joined into one string body; what has no text form there (an image) is named. */
 static void
-oa_text_body(struct jw *w, const struct json *j, int c, int *any)
+api_oa_text(struct jw *w, const struct json *j, int c, int *any)
 {
 	int i, k;
 	struct buf t = {0};
@@ -3675,7 +3675,7 @@ oa_text_body(struct jw *w, const struct json *j, int c, int *any)
 	for (i = 0, k = c + 1; i < j->t[c].size; i++, k = json_skip(j, k)) {
 		int ty = json_get(j, k, "type");
 		if (json_eq(j, ty, "text"))
-			oa_text_body(w, j, json_get(j, k, "text"), any);
+			api_oa_text(w, j, json_get(j, k, "text"), any);
 		else if (json_eq(j, ty, "image")) {
 			if (*any)
 				jw_strbody(w, "\n\n", 2);
@@ -3689,7 +3689,7 @@ oa_text_body(struct jw *w, const struct json *j, int c, int *any)
  * "tool", each right after the assistant's tool_calls), then its text; an assistant message's text and
  * tool calls (their input as a JSON string). Thinking blocks have no place there and are left out. */
 static void
-oa_message(struct jw *w, const struct msg *m)
+api_oa_message(struct jw *w, const struct msg *m)
 {
 	struct json j;
 	jsmntok_t *tok[AG_API_BLOCKS] = {0};
@@ -3713,7 +3713,7 @@ oa_message(struct jw *w, const struct msg *m)
 			jw_raw(w, "\"", 1);
 			if ((c = json_get(&j, 0, "is_error")) >= 0 && j.t[c].type == JSMN_PRIMITIVE && j.s[j.t[c].start] == 't')
 				jw_strbody(w, "Error: ", 7);
-			oa_text_body(w, &j, json_get(&j, 0, "content"), &any);
+			api_oa_text(w, &j, json_get(&j, 0, "content"), &any);
 			jw_raw(w, "\"", 1);
 			jw_close(w, '}');
 		}
@@ -3736,7 +3736,7 @@ oa_message(struct jw *w, const struct msg *m)
 			for (k = 0; k < n; k++) {
 				j = js[k];
 				if (j.n && json_eq(&j, json_get(&j, 0, "type"), "text"))
-					oa_text_body(w, &j, json_get(&j, 0, "text"), &any);
+					api_oa_text(w, &j, json_get(&j, 0, "text"), &any);
 			}
 			jw_raw(w, "\"", 1);
 		} else {
@@ -3773,7 +3773,7 @@ oa_message(struct jw *w, const struct msg *m)
 }
 
 static void
-oa_body(struct jw *w, void *ctx)
+api_oa_body(struct jw *w, void *ctx)
 {
 	const struct api_req *q = ctx;
 	struct json j;
@@ -3793,14 +3793,14 @@ oa_body(struct jw *w, void *ctx)
 		jw_key(w, "content");
 		jw_sep(w);
 		jw_raw(w, "\"", 1);
-		oa_text_body(w, &j, 0, &any);
+		api_oa_text(w, &j, 0, &any);
 		jw_raw(w, "\"", 1);
 		jw_close(w, '}');
 	}
 	free(tok);
 	tok = NULL;
 	for (i = 0; i < q->conv->n; i++)
-		oa_message(w, &q->conv->m[i]);
+		api_oa_message(w, &q->conv->m[i]);
 	jw_close(w, ']');
 	if (q->cfg->tools_json && json_parse_alloc(&j, q->cfg->tools_json, strlen(q->cfg->tools_json), &tok) > 0 &&
 	    j.t[0].type == JSMN_ARRAY && j.t[0].size > 0) {
@@ -3825,7 +3825,7 @@ oa_body(struct jw *w, void *ctx)
 
 /* The block that holds the stream's tool call number idx, made on first sight. */
 static struct api_block *
-oa_call_block(struct api *a, long long idx)
+api_oa_call_block(struct api *a, long long idx)
 {
 	struct api_msg *m = a->msg;
 	if (idx < 0 || idx >= AG_API_BLOCKS)
@@ -3840,7 +3840,7 @@ oa_call_block(struct api *a, long long idx)
 }
 
 static void
-oa_finish(struct api *a)
+api_oa_finish(struct api *a)
 {
 	int i;
 	for (i = 0; i < a->msg->nb; i++) {
@@ -3856,7 +3856,7 @@ oa_finish(struct api *a)
 
 /* One Chat Completions chunk: text, tool call pieces, the finish reason, usage; "[DONE]" ends it. */
 static int
-oa_on_event(void *ctx, const char *event, char *data, size_t n)
+api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 {
 	struct api *a = ctx;
 	struct api_msg *m = a->msg;
@@ -3868,7 +3868,7 @@ oa_on_event(void *ctx, const char *event, char *data, size_t n)
 	if (n == 0)
 		return 0;                             /* an empty event carries nothing to act on */
 	if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		oa_finish(a);
+		api_oa_finish(a);
 		return 0;
 	}
 	r = json_parse(&j, data, n, a->tok, AG_JSON_TOKENS);
@@ -3929,7 +3929,7 @@ oa_on_event(void *ctx, const char *event, char *data, size_t n)
 			int f = json_get(&j, k, "function");
 			if (json_int(&j, json_get(&j, k, "index"), &v))
 				v = i;
-			if (!(b = oa_call_block(a, v)))
+			if (!(b = api_oa_call_block(a, v)))
 				return err_set(a->e, AG_E_API, "the stream named tool call index %lld, outside 0..%d", v,
 				               AG_API_BLOCKS - 1);
 			if (json_get(&j, k, "id") >= 0 && !b->id.len)
@@ -4071,7 +4071,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	const char *ct, *path = a->cfg->openai ? "/chat/completions" : "/v1/messages";
 	long r;
 	int rc;
-	sse_cb on_event = a->cfg->openai ? oa_on_event : api_on_event;
+	sse_cb on_event = a->cfg->openai ? api_oa_on_event : api_on_event;
 	q.cfg = a->cfg;
 	q.conv = c;
 	q.count = 0;
@@ -4108,7 +4108,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 			i += (nl ? (size_t)(nl - (hd.p + i)) : hd.len - i) + 1;
 		}
 	}
-	rc = hd.p ? http_request(&a->http, "POST", path, hd.p, a->cfg->openai ? oa_body : api_body, &q) :
+	rc = hd.p ? http_request(&a->http, "POST", path, hd.p, a->cfg->openai ? api_oa_body : api_body, &q) :
 	            err_set(a->e, AG_E_NOMEM, "out of memory");
 	if (hd.p)
 		explicit_bzero(hd.p, hd.len);         /* the key does not linger in freed memory */
@@ -4164,7 +4164,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (rc)
 		return rc;
 	if (a->cfg->openai && a->oa_done && !m->stopped)
-		oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
+		api_oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
 	if (!m->stopped)
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before %s (incomplete answer)",
 		               a->http.url.host, a->cfg->openai ? "[DONE]" : "message_stop");
@@ -5305,7 +5305,7 @@ done:
  * to a small program that runs as a Thompson NFA: every thread is at most once at each position, so any
  * pattern takes O(program * line) time. Jumps are relative, so a piece of program can be copied as is
  * (x{n,m} is n to m copies of x). Characters are UTF-8 code points; a byte that is not part of valid UTF-8
- * stands for itself as RX_BAD + byte, in the pattern and in the line alike. */
+ * stands for itself as TOOL_RX_BAD + byte, in the pattern and in the line alike. */
 
 #ifndef AG_RE_PROG_MAX              /* instructions in one compiled pattern */
 #define AG_RE_PROG_MAX 20000
@@ -5320,19 +5320,19 @@ done:
 #error "AG_RE_DEPTH_MAX must be between 4 and 1000"
 #endif
 
-#define RX_BAD 0x110000u            /* above Unicode: stray bytes of invalid UTF-8 */
+#define TOOL_RX_BAD 0x110000u            /* above Unicode: stray bytes of invalid UTF-8 */
 
 /* The ops that consume a character come first, then MATCH, then the ones that do not. */
-enum { RX_CHAR, RX_ANY, RX_CLASS, RX_NCLASS, RX_MATCH, RX_JMP, RX_SPLIT,
-       RX_WB, RX_NWB, RX_BOL, RX_EOL, RX_WSTART, RX_WEND };
+enum { TOOL_RX_CHAR, TOOL_RX_ANY, TOOL_RX_CLASS, TOOL_RX_NCLASS, TOOL_RX_MATCH, TOOL_RX_JMP, TOOL_RX_SPLIT,
+       TOOL_RX_WB, TOOL_RX_NWB, TOOL_RX_BOL, TOOL_RX_EOL, TOOL_RX_WSTART, TOOL_RX_WEND };
 
-struct rx_inst {
+struct tool_rx_inst {
 	int op;
 	int x, y;                       /* CHAR: code point; CLASS: first range, count; JMP, SPLIT: offsets */
 };
 
-struct rx {
-	struct rx_inst *prog;
+struct tool_rx {
+	struct tool_rx_inst *prog;
 	unsigned *set;                  /* class ranges as lo, hi pairs */
 	unsigned *thr;                  /* two thread lists, a stack, marks and the mark generation */
 	int n, cap;                     /* instructions used, allocated */
@@ -5340,8 +5340,8 @@ struct rx {
 	int icase;                      /* ASCII case folding: CHAR holds the lower case */
 };
 
-struct rx_c {                       /* the compiler's cursor */
-	struct rx *re;
+struct tool_rx_c {                       /* the compiler's cursor */
+	struct tool_rx *re;
 	const char *pat, *p;
 	int depth;
 	char *err;
@@ -5351,7 +5351,7 @@ struct rx_c {                       /* the compiler's cursor */
 /* POSIX classes and the sets of \d \w \s, as sorted ASCII ranges (the complement is built from them). */
 static const struct {
 	char name[7], r[9];
-} rx_sets[] = {
+} tool_rx_sets[] = {
 	{"digit", "09"}, {"word", "09AZ__az"}, {"space", "\t\r  "}, {"alnum", "09AZaz"}, {"alpha", "AZaz"},
 	{"blank", "\t\t  "}, {"graph", "!~"}, {"lower", "az"}, {"print", " ~"}, {"punct", "!/:@[`{~"},
 	{"upper", "AZ"}, {"xdigit", "09AFaf"},
@@ -5359,7 +5359,7 @@ static const struct {
 
 /* Puts the message in the caller's buffer (cut to fit); always -1. */
 static int
-rx_fail(struct rx_c *c, const char *fmt, ...)
+tool_rx_fail(struct tool_rx_c *c, const char *fmt, ...)
 {
 	va_list ap;
 	if (c->ecap) {
@@ -5371,57 +5371,57 @@ rx_fail(struct rx_c *c, const char *fmt, ...)
 }
 
 static unsigned
-rx_lower(unsigned c)
+tool_rx_lower(unsigned c)
 {
 	return c - 'A' < 26 ? c + 32 : c;
 }
 
 static unsigned
-rx_upper(unsigned c)
+tool_rx_upper(unsigned c)
 {
 	return c - 'a' < 26 ? c - 32 : c;
 }
 
 static int
-rx_isword(unsigned c)
+tool_rx_isword(unsigned c)
 {
 	return (c | 32) - 'a' < 26 || c - '0' < 10 || c == '_';
 }
 
-/* One character at s (n > 0 bytes left): its code point, or RX_BAD + the byte when s is not valid UTF-8. */
+/* One character at s (n > 0 bytes left): its code point, or TOOL_RX_BAD + the byte when s is not valid UTF-8. */
 static unsigned
-rx_dec(const unsigned char *s, size_t n, size_t *len)
+tool_rx_dec(const unsigned char *s, size_t n, size_t *len)
 {
 	unsigned c = s[0], k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0, cp = c & (0x3f >> k), i;
 	*len = 1;
 	if (c < 0x80)
 		return c;
 	if (!k || c >= 0xf8 || n <= k)
-		return RX_BAD + c;
+		return TOOL_RX_BAD + c;
 	for (i = 1; i <= k; i++) {       /* stops at the first non-continuation byte, so a NUL ends it */
 		if ((s[i] & 0xc0) != 0x80)
-			return RX_BAD + c;
+			return TOOL_RX_BAD + c;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if (cp < (k == 1 ? 0x80u : k == 2 ? 0x800u : 0x10000u) || cp > 0x10ffff || cp - 0xd800 < 0x800)
-		return RX_BAD + c;
+		return TOOL_RX_BAD + c;
 	*len = k + 1;
 	return cp;
 }
 
 /* Appends an instruction; its index, or -1 past AG_RE_PROG_MAX. */
 static int
-rx_emit(struct rx_c *c, int op, int x, int y)
+tool_rx_emit(struct tool_rx_c *c, int op, int x, int y)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	if (re->n >= AG_RE_PROG_MAX)
-		return rx_fail(c, "pattern too complex (over %d instructions); use a shorter pattern or smaller counts",
+		return tool_rx_fail(c, "pattern too complex (over %d instructions); use a shorter pattern or smaller counts",
 		               AG_RE_PROG_MAX);
 	if (re->n == re->cap) {
 		int cap = re->cap ? re->cap * 2 : 32;
 		void *p = realloc(re->prog, (size_t)cap * sizeof *re->prog);
 		if (!p)
-			return rx_fail(c, "out of memory");
+			return tool_rx_fail(c, "out of memory");
 		re->prog = p;
 		re->cap = cap;
 	}
@@ -5433,22 +5433,22 @@ rx_emit(struct rx_c *c, int op, int x, int y)
 
 /* Appends a copy of the len instructions at from: their jumps are relative, so the copy works alike. */
 static int
-rx_copy(struct rx_c *c, int from, int len)
+tool_rx_copy(struct tool_rx_c *c, int from, int len)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	int k;
 	for (k = 0; k < len; k++)
-		if (rx_emit(c, re->prog[from + k].op, re->prog[from + k].x, re->prog[from + k].y) < 0)
+		if (tool_rx_emit(c, re->prog[from + k].op, re->prog[from + k].x, re->prog[from + k].y) < 0)
 			return -1;
 	return 0;
 }
 
 /* Puts an instruction before the code from at on; what moves keeps its relative jumps. */
 static int
-rx_insert(struct rx_c *c, int at, int op, int x, int y)
+tool_rx_insert(struct tool_rx_c *c, int at, int op, int x, int y)
 {
-	struct rx *re = c->re;
-	if (rx_emit(c, op, x, y) < 0)
+	struct tool_rx *re = c->re;
+	if (tool_rx_emit(c, op, x, y) < 0)
 		return -1;
 	memmove(re->prog + at + 1, re->prog + at, (size_t)(re->n - 1 - at) * sizeof *re->prog);
 	re->prog[at].op = op;
@@ -5459,16 +5459,16 @@ rx_insert(struct rx_c *c, int at, int op, int x, int y)
 
 /* Appends a range of code points to the class being built. */
 static int
-rx_range(struct rx_c *c, unsigned lo, unsigned hi)
+tool_rx_range(struct tool_rx_c *c, unsigned lo, unsigned hi)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	if (re->nset == re->setcap) {
 		int cap = re->setcap ? re->setcap * 2 : 16;
 		void *p;
 		if (cap > AG_RE_PROG_MAX)
-			return rx_fail(c, "pattern too complex (over %d class ranges)", AG_RE_PROG_MAX);
+			return tool_rx_fail(c, "pattern too complex (over %d class ranges)", AG_RE_PROG_MAX);
 		if (!(p = realloc(re->set, (size_t)cap * 2 * sizeof *re->set)))
-			return rx_fail(c, "out of memory");
+			return tool_rx_fail(c, "out of memory");
 		re->set = p;
 		re->setcap = cap;
 	}
@@ -5477,29 +5477,29 @@ rx_range(struct rx_c *c, unsigned lo, unsigned hi)
 	return 0;
 }
 
-/* Adds rx_sets[i], or all that is not in it. */
+/* Adds tool_rx_sets[i], or all that is not in it. */
 static int
-rx_addset(struct rx_c *c, int i, int neg)
+tool_rx_addset(struct tool_rx_c *c, int i, int neg)
 {
-	const unsigned char *r = (const unsigned char *)rx_sets[i].r;
+	const unsigned char *r = (const unsigned char *)tool_rx_sets[i].r;
 	unsigned lo = 0;
 	for (; *r; r += 2) {
-		if (neg ? r[0] > lo && rx_range(c, lo, r[0] - 1u) < 0 : rx_range(c, r[0], r[1]) < 0)
+		if (neg ? r[0] > lo && tool_rx_range(c, lo, r[0] - 1u) < 0 : tool_rx_range(c, r[0], r[1]) < 0)
 			return -1;
 		lo = r[1] + 1u;
 	}
-	return neg ? rx_range(c, lo, RX_BAD + 0xff) : 0;
+	return neg ? tool_rx_range(c, lo, TOOL_RX_BAD + 0xff) : 0;
 }
 
 /* After a backslash: 0 with *cp for a character, the letter for \d \b and the like, -1 on error. */
 static int
-rx_esc(struct rx_c *c, unsigned *cp)
+tool_rx_esc(struct tool_rx_c *c, unsigned *cp)
 {
 	const char *at = c->p - 1, *q;
 	unsigned ch = (unsigned char)*c->p++, v = 0, nd = 0, brace;
 	if (!ch) {
 		c->p--;
-		return rx_fail(c, "trailing backslash at offset %d; write \\\\ for a literal one", (int)(at - c->pat));
+		return tool_rx_fail(c, "trailing backslash at offset %d; write \\\\ for a literal one", (int)(at - c->pat));
 	}
 	if (ch == 'x') {
 		brace = *c->p == '{';
@@ -5510,7 +5510,7 @@ rx_esc(struct rx_c *c, unsigned *cp)
 			nd++;
 		}
 		if (!nd || (!brace && nd < 2) || (brace && *c->p != '}') || v > 0x10ffff)
-			return rx_fail(c, "bad \\x escape at offset %d; use \\xHH or \\x{HHHH}", (int)(at - c->pat));
+			return tool_rx_fail(c, "bad \\x escape at offset %d; use \\xHH or \\x{HHHH}", (int)(at - c->pat));
 		c->p += brace;
 		*cp = v;
 		return 0;
@@ -5521,27 +5521,27 @@ rx_esc(struct rx_c *c, unsigned *cp)
 	}
 	if (strchr("dDwWsSbBAz<>", (int)ch))
 		return (int)ch;
-	if (ch < 0x80 && !rx_isword(ch)) {
+	if (ch < 0x80 && !tool_rx_isword(ch)) {
 		*cp = ch;
 		return 0;
 	}
 	if (ch - '1' < 9)
-		return rx_fail(c, "backreferences are not supported (offset %d)", (int)(at - c->pat));
-	return rx_fail(c, "unknown escape \\%c at offset %d", ch < 0x80 ? (int)ch : '?', (int)(at - c->pat));
+		return tool_rx_fail(c, "backreferences are not supported (offset %d)", (int)(at - c->pat));
+	return tool_rx_fail(c, "unknown escape \\%c at offset %d", ch < 0x80 ? (int)ch : '?', (int)(at - c->pat));
 }
 
-/* The index of \d \w \s in rx_sets (the upper case letter means the complement). */
+/* The index of \d \w \s in tool_rx_sets (the upper case letter means the complement). */
 static int
-rx_setof(int k)
+tool_rx_setof(int k)
 {
 	return (int)(strchr("dws", k | 32) - "dws");
 }
 
 /* [...] after its '['. */
 static int
-rx_class(struct rx_c *c, const char *at)
+tool_rx_class(struct tool_rx_c *c, const char *at)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	int neg = *c->p == '^', first = 1, n0 = re->nset, k, i;
 	unsigned lo = 0, hi;
 	size_t len;
@@ -5549,16 +5549,16 @@ rx_class(struct rx_c *c, const char *at)
 	for (; first || *c->p != ']'; first = 0) {
 		const char *it = c->p, *e;
 		if (!*c->p)
-			return rx_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
+			return tool_rx_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
 		if (c->p[0] == '[' && c->p[1] == ':' && (e = strstr(c->p + 2, ":]")) != NULL) {
-			int cn = c->p[2] == '^', nn = (int)(e - c->p) - 2 - cn, ns = (int)(sizeof rx_sets / sizeof rx_sets[0]);
+			int cn = c->p[2] == '^', nn = (int)(e - c->p) - 2 - cn, ns = (int)(sizeof tool_rx_sets / sizeof tool_rx_sets[0]);
 			const char *name = c->p + 2 + cn;
 			for (i = 0; i < ns; i++)
-				if ((int)strlen(rx_sets[i].name) == nn && !memcmp(rx_sets[i].name, name, (size_t)nn))
+				if ((int)strlen(tool_rx_sets[i].name) == nn && !memcmp(tool_rx_sets[i].name, name, (size_t)nn))
 					break;
 			if (i == ns)
-				return rx_fail(c, "unknown class [:%.*s:] at offset %d", nn, name, (int)(it - c->pat));
-			if (rx_addset(c, i, cn) < 0)
+				return tool_rx_fail(c, "unknown class [:%.*s:] at offset %d", nn, name, (int)(it - c->pat));
+			if (tool_rx_addset(c, i, cn) < 0)
 				return -1;
 			c->p = e + 2;
 			continue;
@@ -5566,28 +5566,28 @@ rx_class(struct rx_c *c, const char *at)
 		for (k = 0; k < 2; k++) {        /* the character, then the end of a range */
 			if (*c->p == '\\') {
 				c->p++;
-				if ((i = rx_esc(c, &hi)) < 0)
+				if ((i = tool_rx_esc(c, &hi)) < 0)
 					return -1;
 				if (i == '<' || i == '>')
 					hi = (unsigned)i;
 				else if (i && (k || !strchr("dDwWsS", i)))
-					return rx_fail(c, "\\%c is not allowed %s at offset %d", i,
+					return tool_rx_fail(c, "\\%c is not allowed %s at offset %d", i,
 					               k ? "as the end of a range" : "in a class", (int)(c->p - 2 - c->pat));
 				else if (i) {
-					if (rx_addset(c, rx_setof(i), i < 'a') < 0)
+					if (tool_rx_addset(c, tool_rx_setof(i), i < 'a') < 0)
 						return -1;
 					break;
 				}
 			} else {
-				hi = rx_dec((const unsigned char *)c->p, 4, &len);
+				hi = tool_rx_dec((const unsigned char *)c->p, 4, &len);
 				c->p += len;
 			}
 			if (!k)
 				lo = hi;
 			if (k || c->p[0] != '-' || !c->p[1] || c->p[1] == ']') {
 				if (hi < lo)
-					return rx_fail(c, "invalid range at offset %d (the end is below the start)", (int)(it - c->pat));
-				if (rx_range(c, lo, hi) < 0)
+					return tool_rx_fail(c, "invalid range at offset %d (the end is below the start)", (int)(it - c->pat));
+				if (tool_rx_range(c, lo, hi) < 0)
 					return -1;
 				break;
 			}
@@ -5595,14 +5595,14 @@ rx_class(struct rx_c *c, const char *at)
 		}
 	}
 	c->p++;
-	return rx_emit(c, neg ? RX_NCLASS : RX_CLASS, n0, re->nset - n0);
+	return tool_rx_emit(c, neg ? TOOL_RX_NCLASS : TOOL_RX_CLASS, n0, re->nset - n0);
 }
 
-static int rx_alt(struct rx_c *c);
+static int tool_rx_alt(struct tool_rx_c *c);
 
 /* One character, class, escape, anchor or group. */
 static int
-rx_atom(struct rx_c *c)
+tool_rx_atom(struct tool_rx_c *c)
 {
 	const char *at = c->p, *q;
 	unsigned cp;
@@ -5611,7 +5611,7 @@ rx_atom(struct rx_c *c)
 	switch (*c->p++) {
 	case '(':
 		if (++c->depth > AG_RE_DEPTH_MAX)
-			return rx_fail(c, "groups nested too deeply (over %d)", AG_RE_DEPTH_MAX);
+			return tool_rx_fail(c, "groups nested too deeply (over %d)", AG_RE_DEPTH_MAX);
 		if (*c->p == '?') {
 			q = c->p + 1;
 			if (*q == 'P')
@@ -5621,49 +5621,49 @@ rx_atom(struct rx_c *c)
 			else if (*q == '<' && q[1] != '=' && q[1] != '!' && (q = strchr(q, '>')) != NULL)
 				c->p = q + 1;    /* a named group is a plain group here */
 			else
-				return rx_fail(c, "unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
+				return tool_rx_fail(c, "unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
 				               "(?i) (?m) (?s) at the very start are supported",
 				               c->p[1] > 32 && c->p[1] < 127 ? c->p[1] : ' ', (int)(at - c->pat));
 		}
-		if (rx_alt(c) < 0)
+		if (tool_rx_alt(c) < 0)
 			return -1;
 		if (*c->p != ')')
-			return rx_fail(c, "unmatched ( at offset %d; write \\( for a literal one", (int)(at - c->pat));
+			return tool_rx_fail(c, "unmatched ( at offset %d; write \\( for a literal one", (int)(at - c->pat));
 		c->p++;
 		c->depth--;
 		return 0;
 	case '[':
-		return rx_class(c, at);
+		return tool_rx_class(c, at);
 	case '.':
-		return rx_emit(c, RX_ANY, 0, 0);
+		return tool_rx_emit(c, TOOL_RX_ANY, 0, 0);
 	case '^':
-		return rx_emit(c, RX_BOL, 0, 0);
+		return tool_rx_emit(c, TOOL_RX_BOL, 0, 0);
 	case '$':
-		return rx_emit(c, RX_EOL, 0, 0);
+		return tool_rx_emit(c, TOOL_RX_EOL, 0, 0);
 	case '*': case '+': case '?': case '{':
-		return rx_fail(c, "nothing to repeat at offset %d; escape a literal %c with a backslash", (int)(at - c->pat), *at);
+		return tool_rx_fail(c, "nothing to repeat at offset %d; escape a literal %c with a backslash", (int)(at - c->pat), *at);
 	case '\\':
-		if ((k = rx_esc(c, &cp)) < 0)
+		if ((k = tool_rx_esc(c, &cp)) < 0)
 			return -1;
 		if (k && strchr("bBAz<>", k))
-			return rx_emit(c, RX_WB + (int)(strchr("bBAz<>", k) - "bBAz<>"), 0, 0);
+			return tool_rx_emit(c, TOOL_RX_WB + (int)(strchr("bBAz<>", k) - "bBAz<>"), 0, 0);
 		if (k) {
 			int x = c->re->nset;
-			if (rx_addset(c, rx_setof(k), 0) < 0)
+			if (tool_rx_addset(c, tool_rx_setof(k), 0) < 0)
 				return -1;
-			return rx_emit(c, k < 'a' ? RX_NCLASS : RX_CLASS, x, c->re->nset - x);
+			return tool_rx_emit(c, k < 'a' ? TOOL_RX_NCLASS : TOOL_RX_CLASS, x, c->re->nset - x);
 		}
 		break;
 	default:
-		cp = rx_dec((const unsigned char *)at, 4, &len);
+		cp = tool_rx_dec((const unsigned char *)at, 4, &len);
 		c->p = at + len;
 	}
-	return rx_emit(c, RX_CHAR, (int)(c->re->icase ? rx_lower(cp) : cp), 0);
+	return tool_rx_emit(c, TOOL_RX_CHAR, (int)(c->re->icase ? tool_rx_lower(cp) : cp), 0);
 }
 
 /* A decimal count, at most 100000 (the program limit refuses far less); -1 when there is none. */
 static int
-rx_num(const char **p)
+tool_rx_num(const char **p)
 {
 	int v = -1;
 	while ((unsigned)(**p - '0') < 10) {
@@ -5677,9 +5677,9 @@ rx_num(const char **p)
 /* Quantifiers after the atom that starts at a: x{lo,hi} becomes lo copies of x, then a loop (hi < 0) or
  * hi - lo optional copies, each split to the end. */
 static int
-rx_quant(struct rx_c *c, int a)
+tool_rx_quant(struct tool_rx_c *c, int a)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	for (;;) {
 		const char *at = c->p, *p = at + 1;
 		int len = re->n - a, lo = 0, hi = -1, b = a, last, i, pend = -1, k;
@@ -5693,17 +5693,17 @@ rx_quant(struct rx_c *c, int a)
 		case '*':
 			break;
 		case '{':
-			if ((lo = rx_num(&p)) < 0)
+			if ((lo = tool_rx_num(&p)) < 0)
 				goto bad;
 			hi = lo;
 			if (*p == ',') {
 				p++;
-				hi = rx_num(&p);     /* none: no upper bound */
+				hi = tool_rx_num(&p);     /* none: no upper bound */
 			}
 			if (*p++ != '}')
 				goto bad;
 			if (hi >= 0 && hi < lo)
-				return rx_fail(c, "repetition {%d,%d} at offset %d has min above max", lo, hi, (int)(at - c->pat));
+				return tool_rx_fail(c, "repetition {%d,%d} at offset %d has min above max", lo, hi, (int)(at - c->pat));
 			break;
 		default:
 			return 0;
@@ -5714,7 +5714,7 @@ rx_quant(struct rx_c *c, int a)
 			continue;
 		}
 		if (!lo) {                         /* the first copy is optional too */
-			if (rx_insert(c, a, RX_SPLIT, 1, -1) < 0)
+			if (tool_rx_insert(c, a, TOOL_RX_SPLIT, 1, -1) < 0)
 				return -1;
 			pend = a;
 			b = a + 1;
@@ -5722,21 +5722,21 @@ rx_quant(struct rx_c *c, int a)
 		last = b;
 		for (i = 1; i < lo; i++) {
 			last = re->n;
-			if (rx_copy(c, b, len) < 0)
+			if (tool_rx_copy(c, b, len) < 0)
 				return -1;
 		}
 		if (hi < 0) {
 			if (!lo) {
 				re->prog[a].y = len + 2;
-				k = rx_emit(c, RX_JMP, a - re->n, 0);
+				k = tool_rx_emit(c, TOOL_RX_JMP, a - re->n, 0);
 			} else
-				k = rx_emit(c, RX_SPLIT, last - re->n, 1);
+				k = tool_rx_emit(c, TOOL_RX_SPLIT, last - re->n, 1);
 			if (k < 0)
 				return -1;
 			continue;
 		}
 		for (i = lo ? lo : 1; i < hi; i++) {
-			if ((pend = rx_emit(c, RX_SPLIT, 1, pend)) < 0 || rx_copy(c, b, len) < 0)
+			if ((pend = tool_rx_emit(c, TOOL_RX_SPLIT, 1, pend)) < 0 || tool_rx_copy(c, b, len) < 0)
 				return -1;
 		}
 		while (pend >= 0) {
@@ -5746,27 +5746,27 @@ rx_quant(struct rx_c *c, int a)
 		}
 		continue;
 bad:
-		return rx_fail(c, "bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace",
+		return tool_rx_fail(c, "bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace",
 		               (int)(at - c->pat));
 	}
 }
 
 /* Branches separated by |: each but the last is "split to the next branch; the branch; jump to the end". */
 static int
-rx_alt(struct rx_c *c)
+tool_rx_alt(struct tool_rx_c *c)
 {
-	struct rx *re = c->re;
+	struct tool_rx *re = c->re;
 	int start = re->n, pend = -1, k;
 	for (;;) {
 		while (*c->p && *c->p != '|' && *c->p != ')') {
 			k = re->n;
-			if (rx_atom(c) < 0 || rx_quant(c, k) < 0)
+			if (tool_rx_atom(c) < 0 || tool_rx_quant(c, k) < 0)
 				return -1;
 		}
 		if (*c->p != '|')
 			break;
 		c->p++;
-		if (rx_insert(c, start, RX_SPLIT, 1, re->n - start + 2) < 0 || (k = rx_emit(c, RX_JMP, pend, 0)) < 0)
+		if (tool_rx_insert(c, start, TOOL_RX_SPLIT, 1, re->n - start + 2) < 0 || (k = tool_rx_emit(c, TOOL_RX_JMP, pend, 0)) < 0)
 			return -1;
 		pend = k;
 		start = re->n;
@@ -5779,9 +5779,9 @@ rx_alt(struct rx_c *c)
 	return 0;
 }
 
-/* Frees what rx_comp allocated; safe on a zeroed or failed struct, and twice. */
+/* Frees what tool_rx_comp allocated; safe on a zeroed or failed struct, and twice. */
 static void
-rx_free(struct rx *re)
+tool_rx_free(struct tool_rx *re)
 {
 	free(re->prog);
 	free(re->set);
@@ -5791,9 +5791,9 @@ rx_free(struct rx *re)
 
 /* Compiles pat; on error, err gets a one-line message with the offset in the pattern. */
 static int
-rx_comp(struct rx *re, const char *pat, int icase, char *err, size_t ecap)
+tool_rx_comp(struct tool_rx *re, const char *pat, int icase, char *err, size_t ecap)
 {
-	struct rx_c c;
+	struct tool_rx_c c;
 	memset(re, 0, sizeof *re);
 	memset(&c, 0, sizeof c);
 	c.re = re;
@@ -5810,27 +5810,27 @@ rx_comp(struct rx *re, const char *pat, int icase, char *err, size_t ecap)
 		else
 			re->icase = icase;
 	}
-	if (rx_alt(&c) < 0)
+	if (tool_rx_alt(&c) < 0)
 		goto fail;
 	if (*c.p) {
-		rx_fail(&c, "unmatched ) at offset %d; write \\) for a literal one", (int)(c.p - pat));
+		tool_rx_fail(&c, "unmatched ) at offset %d; write \\) for a literal one", (int)(c.p - pat));
 		goto fail;
 	}
-	if (rx_emit(&c, RX_MATCH, 0, 0) < 0)
+	if (tool_rx_emit(&c, TOOL_RX_MATCH, 0, 0) < 0)
 		goto fail;
 	if (!(re->thr = calloc(4 * (size_t)re->n + 1, sizeof *re->thr))) {
-		rx_fail(&c, "out of memory");
+		tool_rx_fail(&c, "out of memory");
 		goto fail;
 	}
 	return 0;
 fail:
-	rx_free(re);
+	tool_rx_free(re);
 	return -1;
 }
 
 /* A fresh mark for the next position, so no list has to be cleared. */
 static unsigned
-rx_gen(const struct rx *re)
+tool_rx_gen(const struct tool_rx *re)
 {
 	unsigned *g = re->thr + 4 * re->n;
 	if (++*g == 0) {
@@ -5842,33 +5842,33 @@ rx_gen(const struct rx *re)
 
 /* Adds pc and what it reaches without consuming at position i of s to list; 1 when that reaches MATCH. */
 static int
-rx_add(const struct rx *re, unsigned *list, unsigned *cnt, unsigned pc, const unsigned char *s, size_t n, size_t i)
+tool_rx_add(const struct tool_rx *re, unsigned *list, unsigned *cnt, unsigned pc, const unsigned char *s, size_t n, size_t i)
 {
 	unsigned *st = re->thr + 2 * re->n, *mark = st + re->n, g = mark[re->n], sp = 0, to[2], k, nt;
-	int pw = i > 0 && rx_isword(s[i - 1]), cw = i < n && rx_isword(s[i]), ok;
+	int pw = i > 0 && tool_rx_isword(s[i - 1]), cw = i < n && tool_rx_isword(s[i]), ok;
 	mark[pc] = g;
 	st[sp++] = pc;
 	while (sp) {                      /* each pc is pushed once per mark, so the stack holds re->n */
-		const struct rx_inst *in = &re->prog[pc = st[--sp]];
+		const struct tool_rx_inst *in = &re->prog[pc = st[--sp]];
 		nt = 1;
 		to[0] = pc + 1;
 		switch (in->op) {
-		case RX_MATCH:
+		case TOOL_RX_MATCH:
 			return 1;
-		case RX_SPLIT:
+		case TOOL_RX_SPLIT:
 			to[1] = pc + (unsigned)in->y;
 			nt = 2;
 			/* fall through */
-		case RX_JMP:
+		case TOOL_RX_JMP:
 			to[0] = pc + (unsigned)in->x;
 			ok = 1;
 			break;
-		case RX_WB: ok = pw != cw; break;
-		case RX_NWB: ok = pw == cw; break;
-		case RX_BOL: ok = i == 0; break;
-		case RX_EOL: ok = i == n; break;
-		case RX_WSTART: ok = !pw && cw; break;
-		case RX_WEND: ok = pw && !cw; break;
+		case TOOL_RX_WB: ok = pw != cw; break;
+		case TOOL_RX_NWB: ok = pw == cw; break;
+		case TOOL_RX_BOL: ok = i == 0; break;
+		case TOOL_RX_EOL: ok = i == n; break;
+		case TOOL_RX_WSTART: ok = !pw && cw; break;
+		case TOOL_RX_WEND: ok = pw && !cw; break;
 		default:
 			list[(*cnt)++] = pc;
 			continue;
@@ -5884,7 +5884,7 @@ rx_add(const struct rx *re, unsigned *list, unsigned *cnt, unsigned pc, const un
 
 /* 1 when c is in one of the class's ranges. */
 static int
-rx_inset(const struct rx *re, const struct rx_inst *in, unsigned c)
+tool_rx_inset(const struct tool_rx *re, const struct tool_rx_inst *in, unsigned c)
 {
 	const unsigned *r = re->set + 2 * in->x, *e = r + 2 * in->y;
 	for (; r < e; r += 2)
@@ -5895,41 +5895,41 @@ rx_inset(const struct rx *re, const struct rx_inst *in, unsigned c)
 
 /* 1 when the pattern matches somewhere in the line s[0..n) (no newline in it). */
 static int
-rx_match(const struct rx *re, const char *s, size_t n)
+tool_rx_match(const struct tool_rx *re, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s, *q;
-	const struct rx_inst *p0 = re->prog, *in;
+	const struct tool_rx_inst *p0 = re->prog, *in;
 	unsigned *cl = re->thr, *nl = cl + re->n, *t, nc = 0, nn, k, c, fc;
 	size_t i = 0, len;
 	int ok;
-	rx_gen(re);
+	tool_rx_gen(re);
 	for (;;) {
-		if (!nc && i && p0->op == RX_BOL)
+		if (!nc && i && p0->op == TOOL_RX_BOL)
 			return 0;
 		/* no thread left and every match starts with one ASCII byte: skip to it */
-		if (!nc && p0->op == RX_CHAR && p0->x < 0x80 && !(re->icase && rx_isword((unsigned)p0->x))) {
+		if (!nc && p0->op == TOOL_RX_CHAR && p0->x < 0x80 && !(re->icase && tool_rx_isword((unsigned)p0->x))) {
 			if (i >= n || !(q = memchr(u + i, p0->x, n - i)))
 				return 0;
 			i = (size_t)(q - u);
-			rx_gen(re);
+			tool_rx_gen(re);
 		}
-		if (rx_add(re, cl, &nc, 0, u, n, i))
+		if (tool_rx_add(re, cl, &nc, 0, u, n, i))
 			return 1;
 		if (i >= n)
 			return 0;
-		c = rx_dec(u + i, n - i, &len);
-		fc = re->icase ? rx_lower(c) : c;
-		rx_gen(re);
+		c = tool_rx_dec(u + i, n - i, &len);
+		fc = re->icase ? tool_rx_lower(c) : c;
+		tool_rx_gen(re);
 		for (nn = 0, k = 0; k < nc; k++) {
 			in = &re->prog[cl[k]];
-			if (in->op == RX_CHAR)
+			if (in->op == TOOL_RX_CHAR)
 				ok = fc == (unsigned)in->x;
-			else if (in->op == RX_ANY)
+			else if (in->op == TOOL_RX_ANY)
 				ok = c != '\n';
 			else
-				ok = (rx_inset(re, in, c) || (re->icase && (rx_inset(re, in, rx_lower(c)) ||
-				      rx_inset(re, in, rx_upper(c))))) != (in->op == RX_NCLASS);
-			if (ok && rx_add(re, nl, &nn, cl[k] + 1, u, n, i + len))
+				ok = (tool_rx_inset(re, in, c) || (re->icase && (tool_rx_inset(re, in, tool_rx_lower(c)) ||
+				      tool_rx_inset(re, in, tool_rx_upper(c))))) != (in->op == TOOL_RX_NCLASS);
+			if (ok && tool_rx_add(re, nl, &nn, cl[k] + 1, u, n, i + len))
 				return 1;
 		}
 		t = cl;
@@ -5941,7 +5941,7 @@ rx_match(const struct rx *re, const char *s, size_t n)
 }
 
 struct tool_grepctx {
-	struct rx re;
+	struct tool_rx re;
 	const char *glob;
 	int mode;                 /* 0 files, 1 content, 2 count */
 	int numbers;
@@ -5973,7 +5973,7 @@ tool_grep_visit(void *ctx, const char *path, const char *rel, const struct stat 
 		size_t len = nl ? (size_t)(nl - (data.p + i)) : data.len - i;
 		int hit;
 		line++;
-		hit = rx_match(&g->re, data.p + i, len);
+		hit = tool_rx_match(&g->re, data.p + i, len);
 		if (hit) {
 			matches++;
 			if (g->mode == 0)
@@ -6072,7 +6072,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Grep: bad path");
 		goto done;
 	}
-	rc = rx_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
+	rc = tool_rx_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
 	if (rc) {
 		tool_fail(o, "Grep: the pattern is not a valid regular expression: %s", msg);
 		goto done;
@@ -6109,7 +6109,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	tool_clip(&o->text, AG_TOOL_OUTPUT_MAX);
 done:
 	if (have_re)
-		rx_free(&g.re);
+		tool_rx_free(&g.re);
 	for (i = 0; i < g.n; i++)
 		free(g.hits[i].path);
 	free(g.hits);
@@ -8615,16 +8615,16 @@ static int loop_run(struct loop *L, const char **subtype);
 #ifndef AG_AGENT_TYPES
 #define AG_AGENT_TYPES 32
 #endif
-struct agent_type {
+struct loop_agent_type {
 	char name[64];
 	char *desc, *tools, *model, *body, *path;
 };
-static struct agent_type agent_types[AG_AGENT_TYPES];
-static size_t agent_ntypes;
+static struct loop_agent_type loop_agent_types[AG_AGENT_TYPES];
+static size_t loop_nagent_types;
 
 /* The value of key in a front matter (fm, its text), into a new string; NULL when absent. */
 static char *
-fm_get(const char *fm, size_t n, const char *key)
+loop_fm_get(const char *fm, size_t n, const char *key)
 {
 	size_t kl = strlen(key), i = 0;
 	while (i < n) {
@@ -8653,7 +8653,7 @@ fm_get(const char *fm, size_t n, const char *key)
 
 /* Split a Markdown file into its front matter and body; 0 when it has no front matter. */
 static int
-fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char **body)
+loop_fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char **body)
 {
 	const char *end;
 	if (n < 4 || strncmp(s, "---", 3) != 0 || !(s[3] == '\n' || (s[3] == '\r' && n > 4 && s[4] == '\n')))
@@ -8672,16 +8672,16 @@ fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char **bod
 }
 
 static void
-agents_load_dir(const char *dir)
+loop_agents_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL && agent_ntypes < AG_AGENT_TYPES) {
+	while (d && (de = readdir(d)) != NULL && loop_nagent_types < AG_AGENT_TYPES) {
 		char path[PATH_MAX];
 		struct buf f = {0};
 		const char *fm, *body;
 		size_t fmn, n = strlen(de->d_name), k;
-		struct agent_type *t = &agent_types[agent_ntypes];
+		struct loop_agent_type *t = &loop_agent_types[loop_nagent_types];
 		char *name;
 		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0 ||
 		    snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
@@ -8689,14 +8689,14 @@ agents_load_dir(const char *dir)
 			buf_free(&f);
 			continue;
 		}
-		if (!fm_split(f.p, f.len, &fm, &fmn, &body) || !(name = fm_get(fm, fmn, "name")) || !*name) {
+		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(name = loop_fm_get(fm, fmn, "name")) || !*name) {
 			fprintf(stderr, "agent: subagent at %s has no front matter (name, description): skipped\n", path);
 			buf_free(&f);
 			continue;
 		}
-		for (k = 0; k < agent_ntypes && strcmp(agent_types[k].name, name); k++)
+		for (k = 0; k < loop_nagent_types && strcmp(loop_agent_types[k].name, name); k++)
 			;
-		if (k < agent_ntypes || strcmp(name, "general-purpose") == 0) {   /* the project's comes first */
+		if (k < loop_nagent_types || strcmp(name, "general-purpose") == 0) {   /* the project's comes first */
 			free(name);
 			buf_free(&f);
 			continue;
@@ -8704,12 +8704,12 @@ agents_load_dir(const char *dir)
 		memset(t, 0, sizeof *t);
 		str_copy(t->name, sizeof t->name, name, strlen(name));
 		free(name);
-		t->desc = fm_get(fm, fmn, "description");
-		t->tools = fm_get(fm, fmn, "tools");
-		t->model = fm_get(fm, fmn, "model");
+		t->desc = loop_fm_get(fm, fmn, "description");
+		t->tools = loop_fm_get(fm, fmn, "tools");
+		t->model = loop_fm_get(fm, fmn, "model");
 		t->body = strdup(body);
 		t->path = strdup(path);
-		agent_ntypes++;
+		loop_nagent_types++;
 		buf_free(&f);
 	}
 	if (d)
@@ -8719,7 +8719,7 @@ agents_load_dir(const char *dir)
 /* The skills of the project and the user, as the lines of a system prompt block (names, descriptions and
  * where each SKILL.md is; never the bodies). */
 static void
-skills_load_dir(const char *dir, struct buf *out)
+loop_skills_dir(const char *dir, struct buf *out)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -8734,10 +8734,10 @@ skills_load_dir(const char *dir, struct buf *out)
 			buf_free(&f);
 			continue;
 		}
-		if (!fm_split(f.p, f.len, &fm, &fmn, &body) || !(desc = fm_get(fm, fmn, "description")) || !*desc)
+		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(desc = loop_fm_get(fm, fmn, "description")) || !*desc)
 			fprintf(stderr, "agent: skill at %s has no front matter (name, description): skipped\n", path);
 		else {
-			name = fm_get(fm, fmn, "name");
+			name = loop_fm_get(fm, fmn, "name");
 			buf_printf(out, "- %s: %s (%s)\n", name && *name ? name : de->d_name, desc, path);
 		}
 		free(name);
@@ -8749,19 +8749,19 @@ skills_load_dir(const char *dir, struct buf *out)
 }
 
 static void
-agents_load(const char *cwd, struct buf *skills)
+loop_agents_load(const char *cwd, struct buf *skills)
 {
 	char dir[PATH_MAX];
 	const char *h = getenv("HOME");
 	struct buf list = {0};
 	if (snprintf(dir, sizeof dir, "%s/.claude/agents", cwd) < (int)sizeof dir)
-		agents_load_dir(dir);
+		loop_agents_dir(dir);
 	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/agents", h) < (int)sizeof dir)
-		agents_load_dir(dir);
+		loop_agents_dir(dir);
 	if (snprintf(dir, sizeof dir, "%s/.claude/skills", cwd) < (int)sizeof dir)
-		skills_load_dir(dir, &list);
+		loop_skills_dir(dir, &list);
 	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
-		skills_load_dir(dir, &list);
+		loop_skills_dir(dir, &list);
 	if (list.len)
 		buf_printf(skills, "Skills: folders of instructions (and sometimes scripts) for particular tasks. When a "
 		           "task matches a skill's description, Read its SKILL.md first and follow it; read the other "
@@ -8770,20 +8770,20 @@ agents_load(const char *cwd, struct buf *skills)
 }
 
 static void
-agents_free(void)
+loop_agents_free(void)
 {
 	size_t i;
-	for (i = 0; i < agent_ntypes; i++) {
-		free(agent_types[i].desc);
-		free(agent_types[i].tools);
-		free(agent_types[i].model);
-		free(agent_types[i].body);
-		free(agent_types[i].path);
+	for (i = 0; i < loop_nagent_types; i++) {
+		free(loop_agent_types[i].desc);
+		free(loop_agent_types[i].tools);
+		free(loop_agent_types[i].model);
+		free(loop_agent_types[i].body);
+		free(loop_agent_types[i].path);
 	}
-	agent_ntypes = 0;
+	loop_nagent_types = 0;
 }
 
-static const char agents_task_schema[] =
+static const char loop_task_schema[] =
 	"{\"type\":\"object\",\"properties\":{\"description\":{\"type\":\"string\",\"description\":"
 	"\"3 to 5 words\"},\"prompt\":{\"type\":\"string\",\"description\":\"the whole task\"},"
 	"\"subagent_type\":{\"type\":\"string\"},\"model\":{\"type\":\"string\",\"description\":\"sonnet, "
@@ -8792,7 +8792,7 @@ static const char agents_task_schema[] =
 
 /* The Task tool's definition, naming the subagent types there are. */
 static void
-agents_task_def(struct buf *out)
+loop_task_def(struct buf *out)
 {
 	struct buf d = {0};
 	struct jw w;
@@ -8802,20 +8802,20 @@ agents_task_def(struct buf *out)
 	         "searches or work that would fill your context; give it everything it needs in prompt. Several "
 	         "independent tasks can be started in one message. Types (subagent_type):\n- general-purpose: any "
 	         "task (the default)\n");
-	for (i = 0; i < agent_ntypes; i++)
-		buf_printf(&d, "- %s: %s\n", agent_types[i].name, agent_types[i].desc ? agent_types[i].desc : "");
+	for (i = 0; i < loop_nagent_types; i++)
+		buf_printf(&d, "- %s: %s\n", loop_agent_types[i].name, loop_agent_types[i].desc ? loop_agent_types[i].desc : "");
 	jw_init(&w, jw_sink_buf, out);
 	jw_open(&w, '{');
 	jw_key(&w, "name"); jw_str(&w, "Task");
 	jw_key(&w, "description"); jw_strn(&w, d.p, d.len);
 	jw_key(&w, "input_schema");
-	jw_json(&w, agents_task_schema, sizeof agents_task_schema - 1);
+	jw_json(&w, loop_task_schema, sizeof loop_task_schema - 1);
 	jw_close(&w, '}');
 	buf_free(&d);
 }
 
 static const char *
-agents_model(const char *m, const char *inherit)
+loop_agent_model(const char *m, const char *inherit)
 {
 	if (!m || !*m || strcmp(m, "inherit") == 0)
 		return inherit;
@@ -8853,7 +8853,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	struct buf prompt = {0}, type = {0}, model = {0}, system = {0}, tools = {0};
 	struct api_cfg cfg = *L->cfg;
 	const struct api_cfg *saved_cfg = L->api->cfg;
-	const struct agent_type *t = NULL;
+	const struct loop_agent_type *t = NULL;
 	struct loop *S;
 	struct ag_err *e = L->api->e;
 	const char *subtype = "success";
@@ -8863,25 +8863,25 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	    tool_arg_str(j, "model", &model, 0, "Task", o) < 0)
 		goto out;
 	if (type.len && strcmp(type.p, "general-purpose") != 0) {
-		for (i = 0; i < agent_ntypes && strcmp(agent_types[i].name, type.p); i++)
+		for (i = 0; i < loop_nagent_types && strcmp(loop_agent_types[i].name, type.p); i++)
 			;
-		if (i == agent_ntypes) {
+		if (i == loop_nagent_types) {
 			struct buf names = {0};
 			buf_adds(&names, "general-purpose");
-			for (i = 0; i < agent_ntypes; i++)
-				buf_printf(&names, ", %s", agent_types[i].name);
+			for (i = 0; i < loop_nagent_types; i++)
+				buf_printf(&names, ", %s", loop_agent_types[i].name);
 			tool_fail(o, "There is no subagent type '%s'; the types are: %s", type.p, names.p);
 			buf_free(&names);
 			goto out;
 		}
-		t = &agent_types[i];
+		t = &loop_agent_types[i];
 	}
 	S = calloc(1, sizeof *S);
 	if (!S) {
 		tool_fail(o, "out of memory");
 		goto out;
 	}
-	snprintf(cfg.model, sizeof cfg.model, "%s", agents_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
+	snprintf(cfg.model, sizeof cfg.model, "%s", loop_agent_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
 	cli_system(&system, t && t->body && *t->body ? t->body : loop_subagent_prompt, NULL, L->tools.cwd, cfg.model);
 	cli_tools(&tools, &L->perm, NULL, 0, t ? t->tools : NULL, 1);
 	cfg.system_json = system.p;
@@ -8961,7 +8961,7 @@ out:
 
 /* http(s)://host[:port]/path?query into the origin (url_parse's) and the request target. */
 static int
-web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err *e)
+loop_web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err *e)
 {
 	char origin[600];
 	const char *p = strstr(in, "://"), *rest;
@@ -8993,7 +8993,7 @@ web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err
 
 /* Characters (not bytes) of UTF-8 text. */
 static size_t
-web_chars(const char *s, size_t n)
+loop_web_chars(const char *s, size_t n)
 {
 	size_t i, c = 0;
 	for (i = 0; i < n; i++)
@@ -9004,12 +9004,12 @@ web_chars(const char *s, size_t n)
 /* HTML to readable text: script, style and head dropped, block tags as line breaks, the common entities
  * decoded, runs of white space collapsed. */
 static void
-web_html_text(const char *s, size_t n, struct buf *out)
+loop_web_text(const char *s, size_t n, struct buf *out)
 {
 	size_t i = 0, chars = 0, counted = out->len;
 	int space = 1, nl = 2;
 	while (i < n && chars < AG_FETCH_TEXT) {
-		chars += web_chars(out->p + counted, out->len - counted);   /* only what was added: linear */
+		chars += loop_web_chars(out->p + counted, out->len - counted);   /* only what was added: linear */
 		counted = out->len;
 		char c = s[i];
 		if (c == '<') {
@@ -9123,7 +9123,7 @@ web_html_text(const char *s, size_t n, struct buf *out)
 
 /* GET url (redirects followed); the body, its content type and the final URL. */
 static int
-web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype, size_t ccap, char *final,
+loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype, size_t ccap, char *final,
         size_t fcap, struct ag_err *e)
 {
 	char cur[2048], target[2048];
@@ -9142,7 +9142,7 @@ web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype,
 		h->net.fd = -1;
 		h->e = e;
 		h->trust = trust;
-		if (web_split(cur, &h->url, target, sizeof target, e) || net_proxy_for(&h->url, &h->proxy, e))
+		if (loop_web_split(cur, &h->url, target, sizeof target, e) || net_proxy_for(&h->url, &h->proxy, e))
 			break;
 		h->net.timeout_ms = 30000;
 		h->deadline_ms = clk_ms() + 60000;
@@ -9223,7 +9223,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	int rc;
 	if (tool_arg_str(j, "url", &url, 1, "WebFetch", o) < 0 || tool_arg_str(j, "prompt", &prompt, 1, "WebFetch", o) < 0)
 		goto out;
-	if (web_get(url.p, L->api->http.trust, &body, ctype, sizeof ctype, final, sizeof final, &e)) {
+	if (loop_web_get(url.p, L->api->http.trust, &body, ctype, sizeof ctype, final, sizeof final, &e)) {
 		tool_fail(o, "WebFetch %s: %s", url.p, e.msg);
 		goto out;
 	}
@@ -9233,7 +9233,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 			*lc = (char)tolower((unsigned char)*lc);
 	}
 	if (!ctype[0] || strstr(ctype, "html"))
-		web_html_text(body.p ? body.p : "", body.len, &text);
+		loop_web_text(body.p ? body.p : "", body.len, &text);
 	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml")) {
 		size_t k, nc = 0;
 		for (k = 0; k < body.len && nc <= AG_FETCH_TEXT; k++)
@@ -9271,7 +9271,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	}
 	L->total.input += m->usage.input;
 	L->total.output += m->usage.output;
-	buf_printf(&o->text, "Fetched %s (%zu characters)%s%s\n\n", final, web_chars(text.p, text.len),
+	buf_printf(&o->text, "Fetched %s (%zu characters)%s%s\n\n", final, loop_web_chars(text.p, text.len),
 	           strcmp(final, url.p) ? ", redirected from " : "", strcmp(final, url.p) ? url.p : "");
 	{
 		int i;
@@ -9342,7 +9342,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				char target[2048];
 				struct ag_err ue = {0};
 				if (json_str_buf(&tj, json_get(&tj, 0, "url"), &u) == 0 && u.p &&
-				    web_split(u.p, &pu, target, sizeof target, &ue) == 0) {
+				    loop_web_split(u.p, &pu, target, sizeof target, &ue) == 0) {
 					char *c;
 					size_t hl = strlen(pu.host);
 					while (hl > 1 && pu.host[hl - 1] == '.')
@@ -11793,10 +11793,10 @@ main(int argc, char **argv)
 	/* what every request carries, built once */
 	{
 		struct buf skills = {0}, task = {0};
-		agents_load(L.tools.cwd, &skills);
+		loop_agents_load(L.tools.cwd, &skills);
 		if (skills.len && append)
 			buf_printf(&skills, "\n%s", append);
-		agents_task_def(&task);
+		loop_task_def(&task);
 		cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, skills.len ? skills.p : append, L.tools.cwd,
 		           cfg.model);
 		cli_tools(&tools, &L.perm, &task, 1, NULL, 0);
@@ -11991,7 +11991,7 @@ usage_error:
 	}
 done:
 	mcp_stop();
-	agents_free();
+	loop_agents_free();
 	if (helper_key.p)
 		explicit_bzero(helper_key.p, helper_key.len);
 	buf_free(&helper_key);

@@ -1,4 +1,4 @@
-/* Unit tests for the Grep regular-expression engine (rx_comp, rx_match in agent.c's tool section): a table of patterns and lines,
+/* Unit tests for the Grep regular-expression engine (tool_rx_comp, tool_rx_match in agent.c's tool section): a table of patterns and lines,
  * error messages, patterns that are exponential for a backtracking matcher, a 1 MB line, and a differential
  * check against glibc's regcomp/regexec (REG_EXTENDED) on random patterns where the two syntaxes agree.
  * Built by `make test` like the other unit tests (glibc, ASan/UBSan). */
@@ -180,7 +180,7 @@ t_table(void)
 	char name[300], qp[120], qs[120], err[200];
 	for (i = 0; i < sizeof t_cases / sizeof t_cases[0]; i++) {
 		const struct t_case *t = &t_cases[i];
-		struct rx r;
+		struct tool_rx r;
 		int rc, got;
 		t_quote(t->pat, strlen(t->pat), qp, sizeof qp);
 		t_quote(t->s, strlen(t->s), qs, sizeof qs);
@@ -189,20 +189,20 @@ t_table(void)
 		else
 			snprintf(name, sizeof name, "/%s/%s %s \"%s\"", qp, t->icase ? "i" : "", t->want ? "matches" : "does not match", qs);
 		err[0] = 0;
-		rc = rx_comp(&r, t->pat, t->icase, err, sizeof err);
+		rc = tool_rx_comp(&r, t->pat, t->icase, err, sizeof err);
 		if (t->want < 0) {
 			t_result(rc < 0 && strstr(err, t->s) != NULL, name, "rc %d, message \"%s\"", rc, err);
 			if (rc == 0)
-				rx_free(&r);
+				tool_rx_free(&r);
 			continue;
 		}
 		if (rc < 0) {
 			t_result(0, name, "compile error: %s", err);
 			continue;
 		}
-		got = rx_match(&r, t->s, strlen(t->s));
+		got = tool_rx_match(&r, t->s, strlen(t->s));
 		t_result(got == t->want, name, "got %d", got);
-		rx_free(&r);
+		tool_rx_free(&r);
 	}
 }
 
@@ -210,24 +210,24 @@ t_table(void)
 static void
 t_edges(void)
 {
-	struct rx r;
-	const struct rx *cr = &r;
+	struct tool_rx r;
+	const struct tool_rx *cr = &r;
 	char err[200], deep[300], small[12];
 	int i, ok;
 	/* the line is s[0..n), NULs included, nothing read past n */
-	ok = rx_comp(&r, "a.b", 0, err, sizeof err) == 0 && rx_match(cr, "a\0b", 3) == 1;
-	rx_free(&r);
-	ok = ok && rx_comp(&r, "^a$", 0, err, sizeof err) == 0 && rx_match(cr, "ab", 1) == 1 && rx_match(cr, "a\0", 2) == 0;
-	rx_free(&r);
+	ok = tool_rx_comp(&r, "a.b", 0, err, sizeof err) == 0 && tool_rx_match(cr, "a\0b", 3) == 1;
+	tool_rx_free(&r);
+	ok = ok && tool_rx_comp(&r, "^a$", 0, err, sizeof err) == 0 && tool_rx_match(cr, "ab", 1) == 1 && tool_rx_match(cr, "a\0", 2) == 0;
+	tool_rx_free(&r);
 	{
 		char *p = malloc(3);               /* ASan sees a read past n */
 		memcpy(p, "xab", 3);
-		ok = ok && rx_comp(&r, "ab\\b", 0, err, sizeof err) == 0 && rx_match(cr, p, 3) == 1 && rx_match(cr, p, 2) == 0;
-		rx_free(&r);
-		ok = ok && rx_comp(&r, "^\xc3\xa9$", 0, err, sizeof err) == 0;
+		ok = ok && tool_rx_comp(&r, "ab\\b", 0, err, sizeof err) == 0 && tool_rx_match(cr, p, 3) == 1 && tool_rx_match(cr, p, 2) == 0;
+		tool_rx_free(&r);
+		ok = ok && tool_rx_comp(&r, "^\xc3\xa9$", 0, err, sizeof err) == 0;
 		p[0] = 'x'; p[1] = (char)0xc3; p[2] = (char)0xa9;
-		ok = ok && rx_match(cr, p + 1, 2) == 1 && rx_match(cr, p + 1, 1) == 0;
-		rx_free(&r);
+		ok = ok && tool_rx_match(cr, p + 1, 2) == 1 && tool_rx_match(cr, p + 1, 1) == 0;
+		tool_rx_free(&r);
 		free(p);
 	}
 	t_result(ok, "the line is s[0..n): NUL bytes match ., nothing past n is read", "failed");
@@ -238,38 +238,38 @@ t_edges(void)
 	for (i = 0; i < AG_RE_DEPTH_MAX; i++)
 		deep[AG_RE_DEPTH_MAX + 1 + i] = ')';
 	deep[2 * AG_RE_DEPTH_MAX + 1] = 0;
-	ok = rx_comp(&r, deep, 0, err, sizeof err) == 0 && rx_match(&r, "xa", 2) == 1;
-	rx_free(&r);
+	ok = tool_rx_comp(&r, deep, 0, err, sizeof err) == 0 && tool_rx_match(&r, "xa", 2) == 1;
+	tool_rx_free(&r);
 	memmove(deep + 1, deep, strlen(deep) + 1);
 	deep[strlen(deep) + 1] = 0;
 	deep[strlen(deep)] = ')';
-	ok = ok && rx_comp(&r, deep, 0, err, sizeof err) < 0 && strstr(err, "groups nested too deeply (over 64)") != NULL;
+	ok = ok && tool_rx_comp(&r, deep, 0, err, sizeof err) < 0 && strstr(err, "groups nested too deeply (over 64)") != NULL;
 	t_result(ok, "64 nested groups compile, 65 are refused", "message \"%s\"", err);
 	/* the error buffer: truncated safely, or none at all */
 	memset(small, 'x', sizeof small);
-	ok = rx_comp(&r, "(abc", 0, small, sizeof small) < 0 && strlen(small) == sizeof small - 1;
-	ok = ok && rx_comp(&r, "(abc", 0, NULL, 0) < 0 && r.prog == NULL && r.thr == NULL;
-	rx_free(&r);
+	ok = tool_rx_comp(&r, "(abc", 0, small, sizeof small) < 0 && strlen(small) == sizeof small - 1;
+	ok = ok && tool_rx_comp(&r, "(abc", 0, NULL, 0) < 0 && r.prog == NULL && r.thr == NULL;
+	tool_rx_free(&r);
 	t_result(ok, "a short error buffer is cut, a NULL one is left alone, a failed compile frees all", "failed");
 	/* the mark generation wraps: marks are cleared and matching goes on */
-	ok = rx_comp(&r, "^(a|b)*c$", 0, err, sizeof err) == 0;
+	ok = tool_rx_comp(&r, "^(a|b)*c$", 0, err, sizeof err) == 0;
 	if (ok) {
 		r.thr[4 * r.n] = UINT_MAX - 5;
-		ok = rx_match(cr, "ababababc", 9) == 1 && rx_match(cr, "ababababa", 9) == 0 && rx_match(cr, "abc", 3) == 1;
+		ok = tool_rx_match(cr, "ababababc", 9) == 1 && tool_rx_match(cr, "ababababa", 9) == 0 && tool_rx_match(cr, "abc", 3) == 1;
 	}
-	rx_free(&r);
+	tool_rx_free(&r);
 	t_result(ok, "matching goes on when the mark generation wraps", "failed");
 	/* the same compiled pattern, many lines: nothing carries over */
-	ok = rx_comp(&r, "\\bfoo(bar)?\\b", 0, err, sizeof err) == 0;
+	ok = tool_rx_comp(&r, "\\bfoo(bar)?\\b", 0, err, sizeof err) == 0;
 	for (i = 0; ok && i < 1000; i++)
-		ok = rx_match(cr, i & 1 ? "x foobar y" : "x foobarz y", 10 + !(i & 1)) == (i & 1);
-	rx_free(&r);
-	rx_free(&r);
-	t_result(ok, "one pattern over many lines; rx_free twice is harmless", "failed at %d", i);
+		ok = tool_rx_match(cr, i & 1 ? "x foobar y" : "x foobarz y", 10 + !(i & 1)) == (i & 1);
+	tool_rx_free(&r);
+	tool_rx_free(&r);
+	t_result(ok, "one pattern over many lines; tool_rx_free twice is harmless", "failed at %d", i);
 	/* program size grows with counts, and the limit is exact */
-	ok = rx_comp(&r, "a{19999}", 0, err, sizeof err) == 0 && r.n == 20000;
-	rx_free(&r);
-	ok = ok && rx_comp(&r, "a{20000}", 0, err, sizeof err) < 0;
+	ok = tool_rx_comp(&r, "a{19999}", 0, err, sizeof err) == 0 && r.n == 20000;
+	tool_rx_free(&r);
+	ok = ok && tool_rx_comp(&r, "a{20000}", 0, err, sizeof err) < 0;
 	t_result(ok, "a{19999} is 20000 instructions with MATCH; a{20000} is refused", "%s", err);
 }
 
@@ -278,13 +278,13 @@ t_edges(void)
 static void
 t_slow(const char *pat, const char *s, size_t n, int want, double limit, const char *name)
 {
-	struct rx r;
+	struct tool_rx r;
 	char err[200];
 	double t0 = t_now(), dt;
 	int got = -1;
-	if (rx_comp(&r, pat, 0, err, sizeof err) == 0) {
-		got = rx_match(&r, s, n);
-		rx_free(&r);
+	if (tool_rx_comp(&r, pat, 0, err, sizeof err) == 0) {
+		got = tool_rx_match(&r, s, n);
+		tool_rx_free(&r);
 	}
 	dt = t_now() - t0;
 	printf("# %.3f s: %s\n", dt, name);
@@ -350,7 +350,7 @@ t_differential(void)
 	char pat[80], gpat[80], subj[16], qp[120], qs[40], err[200];
 	int i, j, k, both = 0, agree_err = 0, ours_only = 0, glibc_only = 0, bad = 0, shown = 0, cases = 0;
 	for (i = 0; i < 20000; i++) {
-		struct rx r;
+		struct tool_rx r;
 		regex_t g;
 		int ntok = 1 + (int)(t_rand() % 10), rc1, rc2, icase = t_rand() % 4 == 0, after_quant = 0, depth = 0;
 		size_t o = 0, go = 0;
@@ -376,7 +376,7 @@ t_differential(void)
 			}
 			prev = t;
 		}
-		rc1 = rx_comp(&r, pat, icase, err, sizeof err);
+		rc1 = tool_rx_comp(&r, pat, icase, err, sizeof err);
 		rc2 = regcomp(&g, gpat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 		if (rc1 && rc2) {
 			agree_err++;
@@ -392,7 +392,7 @@ t_differential(void)
 					printf("# refused by one: /%s/ (glibc /%s/): ours %d \"%s\", glibc %d\n", pat, gpat, rc1, rc1 ? err : "", rc2);
 			}
 			if (!rc1)
-				rx_free(&r);
+				tool_rx_free(&r);
 			if (!rc2)
 				regfree(&g);
 			continue;
@@ -403,7 +403,7 @@ t_differential(void)
 			for (j = 0; j < n; j++)
 				subj[j] = "abcAB"[t_rand() % 5];
 			subj[n] = 0;
-			m1 = rx_match(&r, subj, (size_t)n);
+			m1 = tool_rx_match(&r, subj, (size_t)n);
 			m2 = regexec(&g, subj, 0, NULL, 0) == 0;
 			cases++;
 			if (m1 != m2) {
@@ -413,7 +413,7 @@ t_differential(void)
 					       icase ? "i" : "", gpat, t_quote(subj, (size_t)n, qs, sizeof qs), m1, m2);
 			}
 		}
-		rx_free(&r);
+		tool_rx_free(&r);
 		regfree(&g);
 	}
 	printf("# differential: %d patterns both compile (%d lines), %d both refuse, %d only we refuse (unmatched ')'), "
