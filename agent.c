@@ -3318,6 +3318,23 @@ api_text_end(struct api_block *b)
 	buf_adds(&b->text, "\"}");
 }
 
+/* The plain text of a text block (closed first if it was not), appended to out. */
+static void
+api_text_plain(struct api_block *b, struct buf *out)
+{
+	size_t off = sizeof API_TEXT_PREFIX - 1;
+	long r;
+	if (!b->stopped)
+		api_text_end(b);
+	b->stopped = 1;
+	if (b->text.len <= off + 2 || buf_reserve(out, b->text.len))
+		return;
+	r = json_unescape(b->text.p + off, b->text.len - off - 2, out->p + out->len);
+	if (r > 0)
+		out->len += (size_t)r;
+	out->p[out->len] = 0;
+}
+
 /* A block we do not know (server_tool_use, say) whose input streamed as input_json_delta: the input
  * replaces the "input" it started with, so the block goes back to the API as it really was. */
 static void
@@ -4168,9 +4185,6 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (!m->stopped)
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before %s (incomplete answer)",
 		               a->http.url.host, a->cfg->openai ? "[DONE]" : "message_stop");
-	if (0)
-		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before message_stop (incomplete answer)",
-		               a->http.url.host);
 	return 0;
 }
 
@@ -6966,7 +6980,10 @@ mcp_start(const char *cwd, int quiet)
 			buf_free(&msg);
 			free(tok);
 		}
-		if (s->state == MCP_FAILED && !quiet)
+		if (s->state == MCP_FAILED && !quiet && !s->http && mcp_logdir.len)
+			fprintf(stderr, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
+			        mcp_logdir.p, s->name);
+		else if (s->state == MCP_FAILED && !quiet)
 			fprintf(stderr, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
 	}
 }
@@ -7498,14 +7515,22 @@ perm_bash_rule(const struct perm_rule *r, const char *cmd, int any)
 	return any ? hit : all;
 }
 
+/* A rule naming an MCP server (mcp__SERVER) covers every tool of it (mcp__SERVER__TOOL). */
+static int
+perm_mcp_server(const char *rule, const char *tool)
+{
+	size_t n = strlen(rule);
+	return str_starts(rule, "mcp__") && !strstr(rule + 5, "__") && strncmp(tool, rule, n) == 0 &&
+	       strncmp(tool + n, "__", 2) == 0;
+}
+
 static int
 perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, const char *cwd)
 {
 	char rel[PATH_MAX];
-	size_t cl = strlen(cwd), tl = strlen(r->tool);
-	if (str_starts(r->tool, "mcp__") && !strstr(r->tool + 5, "__") && strncmp(tool, r->tool, tl) == 0 &&
-	    strncmp(tool + tl, "__", 2) == 0)
-		return 1;                     /* mcp__SERVER: every tool of that server */
+	size_t cl = strlen(cwd);
+	if (perm_mcp_server(r->tool, tool))
+		return 1;
 	if (strcmp(r->tool, tool) != 0)
 		return 0;
 	if (!r->spec || !*r->spec || strcmp(r->spec, "*") == 0)
@@ -8521,15 +8546,8 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 			b->stopped = 1;
 			if (b->text.len <= sizeof API_TEXT_PREFIX + 1)
 				break;                    /* the API refuses empty text blocks */
-			if (L->out_format != OUT_TEXT) { /* the result object carries the final text */
-				size_t off = sizeof API_TEXT_PREFIX - 1;
-				if (!buf_reserve(&L->last_text, b->text.len)) {
-					long r = json_unescape(b->text.p + off, b->text.len - off - 2, L->last_text.p + L->last_text.len);
-					if (r > 0)
-						L->last_text.len += (size_t)r;
-					L->last_text.p[L->last_text.len] = 0;
-				}
-			}
+			if (L->out_format != OUT_TEXT)  /* the result object carries the final text */
+				api_text_plain(b, &L->last_text);
 			out = b->text;            /* the block was built in its final form: it moves, not copied */
 			memset(&b->text, 0, sizeof b->text);
 			break;
@@ -9276,18 +9294,8 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	{
 		int i;
 		for (i = 0; i < m->nb; i++)
-			if (m->b[i].type == BLK_TEXT && m->b[i].text.len > sizeof API_TEXT_PREFIX + 1) {
-				size_t off = sizeof API_TEXT_PREFIX - 1;
-				struct buf *t = &m->b[i].text;
-				if (!m->b[i].stopped)
-					api_text_end(&m->b[i]);
-				if (!buf_reserve(&o->text, t->len)) {
-					long r = json_unescape(t->p + off, t->len - off - 2, o->text.p + o->text.len);
-					if (r > 0)
-						o->text.len += (size_t)r;
-					o->text.p[o->text.len] = 0;
-				}
-			}
+			if (m->b[i].type == BLK_TEXT)
+				api_text_plain(&m->b[i], &o->text);
 	}
 out:
 	if (m) {
@@ -11106,6 +11114,8 @@ cli_usage(FILE *f)
 	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
 	        "  OPENAI_MODEL           its model (default " CLI_DEFAULT_OPENAI_MODEL ")\n"
 	        "  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
+	        "  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
+	        "  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
 	        "  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
 	        "  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
 	        "  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
@@ -11303,9 +11313,7 @@ cli_denied(const struct perm *p, const char *name)
 	int denied = 0;
 	for (r = 0; r < p->n; r++)
 		denied |= p->r[r].kind == RULE_DENY && (!p->r[r].spec || !*p->r[r].spec) &&
-		          (strcmp(p->r[r].tool, name) == 0 || (str_starts(p->r[r].tool, "mcp__") &&
-		           !strstr(p->r[r].tool + 5, "__") && str_starts(name, p->r[r].tool) &&
-		           str_starts(name + strlen(p->r[r].tool), "__")));
+		          (strcmp(p->r[r].tool, name) == 0 || perm_mcp_server(p->r[r].tool, name));
 	if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
 		denied = 0;                   /* plan mode refuses at call time, with a reason */
 	return denied;
@@ -11862,9 +11870,6 @@ main(int argc, char **argv)
 	if (L.out_format == OUT_STREAM_JSON) {
 		struct buf b = {0};
 		struct jw w;
-		size_t t;
-		static jsmntok_t tok[64];
-		struct json j;
 		jw_init(&w, jw_sink_buf, &b);
 		jw_open(&w, '{');
 		jw_key(&w, "type"); jw_str(&w, "system");
@@ -11881,7 +11886,6 @@ main(int argc, char **argv)
 				for (c = 0, k = 1; c < tj.t[0].size; c++, k = json_skip(&tj, k))
 					json_copy(&w, &tj, json_get(&tj, k, "name"));
 			free(tt);
-			(void)t;
 		}
 		jw_close(&w, ']');
 		jw_key(&w, "model"); jw_str(&w, cfg.model);
@@ -11891,7 +11895,6 @@ main(int argc, char **argv)
 		jw_close(&w, '}');
 		loop_emit(&L, &b);
 		buf_free(&b);
-		(void)tok; (void)j;
 	}
 
 	if (status_only) {
