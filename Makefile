@@ -10,7 +10,8 @@ BEARSSL_A ?= /usr/lib/$(TRIPLET)/libbearssl.a
 BUILD_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell date +%s))
 
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CFLAGS  ?= -Os
+# -Oz: 3.8 KB smaller than -Os on x86_64 for +0.3% instructions on a 20,000-delta stream (callgrind)
+CFLAGS  ?= -Oz
 CFLAGS  += -std=gnu11 $(WARN) -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INC      = -Ibuild -Ibuild/include -I/usr/include/bearssl
@@ -39,8 +40,9 @@ X_ROOT_s390x      = build/cross/sysroot-s390x
 X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-aliasing=2
 # The data segment starts on a new page in the file too: the toolchains' default 64 KB "pages" for aarch64
 # and mips pad the binary by up to 60 KB. 16 KB suits 4 KB and 16 KB page kernels (the Pi 5 uses 16 KB).
-# mipsel: agent.c as MIPS16e (musl and BearSSL stay MIPS32; calls between them interlink): 399 -> 354 KB.
-X_CF_mipsel       = -mips16 -minterlink-compressed
+# mipsel: agent.c as MIPS16e (musl and BearSSL stay MIPS32; calls between them interlink): 399 -> 354 KB;
+# -mplt: direct calls instead of loads from the GOT, as suits a static executable: 13 KB less again.
+X_CF_mipsel       = -mips16 -minterlink-compressed -mplt
 X_LD_aarch64      = -Wl,-z,max-page-size=16384 -Wl,-z,common-page-size=4096
 X_LD_mipsel       = -Wl,-z,max-page-size=4096
 X_LD_armhf        =
@@ -67,10 +69,12 @@ build/include/jsmn.h:
 	@test -f /usr/include/jsmn.h || { echo "jsmn.h not found: install libjsmn-dev (./build.sh does)"; exit 1; }
 	ln -sf /usr/include/jsmn.h $@
 
-# certs/*.pem as one C string: the fallback roots, read by the same PEM loader as a system bundle.
-build/roots.h: $(wildcard certs/*.pem)
+# certs/*.pem as C trust anchors (the fallback roots), by agent.c itself built as a generator for this host.
+build/gen-roots: agent.c build/include/jsmn.h
 	@mkdir -p build
-	{ echo 'static const char ag_roots_pem[] ='; cat certs/*.pem | tr -d '\r' | sed 's/.*/"&\\n"/'; echo ';'; } > $@
+	$(MUSL_CC) -Os -std=gnu11 $(WARN) -DAG_GEN_ROOTS $(INC) agent.c $(BEARSSL_A) -o $@ -static
+build/roots.h: build/gen-roots $(wildcard certs/*.pem)
+	build/gen-roots certs/*.pem > $@.tmp && mv -f $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 agent: agent.c build/roots.h build/include/jsmn.h Makefile
 	@test -f $(BEARSSL_A) || { echo "$(BEARSSL_A) not found: install libbearssl-dev (./build.sh does)"; exit 1; }
@@ -87,7 +91,7 @@ build/cross/%.specs:
 	  test -f $$f || { echo "$$f not found: run ./build.sh cross"; exit 1; }; \
 	  sed 's|\([ L]\)/usr/|\1$(abspath $(X_ROOT_$*))/usr/|g' $$f > $@
 
-$(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/roots.h build/include/jsmn.h build/cross/%.specs
+$(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/roots.h build/include/jsmn.h build/cross/%.specs Makefile
 	@command -v $(X_TRIPLET_$*)-gcc >/dev/null || { echo "$(X_TRIPLET_$*)-gcc not found: run ./build.sh cross"; exit 1; }
 	@test -f $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a || \
 	  { echo "$(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a not found: run ./build.sh cross"; exit 1; }

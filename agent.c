@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -127,6 +126,189 @@ enum {
 	AG_E_HTTP = -7, AG_E_TOOBIG = -8, AG_E_CLOSED = -9, AG_E_API = -10, AG_E_USAGE = -11, AG_E_INTR = -12
 };
 
+/* printf-style formatting with vsnprintf's contract (the result is the length the whole output would
+ * have), for the subset agent.c uses: flags - and 0, width and precision as digits or *, lengths hh h l ll z,
+ * conversions d i u x c s f %. musl's vfprintf, which also prints long doubles, is 10 KB; this is 1 KB. */
+static int base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static int base_snprintf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int base_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+#define BASE_PUT(c) do { if (n + 1 < cap) out[n] = (c); n++; } while (0)
+	while (*fmt) {
+		char num[64], sign = 0;
+		const char *s = num;
+		size_t len = 0, pad;
+		int left = 0, zero = 0, width = 0, prec = -1, lng = 0;
+		unsigned long long u = 0;
+		if (*fmt != '%') {
+			BASE_PUT(*fmt);
+			fmt++;
+			continue;
+		}
+		for (fmt++; *fmt == '-' || *fmt == '0'; fmt++)
+			*fmt == '-' ? (left = 1) : (zero = 1);
+		if (*fmt == '*') {
+			width = va_arg(ap, int);
+			if (width < 0)
+				left = 1, width = -width;
+			fmt++;
+		}
+		for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+			width = width * 10 + (*fmt - '0');
+		if (*fmt == '.') {
+			prec = 0;
+			if (*++fmt == '*') {
+				prec = va_arg(ap, int);
+				fmt++;
+			}
+			for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+				prec = prec * 10 + (*fmt - '0');
+		}
+		for (; *fmt == 'h' || *fmt == 'l' || *fmt == 'z'; fmt++)
+			lng += *fmt == 'l' ? 1 : *fmt == 'z' ? 2 : 0;
+		switch (*fmt) {
+		case 'd': case 'i': {
+			long long v = lng >= 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : va_arg(ap, int);
+			if (v < 0)
+				sign = '-';
+			u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+			goto digits;
+		}
+		case 'u': case 'x':
+			u = lng >= 2 ? va_arg(ap, unsigned long long) : lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+		digits: {
+			unsigned base = *fmt == 'x' ? 16 : 10;
+			char *e = num + sizeof num;
+			do
+				*--e = "0123456789abcdef"[u % base];
+			while (u /= base);
+			s = e;
+			len = (size_t)(num + sizeof num - e);
+			break;
+		}
+		case 'f': {
+			/* fixed point through a 64-bit integer: enough for costs and timings; larger values lose
+			 * their low digits to zeros instead of printing garbage */
+			double d = va_arg(ap, double), p10 = 1;
+			int i, scale = 0;
+			char *e = num + sizeof num;
+			if (prec < 0)
+				prec = 6;
+			if (prec > 9)
+				prec = 9;
+			if (d < 0)
+				sign = '-', d = -d;
+			if (d != d || d > 1e300) {
+				s = d != d ? "nan" : "inf";
+				len = 3;
+				break;
+			}
+			for (i = 0; i < prec; i++)
+				p10 *= 10;
+			while (d * p10 >= 1e18)
+				d /= 10, scale++;
+			d *= p10;
+			u = (unsigned long long)d;
+			d -= (double)u;
+			u += d > 0.5 || (d == 0.5 && (u & 1));    /* exact ties to even, as glibc and musl print */
+			while (scale-- > 0)
+				*--e = '0';
+			for (i = 0; i < prec; i++, u /= 10)
+				*--e = (char)('0' + u % 10);
+			if (prec)
+				*--e = '.';
+			do
+				*--e = (char)('0' + u % 10);
+			while (u /= 10);
+			s = e;
+			len = (size_t)(num + sizeof num - e);
+			break;
+		}
+		case 'c':
+			num[0] = (char)va_arg(ap, int);
+			len = 1;
+			break;
+		case 's':
+			s = va_arg(ap, const char *);
+			if (!s)
+				s = "(null)";
+			len = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+			break;
+		case 0:
+			fmt--;
+			/* fall through */
+		default:                 /* %% and anything unknown: printed as itself */
+			num[0] = *fmt;
+			len = 1;
+		}
+		fmt++;
+		pad = (size_t)width > len + !!sign ? (size_t)width - len - !!sign : 0;
+		if (!left && !zero)
+			for (; pad; pad--)
+				BASE_PUT(' ');
+		if (sign)
+			BASE_PUT(sign);
+		for (; !left && pad; pad--)
+			BASE_PUT('0');
+		for (; len; len--)
+			BASE_PUT(*s++);
+		for (; pad; pad--)
+			BASE_PUT(' ');
+	}
+#undef BASE_PUT
+	if (cap)
+		out[n < cap ? n : cap - 1] = 0;
+	return n > INT_MAX ? -1 : (int)n;
+}
+
+static int
+base_snprintf(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = base_vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* Formatted output straight to a file descriptor (stderr's messages, --help, --version), unbuffered. */
+static int
+base_dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[1024], *p = tmp;
+	int n;
+	size_t off = 0;
+	va_start(ap, fmt);
+	n = base_vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof tmp && (p = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		base_vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (!p)
+		p = tmp, n = sizeof tmp - 1;
+	while (off < (size_t)n) {
+		ssize_t w = write(fd, p + off, (size_t)n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (p != tmp)
+		free(p);
+	return n;
+}
+
 /* The first error sticks: later failures deeper in the unwinding do not overwrite what went wrong. */
 struct ag_err {
 	int code;
@@ -142,7 +324,7 @@ err_set(struct ag_err *e, int code, const char *fmt, ...)
 		return e ? e->code : code;
 	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	base_vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -156,6 +338,45 @@ void *__memcpy_chk(void *d, const void *s, size_t n, size_t dn) { if (n > dn) ab
 void *__memmove_chk(void *d, const void *s, size_t n, size_t dn) { if (n > dn) abort(); return memmove(d, s, n); }
 void *__memset_chk(void *d, int c, size_t n, size_t dn) { if (n > dn) abort(); return memset(d, c, n); }
 #endif
+
+/* Heapsort of n elements of size bytes: O(n log n) in the worst case, no allocation, and 2 KB less than
+ * musl's smoothsort. Not stable, like qsort. */
+static void
+base_sort_swap(unsigned char *a, unsigned char *b, size_t size)
+{
+	while (size--) {
+		unsigned char t = *a;
+		*a++ = *b;
+		*b++ = t;
+	}
+}
+
+static void
+base_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	unsigned char *v = base;
+	size_t i = n / 2, end = n, root, child;
+	while (end > 1) {
+		if (i > 0)
+			i--;                               /* building the heap */
+		else
+			base_sort_swap(v, v + --end * size, size);   /* the largest to the end */
+		for (root = i; (child = 2 * root + 1) < end; root = child) {
+			if (child + 1 < end && cmp(v + child * size, v + (child + 1) * size) < 0)
+				child++;
+			if (cmp(v + root * size, v + child * size) >= 0)
+				break;
+			base_sort_swap(v + root * size, v + child * size, size);
+		}
+	}
+}
+
+/* strstr through memmem: musl's strstr is another 1.3 KB of the same two-way search. */
+static char *
+str_find(const char *h, const char *n)
+{
+	return memmem(h, strlen(h), n, strlen(n));
+}
 
 /* A growable byte buffer: what grows with the conversation lives in these. Always NUL-terminated. */
 struct buf {
@@ -209,7 +430,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	int n;
 	char tmp[256];
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	n = base_vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return AG_E_INVAL;
@@ -218,7 +439,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	if (buf_reserve(b, (size_t)n))
 		return AG_E_NOMEM;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	base_vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
@@ -347,7 +568,7 @@ clk_date(long long t, char *out, size_t cap)
 	long long y, days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	unsigned m, d;
 	clk_civil(days, &y, &m, &d);
-	snprintf(out, cap, "%04lld-%02u-%02u", y, m, d);
+	base_snprintf(out, cap, "%04lld-%02u-%02u", y, m, d);
 }
 
 static long long
@@ -386,7 +607,7 @@ str_random_hex(char *out, size_t bytes)
 		bytes = sizeof r;
 	str_random_bytes(r, bytes);
 	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
+		base_snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
 /* "Wed, 21 Oct 2015 07:28:00 GMT" (RFC 9110's IMF-fixdate) as unix time; AG_E_INVAL otherwise. */
@@ -484,7 +705,7 @@ file_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	int fd, r;
-	r = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	r = base_snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	if (r < 0 || (size_t)r >= sizeof tmp)
 		return AG_E_INVAL;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -510,9 +731,9 @@ cfg_state_dir(char *out, size_t cap, int create)
 	const char *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
 	int r;
 	if (x && *x == '/')
-		r = snprintf(out, cap, "%s/agent", x);
+		r = base_snprintf(out, cap, "%s/agent", x);
 	else if (h && *h)
-		r = snprintf(out, cap, "%s/.local/state/agent", h);
+		r = base_snprintf(out, cap, "%s/.local/state/agent", h);
 	else
 		return AG_E_INVAL;
 	if (r < 0 || (size_t)r >= cap)
@@ -1106,7 +1327,7 @@ jw_strbody(struct jw *w, const char *s, size_t n)
 		else if (c == '\b') esc = "\\b";
 		else if (c == '\f') esc = "\\f";
 		else {
-			snprintf(u, sizeof u, "\\u%04x", c);
+			base_snprintf(u, sizeof u, "\\u%04x", c);
 			esc = u;
 		}
 		jw_raw(w, s + start, i - start);
@@ -1144,7 +1365,7 @@ static void
 jw_int(struct jw *w, long long v)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%lld", v);
+	int n = base_snprintf(tmp, sizeof tmp, "%lld", v);
 	jw_sep(w);
 	jw_raw(w, tmp, (size_t)n);
 }
@@ -1275,9 +1496,9 @@ url_parse(const char *s, struct url *u, struct ag_err *e)
 		n = (size_t)(end - colon - 1);
 		if (str_to_u64(colon + 1, n, 65535, &p) || p == 0)
 			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad port", s);
-		snprintf(u->port, sizeof u->port, "%u", (unsigned)p);
+		base_snprintf(u->port, sizeof u->port, "%u", (unsigned)p);
 	} else {
-		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+		base_snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
 	}
 	if (slash) {
 		n = strlen(slash);
@@ -1392,34 +1613,464 @@ net_close(struct net *c)
 	c->fd = -1;
 }
 
+/* Name resolution in a few KB instead of musl's 14 (getaddrinfo and its resolver): an IP literal; the hosts
+ * file; then DNS over UDP the way musl does it: the A and AAAA queries sent together to every nameserver of
+ * resolv.conf, the first real answer to each kept, both resent every timeout/attempts seconds until
+ * `timeout` has passed (options timeout:N attempts:N, 5 and 2 by default), the search domains tried first
+ * for a name with fewer dots than ndots (1). IPv6 addresses come first where this host has a route to them,
+ * then IPv4, then the other IPv6 ones (what RFC 6724's ordering amounts to for one host). */
+#ifndef AG_RESOLV_CONF
+#define AG_RESOLV_CONF "/etc/resolv.conf"
+#endif
+#ifndef AG_HOSTS_FILE
+#define AG_HOSTS_FILE "/etc/hosts"
+#endif
+#define NET_ADDRS 16
+
+struct net_addrs {
+	int n;
+	struct sockaddr_in6 sa[NET_ADDRS];    /* an AF_INET address is kept as a sockaddr_in in the same room */
+};
+
+struct net_dnsconf {
+	struct sockaddr_in6 ns[3];
+	int nns, timeout_s, attempts, ndots;
+	char search[256];
+	char first[48];                       /* the first server as written, for messages */
+};
+
+static socklen_t
+net_sa_len(const struct sockaddr_in6 *sa)
+{
+	return sa->sin6_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* An IP literal into a socket address with the port; 0 when s is not one. */
+static int
+net_sa_parse(const char *s, unsigned port, struct sockaddr_in6 *sa)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)sa;
+	memset(sa, 0, sizeof *sa);
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return 1;
+	}
+	if (inet_pton(AF_INET6, s, &sa->sin6_addr) == 1) {
+		sa->sin6_family = AF_INET6;
+		sa->sin6_port = htons((uint16_t)port);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+net_addrs_add(struct net_addrs *a, int family, const void *ip, unsigned port)
+{
+	struct sockaddr_in6 sa;
+	int i;
+	memset(&sa, 0, sizeof sa);
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, ip, 4);
+	} else {
+		sa.sin6_family = AF_INET6;
+		sa.sin6_port = htons((uint16_t)port);
+		memcpy(&sa.sin6_addr, ip, 16);
+	}
+	for (i = 0; i < a->n; i++)
+		if (memcmp(&a->sa[i], &sa, sizeof sa) == 0)
+			return;
+	if (a->n < NET_ADDRS)
+		a->sa[a->n++] = sa;
+}
+
+/* The next whitespace-separated word of a line at *p, NUL-terminated in place; NULL at the line's end. */
+static char *
+net_word(char **p)
+{
+	char *w = *p + strspn(*p, " \t\r");
+	size_t n = strcspn(w, " \t\r");
+	if (!n)
+		return NULL;
+	*p = w + n + (w[n] != 0);
+	w[n] = 0;
+	return w;
+}
+
+/* Lines of a small text file with comments (# or ;) cut off: calls fn for each until it returns nonzero. */
+static void
+net_conf_lines(const char *path, int (*fn)(void *ctx, char *line), void *ctx)
+{
+	struct buf f = {0};
+	char *line, *next;
+	file_read_all(path, &f, 1 << 20);
+	for (line = f.p; line && *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = 0;
+		line[strcspn(line, "#;")] = 0;
+		if (fn(ctx, line))
+			break;
+	}
+	buf_free(&f);
+}
+
+struct net_hosts_ctx {
+	const char *name;
+	unsigned port;
+	struct net_addrs *a;
+};
+
+static int
+net_hosts_line(void *ctx, char *line)
+{
+	struct net_hosts_ctx *h = ctx;
+	struct sockaddr_in6 sa;
+	char *ip = net_word(&line), *w;
+	if (!ip || !net_sa_parse(ip, h->port, &sa))
+		return 0;
+	while ((w = net_word(&line)) != NULL)
+		if (str_ieq(w, strlen(w), h->name)) {
+			if (h->a->n < NET_ADDRS)
+				h->a->sa[h->a->n++] = sa;
+			break;
+		}
+	return 0;
+}
+
+static unsigned
+net_num(const char *s, unsigned lo, unsigned hi, unsigned dflt)
+{
+	unsigned v = 0;
+	if (*s < '0' || *s > '9')
+		return dflt;
+	for (; *s >= '0' && *s <= '9' && v < 100000; s++)
+		v = v * 10 + (unsigned)(*s - '0');
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int
+net_resolv_line(void *ctx, char *line)
+{
+	struct net_dnsconf *c = ctx;
+	char *key = net_word(&line), *w;
+	if (!key)
+		return 0;
+	if (strcmp(key, "nameserver") == 0 && (w = net_word(&line)) != NULL && c->nns < 3) {
+		char *pct = strchr(w, '%');            /* fe80::1%2: a link-local server with its interface index */
+		unsigned scope = pct ? net_num(pct + 1, 0, 1u << 30, 0) : 0;
+		if (pct)
+			*pct = 0;
+		if (net_sa_parse(w, 53, &c->ns[c->nns])) {
+			if (!c->nns)
+				str_copy(c->first, sizeof c->first, w, strlen(w));
+			if (c->ns[c->nns].sin6_family == AF_INET6)
+				c->ns[c->nns].sin6_scope_id = scope;
+			c->nns++;
+		}
+	} else if (strcmp(key, "options") == 0) {
+		while ((w = net_word(&line)) != NULL) {
+			if (str_starts(w, "timeout:"))
+				c->timeout_s = (int)net_num(w + 8, 1, 60, 5);
+			else if (str_starts(w, "attempts:"))
+				c->attempts = (int)net_num(w + 9, 1, 10, 2);
+			else if (str_starts(w, "ndots:"))
+				c->ndots = (int)net_num(w + 6, 0, 15, 1);
+		}
+	} else if (strcmp(key, "search") == 0 || strcmp(key, "domain") == 0) {
+		size_t n = 0;
+		c->search[0] = 0;
+		while ((w = net_word(&line)) != NULL && n + strlen(w) + 2 < sizeof c->search)
+			n += (size_t)base_snprintf(c->search + n, sizeof c->search - n, "%s ", w);
+	}
+	return 0;
+}
+
+static void
+net_dns_conf(struct net_dnsconf *c, const char *path)
+{
+	memset(c, 0, sizeof *c);
+	c->timeout_s = 5;
+	c->attempts = 2;
+	c->ndots = 1;
+	net_conf_lines(path, net_resolv_line, c);
+	if (!c->nns) {
+		net_sa_parse("127.0.0.1", 53, &c->ns[c->nns++]);
+		str_copy(c->first, sizeof c->first, "127.0.0.1", 9);
+	}
+}
+
+/* A query for name (no trailing dot) of type (1 A, 28 AAAA) with an EDNS0 record offering 1232-byte
+ * answers, so large answers are not truncated; 0 when the name cannot be put in one. */
+static size_t
+net_dns_query(unsigned char *q, const char *name, unsigned type, unsigned id)
+{
+	size_t n = 12, nl = strlen(name);
+	static const unsigned char tail[] = { 0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+	memset(q, 0, 12);
+	q[0] = (unsigned char)(id >> 8);
+	q[1] = (unsigned char)id;
+	q[2] = 1;                                  /* recursion desired */
+	q[5] = 1;                                  /* one question */
+	q[11] = 1;                                 /* one additional record: EDNS0 */
+	if (!nl || nl > 253)
+		return 0;
+	while (*name) {
+		size_t l = strcspn(name, ".");
+		if (!l || l > 63)
+			return 0;
+		q[n++] = (unsigned char)l;
+		memcpy(q + n, name, l);
+		n += l;
+		name += l + (name[l] == '.');
+	}
+	q[n++] = 0;
+	q[n++] = 0;
+	q[n++] = (unsigned char)type;
+	memcpy(q + n, tail, sizeof tail);           /* class IN, then the OPT record */
+	return n + sizeof tail;
+}
+
+/* Past a (possibly compressed) name at p; 0 when it runs off the message. */
+static size_t
+net_dns_skip(const unsigned char *r, size_t n, size_t p)
+{
+	while (p < n) {
+		if (r[p] >= 0xc0)
+			return p + 2 <= n ? p + 2 : 0;
+		if (r[p] & 0xc0)
+			return 0;
+		if (!r[p])
+			return p + 1;
+		p += (size_t)r[p] + 1;
+	}
+	return 0;
+}
+
+/* An answer to query id of type: 1 with addresses added, 0 a real answer without any, -1 NXDOMAIN,
+ * -2 nothing to keep (another query's, a server failure or refusal, garbage, records cut short with no
+ * address before the cut: the resend will tell). */
+static int
+net_dns_answer(const unsigned char *r, size_t n, unsigned id, unsigned type, unsigned port, struct net_addrs *a)
+{
+	size_t p;
+	unsigned an, found = 0;
+	if (n < 12 || (unsigned)(r[0] << 8 | r[1]) != id || !(r[2] & 0x80) || (r[4] << 8 | r[5]) != 1)
+		return -2;
+	if ((r[3] & 15) == 3)
+		return -1;
+	if (r[3] & 15)
+		return -2;
+	p = net_dns_skip(r, n, 12);
+	if (!p || p + 4 > n || (unsigned)(r[p] << 8 | r[p + 1]) != type)
+		return -2;
+	p += 4;
+	for (an = (unsigned)(r[6] << 8 | r[7]); an; an--) {
+		unsigned t, len;
+		p = net_dns_skip(r, n, p);
+		if (!p || p + 10 > n)
+			return found ? 1 : -2;
+		t = (unsigned)(r[p] << 8 | r[p + 1]);
+		len = (unsigned)(r[p + 8] << 8 | r[p + 9]);
+		p += 10;
+		if (p + len > n)
+			return found ? 1 : -2;         /* cut short (or truncated, TC): what came is kept, if anything */
+		if ((t == 1 && len == 4) || (t == 28 && len == 16)) {
+			net_addrs_add(a, t == 1 ? AF_INET : AF_INET6, r + p, port);
+			found = 1;
+		}
+		p += len;
+	}
+	return (int)found;
+}
+
+/* One name through DNS: 0 with addresses added, 1 no such name (or no address), AG_E_TIMEOUT,
+ * AG_E_INTR, AG_E_IO. */
+static int
+net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, struct net_addrs *a,
+               struct net *tick)
+{
+	static const unsigned types[2] = { 1, 28 };
+	unsigned char q[2][300], r[1500];
+	size_t ql[2];
+	unsigned id[2];
+	int fd[2] = { -1, -1 }, done[2] = { 0, 0 }, i, k, rc = AG_E_TIMEOUT, found = 0;
+	long long now = clk_ms(), deadline = now + c->timeout_s * 1000LL, resend = now;
+	unsigned char rnd[4];
+	str_random_bytes(rnd, sizeof rnd);
+	for (i = 0; i < 2; i++) {
+		id[i] = (unsigned)(rnd[2 * i] << 8 | rnd[2 * i + 1]);
+		if ((ql[i] = net_dns_query(q[i], name, types[i], id[i])) == 0)
+			return 1;
+	}
+	for (k = 0; k < c->nns; k++) {
+		int f = c->ns[k].sin6_family == AF_INET6;
+		if (fd[f] < 0)
+			fd[f] = socket(f ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	}
+	if (fd[0] < 0 && fd[1] < 0)
+		return AG_E_IO;
+	while (!(done[0] && done[1])) {
+		struct pollfd p[2];
+		int np = 0, wait;
+		now = clk_ms();
+		if (now >= deadline)
+			break;
+		if (now >= resend) {
+			for (i = 0; i < 2; i++)
+				for (k = 0; k < c->nns && !done[i]; k++)
+					sendto(fd[c->ns[k].sin6_family == AF_INET6], q[i], ql[i], MSG_NOSIGNAL,
+					       (const struct sockaddr *)(const void *)&c->ns[k], net_sa_len(&c->ns[k]));
+			resend = now + c->timeout_s * 1000LL / c->attempts;
+		}
+		wait = (int)((resend < deadline ? resend : deadline) - now);
+		if (tick && tick->tick && wait > 100)
+			wait = 100;
+		for (i = 0; i < 2; i++)
+			if (fd[i] >= 0) {
+				p[np].fd = fd[i];
+				p[np++].events = POLLIN;
+			}
+		k = poll(p, (nfds_t)np, wait);
+		if (k < 0 && errno == EINTR && ag_interrupted) {
+			rc = AG_E_INTR;
+			break;
+		}
+		if (k <= 0) {
+			if (k == 0 && tick && tick->tick)
+				tick->tick(tick->tick_ctx);
+			continue;
+		}
+		for (k = 0; k < np; k++) {
+			struct sockaddr_in6 from;
+			socklen_t fl = sizeof from;
+			ssize_t got;
+			int j, known = 0;
+			while ((got = recvfrom(p[k].fd, r, sizeof r, 0, (struct sockaddr *)(void *)&from, &fl)) >= 0) {
+				for (j = 0; j < c->nns; j++)     /* only the servers asked may answer */
+					known |= fl == net_sa_len(&c->ns[j]) && (from.sin6_family == AF_INET ?
+					         memcmp(&from, &c->ns[j], sizeof(struct sockaddr_in)) == 0 :
+					         memcmp(&from.sin6_addr, &c->ns[j].sin6_addr, 16) == 0 && from.sin6_port == c->ns[j].sin6_port);
+				for (i = 0; i < 2 && known; i++) {
+					int v = done[i] ? -2 : net_dns_answer(r, (size_t)got, id[i], types[i], port, a);
+					if (v == -1)
+						done[0] = done[1] = 1;
+					else if (v >= 0)
+						done[i] = 1, found |= v;
+				}
+				fl = sizeof from;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	if (found)
+		return 0;
+	return done[0] && done[1] ? 1 : rc;
+}
+
+/* All addresses of host (a name or an IP literal) with port, in the order to try them. */
+static int
+net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *tick, struct ag_err *e)
+{
+	struct net_dnsconf c;
+	char name[300], ns[64], *d, *dom;
+	unsigned char q[300];
+	struct net_hosts_ctx h = { name, port, a };
+	size_t nl = strlen(host);
+	int i, r = 1, dots = 0, v6 = 0, n = 0, absolute = nl && host[nl - 1] == '.';
+	struct sockaddr_in6 sorted[NET_ADDRS];
+	a->n = 0;
+	if (net_sa_parse(host, port, &a->sa[0])) {
+		a->n = 1;
+		return 0;
+	}
+	/* "name." is absolute: the same name, but no search domains */
+	str_copy(name, sizeof name, host, nl < sizeof name ? nl - (size_t)absolute : 0);
+	if (!nl || nl >= 255 || host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")] ||
+	    !net_dns_query(q, name, 1, 0))
+		return err_set(e, AG_E_IO, "cannot resolve host '%.100s': not a valid host name", host);
+	net_conf_lines(AG_HOSTS_FILE, net_hosts_line, &h);
+	if (!a->n && str_ieq(name, strlen(name), "localhost")) {
+		net_addrs_add(a, AF_INET6, &in6addr_loopback, port);
+		net_sa_parse("127.0.0.1", port, &a->sa[a->n++]);
+	}
+	if (!a->n) {
+		net_dns_conf(&c, AG_RESOLV_CONF);
+		for (i = 0; name[i]; i++)
+			dots += name[i] == '.';
+		if (dots < c.ndots && !absolute)
+			for (dom = c.search; r == 1 && (d = net_word(&dom)) != NULL; ) {
+				char full[300];
+				base_snprintf(full, sizeof full, "%s.%s", name, d);
+				r = net_dns_lookup(&c, full, port, a, tick);
+			}
+		if (r == 1)
+			r = net_dns_lookup(&c, name, port, a, tick);
+		if (r == AG_E_INTR)
+			return err_set(e, AG_E_INTR, "interrupted");
+		if (r) {
+			base_snprintf(ns, sizeof ns, "%s%s", c.first, c.nns > 1 ? " and others" : "");
+			if (r == 1)
+				return err_set(e, AG_E_IO, "cannot resolve host %s: the DNS server (%s) says it has no "
+				               "address; check the name", host, ns);
+			if (r == AG_E_TIMEOUT)
+				return err_set(e, AG_E_IO, "cannot resolve host %s: no answer from the DNS server (%s, "
+				               "from " AG_RESOLV_CONF ") within %d s; check this device's network and DNS",
+				               host, ns, c.timeout_s);
+			return err_set(e, AG_E_IO, "cannot resolve host %s: %s", host, strerror(errno));
+		}
+	}
+	/* IPv6 addresses this host can route to, IPv4, then the IPv6 addresses it cannot */
+	for (i = 0; i < a->n; i++)
+		if (a->sa[i].sin6_family == AF_INET6) {
+			int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			int ok = fd >= 0 && connect(fd, (struct sockaddr *)(void *)&a->sa[i], sizeof a->sa[i]) == 0;
+			if (fd >= 0)
+				close(fd);
+			if (ok)
+				sorted[n++] = a->sa[i];
+			else
+				v6 = 1;
+		}
+	for (i = 0; i < a->n; i++)
+		if (a->sa[i].sin6_family == AF_INET)
+			sorted[n++] = a->sa[i];
+	for (i = 0; v6 && i < a->n; i++)
+		if (a->sa[i].sin6_family == AF_INET6) {
+			int j, seen = 0;
+			for (j = 0; j < n; j++)
+				seen |= memcmp(&sorted[j], &a->sa[i], sizeof sorted[j]) == 0;
+			if (!seen)
+				sorted[n++] = a->sa[i];
+		}
+	memcpy(a->sa, sorted, (size_t)n * sizeof sorted[0]);
+	return 0;
+}
+
 /* Resolve host and try each address in turn (IPv6 and IPv4), each with the connect timeout. */
 static int
 net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int r, last = 0;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
+	struct net_addrs a;
+	int r, i, last = 0;
 	c->fd = -1;
-	r = getaddrinfo(host, port, &hints, &res);
-	if (r == EAI_BADFLAGS || r == EAI_NONAME) {   /* AI_ADDRCONFIG fails on hosts with only loopback */
-		hints.ai_flags = 0;
-		r = getaddrinfo(host, port, &hints, &res);
-	}
-	if (r)
-		return err_set(e, AG_E_IO, "cannot resolve host %s: %s; check the name and this device's DNS "
-		               "(/etc/resolv.conf)", host, gai_strerror(r));
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	if (net_resolve(host, net_num(port, 0, 65535, 0), &a, c, e))
+		return e->code;
+	for (i = 0; i < a.n; i++) {
+		const struct sockaddr_in6 *sa = &a.sa[i];
+		int fd = socket(sa->sin6_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		int one = 1, soerr = 0;
 		socklen_t sl = sizeof soerr;
 		if (fd < 0) {
 			last = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, (const struct sockaddr *)(const void *)sa, net_sa_len(sa)) < 0 && errno != EINPROGRESS) {
 			last = errno;
 			close(fd);
 			continue;
@@ -1433,7 +2084,6 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 		}
 		if (r == AG_E_INTR) {
 			net_close(c);
-			freeaddrinfo(res);
 			return err_set(e, AG_E_INTR, "interrupted");
 		}
 		if (r == AG_E_TIMEOUT) {
@@ -1447,10 +2097,8 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		freeaddrinfo(res);
 		return 0;
 	}
-	freeaddrinfo(res);
 	return err_set(e, AG_E_IO, "cannot connect to %s port %s: %s", host, port,
 	               last ? strerror(last) : "no address");
 }
@@ -1539,7 +2187,7 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 	for (k = 0; k < 4 && (!v || !*v); k++) {
 		v = getenv(vars[k]);
 		if (v && *v)
-			snprintf(p->var, sizeof p->var, "%s", vars[k]);
+			base_snprintf(p->var, sizeof p->var, "%s", vars[k]);
 	}
 	if (!v || !*v)
 		return 0;
@@ -1554,7 +2202,7 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 	} else if (str_starts(v, "socks5://")) {
 		p->kind = PROXY_SOCKS5;
 		h = v + 9;
-	} else if (strstr(v, "://")) {
+	} else if (str_find(v, "://")) {
 		return err_set(e, AG_E_USAGE, "%s=%.100s: only http://, socks5:// and socks5h:// proxies are supported",
 		               p->var, v);
 	} else {
@@ -1579,9 +2227,9 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 		unsigned long long port;
 		if (str_to_u64(colon + 1, (size_t)(end - colon - 1), 65535, &port) || !port)
 			return err_set(e, AG_E_USAGE, "%s has a bad proxy port", p->var);
-		snprintf(p->port, sizeof p->port, "%u", (unsigned)port);
+		base_snprintf(p->port, sizeof p->port, "%u", (unsigned)port);
 	} else {
-		snprintf(p->port, sizeof p->port, "%s", p->kind == PROXY_HTTP ? "80" : "1080");
+		base_snprintf(p->port, sizeof p->port, "%s", p->kind == PROXY_HTTP ? "80" : "1080");
 	}
 	return 0;
 }
@@ -1647,22 +2295,20 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 	b[n++] = 1;
 	b[n++] = 0;
 	if (p->kind == PROXY_SOCKS5) {            /* resolve here */
-		struct addrinfo hints, *res = NULL;
-		memset(&hints, 0, sizeof hints);
-		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(host, port, &hints, &res) || !res)
-			return err_set(e, AG_E_IO, "cannot resolve host %s (socks5:// resolves names here; socks5h:// lets "
-			               "the proxy do it)", host);
-		if (res->ai_family == AF_INET) {
+		struct net_addrs a;
+		struct ag_err e2 = {0};
+		if (net_resolve(host, 0, &a, c, &e2) || !a.n)
+			return err_set(e, e2.code == AG_E_INTR ? AG_E_INTR : AG_E_IO, "%s (socks5:// resolves names here; "
+			               "socks5h:// lets the proxy do it)", e2.msg);
+		if (a.sa[0].sin6_family == AF_INET) {
 			b[n++] = 1;
-			memcpy(b + n, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, 4);
+			memcpy(b + n, &((struct sockaddr_in *)(void *)&a.sa[0])->sin_addr, 4);
 			n += 4;
 		} else {
 			b[n++] = 4;
-			memcpy(b + n, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr, 16);
+			memcpy(b + n, &a.sa[0].sin6_addr, 16);
 			n += 16;
 		}
-		freeaddrinfo(res);
 	} else {
 		if (hl > 255)
 			return err_set(e, AG_E_USAGE, "host name too long for SOCKS");
@@ -1748,20 +2394,54 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 struct tls_trust {
 	br_x509_trust_anchor *ta;
 	size_t n, cap;
+	size_t nstatic;               /* the first nstatic anchors are the built-in ones: static data, not freed */
 	char source[PATH_MAX + 32];   /* where they came from, for error messages */
 	int loaded;
 };
 
-#ifdef AG_HAVE_ROOTS
-#include "roots.h"                /* made by the Makefile from certs/ (one PEM file per root): static const char ag_roots_pem[] */
+/* The roots built in (the PEM files of certs/), the fallback where a device has no CA bundle: made by build/gen-roots
+ * (this file built with AG_GEN_ROOTS) into build/roots.h as trust anchors, ag_roots[], so the binary holds
+ * their names and keys (3 KB) rather than the PEM (9 KB), and nothing is decoded at start-up. */
+#if defined(AG_HAVE_ROOTS) && !defined(AG_GEN_ROOTS)
+#include "roots.h"
+#define AG_NROOTS (sizeof ag_roots / sizeof ag_roots[0])
 #else
-static const char ag_roots_pem[] = "";
+static const br_x509_trust_anchor *const ag_roots = NULL;
+static const size_t ag_nroots_none = 0;     /* a variable, not 0: no "always false" warning below */
+#define AG_NROOTS ag_nroots_none
 #endif
 
 static void
 tls_dn_append(void *ctx, const void *buf, size_t len)
 {
 	buf_add(ctx, buf, len);
+}
+
+static int
+tls_trust_room(struct tls_trust *t)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		void *p = realloc(t->ta, cap * sizeof *t->ta);
+		if (!p)
+			return AG_E_NOMEM;
+		t->ta = p;
+		t->cap = cap;
+	}
+	return 0;
+}
+
+/* The built-in roots, first in an empty set; returns how many. */
+static int
+tls_trust_add_builtin(struct tls_trust *t)
+{
+	size_t i;
+	if (t->n)
+		return 0;                  /* only into an empty set: they must come first */
+	for (i = 0; i < AG_NROOTS && !tls_trust_room(t); i++)
+		t->ta[t->n++] = ag_roots[i];
+	t->nstatic = t->n;
+	return (int)t->n;
 }
 
 /* One DER certificate becomes one trust anchor (subject DN and public key copied into one allocation). */
@@ -1781,15 +2461,9 @@ tls_trust_add_der(struct tls_trust *t, const unsigned char *der, size_t n)
 		buf_free(&dn);
 		return AG_E_INVAL;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		void *p = realloc(t->ta, cap * sizeof *t->ta);
-		if (!p) {
-			buf_free(&dn);
-			return AG_E_NOMEM;
-		}
-		t->ta = p;
-		t->cap = cap;
+	if (tls_trust_room(t)) {
+		buf_free(&dn);
+		return AG_E_NOMEM;
 	}
 	klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
 	mem = malloc(dn.len + klen);
@@ -1888,7 +2562,7 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 			return err_set(e, AG_E_TLS, "cannot read SSL_CERT_FILE=%s: %s", file, strerror(errno));
 		if (r == 0)
 			return err_set(e, AG_E_TLS, "SSL_CERT_FILE=%s holds no usable PEM certificates", file);
-		snprintf(t->source, sizeof t->source, "SSL_CERT_FILE=%s", file);
+		base_snprintf(t->source, sizeof t->source, "SSL_CERT_FILE=%s", file);
 	} else if (dir && *dir) {
 		DIR *d = opendir(dir);
 		struct dirent *de;
@@ -1898,23 +2572,23 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+			if (base_snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
 				tls_trust_add_file(t, path);
 		}
 		closedir(d);
 		if (!t->n)
 			return err_set(e, AG_E_TLS, "SSL_CERT_DIR=%s holds no usable PEM certificates", dir);
-		snprintf(t->source, sizeof t->source, "SSL_CERT_DIR=%s", dir);
+		base_snprintf(t->source, sizeof t->source, "SSL_CERT_DIR=%s", dir);
 	} else {
 		for (i = 0; i < sizeof bundles / sizeof bundles[0]; i++) {
 			if (access(bundles[i], R_OK) == 0 && tls_trust_add_file(t, bundles[i]) > 0) {
-				snprintf(t->source, sizeof t->source, "%s", bundles[i]);
+				base_snprintf(t->source, sizeof t->source, "%s", bundles[i]);
 				break;
 			}
 		}
 		if (!t->n) {
-			tls_trust_add_pem(t, ag_roots_pem, sizeof ag_roots_pem - 1);
-			snprintf(t->source, sizeof t->source, "the roots built into agent");
+			tls_trust_add_builtin(t);
+			base_snprintf(t->source, sizeof t->source, "the roots built into agent");
 		}
 	}
 	extra = getenv("NODE_EXTRA_CA_CERTS");
@@ -1930,7 +2604,7 @@ static void
 tls_trust_free(struct tls_trust *t)
 {
 	size_t i;
-	for (i = 0; i < t->n; i++)
+	for (i = t->nstatic; i < t->n; i++)
 		free(t->ta[i].dn.data);
 	free(t->ta);
 	memset(t, 0, sizeof *t);
@@ -1947,7 +2621,7 @@ tls_check_time(int *from_clock)
 	unsigned long long saved;
 	if (AG_BUILD_EPOCH > t)
 		t = AG_BUILD_EPOCH;
-	if (cfg_state_dir(dir, sizeof dir, 0) == 0 && snprintf(path, sizeof path, "%s/tls-time", dir) > 0 &&
+	if (cfg_state_dir(dir, sizeof dir, 0) == 0 && base_snprintf(path, sizeof path, "%s/tls-time", dir) > 0 &&
 	    file_read_all(path, &b, 64) == 0 && b.len) {
 		size_t n = b.len;
 		while (n && (b.p[n - 1] == '\n' || b.p[n - 1] == ' '))
@@ -1965,9 +2639,9 @@ tls_save_time(long long t)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16], num[32];
 	int n;
-	if (cfg_state_dir(dir, sizeof dir, 1) || snprintf(path, sizeof path, "%s/tls-time", dir) <= 0)
+	if (cfg_state_dir(dir, sizeof dir, 1) || base_snprintf(path, sizeof path, "%s/tls-time", dir) <= 0)
 		return;
-	n = snprintf(num, sizeof num, "%lld\n", t);
+	n = base_snprintf(num, sizeof num, "%lld\n", t);
 	file_write_atomic(path, num, (size_t)n, 0600);
 }
 
@@ -2104,6 +2778,59 @@ static const uint16_t tls_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
+/* Elliptic curves: X25519 in its own small code, P-256 and P-384 through BearSSL's generic i31 prime-curve
+ * code. br_ec_all_m31 would add an 8 KB P-256 specialisation that only speeds up a handshake (X25519 is
+ * what servers pick for the key exchange; P-256 is left for one ECDSA check per certificate). */
+static const br_ec_impl *
+tls_ec_for(int curve)
+{
+	return curve == BR_EC_curve25519 ? &br_ec_c25519_i31 : &br_ec_prime_i31;
+}
+
+static const unsigned char *
+tls_ec_generator(int curve, size_t *len)
+{
+	return tls_ec_for(curve)->generator(curve, len);
+}
+
+static const unsigned char *
+tls_ec_order(int curve, size_t *len)
+{
+	return tls_ec_for(curve)->order(curve, len);
+}
+
+static size_t
+tls_ec_xoff(int curve, size_t *len)
+{
+	return tls_ec_for(curve)->xoff(curve, len);
+}
+
+static uint32_t
+tls_ec_mul(unsigned char *g, size_t glen, const unsigned char *x, size_t xlen, int curve)
+{
+	return tls_ec_for(curve)->mul(g, glen, x, xlen, curve);
+}
+
+static size_t
+tls_ec_mulgen(unsigned char *r, const unsigned char *x, size_t xlen, int curve)
+{
+	return tls_ec_for(curve)->mulgen(r, x, xlen, curve);
+}
+
+static uint32_t
+tls_ec_muladd(unsigned char *a, const unsigned char *b, size_t len, const unsigned char *x, size_t xlen,
+              const unsigned char *y, size_t ylen, int curve)
+{
+	/* only ECDSA calls this, and only for the prime curves */
+	return br_ec_prime_i31.muladd(a, b, len, x, xlen, y, ylen, curve);
+}
+
+static const br_ec_impl tls_ec = {
+	(uint32_t)1 << BR_EC_secp256r1 | (uint32_t)1 << BR_EC_secp384r1 | (uint32_t)1 << BR_EC_secp521r1 |
+		(uint32_t)1 << BR_EC_curve25519,
+	tls_ec_generator, tls_ec_order, tls_ec_xoff, tls_ec_mul, tls_ec_mulgen, tls_ec_muladd
+};
+
 /* BearSSL's record buffer: static, one connection at a time (STYLE.md: the only non-signal global). */
 static unsigned char tls_iobuf[BR_SSL_BUFSIZE_BIDI];
 
@@ -2233,7 +2960,7 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 		br_ssl_client_zero(&t->cc);
 		br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 		br_ssl_engine_set_suites(eng, tls_suites, sizeof tls_suites / sizeof tls_suites[0]);
-		br_ssl_engine_set_ec(eng, &br_ec_all_m31);
+		br_ssl_engine_set_ec(eng, &tls_ec);
 		br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
 		br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
 		br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
@@ -2255,7 +2982,7 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 	br_x509_minimal_set_hash(m, br_sha384_ID, &br_sha384_vtable);
 	br_x509_minimal_set_hash(m, br_sha512_ID, &br_sha512_vtable);
 	br_x509_minimal_set_rsa(m, &br_rsa_i31_pkcs1_vrfy);
-	br_x509_minimal_set_ecdsa(m, &br_ec_all_m31, &br_ecdsa_i31_vrfy_asn1);
+	br_x509_minimal_set_ecdsa(m, &tls_ec, &br_ecdsa_i31_vrfy_asn1);
 	t->check_time = tls_check_time(&t->time_from_clock);
 	days = t->check_time / 86400;
 	br_x509_minimal_set_time(m, (uint32_t)(days + 719528), (uint32_t)(t->check_time - days * 86400));
@@ -2275,7 +3002,7 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 			char a[32], b[32];
 			clk_date(clk_now(), a, sizeof a);
 			clk_date(t->check_time, b, sizeof b);
-			fprintf(stderr, "agent: warning: the system clock says %s; certificates were checked as of %s "
+			base_dprintf(2, "agent: warning: the system clock says %s; certificates were checked as of %s "
 			        "(the build date or the last good connection)\n", a, b);
 			warned = 1;
 		}
@@ -2356,7 +3083,7 @@ http_connect(struct http *h)
 	} else {
 		if (net_connect(&h->net, p->host, p->port, h->e)) {
 			size_t ml = strlen(h->e->msg);
-			snprintf(h->e->msg + ml, sizeof h->e->msg - ml, " (the proxy in %s)", p->var);
+			base_snprintf(h->e->msg + ml, sizeof h->e->msg - ml, " (the proxy in %s)", p->var);
 			return h->e->code;
 		}
 		if ((p->kind != PROXY_HTTP && net_socks5(&h->net, p, h->url.host, h->url.port, h->e)) ||
@@ -2741,9 +3468,9 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 			int v6 = strchr(h->url.host, ':') != NULL;
 			char origin[300] = "";
 			if (h->proxy.kind == PROXY_HTTP && !h->url.tls)   /* absolute form through an HTTP proxy */
-				snprintf(origin, sizeof origin, "http://%s%s%s%s%s", v6 ? "[" : "", h->url.host, v6 ? "]" : "",
+				base_snprintf(origin, sizeof origin, "http://%s%s%s%s%s", v6 ? "[" : "", h->url.host, v6 ? "]" : "",
 				         defport ? "" : ":", defport ? "" : h->url.port);
-			hn = snprintf(head, sizeof head, "%s %s%s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
+			hn = base_snprintf(head, sizeof head, "%s %s%s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
 			              method, origin, h->url.prefix, path, v6 ? "[" : "", h->url.host, v6 ? "]" : "",
 			              defport ? "" : ":", defport ? "" : h->url.port);
 			if (hn < 0 || (size_t)hn >= sizeof head)
@@ -2764,7 +3491,7 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 		http_wsink(h, headers, strlen(headers));
 		if (body) {
 			char cl[64];
-			snprintf(cl, sizeof cl, "content-length: %zu\r\n\r\n", blen);
+			base_snprintf(cl, sizeof cl, "content-length: %zu\r\n\r\n", blen);
 			http_wsink(h, cl, strlen(cl));
 			jw_init(&w, http_wsink, h);
 			body(&w, bctx);
@@ -3904,7 +4631,7 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 		json_str(&j, json_get(&j, d, "message"), msg, sizeof msg);
 		if (!msg[0])
 			json_str(&j, d, msg, sizeof msg);
-		snprintf(a->stream_error, sizeof a->stream_error, "api_error");
+		base_snprintf(a->stream_error, sizeof a->stream_error, "api_error");
 		return err_set(a->e, AG_E_API, "API error in the middle of the answer: %s", msg[0] ? msg : "(no message)");
 	}
 	if (!m->started) {
@@ -3963,7 +4690,7 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 		const char *sr = strcmp(fin, "stop") == 0 ? "end_turn" : strcmp(fin, "tool_calls") == 0 ||
 		                 strcmp(fin, "function_call") == 0 ? "tool_use" : strcmp(fin, "length") == 0 ?
 		                 "max_tokens" : fin;
-		snprintf(m->stop_reason, sizeof m->stop_reason, "%s", sr);
+		base_snprintf(m->stop_reason, sizeof m->stop_reason, "%s", sr);
 		a->oa_done = 1;
 	}
 	return 0;
@@ -3987,7 +4714,7 @@ api_http_error(struct api *a)
 	if (r < 0)
 		a->e->msg[0] = 0;
 	if (reqid)
-		snprintf(rid, sizeof rid, " (request-id %.*s)", (int)(rl < 60 ? rl : 60), reqid);
+		base_snprintf(rid, sizeof rid, " (request-id %.*s)", (int)(rl < 60 ? rl : 60), reqid);
 	if (b.len && json_parse(&j, b.p, b.len, a->tok, AG_JSON_TOKENS) > 0 && j.t[0].type == JSMN_OBJECT) {
 		int er = json_get(&j, 0, "error");
 		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
@@ -4108,7 +4835,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (a->cfg->verbose) {
 		/* the wire, without secrets: a key shows its first 6 characters */
 		size_t i = 0;
-		fprintf(stderr, "agent: > POST %s%s%s\n", a->http.url.host, a->http.url.prefix, path);
+		base_dprintf(2, "agent: > POST %s%s%s\n", a->http.url.host, a->http.url.prefix, path);
 		while (i < hd.len) {
 			char *nl = memchr(hd.p + i, '\n', hd.len - i);
 			size_t n = nl ? (size_t)(nl - (hd.p + i)) : hd.len - i, vl;
@@ -4118,10 +4845,10 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 				n--;
 			vl = colon ? n - (size_t)(colon + 2 - line) : 0;
 			if (secret && colon)
-				fprintf(stderr, "agent: > %.*s %.*s...(%zu characters)\n", (int)(colon - line + 1), line,
+				base_dprintf(2, "agent: > %.*s %.*s...(%zu characters)\n", (int)(colon - line + 1), line,
 				        (int)(vl > 6 ? 6 : vl), colon + 2, vl);
 			else
-				fprintf(stderr, "agent: > %.*s\n", (int)n, line);
+				base_dprintf(2, "agent: > %.*s\n", (int)n, line);
 			i += (nl ? (size_t)(nl - (hd.p + i)) : hd.len - i) + 1;
 		}
 	}
@@ -4361,7 +5088,7 @@ tool_fail(struct tool_out *o, const char *fmt, ...)
 	va_list ap;
 	char tmp[1024];
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	base_vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	o->text.len = 0;
 	buf_adds(&o->text, tmp);
@@ -4378,7 +5105,7 @@ tool_path(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
 	int r;
 	if (!*in)
 		return AG_E_INVAL;
-	r = in[0] == '/' ? snprintf(tmp, sizeof tmp, "%s", in) : snprintf(tmp, sizeof tmp, "%s/%s", tc->cwd, in);
+	r = in[0] == '/' ? base_snprintf(tmp, sizeof tmp, "%s", in) : base_snprintf(tmp, sizeof tmp, "%s/%s", tc->cwd, in);
 	if (r < 0 || (size_t)r >= sizeof tmp)
 		return AG_E_TOOBIG;
 	n = (size_t)r;
@@ -4471,7 +5198,7 @@ tool_clip(struct buf *b, size_t max)
 	while (tail > 0 && ((unsigned char)b->p[b->len - tail] & 0xC0) == 0x80)
 		tail--;
 	cut = b->len - head - tail;
-	n = snprintf(mark, sizeof mark, "\n\n[... %zu characters cut from the middle ...]\n\n", cut);
+	n = base_snprintf(mark, sizeof mark, "\n\n[... %zu characters cut from the middle ...]\n\n", cut);
 	memmove(b->p + head + (size_t)n, b->p + b->len - tail, tail);
 	memcpy(b->p + head, mark, (size_t)n);
 	b->len = head + (size_t)n + tail;
@@ -4873,7 +5600,7 @@ tool_dir_inside(int dfd, const char *dir, const char *root)
 	size_t rl;
 	if (!realpath(root, rroot))
 		return 0;
-	snprintf(link, sizeof link, "/proc/self/fd/%d", dfd);
+	base_snprintf(link, sizeof link, "/proc/self/fd/%d", dfd);
 	n = readlink(link, real, sizeof real - 1);
 	if (n > 0 && real[0] == '/') {
 		real[n] = 0;
@@ -4921,7 +5648,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		return tool_fail(o, "Refused to write %s: its directory now resolves outside the working directory (a "
 		                 "symbolic link changed after the permission check?); nothing was changed", path), -1;
 	}
-	r = snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
+	r = base_snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
 	fd = r > 0 ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	                    old ? (old->st_mode & 07777) : 0644) : -1;
 	if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) == 0)     /* left by an earlier crash */
@@ -5192,7 +5919,7 @@ tool_walk(const char *root, int (*visit)(void *ctx, const char *path, const char
 			const char *nm = de->d_name;
 			if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0) || strcmp(nm, ".git") == 0))
 				continue;
-			if (snprintf(path, sizeof path, "%s/%s", strcmp(dirp, "/") ? dirp : "", nm) >= (int)sizeof path)
+			if (base_snprintf(path, sizeof path, "%s/%s", strcmp(dirp, "/") ? dirp : "", nm) >= (int)sizeof path)
 				continue;
 			if (lstat(path, &st) < 0)
 				continue;
@@ -5296,7 +6023,7 @@ tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		goto done;
 	}
 	if (g.n)
-		qsort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
+		base_sort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
 	o->text.len = 0;
 	for (i = 0; i < g.n && i < AG_GLOB_MAX; i++)
 		buf_printf(&o->text, "%s\n", g.hits[i].path);
@@ -5378,7 +6105,7 @@ tool_rx_fail(struct tool_rx_c *c, const char *fmt, ...)
 	va_list ap;
 	if (c->ecap) {
 		va_start(ap, fmt);
-		vsnprintf(c->err, c->ecap, fmt, ap);
+		base_vsnprintf(c->err, c->ecap, fmt, ap);
 		va_end(ap);
 	}
 	return -1;
@@ -5564,7 +6291,7 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 		const char *it = c->p, *e;
 		if (!*c->p)
 			return tool_rx_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
-		if (c->p[0] == '[' && c->p[1] == ':' && (e = strstr(c->p + 2, ":]")) != NULL) {
+		if (c->p[0] == '[' && c->p[1] == ':' && (e = str_find(c->p + 2, ":]")) != NULL) {
 			int cn = c->p[2] == '^', nn = (int)(e - c->p) - 2 - cn, ns = (int)(sizeof tool_rx_sets / sizeof tool_rx_sets[0]);
 			const char *name = c->p + 2 + cn;
 			for (i = 0; i < ns; i++)
@@ -6110,7 +6837,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	}
 	if (g.mode == 0) {
 		long long max = g.limit ? g.limit : AG_GLOB_MAX;
-		qsort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
+		base_sort(g.hits, g.n, sizeof *g.hits, tool_hit_newer);
 		for (i = 0; i < g.n && (long long)i < max; i++)
 			buf_printf(&o->text, "%s\n", g.hits[i].path);
 		if ((long long)g.n > max)
@@ -6315,9 +7042,9 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 		    (json_get(&j, v, "url") >= 0 && json_get(&j, v, "command") < 0 && strcmp(type, "sse") != 0)) {
 			char *p;
 			s->http = 1;
-			if (json_str(&j, json_get(&j, v, "url"), tmp, sizeof tmp) || !(p = strstr(tmp, "://"))) {
+			if (json_str(&j, json_get(&j, v, "url"), tmp, sizeof tmp) || !(p = str_find(tmp, "://"))) {
 				s->state = MCP_FAILED;
-				snprintf(s->why, sizeof s->why, "no valid \"url\" in %s", path);
+				base_snprintf(s->why, sizeof s->why, "no valid \"url\" in %s", path);
 			} else {
 				char *sl = strchr(p + 3, '/');
 				str_copy(s->path, sizeof s->path, sl ? sl : "/", strlen(sl ? sl : "/"));
@@ -6325,7 +7052,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 					*sl = 0;
 				if (url_parse(tmp, &s->url, e)) {
 					s->state = MCP_FAILED;
-					snprintf(s->why, sizeof s->why, "url: %.280s", e->msg);
+					base_snprintf(s->why, sizeof s->why, "url: %.280s", e->msg);
 					e->code = 0;
 					e->msg[0] = 0;
 				}
@@ -6342,7 +7069,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 			int args = json_get(&j, v, "args"), n = 1;
 			if (json_str(&j, json_get(&j, v, "command"), tmp, sizeof tmp) || !tmp[0]) {
 				s->state = MCP_FAILED;
-				snprintf(s->why, sizeof s->why, "no \"command\" in %s", path);
+				base_snprintf(s->why, sizeof s->why, "no \"command\" in %s", path);
 			} else {
 				if (args >= 0 && j.t[args].type == JSMN_ARRAY)
 					n += j.t[args].size;
@@ -6370,7 +7097,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 					{   /* ${VAR} in a value comes from agent's own environment */
 						const char *p = val.p ? val.p : "";
 						while (*p) {
-							const char *c = strstr(p, "${"), *end = c ? strchr(c, '}') : NULL;
+							const char *c = str_find(p, "${"), *end = c ? strchr(c, '}') : NULL;
 							if (!c || !end) {
 								buf_adds(&s->env, p);
 								break;
@@ -6391,7 +7118,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 				}
 		} else {
 			s->state = MCP_FAILED;
-			snprintf(s->why, sizeof s->why, "transport \"%s\" is not supported (stdio and http are)", type);
+			base_snprintf(s->why, sizeof s->why, "transport \"%s\" is not supported (stdio and http are)", type);
 		}
 		mcp_n++;
 	}
@@ -6409,7 +7136,7 @@ mcp_fail(struct mcp_srv *s, const char *fmt, ...)
 		return;
 	s->state = MCP_FAILED;
 	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof s->why, fmt, ap);
+	base_vsnprintf(s->why, sizeof s->why, fmt, ap);
 	va_end(ap);
 	if (s->pid > 0) {
 		kill(-s->pid, SIGKILL);
@@ -6433,7 +7160,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd)
 	char log[PATH_MAX];
 	if (pipe2(a, O_CLOEXEC) || pipe2(b, O_CLOEXEC))
 		return AG_E_IO;
-	if (mcp_logdir.len && snprintf(log, sizeof log, "%s/%s.log", mcp_logdir.p, s->name) < (int)sizeof log)
+	if (mcp_logdir.len && base_snprintf(log, sizeof log, "%s/%s.log", mcp_logdir.p, s->name) < (int)sizeof log)
 		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	s->pid = fork();
 	if (s->pid < 0) {
@@ -6454,7 +7181,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd)
 		}
 		signal(SIGPIPE, SIG_DFL);
 		execvp(s->argv[0], s->argv);
-		dprintf(2, "agent: cannot run %s: %s\n", s->argv[0], strerror(errno));
+		base_dprintf(2, "agent: cannot run %s: %s\n", s->argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(a[0]);
@@ -6759,7 +7486,7 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 	*tok = NULL;
 	err[0] = 0;
 	if (s->state == MCP_FAILED) {
-		snprintf(err, ecap, "%s", s->why);
+		base_snprintf(err, ecap, "%s", s->why);
 		return AG_E_API;
 	}
 	b.method = method;
@@ -6773,18 +7500,18 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 	else
 		mcp_fail(s, "it stopped reading its input (exited?)");
 	if (rc == AG_E_TIMEOUT)
-		snprintf(s->why, sizeof s->why, "no answer to %s within %lld ms", method, timeout_ms);
+		base_snprintf(s->why, sizeof s->why, "no answer to %s within %lld ms", method, timeout_ms);
 	if (rc) {
 		if (rc == AG_E_TOOBIG && s->state != MCP_FAILED)
-			snprintf(err, ecap, "its answer came as one event over %d bytes, more than this build reads",
+			base_snprintf(err, ecap, "its answer came as one event over %d bytes, more than this build reads",
 			         AG_SSE_EVENT_MAX);
 		else
-			snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
+			base_snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
 		return rc;
 	}
 	if (json_parse_alloc(j, msg->p ? msg->p : "", msg->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT) {
 		mcp_fail(s, "its answer to %s is not valid JSON", method);
-		snprintf(err, ecap, "%s", s->why);
+		base_snprintf(err, ecap, "%s", s->why);
 		return AG_E_API;
 	}
 	if ((res = json_get(j, 0, "error")) >= 0) {
@@ -6792,11 +7519,11 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 		long long code = 0;
 		json_str(j, json_get(j, res, "message"), m, sizeof m);
 		json_int(j, json_get(j, res, "code"), &code);
-		snprintf(err, ecap, "%s (error %lld)", m[0] ? m : "no message", code);
+		base_snprintf(err, ecap, "%s (error %lld)", m[0] ? m : "no message", code);
 		return AG_E_API;
 	}
 	if (json_get(j, 0, "result") < 0) {
-		snprintf(err, ecap, "its answer to %s has no result", method);
+		base_snprintf(err, ecap, "its answer to %s has no result", method);
 		return AG_E_API;
 	}
 	return 0;
@@ -6872,7 +7599,7 @@ mcp_list_tools(struct mcp_srv *s, long long deadline)
 				t = &s->tools[s->ntools];
 				memset(t, 0, sizeof *t);
 				t->name = name.p;
-				snprintf(t->full, sizeof t->full, "mcp__%s__%s", s->name, name.p);
+				base_snprintf(t->full, sizeof t->full, "mcp__%s__%s", s->name, name.p);
 				{   /* the API takes names of [a-zA-Z0-9_-]{1,64}: anything else becomes _ */
 					char *c;
 					struct mcp_srv *other;
@@ -6881,7 +7608,7 @@ mcp_list_tools(struct mcp_srv *s, long long deadline)
 							*c = '_';
 					t->full[64] = 0;
 					if (mcp_find(t->full, &other)) {   /* two names made one: the API would refuse both */
-						fprintf(stderr, "agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n",
+						base_dprintf(2, "agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n",
 						        s->name, name.p, t->full);
 						buf_free(&name);
 						continue;
@@ -6964,7 +7691,7 @@ mcp_start(const char *cwd, int quiet)
 			} else {
 				rc = mcp_wait_stdio(s, s->id, deadline, &msg);
 				if (rc == AG_E_TIMEOUT)
-					snprintf(s->why, sizeof s->why, "no answer to initialize within %lld ms (MCP_TIMEOUT)",
+					base_snprintf(s->why, sizeof s->why, "no answer to initialize within %lld ms (MCP_TIMEOUT)",
 					         mcp_env_ms("MCP_TIMEOUT", 30000));
 				if (!rc && (json_parse_alloc(&j, msg.p, msg.len, &tok) <= 0 || json_get(&j, 0, "result") < 0)) {
 					json_str(&j, json_path(&j, 0, "error.message"), err, sizeof err);
@@ -6981,10 +7708,10 @@ mcp_start(const char *cwd, int quiet)
 			free(tok);
 		}
 		if (s->state == MCP_FAILED && !quiet && !s->http && mcp_logdir.len)
-			fprintf(stderr, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
+			base_dprintf(2, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
 			        mcp_logdir.p, s->name);
 		else if (s->state == MCP_FAILED && !quiet)
-			fprintf(stderr, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
 	}
 }
 
@@ -7068,7 +7795,7 @@ mcp_tool_run(const char *full, const struct json *in, struct tool_out *o)
 	if (mcp_call(s, "tools/call", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
 		tool_fail(o, "MCP server '%s' failed on %s: %s", s->name, t->name, err);
 		if (s->state == MCP_FAILED && res != MCP_FAILED)
-			fprintf(stderr, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
 		goto out;
 	}
 	res = json_get(&j, 0, "result");
@@ -7520,7 +8247,7 @@ static int
 perm_mcp_server(const char *rule, const char *tool)
 {
 	size_t n = strlen(rule);
-	return str_starts(rule, "mcp__") && !strstr(rule + 5, "__") && strncmp(tool, rule, n) == 0 &&
+	return str_starts(rule, "mcp__") && !str_find(rule + 5, "__") && strncmp(tool, rule, n) == 0 &&
 	       strncmp(tool + n, "__", 2) == 0;
 }
 
@@ -7576,11 +8303,11 @@ perm_outside(const char *path, const char *dir)
 			str_copy(real, sizeof real, "/", 1);
 			break;
 		}
-		snprintf(r2, sizeof r2, "%s%s", slash, rest);
+		base_snprintf(r2, sizeof r2, "%s%s", slash, rest);
 		str_copy(rest, sizeof rest, r2, strlen(r2));
 		*slash = 0;
 	}
-	snprintf(r2, sizeof r2, "%s%s", strcmp(real, "/") ? real : "", rest);
+	base_snprintf(r2, sizeof r2, "%s%s", strcmp(real, "/") ? real : "", rest);
 	str_copy(real, sizeof real, r2, strlen(r2));
 	dl = strlen(rdir);
 	if (dl == 1)
@@ -7594,8 +8321,8 @@ perm_is_home_skill(const char *tool, const char *path)
 {
 	const char *h = getenv("HOME");
 	char dir[PATH_MAX];
-	return perm_tool_is_ro(tool) && h && *h && snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir &&
-	       !strstr(path, "/../") && !perm_outside(path, dir);
+	return perm_tool_is_ro(tool) && h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir &&
+	       !str_find(path, "/../") && !perm_outside(path, dir);
 }
 
 /* Files that steer the agent itself: a write to them always asks, whatever the mode. */
@@ -7605,7 +8332,7 @@ perm_is_agent_config(const char *path)
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	return strcmp(base, "CLAUDE.md") == 0 || strcmp(base, "AGENTS.md") == 0 || strcmp(base, ".mcp.json") == 0 ||
-	       strstr(path, "/.claude/") != NULL || strcmp(base, ".claude.json") == 0;
+	       str_find(path, "/.claude/") != NULL || strcmp(base, ".claude.json") == 0;
 }
 
 /* PERM_ALLOW, PERM_DENY (why says why, for the model and the user) or PERM_ASK (interactive only).
@@ -7618,7 +8345,7 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 	int config = arg && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) && perm_is_agent_config(arg);
 	int ask = 0;
 	if ((r = perm_find(p, RULE_DENY, tool, arg, cwd, 0)) != NULL) {
-		snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s (%s).", tool, r->tool,
+		base_snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s (%s).", tool, r->tool,
 		         r->spec ? "(" : "", r->spec ? r->spec : "", r->spec ? ")" : "", r->source);
 		return PERM_DENY;
 	}
@@ -7630,28 +8357,28 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 		for (i = 0; i < p->n; i++)
 			has_spec_deny |= p->r[i].kind == RULE_DENY && !strcmp(p->r[i].tool, "Bash") && p->r[i].spec && *p->r[i].spec;
 		if (opaque && has_spec_deny) {
-			snprintf(why, cap, "This command runs another command in a way that cannot be checked against the deny "
+			base_snprintf(why, cap, "This command runs another command in a way that cannot be checked against the deny "
 			         "rules (a shell -c, eval, or a variable as the command), so it needs the user's approval, "
 			         "and there is no terminal to ask. Run the commands directly.");
 			return p->interactive ? PERM_ASK : PERM_DENY;
 		}
 	}
 	if (config) {
-		snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
+		base_snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
 		         "user's approval, and there is no terminal to ask.", tool, arg);
 		ask = 1;
 	} else if (perm_find(p, RULE_ASK, tool, arg, cwd, 0)) {
-		snprintf(why, cap, "A rule says to ask before %s here, and there is no terminal to ask.", tool);
+		base_snprintf(why, cap, "A rule says to ask before %s here, and there is no terminal to ask.", tool);
 		ask = 1;
 	} else if (outside && p->mode != PERM_BYPASS && !perm_find(p, RULE_ALLOW, tool, arg, cwd, 1) &&
 	           !(!p->interactive && perm_find(p, RULE_ALLOW, tool, arg, cwd, 0))) {
-		snprintf(why, cap, "%s outside the working directory (%.200s) needs the user's approval, and there is no "
+		base_snprintf(why, cap, "%s outside the working directory (%.200s) needs the user's approval, and there is no "
 		         "terminal to ask; a rule like --allowedTools '%s(%.200s)' allows it.", tool, arg, tool, arg);
 		ask = 1;
 	} else if (perm_tool_is_ro(tool)) {
 		return PERM_ALLOW;
 	} else if (p->mode == PERM_PLAN) {
-		snprintf(why, cap, "Plan mode is on: only read-only tools may run. Present your plan instead of "
+		base_snprintf(why, cap, "Plan mode is on: only read-only tools may run. Present your plan instead of "
 		         "running %s.", tool);
 		return PERM_DENY;
 	} else if (p->mode == PERM_BYPASS) {
@@ -7663,7 +8390,7 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 	           perm_find(p, RULE_ALLOW, tool, arg, cwd, 0) != NULL) {
 		return PERM_ALLOW;
 	} else {
-		snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
+		base_snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
 		         "it (the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
 		         "--dangerously-skip-permissions).", tool, tool);
 		ask = 1;
@@ -7709,7 +8436,7 @@ sess_dir(const char *cwd, char *out, size_t cap, int create)
 	for (i = 0; cwd[i] && i + 1 < sizeof slug; i++)
 		slug[i] = cwd[i] == '/' ? '-' : cwd[i];
 	slug[i] = 0;
-	r = snprintf(out, cap, "%s/sessions/%s", st, slug);
+	r = base_snprintf(out, cap, "%s/sessions/%s", st, slug);
 	if (r < 0 || (size_t)r >= cap)
 		return AG_E_TOOBIG;
 	if (create && file_mkdirs(out, 0700))
@@ -7778,7 +8505,7 @@ sess_create(struct sess *s, const char *cwd, const char *id, const char *model)
 	int r;
 	s->fd = -1;
 	str_copy(s->id, sizeof s->id, id, strlen(id));
-	if (sess_dir(cwd, dir, sizeof dir, 1) || snprintf(s->path, sizeof s->path, "%s/%s.jsonl", dir, id) >= (int)sizeof s->path)
+	if (sess_dir(cwd, dir, sizeof dir, 1) || base_snprintf(s->path, sizeof s->path, "%s/%s.jsonl", dir, id) >= (int)sizeof s->path)
 		return AG_E_IO;
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0)
@@ -8007,7 +8734,7 @@ sess_list(const char *cwd, struct sess_entry **out)
 			*out = p;
 		}
 		e = &(*out)[n];
-		if (snprintf(e->path, sizeof e->path, "%s/%s", dir, de->d_name) >= (int)sizeof e->path ||
+		if (base_snprintf(e->path, sizeof e->path, "%s/%s", dir, de->d_name) >= (int)sizeof e->path ||
 		    stat(e->path, &st) < 0)
 			continue;
 		e->mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
@@ -8023,8 +8750,8 @@ sess_list(const char *cwd, struct sess_entry **out)
 				close(fd);
 			if (r > 0) {
 				tmp[r] = 0;
-				q = strstr(tmp, "\"role\":\"user\"");
-				while (q && (q = strstr(q, "{\"type\":\"text\",\"text\":\"")) != NULL) {
+				q = str_find(tmp, "\"role\":\"user\"");
+				while (q && (q = str_find(q, "{\"type\":\"text\",\"text\":\"")) != NULL) {
 					char *end = q + 23;
 					if (strncmp(end, "<system-reminder>", 17) != 0) {
 						char *close_q = end;
@@ -8042,7 +8769,7 @@ sess_list(const char *cwd, struct sess_entry **out)
 	}
 	closedir(d);
 	if (n)
-		qsort(*out, n, sizeof **out, sess_newer);
+		base_sort(*out, n, sizeof **out, sess_newer);
 	return (int)n;
 }
 
@@ -8137,7 +8864,7 @@ ui_spin_tick(void *ctx)
 	int n;
 	if (!u->spin)
 		return;
-	n = snprintf(line, sizeof line, "\r%s%c %s%s\033[K", u->color ? "\033[2m" : "", frames[u->spin_i++ % 4],
+	n = base_snprintf(line, sizeof line, "\r%s%c %s%s\033[K", u->color ? "\033[2m" : "", frames[u->spin_i++ % 4],
 	             u->spin_label, u->color ? "\033[0m" : "");
 	fd_write_all(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
 }
@@ -8315,7 +9042,7 @@ ui_note(struct ui *u, const char *msg)
 	char line[600];
 	if (u->quiet)
 		return;
-	snprintf(line, sizeof line, "agent: %s", msg);
+	base_snprintf(line, sizeof line, "agent: %s", msg);
 	ui_err(u, "\033[33m", line, strlen(line));
 }
 
@@ -8358,7 +9085,7 @@ ui_tool_start(struct ui *u, const char *name, const char *summary)
 	char line[400];
 	if (u->quiet)
 		return;
-	snprintf(line, sizeof line, "%.*s> %s(%s)", u->indent * 4, "                ", name, summary);
+	base_snprintf(line, sizeof line, "%.*s> %s(%s)", u->indent * 4, "                ", name, summary);
 	ui_err(u, "\033[1m", line, strlen(line));
 }
 
@@ -8488,13 +9215,13 @@ static double
 loop_cost(const char *model, const struct api_usage *u)
 {
 	double in = 3, out = 15;
-	if (strstr(model, "opus-4-5") || strstr(model, "opus-4.5"))
+	if (str_find(model, "opus-4-5") || str_find(model, "opus-4.5"))
 		in = 5, out = 25;
-	else if (strstr(model, "opus"))
+	else if (str_find(model, "opus"))
 		in = 15, out = 75;
-	else if (strstr(model, "haiku-4") || strstr(model, "haiku-4-5"))
+	else if (str_find(model, "haiku-4") || str_find(model, "haiku-4-5"))
 		in = 1, out = 5;
-	else if (strstr(model, "haiku"))
+	else if (str_find(model, "haiku"))
 		in = 0.8, out = 4;
 	return ((double)u->input * in + (double)u->output * out + (double)u->cache_write * in * 1.25 +
 	        (double)u->cache_read * in * 0.1) / 1e6;
@@ -8624,7 +9351,7 @@ loop_tool_summary(const char *name, const struct json *j, char *out, size_t cap)
 		}
 	}
 	if (strcmp(name, "TodoWrite") == 0)
-		snprintf(out, cap, "%d items", j->n > 0 ? j->t[json_get(j, 0, "todos") > 0 ? json_get(j, 0, "todos") : 0].size : 0);
+		base_snprintf(out, cap, "%d items", j->n > 0 ? j->t[json_get(j, 0, "todos") > 0 ? json_get(j, 0, "todos") : 0].size : 0);
 }
 
 static int loop_run(struct loop *L, const char **subtype);
@@ -8677,7 +9404,7 @@ loop_fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char 
 	if (n < 4 || strncmp(s, "---", 3) != 0 || !(s[3] == '\n' || (s[3] == '\r' && n > 4 && s[4] == '\n')))
 		return 0;
 	*fm = s + (s[3] == '\r' ? 5 : 4);
-	end = strstr(*fm, "\n---");
+	end = str_find(*fm, "\n---");
 	if (!end)
 		return 0;
 	*fmn = (size_t)(end - *fm) + 1;
@@ -8702,13 +9429,13 @@ loop_agents_dir(const char *dir)
 		struct loop_agent_type *t = &loop_agent_types[loop_nagent_types];
 		char *name;
 		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0 ||
-		    snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+		    base_snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
 		    file_read_all(path, &f, 1u << 20) || !f.p) {
 			buf_free(&f);
 			continue;
 		}
 		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(name = loop_fm_get(fm, fmn, "name")) || !*name) {
-			fprintf(stderr, "agent: subagent at %s has no front matter (name, description): skipped\n", path);
+			base_dprintf(2, "agent: subagent at %s has no front matter (name, description): skipped\n", path);
 			buf_free(&f);
 			continue;
 		}
@@ -8747,13 +9474,13 @@ loop_skills_dir(const char *dir, struct buf *out)
 		const char *fm, *body;
 		size_t fmn;
 		char *name = NULL, *desc = NULL;
-		if (de->d_name[0] == '.' || snprintf(path, sizeof path, "%s/%s/SKILL.md", dir, de->d_name) >= (int)sizeof path ||
+		if (de->d_name[0] == '.' || base_snprintf(path, sizeof path, "%s/%s/SKILL.md", dir, de->d_name) >= (int)sizeof path ||
 		    file_read_all(path, &f, 1u << 20) || !f.p) {
 			buf_free(&f);
 			continue;
 		}
 		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(desc = loop_fm_get(fm, fmn, "description")) || !*desc)
-			fprintf(stderr, "agent: skill at %s has no front matter (name, description): skipped\n", path);
+			base_dprintf(2, "agent: skill at %s has no front matter (name, description): skipped\n", path);
 		else {
 			name = loop_fm_get(fm, fmn, "name");
 			buf_printf(out, "- %s: %s (%s)\n", name && *name ? name : de->d_name, desc, path);
@@ -8772,13 +9499,13 @@ loop_agents_load(const char *cwd, struct buf *skills)
 	char dir[PATH_MAX];
 	const char *h = getenv("HOME");
 	struct buf list = {0};
-	if (snprintf(dir, sizeof dir, "%s/.claude/agents", cwd) < (int)sizeof dir)
+	if (base_snprintf(dir, sizeof dir, "%s/.claude/agents", cwd) < (int)sizeof dir)
 		loop_agents_dir(dir);
-	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/agents", h) < (int)sizeof dir)
+	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/agents", h) < (int)sizeof dir)
 		loop_agents_dir(dir);
-	if (snprintf(dir, sizeof dir, "%s/.claude/skills", cwd) < (int)sizeof dir)
+	if (base_snprintf(dir, sizeof dir, "%s/.claude/skills", cwd) < (int)sizeof dir)
 		loop_skills_dir(dir, &list);
-	if (h && *h && snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
+	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
 		loop_skills_dir(dir, &list);
 	if (list.len)
 		buf_printf(skills, "Skills: folders of instructions (and sometimes scripts) for particular tasks. When a "
@@ -8899,7 +9626,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 		tool_fail(o, "out of memory");
 		goto out;
 	}
-	snprintf(cfg.model, sizeof cfg.model, "%s", loop_agent_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
+	base_snprintf(cfg.model, sizeof cfg.model, "%s", loop_agent_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
 	cli_system(&system, t && t->body && *t->body ? t->body : loop_subagent_prompt, NULL, L->tools.cwd, cfg.model);
 	cli_tools(&tools, &L->perm, NULL, 0, t ? t->tools : NULL, 1);
 	cfg.system_json = system.p;
@@ -8922,7 +9649,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.tty = L->tools.tty;
 	S->tools.quiet = L->tools.quiet;
 	S->tools.sandbox = L->tools.sandbox;
-	snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
+	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
 	S->t_start = clk_ms();
 	{
 		struct msg *um = conv_add(&S->conv, ROLE_USER);
@@ -8982,7 +9709,7 @@ static int
 loop_web_split(const char *in, struct url *u, char *target, size_t cap, struct ag_err *e)
 {
 	char origin[600];
-	const char *p = strstr(in, "://"), *rest;
+	const char *p = str_find(in, "://"), *rest;
 	size_t n;
 	if (!p || !(str_starts(in, "http://") || str_starts(in, "https://")))
 		return err_set(e, AG_E_INVAL, "only http:// and https:// URLs can be fetched, not '%.100s'", in);
@@ -9061,7 +9788,7 @@ loop_web_text(const char *s, size_t n, struct buf *out)
 			               !strcmp(tag, "noscript") || !strcmp(tag, "svg"))) {
 				char endtag[24];
 				const char *end;
-				size_t el = (size_t)snprintf(endtag, sizeof endtag, "</%s", tag), m;
+				size_t el = (size_t)base_snprintf(endtag, sizeof endtag, "</%s", tag), m;
 				i = (size_t)(gt - s) + 1;
 				for (end = NULL, m = i; m + el <= n; m++)
 					if (strncasecmp(s + m, endtag, el) == 0) {
@@ -9104,9 +9831,16 @@ loop_web_text(const char *s, size_t n, struct buf *out)
 				continue;
 			}
 			if (i + 2 < n && s[i + 1] == '#') {
-				char *end;
 				int hex = s[i + 2] == 'x' || s[i + 2] == 'X';
-				unsigned long cp = strtoul(s + i + 2 + hex, &end, hex ? 16 : 10);
+				const char *end = s + i + 2 + hex;
+				unsigned long cp = 0;
+				for (; end < s + n && cp <= 0x10FFFF; end++) {
+					int ch = (unsigned char)*end, d = ch >= '0' && ch <= '9' ? ch - '0' :
+					         hex && (ch | 32) >= 'a' && (ch | 32) <= 'f' ? (ch | 32) - 'a' + 10 : -1;
+					if (d < 0)
+						break;
+					cp = cp * (hex ? 16 : 10) + (unsigned long)d;
+				}
 				if (end < s + n && *end == ';' && end > s + i + 2 + hex && cp > 0 && cp <= 0x10FFFF &&
 				    !(cp >= 0xD800 && cp <= 0xDFFF)) {
 					char u[4];
@@ -9181,21 +9915,21 @@ loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *c
 				break;
 			}
 			{   /* RFC 3986 references: absolute, scheme-relative, absolute-path, relative-path */
-				size_t on = (size_t)(strstr(cur, "://") + 3 - cur), sch = (size_t)(strstr(cur, "://") - cur);
+				size_t on = (size_t)(str_find(cur, "://") + 3 - cur), sch = (size_t)(str_find(cur, "://") - cur);
 				on += strcspn(cur + on, "/?#");
 				if (ll > 8 && strncasecmp(loc, "https://", 8) == 0)
-					snprintf(next, sizeof next, "https://%.*s", (int)ll - 8, loc + 8);
+					base_snprintf(next, sizeof next, "https://%.*s", (int)ll - 8, loc + 8);
 				else if (ll > 7 && strncasecmp(loc, "http://", 7) == 0)
-					snprintf(next, sizeof next, "http://%.*s", (int)ll - 7, loc + 7);
+					base_snprintf(next, sizeof next, "http://%.*s", (int)ll - 7, loc + 7);
 				else if (ll > 2 && loc[0] == '/' && loc[1] == '/')
-					snprintf(next, sizeof next, "%.*s:%.*s", (int)sch, cur, (int)ll, loc);
+					base_snprintf(next, sizeof next, "%.*s:%.*s", (int)sch, cur, (int)ll, loc);
 				else if (ll && loc[0] == '/')
-					snprintf(next, sizeof next, "%.*s%.*s", (int)on, cur, (int)ll, loc);
+					base_snprintf(next, sizeof next, "%.*s%.*s", (int)on, cur, (int)ll, loc);
 				else if (ll && !memchr(loc, ':', strcspn(loc, "/?#") < ll ? strcspn(loc, "/?#") : ll)) {
 					size_t pl = strcspn(cur + on, "?#"), d = pl;
 					while (d > 0 && cur[on + d - 1] != '/')
 						d--;
-					snprintf(next, sizeof next, "%.*s%s%.*s", (int)(on + d), cur, d ? "" : "/", (int)ll, loc);
+					base_snprintf(next, sizeof next, "%.*s%s%.*s", (int)(on + d), cur, d ? "" : "/", (int)ll, loc);
 				} else {
 					err_set(e, AG_E_API, "a redirect to '%.*s', which cannot be followed (only http and https)",
 					        (int)(ll < 200 ? ll : 200), loc);
@@ -9250,9 +9984,9 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 		for (lc = ctype; *lc; lc++)
 			*lc = (char)tolower((unsigned char)*lc);
 	}
-	if (!ctype[0] || strstr(ctype, "html"))
+	if (!ctype[0] || str_find(ctype, "html"))
 		loop_web_text(body.p ? body.p : "", body.len, &text);
-	else if (str_starts(ctype, "text/") || strstr(ctype, "json") || strstr(ctype, "xml")) {
+	else if (str_starts(ctype, "text/") || str_find(ctype, "json") || str_find(ctype, "xml")) {
 		size_t k, nc = 0;
 		for (k = 0; k < body.len && nc <= AG_FETCH_TEXT; k++)
 			nc += ((unsigned char)body.p[k] & 0xC0) != 0x80;
@@ -9271,7 +10005,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 		goto out;
 	}
 	if (!cfg.openai)
-		snprintf(cfg.model, sizeof cfg.model, "%s", small && *small ? small : "claude-haiku-4-5");
+		base_snprintf(cfg.model, sizeof cfg.model, "%s", small && *small ? small : "claude-haiku-4-5");
 	cfg.system_json = NULL;
 	cfg.tools_json = NULL;
 	cfg.thinking = 0;
@@ -9357,7 +10091,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 						pu.host[--hl] = 0;        /* "evil.test." is evil.test */
 					for (c = pu.host; *c; c++)
 						*c = (char)tolower((unsigned char)*c);
-					snprintf(abspath, sizeof abspath, "domain:%s", pu.host);
+					base_snprintf(abspath, sizeof abspath, "domain:%s", pu.host);
 					arg = abspath;
 				}
 				buf_free(&u);
@@ -9370,15 +10104,15 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 			{
 				int pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, name, arg, L->tools.cwd, why, sizeof why);
 				if (ag_interrupted)
-					snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
+					base_snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
 				ui_tool_start(L->ui, name, summary);
 				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
-					snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
+					base_snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
 				if (pc == PERM_ASK) {
 					struct buf fb = {0};
 					pc = L->ask && L->ask(L, name, &tj, arg, &fb) ? PERM_ALLOW : PERM_DENY;
 					if (pc == PERM_DENY)
-						snprintf(why, sizeof why, "The user refused to let you run %s.%s%.800s", name,
+						base_snprintf(why, sizeof why, "The user refused to let you run %s.%s%.800s", name,
 						         fb.len ? " They said what to do instead: " : " Ask them what to do instead.",
 						         fb.len ? fb.p : "");
 					buf_free(&fb);
@@ -9491,7 +10225,7 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 	jw_key(&w, "total_cost_usd");
 	{
 		char c[32];
-		int n = snprintf(c, sizeof c, "%.6f", loop_cost(L->cfg->model, &L->total));
+		int n = base_snprintf(c, sizeof c, "%.6f", loop_cost(L->cfg->model, &L->total));
 		jw_json(&w, c, (size_t)n);
 	}
 	jw_key(&w, "usage"); loop_usage_json(&w, &L->total);
@@ -9547,16 +10281,16 @@ loop_ratelimit_check(struct loop *L)
 		const char *lv, *rv, *tv;
 		size_t ln, rn, tn = 0;
 		unsigned long long lim, rem;
-		snprintf(name, sizeof name, "anthropic-ratelimit-%s-limit", kinds[k]);
+		base_snprintf(name, sizeof name, "anthropic-ratelimit-%s-limit", kinds[k]);
 		lv = http_header(h, name, &ln);
-		snprintf(name, sizeof name, "anthropic-ratelimit-%s-remaining", kinds[k]);
+		base_snprintf(name, sizeof name, "anthropic-ratelimit-%s-remaining", kinds[k]);
 		rv = http_header(h, name, &rn);
-		snprintf(name, sizeof name, "anthropic-ratelimit-%s-reset", kinds[k]);
+		base_snprintf(name, sizeof name, "anthropic-ratelimit-%s-reset", kinds[k]);
 		tv = http_header(h, name, &tn);
 		if (lv && rv && !str_to_u64(lv, ln, ULLONG_MAX, &lim) && !str_to_u64(rv, rn, ULLONG_MAX, &rem) && lim &&
 		    rem * 10 < lim) {
 			char msg[300];
-			snprintf(msg, sizeof msg, "warning: %llu%% of the %s rate limit is used (%llu of %llu left%s%.*s)",
+			base_snprintf(msg, sizeof msg, "warning: %llu%% of the %s rate limit is used (%llu of %llu left%s%.*s)",
 			         (lim - rem) * 100 / lim, kinds[k], rem, lim, tv ? "; resets " : "", tv ? (int)(tn < 40 ? tn : 40) : 0,
 			         tv ? tv : "");
 			ui_note(L->ui, msg);
@@ -9592,12 +10326,12 @@ loop_call(struct loop *L, const struct api_sink *sink)
 			ui_flush(L->ui);
 			L->ui->last = '\n';
 		}
-		snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
+		base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
 		         (delay + 50) % 1000 / 100, attempt, L->max_retries);
 		if (!L->ui->quiet || L->verbose)
 			ui_note(L->ui, line);
 		else
-			fprintf(stderr, "agent: %s\n", line);
+			base_dprintf(2, "agent: %s\n", line);
 		e->code = 0;
 		e->status = 0;
 		e->msg[0] = 0;
@@ -9765,7 +10499,7 @@ loop_run(struct loop *L, const char **subtype)
 		}
 		L->turns++;
 		if (L->verbose)
-			fprintf(stderr, "agent: turn %d: POST %s/v1/messages, %zu messages\n", L->turns,
+			base_dprintf(2, "agent: turn %d: POST %s/v1/messages, %zu messages\n", L->turns,
 			        L->cfg->url.host, L->conv.n);
 		if (L->ui->last && L->ui->last != '\n' && L->out_format == OUT_TEXT)
 			ui_text(L->ui, "\n", 1);    /* the next turn's text starts on a new line */
@@ -9786,7 +10520,7 @@ loop_run(struct loop *L, const char **subtype)
 		L->total.cache_write += L->msg.usage.cache_write;
 		L->last_input = L->msg.usage.input + L->msg.usage.cache_read + L->msg.usage.cache_write;
 		if (L->verbose)
-			fprintf(stderr, "agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n",
+			base_dprintf(2, "agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n",
 			        L->turns, L->msg.stop_reason[0] ? L->msg.stop_reason : "-", L->msg.usage.input,
 			        L->msg.usage.output, L->msg.usage.cache_read, L->msg.usage.cache_write);
 		if (rc) {
@@ -10010,7 +10744,7 @@ term_hist_load(struct term *t)
 	char dir[PATH_MAX];
 	struct buf b = {0};
 	size_t p = 0;
-	if (cfg_state_dir(dir, sizeof dir, 1) || snprintf(t->histpath, sizeof t->histpath, "%s/history", dir) >=
+	if (cfg_state_dir(dir, sizeof dir, 1) || base_snprintf(t->histpath, sizeof t->histpath, "%s/history", dir) >=
 	    (int)sizeof t->histpath) {
 		t->histpath[0] = 0;
 		return;
@@ -10539,13 +11273,13 @@ repl_session_rule(const char *name, const char *arg, const char *cwd, char *out,
 			w2++;
 		l2 = strcspn(w2, " \t\n");
 		if (l2 && l1 < 64 && l2 < 64 && w2[0] != '-' && strcspn(w2, ";&|<>$`'\"\\") >= l2)
-			snprintf(out, cap, "Bash(%.*s %.*s:*)", (int)l1, w1, (int)l2, w2);
+			base_snprintf(out, cap, "Bash(%.*s %.*s:*)", (int)l1, w1, (int)l2, w2);
 		else
-			snprintf(out, cap, "Bash(%.*s:*)", (int)(l1 < 64 ? l1 : 64), w1);
+			base_snprintf(out, cap, "Bash(%.*s:*)", (int)(l1 < 64 ? l1 : 64), w1);
 	} else if (arg && perm_outside(arg, cwd)) {
-		snprintf(out, cap, "%s(/%.400s)", name, arg);
+		base_snprintf(out, cap, "%s(/%.400s)", name, arg);
 	} else {
-		snprintf(out, cap, "%s", name);
+		base_snprintf(out, cap, "%s", name);
 	}
 }
 
@@ -10623,7 +11357,7 @@ repl_print(struct loop *L, const char *fmt, ...)
 	va_list ap;
 	char tmp[2048];
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	base_vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	ui_flush(L->ui);
 	fd_write_all(1, tmp, strlen(tmp));
@@ -10811,7 +11545,7 @@ repl_command(struct loop *L, const char *line)
 		repl_context(L);
 	} else if (!strcmp(cmd, "/model")) {
 		if (*arg && strlen(arg) < sizeof L->cfg->model) {
-			snprintf(L->cfg->model, sizeof L->cfg->model, "%s", arg);
+			base_snprintf(L->cfg->model, sizeof L->cfg->model, "%s", arg);
 			repl_print(L, "model: %s\n", L->cfg->model);
 		} else {
 			repl_print(L, "model: %s\n", L->cfg->model);
@@ -10906,7 +11640,7 @@ repl_run(struct loop *L)
 					loop_save(L);
 				}
 			} else if (rc) {
-				fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
+				base_dprintf(2, "agent: %s\n", e.msg[0] ? e.msg : "failed");
 			} else if (L->perm.mode == PERM_PLAN && L->conv.n && L->conv.m[L->conv.n - 1].role == ROLE_ASSISTANT) {
 				/* plan mode: read-only until the user approves the plan */
 				struct buf yn = {0};
@@ -10924,7 +11658,7 @@ repl_run(struct loop *L)
 					loop_save(L);
 					L->turns = 0;
 					if (loop_run(L, &subtype) && e.msg[0])
-						fprintf(stderr, "agent: %s\n", e.msg);
+						base_dprintf(2, "agent: %s\n", e.msg);
 					ui_md_end(L->ui);
 					if (L->ui->last && L->ui->last != '\n')
 						ui_put(L->ui, "\n", 1);
@@ -10950,7 +11684,7 @@ selftest_check(int ok, const char *what)
 	selftest_runs++;
 	if (!ok) {
 		selftest_fails++;
-		fprintf(stderr, "self-test FAILED: %s\n", what);
+		base_dprintf(2, "self-test FAILED: %s\n", what);
 	}
 }
 
@@ -11034,15 +11768,15 @@ selftest_run(void)
 	/* trust anchors compiled in */
 	{
 		struct tls_trust t = {0};
-		int k = tls_trust_add_pem(&t, ag_roots_pem, sizeof ag_roots_pem - 1);
+		int k = tls_trust_add_builtin(&t);
 #ifdef AG_HAVE_ROOTS
-		selftest_check(k >= 1, "built-in root certificates decode");
+		selftest_check(k >= 1 && t.ta[0].dn.len > 0, "built-in root certificates");
 #else
 		(void)k;
 #endif
 		tls_trust_free(&t);
 	}
-	printf("self-test: %d of %d checks passed\n", selftest_runs - selftest_fails, selftest_runs);
+	base_dprintf(1, "self-test: %d of %d checks passed\n", selftest_runs - selftest_fails, selftest_runs);
 	return selftest_fails ? 1 : 0;
 }
 
@@ -11070,9 +11804,9 @@ static const char cli_system_prompt[] =
 "- When asked to commit: look at git status and git diff first, then write a short message that says why.";
 
 static void
-cli_usage(FILE *f)
+cli_usage(int fd)
 {
-	fprintf(f,
+	base_dprintf(fd,
 	        "usage: agent -p PROMPT [options]     do the task, print the answer, exit\n"
 	        "       echo PROMPT | agent -p        the prompt may come on stdin\n"
 	        "\n"
@@ -11166,14 +11900,14 @@ cli_user_id(char *out, size_t cap)
 	int r;
 	str_random_hex(out, cap / 2 > 32 ? 32 : cap / 2 - 1);
 	if (x && *x == '/')
-		r = snprintf(dir, sizeof dir, "%s/agent", x);
+		r = base_snprintf(dir, sizeof dir, "%s/agent", x);
 	else if (h && *h)
-		r = snprintf(dir, sizeof dir, "%s/.config/agent", h);
+		r = base_snprintf(dir, sizeof dir, "%s/.config/agent", h);
 	else
 		return;
 	if (r < 0 || (size_t)r + 9 >= sizeof dir)
 		return;
-	snprintf(path, sizeof path, "%.*s/user-id", (int)(sizeof dir - 16), dir);
+	base_snprintf(path, sizeof path, "%.*s/user-id", (int)(sizeof dir - 16), dir);
 	if (file_read_all(path, &b, 256) == 0 && b.len >= 16 && b.len < cap) {
 		size_t n = b.len;
 		while (n && b.p[n - 1] == '\n')
@@ -11202,7 +11936,7 @@ cli_memory(const char *cwd, struct buf *out)
 		static const char *const names[] = { "CLAUDE.md", "AGENTS.md" };
 		size_t k;
 		if (i == 0 && h && *h) {
-			snprintf(path, sizeof path, "%s/.claude/CLAUDE.md", h);
+			base_snprintf(path, sizeof path, "%s/.claude/CLAUDE.md", h);
 			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
 				buf_printf(out, "Contents of %s (the user's own instructions, for every project):\n\n", path);
 				buf_add(out, body.p, body.len);
@@ -11214,7 +11948,7 @@ cli_memory(const char *cwd, struct buf *out)
 			continue;
 		str_copy(dir, sizeof dir, cwd, i == 0 ? 1 : i);
 		for (k = 0; k < 2; k++) {
-			snprintf(path, sizeof path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", names[k]);
+			base_snprintf(path, sizeof path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", names[k]);
 			body.len = 0;
 			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
 				buf_printf(out, "Contents of %s (project instructions):\n\n", path);
@@ -11253,7 +11987,7 @@ cli_system(struct buf *out, const char *prompt, const char *append, const char *
 	size_t i, n = strlen(cwd);
 	for (i = n; i > 0 && !is_git; i--) {
 		if (i == n || cwd[i] == '/') {
-			snprintf(git, sizeof git, "%.*s/.git", (int)i, cwd);
+			base_snprintf(git, sizeof git, "%.*s/.git", (int)i, cwd);
 			is_git = stat(git, &st) == 0;
 		}
 	}
@@ -11348,7 +12082,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t
 	}
 	for (x = 0; x < nextra; x++) {
 		char name[64] = "";
-		const char *q = strstr(extra[x].p, "\"name\":\"");
+		const char *q = str_find(extra[x].p, "\"name\":\"");
 		if (q)
 			str_copy(name, sizeof name, q + 8, strcspn(q + 8, "\""));
 		if (cli_denied(p, name) || (only && !cli_listed(only, name)) || (no_task && strcmp(name, "Task") == 0))
@@ -11422,6 +12156,61 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 	return 0;
 }
 
+#ifdef AG_GEN_ROOTS
+/* The build's generator of build/roots.h: the PEM files named on the command line, through the same loader
+ * as a CA bundle, printed as C trust anchors (ag_roots[]) on stdout. */
+static void
+cli_gen_bytes(const char *name, size_t k, const unsigned char *p, size_t n)
+{
+	size_t i;
+	base_dprintf(1, "static const unsigned char ag_root_%s%zu[] = {", name, k);
+	for (i = 0; i < n; i++)
+		base_dprintf(1, "%s%u,", i % 16 ? "" : "\n\t", p[i]);
+	base_dprintf(1, "\n};\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tls_trust t = {0};
+	size_t k;
+	int i;
+	for (i = 1; i < argc; i++)
+		if (tls_trust_add_file(&t, argv[i]) != 1) {
+			base_dprintf(2, "gen-roots: %s: not one PEM certificate\n", argv[i]);
+			return 1;
+		}
+	base_dprintf(1, "/* made by build/gen-roots from the PEM files of certs/: the built-in roots as trust anchors */\n");
+	for (k = 0; k < t.n; k++) {
+		const br_x509_pkey *pk = &t.ta[k].pkey;
+		cli_gen_bytes("dn", k, t.ta[k].dn.data, t.ta[k].dn.len);
+		if (pk->key_type == BR_KEYTYPE_RSA) {
+			cli_gen_bytes("n", k, pk->key.rsa.n, pk->key.rsa.nlen);
+			cli_gen_bytes("e", k, pk->key.rsa.e, pk->key.rsa.elen);
+		} else {
+			cli_gen_bytes("q", k, pk->key.ec.q, pk->key.ec.qlen);
+		}
+	}
+	base_dprintf(1, "static const br_x509_trust_anchor ag_roots[] = {\n");
+	for (k = 0; k < t.n; k++) {
+		const br_x509_pkey *pk = &t.ta[k].pkey;
+		base_dprintf(1, "\t{ { (unsigned char *)ag_root_dn%zu, %zu }, %u, { %d, { ", k, t.ta[k].dn.len,
+		             t.ta[k].flags, pk->key_type);
+		if (pk->key_type == BR_KEYTYPE_RSA)
+			base_dprintf(1, ".rsa = { (unsigned char *)ag_root_n%zu, %zu, (unsigned char *)ag_root_e%zu, %zu }",
+			             k, pk->key.rsa.nlen, k, pk->key.rsa.elen);
+		else
+			base_dprintf(1, ".ec = { %d, (unsigned char *)ag_root_q%zu, %zu }", pk->key.ec.curve, k,
+			             pk->key.ec.qlen);
+		base_dprintf(1, " } } },\n");
+	}
+	base_dprintf(1, "};\n");
+	i = t.n ? 0 : 1;
+	tls_trust_free(&t);
+	return i;
+}
+#define main cli_main
+#endif
 #ifdef AGENT_TEST
 #define main agent_main
 #endif
@@ -11462,7 +12251,7 @@ main(int argc, char **argv)
 #endif
 
 	v = getenv("ANTHROPIC_MODEL");
-	snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
+	base_snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
 	L.max_retries = 10;                          /* as Claude Code */
 	v = getenv("ANTHROPIC_MAX_RETRIES");
 	if (v && *v) {
@@ -11484,10 +12273,10 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		unsigned long long num;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			cli_usage(stdout);
+			cli_usage(1);
 			return 0;
 		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
-			printf("agent %s (BearSSL, TLS 1.2)\n", AG_VERSION);
+			base_dprintf(1, "agent %s (BearSSL, TLS 1.2)\n", AG_VERSION);
 			return 0;
 		} else if (strcmp(a, "--self-test") == 0) {
 			return selftest_run();
@@ -11503,7 +12292,7 @@ main(int argc, char **argv)
 				if (!*v || strlen(v) >= sizeof cfg.model)
 					err_set(&e, AG_E_USAGE, "--model needs a model name");
 				else
-					snprintf(cfg.model, sizeof cfg.model, "%s", v);
+					base_snprintf(cfg.model, sizeof cfg.model, "%s", v);
 				model_set = 1;
 			}
 		} else if (cli_is(a, "--max-tokens") || cli_is(a, "--max-turns") || cli_is(a, "--thinking")) {
@@ -11596,7 +12385,7 @@ main(int argc, char **argv)
 		        cfg.max_tokens);
 	(void)max_retries_set;
 	if (e.code) {
-		fprintf(stderr, "agent: %s\n", e.msg);
+		base_dprintf(2, "agent: %s\n", e.msg);
 		rc = 2;
 		goto done;
 	}
@@ -11605,7 +12394,7 @@ main(int argc, char **argv)
 	if (!in_stream && !isatty(0)) {            /* piped input is part of the prompt */
 		struct buf in = {0};
 		if (file_read_all("/dev/stdin", &in, 16u << 20) == AG_E_TOOBIG) {
-			fprintf(stderr, "agent: the input on stdin is over 16 MB; pass a smaller prompt\n");
+			base_dprintf(2, "agent: the input on stdin is over 16 MB; pass a smaller prompt\n");
 			{ rc = 2; goto done; }
 		}
 		if (in.len) {
@@ -11620,14 +12409,14 @@ main(int argc, char **argv)
 		print = 1;
 	interactive = !print && isatty(0) && isatty(1);
 	if (!print && !interactive) {
-		fprintf(stderr, "agent: not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
+		base_dprintf(2, "agent: not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
 		        "terminal for an interactive session\n");
 		{ rc = 2; goto done; }
 	}
 	if ((status_only || mcp_list) && !prompt.len)
 		buf_adds(&prompt, "hi");
 	if (!prompt.len && !in_stream && !interactive) {
-		fprintf(stderr, "agent: no prompt: give one after -p, or pipe it on stdin\n");
+		base_dprintf(2, "agent: no prompt: give one after -p, or pipe it on stdin\n");
 		{ rc = 2; goto done; }
 	}
 	if (!provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
@@ -11637,7 +12426,7 @@ main(int argc, char **argv)
 		if (!max_tokens_set)
 			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
 	} else if (provider && strcmp(provider, "anthropic") != 0) {
-		fprintf(stderr, "agent: the provider must be anthropic or openai, not '%.40s'\n", provider);
+		base_dprintf(2, "agent: the provider must be anthropic or openai, not '%.40s'\n", provider);
 		{ rc = 2; goto done; }
 	}
 	cfg.verbose = L.verbose;
@@ -11648,11 +12437,11 @@ main(int argc, char **argv)
 			cfg.bearer = NULL;
 		if (!model_set) {
 			v = getenv("OPENAI_MODEL");
-			snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_OPENAI_MODEL);
+			base_snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_OPENAI_MODEL);
 		}
 		base = getenv("OPENAI_BASE_URL");
 		if (url_parse(base && *base ? base : "https://api.openai.com/v1", &cfg.url, &e)) {
-			fprintf(stderr, "agent: OPENAI_BASE_URL: %s\n", e.msg);
+			base_dprintf(2, "agent: OPENAI_BASE_URL: %s\n", e.msg);
 			{ rc = 2; goto done; }
 		}
 	} else {
@@ -11664,7 +12453,7 @@ main(int argc, char **argv)
 			cfg.bearer = NULL;
 		base = getenv("ANTHROPIC_BASE_URL");
 		if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
-			fprintf(stderr, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
+			base_dprintf(2, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
 			{ rc = 2; goto done; }
 		}
 	}
@@ -11673,13 +12462,13 @@ main(int argc, char **argv)
 	if (v && *v) {
 		unsigned long long n;
 		if (str_to_u64(v, strlen(v), 24ULL * 3600 * 1000, &n) || n == 0) {
-			fprintf(stderr, "agent: API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'\n", v);
+			base_dprintf(2, "agent: API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'\n", v);
 			{ rc = 2; goto done; }
 		}
 		cfg.timeout_ms = (int)n;
 	}
 	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
-		fprintf(stderr, "agent: cannot read the working directory: %s\n", strerror(errno));
+		base_dprintf(2, "agent: cannot read the working directory: %s\n", strerror(errno));
 		{ rc = 1; goto done; }
 	}
 
@@ -11690,17 +12479,17 @@ main(int argc, char **argv)
 		for (i = 0; i < nmcp_cfg; i++)
 			if (mcp_config(mcp_cfg[i], 1, &e))
 				goto usage_error;
-		snprintf(path, sizeof path, "%s/.mcp.json", L.tools.cwd);
+		base_snprintf(path, sizeof path, "%s/.mcp.json", L.tools.cwd);
 		if (mcp_config(path, 0, &e))
 			goto usage_error;
-		if (h && *h && snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path && mcp_config(path, 0, &e))
+		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path && mcp_config(path, 0, &e))
 			goto usage_error;
 		mcp_trust = &trust;
 		mcp_start(L.tools.cwd, mcp_list);
 		if (mcp_list) {
 			struct buf b = {0};
 			mcp_report(&b);
-			fputs(b.p, stdout);
+			base_dprintf(1, "%s", b.p);
 			buf_free(&b);
 			rc = 0;
 			goto done;
@@ -11711,13 +12500,13 @@ main(int argc, char **argv)
 	{
 		char path[PATH_MAX + 32];
 		const char *h = getenv("HOME");
-		if (h && *h && snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
+		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
 		    perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
-		snprintf(path, sizeof path, "%s/.claude/settings.json", L.tools.cwd);
+		base_snprintf(path, sizeof path, "%s/.claude/settings.json", L.tools.cwd);
 		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
-		snprintf(path, sizeof path, "%s/.claude/settings.local.json", L.tools.cwd);
+		base_snprintf(path, sizeof path, "%s/.claude/settings.local.json", L.tools.cwd);
 		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
 			goto usage_error;
 		if (skip_perm)
@@ -11743,7 +12532,7 @@ main(int argc, char **argv)
 		}
 		L.tools.sandbox = 1;
 		if (L.verbose)
-			fprintf(stderr, "agent: Bash runs under Landlock ABI %d: writes only below %s, /tmp and /dev/null%s\n",
+			base_dprintf(2, "agent: Bash runs under Landlock ABI %d: writes only below %s, /tmp and /dev/null%s\n",
 			        abi, L.tools.cwd, abi >= 4 ? "; no TCP" : "");
 	}
 	v = getenv("AGENT_CONTEXT_WINDOW");
@@ -11789,7 +12578,7 @@ main(int argc, char **argv)
 				L.conv.m[m].saved = L.conv.m[m].n;
 			L.first_user_done = L.conv.n > 0;
 			sess_reopen(&sess, list[found].path);
-			snprintf(L.session_id, sizeof L.session_id, "%s", sess.id);
+			base_snprintf(L.session_id, sizeof L.session_id, "%s", sess.id);
 		}
 		if (found == -2)
 			resume = "pick";
@@ -11843,9 +12632,9 @@ main(int argc, char **argv)
 	if (sess.fd < 0) {
 		char h[33];
 		str_random_hex(h, 16);
-		snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+		base_snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
 		if (sess_create(&sess, L.tools.cwd, L.session_id, cfg.model) && L.verbose)
-			fprintf(stderr, "agent: cannot save this session under the state directory: %s\n", strerror(errno));
+			base_dprintf(2, "agent: cannot save this session under the state directory: %s\n", strerror(errno));
 	}
 	if (interactive) {
 		struct sigaction sf;
@@ -11928,7 +12717,7 @@ main(int argc, char **argv)
 			loop_user_message(&L, prompt.p, prompt.len, NULL, 0);
 			term_hist_add(&term, prompt.p, 1);
 			if (loop_run(&L, &subtype) && e2.msg[0])
-				fprintf(stderr, "agent: %s\n", e2.msg);
+				base_dprintf(2, "agent: %s\n", e2.msg);
 			ui_md_end(&ui);
 			if (ui.last && ui.last != '\n')
 				ui_put(&ui, "\n", 1);
@@ -11984,12 +12773,12 @@ main(int argc, char **argv)
 	if (L.out_format != OUT_TEXT && !interactive && !status_only)
 		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
 	if (rc) {
-		fprintf(stderr, "agent: %s\n", e.msg[0] ? e.msg : "failed");
+		base_dprintf(2, "agent: %s\n", e.msg[0] ? e.msg : "failed");
 		rc = rc == AG_E_USAGE ? 2 : 1;
 	}
 	if (0) {
 usage_error:
-		fprintf(stderr, "agent: %s\n", e.msg);
+		base_dprintf(2, "agent: %s\n", e.msg);
 		rc = 2;
 	}
 done:

@@ -406,7 +406,7 @@ fi
 qarchs=""
 if want 4; then
 	echo
-	echo "== 4. the same counts under qemu-user (test/qemu_insn.c plugin; the static musl -Os binaries), two rounds"
+	echo "== 4. the same counts under qemu-user (test/qemu_insn.c plugin; the static musl -Oz binaries), two rounds"
 	if command -v qemu-aarch64 >/dev/null 2>&1 && qemu-aarch64 -h 2>&1 | grep -q -- '-plugin' &&
 		gcc -shared -fPIC -O2 -o "$tmp/libinsn.so" test/qemu_insn.c 2> "$tmp/plugin.err"; then
 		for a in x86_64 aarch64 armhf mipsel; do
@@ -549,7 +549,7 @@ if [ $cg_ok = 1 ] || [ -n "$qarchs" ]; then
 	echo
 	head="| instructions |"; sep="|---|"
 	[ $cg_ok = 1 ] && head="$head x86_64 (callgrind, glibc -O1) |" && sep="$sep---:|"
-	for a in $qarchs; do head="$head $a (qemu, musl -Os) |"; sep="$sep---:|"; done
+	for a in $qarchs; do head="$head $a (qemu, musl -Oz) |"; sep="$sep---:|"; done
 	echo "$head"; echo "$sep"
 	row() { # TITLE FIELD [cg only]
 		line="| $1 |"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make test-cross: each cross binary build/cross/agent-ARCH under qemu-user, against the same mock server as
-# `make test`: its --self-test, test/e2e.py (through its --wrapper option) and test/e2e_loop.py (which has no
-# --wrapper: it runs build/cross/run-ARCH, a two-line script that execs qemu on the binary).
+# `make test`: its --self-test, test/e2e.py (through its --wrapper option), test/e2e_loop.py and test/e2e_dns.py
+# (which have no --wrapper: they run build/cross/run-ARCH, a two-line script that execs qemu on the binary).
 # Usage: sh test/cross.sh [ARCH...] (default: aarch64 armhf mipsel). Failures are shown with their
 # diagnostics, full logs stay in build/cross/test-ARCH.log; per ARCH one line of figures, then a summary.
 cd "$(dirname "$0")/.." || exit 1
@@ -53,7 +53,8 @@ for a; do
 	printf '#!/bin/sh\nexec %s %s "$@"\n' "$q" "$(pwd)/$bin" > "$shim" && chmod +x "$shim"
 	python3 test/e2e.py --agent "$bin" --wrapper "$q" --label "$a" > "$log.e2e" 2>&1
 	python3 test/e2e_loop.py --agent "$shim" --label "$a" > "$log.loop" 2>&1
-	for s in e2e loop; do
+	python3 test/e2e_dns.py --agent "$shim" --label "$a" > "$log.dns" 2>&1
+	for s in e2e loop dns; do
 		show_failures "$log.$s"
 		tail -n 1 "$log.$s"
 		fails=$((fails + $(grep -c '^not ok' "$log.$s")))
@@ -61,9 +62,10 @@ for a; do
 	done
 	e2e=$(tail -n 1 "$log.e2e" | sed "s/^[^:]*: //")
 	loop=$(tail -n 1 "$log.loop" | sed "s/^[^:]*: //")
-	cat "$log.e2e" "$log.loop" >> "$log" && rm -f "$log.e2e" "$log.loop"
+	dns=$(tail -n 1 "$log.dns" | sed "s/^[^:]*: //")
+	cat "$log.e2e" "$log.loop" "$log.dns" >> "$log" && rm -f "$log.e2e" "$log.loop" "$log.dns"
 	secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
-	table="$table$a: $size bytes; self-test $self; e2e $e2e; e2e_loop $loop; $secs s
+	table="$table$a: $size bytes; self-test $self; e2e $e2e; e2e_loop $loop; e2e_dns $dns; $secs s
 "
 done
 echo

@@ -512,7 +512,7 @@ class MockServer:
         return "%s://%s:%d" % (self.scheme, "localhost" if self._ctx else self.host, self.port)
 
     def start(self):
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind((self.host, self._want_port))
         ls.listen(64)

@@ -33,9 +33,10 @@ else
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
-		# lane 3: the terminal suite on the sanitizer build, and the fuzz harnesses
+		# lane 3: the terminal and resolver suites on the sanitizer build, and the fuzz harnesses
 		# LeakSanitizer spins at exit once the tmux pane (its pty) is gone, leaving orphans: leaks are checked by the other suites
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
+		run e2e-dns-asan python3 test/e2e_dns.py --agent build/agent-asan --label asan
 		run fuzz env FUZZ_OPT=-O0 sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
 	} > "$out/lane3" 2>&1 &
 	lane3=$!
@@ -50,6 +51,7 @@ else
 		run e2e-loop python3 test/e2e_loop.py --agent ./agent
 		run e2e-repl python3 test/e2e_repl.py --agent ./agent
 		run e2e-net python3 test/e2e_net.py --agent ./agent
+		run e2e-dns python3 test/e2e_dns.py --agent ./agent
 		run e2e-fault python3 test/e2e_fault.py --agent ./agent
 		run e2e-ext python3 test/e2e_ext.py --agent ./agent
 		run e2e-mcp python3 test/e2e_mcp.py --agent ./agent

@@ -1,0 +1,356 @@
+/* What agent.c does itself instead of musl: printf-style formatting (against glibc's snprintf), the heapsort
+ * (against qsort), the built-in roots (against the PEM loader's reading of certs/), and the resolver's pieces
+ * (query bytes, answer parsing on crafted and random packets, resolv.conf and hosts lines). */
+#include "t_util.h"
+
+static char want[512], got[512];
+
+#define FMT(...) do { \
+	int wn = snprintf(want, sizeof want, __VA_ARGS__), gn = base_snprintf(got, sizeof got, __VA_ARGS__); \
+	T_CHECK(wn == gn && strcmp(want, got) == 0, "format %-14s -> \"%s\" (got \"%s\", %d vs %d)", #__VA_ARGS__, \
+	        want, got, gn, wn); \
+} while (0)
+
+#define FMTQ(...) do { \
+	int wn = snprintf(want, sizeof want, __VA_ARGS__), gn = base_snprintf(got, sizeof got, __VA_ARGS__); \
+	if (wn != gn || strcmp(want, got) != 0) { \
+		bad++; \
+		if (bad < 5) printf("# mismatch %s: want \"%s\" got \"%s\"\n", #__VA_ARGS__, want, got); \
+	} \
+} while (0)
+
+static void
+t_format(void)
+{
+	int i, bad = 0;
+	char small[8];
+	FMT("plain text, no conversions");
+	FMT("%s|%s", "abc", "");
+	FMT("%.3s|%.0s|%.10s", "abcdef", "xyz", "ab");
+	FMT("%5s|%-5s|%-2s|", "ab", "ab", "abcdef");
+	FMT("%.*s|%.*s", 3, "abcdef", -1, "whole");
+	FMT("%*s|%-*s|%*s|", 6, "r", 6, "l", -6, "neg");
+	FMT("%d %d %d %d", 0, -1, INT_MAX, INT_MIN);
+	FMT("%i %u %u", -42, 0u, UINT_MAX);
+	FMT("%ld %ld %lu", LONG_MAX, LONG_MIN, ULONG_MAX);
+	FMT("%lld %lld %llu", LLONG_MAX, LLONG_MIN, ULLONG_MAX);
+	FMT("%zu %zu", (size_t)0, SIZE_MAX);
+	FMT("%x %x %lx %llx", 0u, 0xdeadbeefu, 0xabcdefUL, 0x123456789abcdefULL);
+	FMT("%02x %02x %04x %04x", 5u, 0xabu, 0x1fu, 0x12345u);
+	FMT("%04lld|%04lld|%6lld|%-6lld|%3d|%3d", 7LL, -7LL, 123LL, -123LL, 5, 12345);
+	FMT("%02u-%02u %04lld", 3u, 11u, 2026LL);
+	FMT("%c%c%c", 'a', '%', ' ');
+	FMT("100%% and %%s");
+	FMT("%.6f %.6f %.6f %.6f", 0.0, 1.5, 0.000125, 1234.25);
+	FMT("%.4f %.4f %.4f %.4f", 0.03125, -0.5, 12.0625, 99999.9375);
+	FMT("%.0f %.2f %.1f", 2.0, 0.25, 7.75);
+	FMT("%.6f", 1e-9);
+	FMT("[%s] [%5d] [%-5d] [%05d]", "x", 42, 42, 42);
+	/* a random sweep of integers through the integer conversions */
+	for (i = 0; i < 20000; i++) {
+		long long v = ((long long)t_rand() << 48) ^ ((long long)t_rand() << 32) ^ ((long long)t_rand() << 16) ^ t_rand();
+		v >>= t_rand() % 63;
+		if (t_rand() & 1)
+			v = -v;
+		FMTQ("%lld|%llu|%llx|%d|%u|%x|%8d|%-8d|%08d|%zu", v, (unsigned long long)v, (unsigned long long)v, (int)v,
+		     (unsigned)v, (unsigned)v, (int)(v % 100000), (int)(v % 1000), (int)(v % 1000), (size_t)v);
+	}
+	/* fixed point: k/1024 values, many of them exact ties at the printed precision (rounded to even) */
+	for (i = 0; i < 20000; i++) {
+		double d = (double)(t_rand() % 1000000) / 1024.0 + (double)(t_rand() % 100);
+		FMTQ("%.6f|%.4f|%.2f|%.0f", d, -d, d, d + 0.25);
+	}
+	T_CHECK(bad == 0, "20,000 random integers and 20,000 fixed-point values format as glibc does (%d differ)", bad);
+	/* vsnprintf's contract: the whole length back, the output cut and terminated */
+	memset(small, 'X', sizeof small);
+	i = base_snprintf(small, sizeof small, "%s-%d", "abcdefgh", 12345);
+	T_CHECK(i == 14 && strcmp(small, "abcdefg") == 0, "cut output: length 14 returned, 7 bytes and a NUL kept (%d, %s)",
+	        i, small);
+	memset(small, 'X', sizeof small);
+	i = base_snprintf(small, 0, "%s", "abc");
+	T_CHECK(i == 3 && small[0] == 'X', "cap 0: nothing written, length returned");
+	i = base_snprintf(small, 1, "%s", "abc");
+	T_CHECK(i == 3 && small[0] == 0, "cap 1: only the NUL");
+	{
+		const char *volatile np = NULL;             /* volatile: no compile-time warning about the NULL */
+		i = base_snprintf(small, sizeof small, "%s", np);
+	}
+	T_CHECK(i == 6 && strcmp(small, "(null)") == 0, "a NULL string prints (null), as musl and glibc do");
+	/* buf_printf: the long path (more than its 256-byte stack buffer) */
+	{
+		struct buf b = {0};
+		char big[700];
+		memset(big, 'q', sizeof big - 1);
+		big[sizeof big - 1] = 0;
+		buf_printf(&b, "<%s|%d>", big, -5);
+		T_CHECK(b.len == 699 + 5 && b.p[0] == '<' && strcmp(b.p + 700, "|-5>") == 0, "buf_printf of 704 bytes");
+		buf_free(&b);
+	}
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+struct rec {
+	long long key;
+	char name[13];
+};
+
+static int
+cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	return x->key < y->key ? 1 : x->key > y->key ? -1 : strcmp(x->name, y->name);   /* newest first */
+}
+
+static void
+t_sort(void)
+{
+	static int a[3000], b[3000];
+	static struct rec r1[500], r2[500];
+	int n, i, bad = 0, mode;
+	for (mode = 0; mode < 5; mode++)
+		for (n = 0; n <= 3000; n = n < 20 ? n + 1 : n * 3 / 2) {
+			for (i = 0; i < n; i++)
+				a[i] = b[i] = mode == 0 ? (int)t_rand() : mode == 1 ? i : mode == 2 ? n - i : mode == 3 ? 7 :
+				              (int)(t_rand() % 5) - 2;
+			base_sort(a, (size_t)n, sizeof a[0], cmp_int);
+			qsort(b, (size_t)n, sizeof b[0], cmp_int);
+			bad += memcmp(a, b, (size_t)n * sizeof a[0]) != 0;
+		}
+	T_CHECK(bad == 0, "base_sort matches qsort: random, sorted, reversed, all equal, few values, 0..3000 ints");
+	for (i = 0; i < 500; i++) {
+		r1[i].key = t_rand() % 50;
+		base_snprintf(r1[i].name, sizeof r1[i].name, "f%05u", t_rand());
+	}
+	memcpy(r2, r1, sizeof r1);
+	base_sort(r1, 500, sizeof r1[0], cmp_rec);
+	qsort(r2, 500, sizeof r2[0], cmp_rec);
+	T_CHECK(memcmp(r1, r2, sizeof r1) == 0, "base_sort of 500 %zu-byte records (odd size) matches qsort",
+	        sizeof r1[0]);
+}
+
+static void
+t_roots(void)
+{
+	struct tls_trust pem = {0}, built = {0};
+	DIR *d = opendir("certs");
+	struct dirent *de;
+	char path[600];
+	size_t k, same = 0;
+	int files = 0;
+	T_CHECK(d != NULL, "certs/ opened (run from the top of the tree)");
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && strcmp(de->d_name + l - 4, ".pem") == 0) {
+			snprintf(path, sizeof path, "certs/%s", de->d_name);
+			files += tls_trust_add_file(&pem, path) == 1;
+		}
+	}
+	closedir(d);
+	tls_trust_add_builtin(&built);
+	T_CHECK(files >= 5 && built.n == (size_t)files && built.nstatic == built.n,
+	        "%zu built-in roots, one per PEM file of certs/ (%d)", built.n, files);
+	for (k = 0; k < pem.n; k++) {
+		size_t j;
+		const br_x509_trust_anchor *p = &pem.ta[k];
+		for (j = 0; j < built.n; j++) {
+			const br_x509_trust_anchor *b = &built.ta[j];
+			if (b->dn.len != p->dn.len || memcmp(b->dn.data, p->dn.data, p->dn.len) || b->flags != p->flags ||
+			    b->pkey.key_type != p->pkey.key_type)
+				continue;
+			if (p->pkey.key_type == BR_KEYTYPE_RSA ?
+			    b->pkey.key.rsa.nlen == p->pkey.key.rsa.nlen && b->pkey.key.rsa.elen == p->pkey.key.rsa.elen &&
+			    !memcmp(b->pkey.key.rsa.n, p->pkey.key.rsa.n, p->pkey.key.rsa.nlen) &&
+			    !memcmp(b->pkey.key.rsa.e, p->pkey.key.rsa.e, p->pkey.key.rsa.elen) :
+			    b->pkey.key.ec.curve == p->pkey.key.ec.curve && b->pkey.key.ec.qlen == p->pkey.key.ec.qlen &&
+			    !memcmp(b->pkey.key.ec.q, p->pkey.key.ec.q, p->pkey.key.ec.qlen)) {
+				same++;
+				break;
+			}
+		}
+	}
+	T_CHECK(pem.n > 0 && same == pem.n, "each built-in anchor has the name, key and CA flag the PEM gives (%zu of %zu)",
+	        same, pem.n);
+	/* more anchors after the built-in ones (NODE_EXTRA_CA_CERTS): the static ones are not freed */
+	T_CHECK(tls_trust_add_file(&built, path) == 1 && built.n == built.nstatic + 1,
+	        "a PEM anchor added after the built-in ones");
+	T_CHECK(tls_trust_add_builtin(&built) == 0, "built-in roots go only into an empty set (they must come first)");
+	tls_trust_free(&built);
+	tls_trust_free(&pem);
+}
+
+/* A DNS answer: header, the question for name/type, then answer records given as raw bytes. */
+static size_t
+dns_msg(unsigned char *m, unsigned id, unsigned flags, unsigned rcode, const char *name, unsigned qtype, unsigned an,
+        const unsigned char *ans, size_t alen)
+{
+	size_t n = net_dns_query(m, name, qtype, id);
+	m[2] = (unsigned char)(flags >> 8);
+	m[3] = (unsigned char)((flags & 0xf0) | rcode);
+	m[7] = (unsigned char)an;
+	m[11] = 0;
+	n -= 11;                                    /* drop the OPT record */
+	if (alen)
+		memcpy(m + n, ans, alen);
+	return n + alen;
+}
+
+static void
+t_dns(void)
+{
+	unsigned char q[300], m[1500];
+	static const unsigned char want_q[] = {
+		0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1,
+		3, 'a', 'p', 'i', 9, 'a', 'n', 't', 'h', 'r', 'o', 'p', 'i', 'c', 3, 'c', 'o', 'm', 0, 0, 28, 0, 1,
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0
+	};
+	static const unsigned char a_rec[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3 };
+	static const unsigned char cname_a[] = {
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'c', 'd', 'n', 0xc0, 12,
+		0xc0, 29, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 9, 9,
+		3, 'x', 'y', 'z', 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 9, 10
+	};
+	static const unsigned char aaaa_rec[] = { 0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,
+		0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const unsigned char short_rec[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1 };
+	char long_label[80], long_name[300];
+	struct net_addrs a;
+	size_t n;
+	int i, crashes = 0;
+	n = net_dns_query(q, "api.anthropic.com", 28, 0x1234);
+	T_CHECK(n == sizeof want_q && memcmp(q, want_q, n) == 0, "AAAA query bytes: RD, one question, EDNS0 1232");
+	memset(long_label, 'a', 63);
+	long_label[63] = 0;
+	T_CHECK(net_dns_query(q, long_label, 1, 1) > 0, "a 63-byte label fits");
+	long_label[63] = 'a';
+	long_label[64] = 0;
+	T_CHECK(net_dns_query(q, long_label, 1, 1) == 0, "a 64-byte label does not");
+	T_CHECK(net_dns_query(q, "a..b", 1, 1) == 0 && net_dns_query(q, "", 1, 1) == 0 &&
+	        net_dns_query(q, ".a", 1, 1) == 0, "empty labels are refused");
+	for (i = 0; i < 254; i++)
+		long_name[i] = i % 2 ? '.' : 'a';
+	long_name[253] = 'a';
+	long_name[254] = 0;
+	T_CHECK(net_dns_query(q, long_name, 1, 1) == 0, "a 254-byte name is refused");
+
+	a.n = 0;
+	n = dns_msg(m, 7, 0x8180, 0, "h.test", 1, 1, a_rec, sizeof a_rec);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 1 && a.n == 1 && a.sa[0].sin6_family == AF_INET &&
+	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_port == htons(443) &&
+	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_addr.s_addr == htonl(0x0a010203), "A answer: 10.1.2.3:443");
+	T_CHECK(net_dns_answer(m, n, 8, 1, 443, &a) == -2 && a.n == 1, "another id: ignored");
+	T_CHECK(net_dns_answer(m, n, 7, 28, 443, &a) == -2, "the answer to another question type: ignored");
+	n = dns_msg(m, 7, 0x0100, 0, "h.test", 1, 1, a_rec, sizeof a_rec);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -2, "a query (QR clear) is not an answer");
+	n = dns_msg(m, 7, 0x8180, 3, "h.test", 1, 0, NULL, 0);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -1, "NXDOMAIN");
+	n = dns_msg(m, 7, 0x8180, 2, "h.test", 1, 0, NULL, 0);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -2, "SERVFAIL: nothing to keep, the resend will ask again");
+	n = dns_msg(m, 7, 0x8180, 5, "h.test", 1, 0, NULL, 0);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -2, "REFUSED: nothing to keep");
+	n = dns_msg(m, 7, 0x8180, 0, "h.test", 1, 0, NULL, 0);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 0, "no records (NODATA): a real answer without addresses");
+	a.n = 0;
+	n = dns_msg(m, 9, 0x8180, 0, "h.test", 1, 3, cname_a, sizeof cname_a);
+	T_CHECK(net_dns_answer(m, n, 9, 1, 80, &a) == 1 && a.n == 2 &&
+	        ((struct sockaddr_in *)(void *)&a.sa[1])->sin_addr.s_addr == htonl(0x0a09090a),
+	        "CNAME, then A records under compressed and full names: both addresses (%d)", a.n);
+	T_CHECK(net_dns_answer(m, n, 9, 1, 80, &a) == 1 && a.n == 2, "the same addresses again are not duplicated");
+	a.n = 0;
+	n = dns_msg(m, 3, 0x8180, 0, "h.test", 28, 1, aaaa_rec, sizeof aaaa_rec);
+	T_CHECK(net_dns_answer(m, n, 3, 28, 443, &a) == 1 && a.n == 1 && a.sa[0].sin6_family == AF_INET6 &&
+	        a.sa[0].sin6_addr.s6_addr[0] == 0x20 && a.sa[0].sin6_addr.s6_addr[15] == 1 &&
+	        a.sa[0].sin6_port == htons(443), "AAAA answer: 2001:db8::1");
+	a.n = 0;
+	n = dns_msg(m, 3, 0x8180, 0, "h.test", 1, 1, short_rec, sizeof short_rec);
+	T_CHECK(net_dns_answer(m, n, 3, 1, 443, &a) == -2 && a.n == 0,
+	        "a record cut short before any address: nothing to keep (not a 'no address' verdict)");
+	n = dns_msg(m, 3, 0x8180, 0, "h.test", 1, 2, a_rec, sizeof a_rec);
+	memcpy(m + n, short_rec, sizeof short_rec);
+	n += sizeof short_rec;
+	T_CHECK(net_dns_answer(m, n, 3, 1, 443, &a) == 1 && a.n == 1, "an address, then a record cut short: the address");
+	n = dns_msg(m, 3, 0x8180, 0, "h.test", 1, 200, a_rec, sizeof a_rec);
+	T_CHECK(net_dns_answer(m, n, 3, 1, 443, &a) == 1 && a.n == 1, "an answer count larger than the records there");
+	T_CHECK(net_dns_answer(m, 11, 3, 1, 443, &a) == -2, "shorter than a header");
+	m[12] = 0x80;                               /* a label type that does not exist */
+	T_CHECK(net_dns_answer(m, n, 3, 1, 443, &a) == -2, "a bad label type in the question");
+	/* random bytes after a plausible header: never a crash or a read past the end (ASan watches) */
+	for (i = 0; i < 200000; i++) {
+		size_t len = 12 + t_rand() % 120, k;
+		unsigned char *p = malloc(len);
+		for (k = 0; k < len; k++)
+			p[k] = (unsigned char)(t_rand() % 4 == 0 ? 0xc0 : t_rand());
+		p[0] = 0;
+		p[1] = 5;
+		p[2] = 0x81;
+		p[3] = 0x80;
+		p[4] = 0;
+		p[5] = 1;
+		a.n = 0;
+		crashes += net_dns_answer(p, len, 5, 1, 1, &a) > 1 || a.n > NET_ADDRS;
+		free(p);
+	}
+	T_CHECK(crashes == 0, "200,000 random answers parsed within bounds");
+}
+
+static void
+t_conf(void)
+{
+	char path[] = "/tmp/t_base.XXXXXX";
+	int fd = mkstemp(path);
+	struct net_dnsconf c;
+	struct net_addrs a = {0};
+	struct net_hosts_ctx h = { "Alias.Example", 8080, &a };
+	static const char conf[] =
+		"# comment\n"
+		"nameserver 10.0.0.1\n"
+		"nameserver   fe80::1%3  \n"
+		"nameserver not-an-address\n"
+		"nameserver 10.0.0.3 ; trailing comment\n"
+		"nameserver 10.0.0.4\n"
+		"options rotate timeout:3 attempts:4 ndots:2\n"
+		"search corp.example lab.example\n";
+	static const char hosts[] =
+		"127.0.0.1 localhost\n"
+		"# 10.9.9.9 alias.example\n"
+		"10.1.1.1\thost.example alias.example # comment\n"
+		"::2 ALIAS.EXAMPLE\n"
+		"bad-address alias.example\n";
+	T_CHECK(fd >= 0 && write(fd, conf, sizeof conf - 1) == (ssize_t)(sizeof conf - 1), "temp resolv.conf");
+	close(fd);
+	net_dns_conf(&c, path);
+	T_CHECK(c.nns == 3 && strcmp(c.first, "10.0.0.1") == 0 && c.ns[1].sin6_family == AF_INET6 &&
+	        c.ns[1].sin6_scope_id == 3 && c.ns[1].sin6_port == htons(53) &&
+	        ((struct sockaddr_in *)(void *)&c.ns[2])->sin_addr.s_addr == htonl(0x0a000003),
+	        "resolv.conf: three servers kept (a bad one skipped, a fourth dropped), fe80::1%%3 with its scope");
+	T_CHECK(c.timeout_s == 3 && c.attempts == 4 && c.ndots == 2 && strcmp(c.search, "corp.example lab.example ") == 0,
+	        "resolv.conf options and search domains (%d %d %d '%s')", c.timeout_s, c.attempts, c.ndots, c.search);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	T_CHECK(write(fd, hosts, sizeof hosts - 1) == (ssize_t)(sizeof hosts - 1), "temp hosts");
+	close(fd);
+	net_conf_lines(path, net_hosts_line, &h);
+	T_CHECK(a.n == 2 && a.sa[0].sin6_family == AF_INET && a.sa[1].sin6_family == AF_INET6 &&
+	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_port == htons(8080),
+	        "hosts: an alias matched case-insensitively on two lines; comments and bad addresses skipped (%d)", a.n);
+	unlink(path);
+	T_CHECK(str_find("hello world", "o w") != NULL && str_find("abc", "abd") == NULL && str_find("abc", "") != NULL,
+	        "str_find");
+}
+
+int
+main(void)
+{
+	t_format();
+	t_sort();
+	t_roots();
+	t_dns();
+	t_conf();
+	return t_done();
+}
