@@ -128,7 +128,8 @@ enum {
 
 /* printf-style formatting with vsnprintf's contract (the result is the length the whole output would
  * have), for the subset agent.c uses: flags - and 0, width and precision as digits or *, lengths hh h l ll z,
- * conversions d i u x c s f %. musl's vfprintf, which also prints long doubles, is 10 KB; this is 1 KB. */
+ * conversions d i u x c s %. No floating point (agent.c has none: costs are whole units of 10^-8 dollars).
+ * musl's vfprintf, which also prints long doubles, is 10 KB; this is under 1 KB. */
 static int base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static int base_snprintf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int base_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -169,61 +170,25 @@ base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap)
 				prec = prec * 10 + (*fmt - '0');
 		}
 		for (; *fmt == 'h' || *fmt == 'l' || *fmt == 'z'; fmt++)
-			lng += *fmt == 'l' ? 1 : *fmt == 'z' ? 2 : 0;
+			lng = *fmt == 'l' ? lng + 1 : *fmt == 'z' ? 3 : lng;     /* 1 long, 2 long long, 3 size_t */
 		switch (*fmt) {
 		case 'd': case 'i': {
-			long long v = lng >= 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : va_arg(ap, int);
+			long long v = lng == 3 ? (long long)va_arg(ap, ssize_t) : lng == 2 ? va_arg(ap, long long) :
+			              lng ? va_arg(ap, long) : va_arg(ap, int);
 			if (v < 0)
 				sign = '-';
 			u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 			goto digits;
 		}
 		case 'u': case 'x':
-			u = lng >= 2 ? va_arg(ap, unsigned long long) : lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+			u = lng == 3 ? va_arg(ap, size_t) : lng == 2 ? va_arg(ap, unsigned long long) :
+			    lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
 		digits: {
 			unsigned base = *fmt == 'x' ? 16 : 10;
 			char *e = num + sizeof num;
 			do
 				*--e = "0123456789abcdef"[u % base];
 			while (u /= base);
-			s = e;
-			len = (size_t)(num + sizeof num - e);
-			break;
-		}
-		case 'f': {
-			/* fixed point through a 64-bit integer: enough for costs and timings; larger values lose
-			 * their low digits to zeros instead of printing garbage */
-			double d = va_arg(ap, double), p10 = 1;
-			int i, scale = 0;
-			char *e = num + sizeof num;
-			if (prec < 0)
-				prec = 6;
-			if (prec > 9)
-				prec = 9;
-			if (d < 0)
-				sign = '-', d = -d;
-			if (d != d || d > 1e300) {
-				s = d != d ? "nan" : "inf";
-				len = 3;
-				break;
-			}
-			for (i = 0; i < prec; i++)
-				p10 *= 10;
-			while (d * p10 >= 1e18)
-				d /= 10, scale++;
-			d *= p10;
-			u = (unsigned long long)d;
-			d -= (double)u;
-			u += d > 0.5 || (d == 0.5 && (u & 1));    /* exact ties to even, as glibc and musl print */
-			while (scale-- > 0)
-				*--e = '0';
-			for (i = 0; i < prec; i++, u /= 10)
-				*--e = (char)('0' + u % 10);
-			if (prec)
-				*--e = '.';
-			do
-				*--e = (char)('0' + u % 10);
-			while (u /= 10);
 			s = e;
 			len = (size_t)(num + sizeof num - e);
 			break;
@@ -1627,38 +1592,44 @@ net_close(struct net *c)
 #endif
 #define NET_ADDRS 16
 
+/* A socket address of either family (a union: no pointer casts between the two) */
+union net_sa {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
 struct net_addrs {
 	int n;
-	struct sockaddr_in6 sa[NET_ADDRS];    /* an AF_INET address is kept as a sockaddr_in in the same room */
+	union net_sa sa[NET_ADDRS];
 };
 
 struct net_dnsconf {
-	struct sockaddr_in6 ns[3];
+	union net_sa ns[3];
 	int nns, timeout_s, attempts, ndots;
 	char search[256];
 	char first[48];                       /* the first server as written, for messages */
 };
 
 static socklen_t
-net_sa_len(const struct sockaddr_in6 *sa)
+net_sa_len(const union net_sa *sa)
 {
-	return sa->sin6_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	return sa->sa.sa_family == AF_INET6 ? sizeof sa->v6 : sizeof sa->v4;
 }
 
 /* An IP literal into a socket address with the port; 0 when s is not one. */
 static int
-net_sa_parse(const char *s, unsigned port, struct sockaddr_in6 *sa)
+net_sa_parse(const char *s, unsigned port, union net_sa *sa)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)sa;
 	memset(sa, 0, sizeof *sa);
-	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, s, &sa->v4.sin_addr) == 1) {
+		sa->v4.sin_family = AF_INET;
+		sa->v4.sin_port = htons((uint16_t)port);
 		return 1;
 	}
-	if (inet_pton(AF_INET6, s, &sa->sin6_addr) == 1) {
-		sa->sin6_family = AF_INET6;
-		sa->sin6_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET6, s, &sa->v6.sin6_addr) == 1) {
+		sa->v6.sin6_family = AF_INET6;
+		sa->v6.sin6_port = htons((uint16_t)port);
 		return 1;
 	}
 	return 0;
@@ -1667,18 +1638,17 @@ net_sa_parse(const char *s, unsigned port, struct sockaddr_in6 *sa)
 static void
 net_addrs_add(struct net_addrs *a, int family, const void *ip, unsigned port)
 {
-	struct sockaddr_in6 sa;
+	union net_sa sa;
 	int i;
 	memset(&sa, 0, sizeof sa);
 	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&sa;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		memcpy(&s4->sin_addr, ip, 4);
+		sa.v4.sin_family = AF_INET;
+		sa.v4.sin_port = htons((uint16_t)port);
+		memcpy(&sa.v4.sin_addr, ip, 4);
 	} else {
-		sa.sin6_family = AF_INET6;
-		sa.sin6_port = htons((uint16_t)port);
-		memcpy(&sa.sin6_addr, ip, 16);
+		sa.v6.sin6_family = AF_INET6;
+		sa.v6.sin6_port = htons((uint16_t)port);
+		memcpy(&sa.v6.sin6_addr, ip, 16);
 	}
 	for (i = 0; i < a->n; i++)
 		if (memcmp(&a->sa[i], &sa, sizeof sa) == 0)
@@ -1728,7 +1698,7 @@ static int
 net_hosts_line(void *ctx, char *line)
 {
 	struct net_hosts_ctx *h = ctx;
-	struct sockaddr_in6 sa;
+	union net_sa sa;
 	char *ip = net_word(&line), *w;
 	if (!ip || !net_sa_parse(ip, h->port, &sa))
 		return 0;
@@ -1767,8 +1737,8 @@ net_resolv_line(void *ctx, char *line)
 		if (net_sa_parse(w, 53, &c->ns[c->nns])) {
 			if (!c->nns)
 				str_copy(c->first, sizeof c->first, w, strlen(w));
-			if (c->ns[c->nns].sin6_family == AF_INET6)
-				c->ns[c->nns].sin6_scope_id = scope;
+			if (c->ns[c->nns].sa.sa_family == AF_INET6)
+				c->ns[c->nns].v6.sin6_scope_id = scope;
 			c->nns++;
 		}
 	} else if (strcmp(key, "options") == 0) {
@@ -1907,7 +1877,7 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
 			return 1;
 	}
 	for (k = 0; k < c->nns; k++) {
-		int f = c->ns[k].sin6_family == AF_INET6;
+		int f = c->ns[k].sa.sa_family == AF_INET6;
 		if (fd[f] < 0)
 			fd[f] = socket(f ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	}
@@ -1922,8 +1892,8 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
 		if (now >= resend) {
 			for (i = 0; i < 2; i++)
 				for (k = 0; k < c->nns && !done[i]; k++)
-					sendto(fd[c->ns[k].sin6_family == AF_INET6], q[i], ql[i], MSG_NOSIGNAL,
-					       (const struct sockaddr *)(const void *)&c->ns[k], net_sa_len(&c->ns[k]));
+					sendto(fd[c->ns[k].sa.sa_family == AF_INET6], q[i], ql[i], MSG_NOSIGNAL, &c->ns[k].sa,
+					       net_sa_len(&c->ns[k]));
 			resend = now + c->timeout_s * 1000LL / c->attempts;
 		}
 		wait = (int)((resend < deadline ? resend : deadline) - now);
@@ -1945,15 +1915,18 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
 			continue;
 		}
 		for (k = 0; k < np; k++) {
-			struct sockaddr_in6 from;
+			union net_sa from;
 			socklen_t fl = sizeof from;
 			ssize_t got;
 			int j, known = 0;
-			while ((got = recvfrom(p[k].fd, r, sizeof r, 0, (struct sockaddr *)(void *)&from, &fl)) >= 0) {
+			while ((got = recvfrom(p[k].fd, r, sizeof r, 0, &from.sa, &fl)) >= 0) {
 				for (j = 0; j < c->nns; j++)     /* only the servers asked may answer */
-					known |= fl == net_sa_len(&c->ns[j]) && (from.sin6_family == AF_INET ?
-					         memcmp(&from, &c->ns[j], sizeof(struct sockaddr_in)) == 0 :
-					         memcmp(&from.sin6_addr, &c->ns[j].sin6_addr, 16) == 0 && from.sin6_port == c->ns[j].sin6_port);
+					known |= fl == net_sa_len(&c->ns[j]) && from.sa.sa_family == c->ns[j].sa.sa_family &&
+					         (from.sa.sa_family == AF_INET ?
+					          from.v4.sin_addr.s_addr == c->ns[j].v4.sin_addr.s_addr &&
+					          from.v4.sin_port == c->ns[j].v4.sin_port :
+					          memcmp(&from.v6.sin6_addr, &c->ns[j].v6.sin6_addr, 16) == 0 &&
+					          from.v6.sin6_port == c->ns[j].v6.sin6_port);
 				for (i = 0; i < 2 && known; i++) {
 					int v = done[i] ? -2 : net_dns_answer(r, (size_t)got, id[i], types[i], port, a);
 					if (v == -1)
@@ -1983,7 +1956,7 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 	struct net_hosts_ctx h = { name, port, a };
 	size_t nl = strlen(host);
 	int i, r = 1, dots = 0, v6 = 0, n = 0, absolute = nl && host[nl - 1] == '.';
-	struct sockaddr_in6 sorted[NET_ADDRS];
+	union net_sa sorted[NET_ADDRS];
 	a->n = 0;
 	if (net_sa_parse(host, port, &a->sa[0])) {
 		a->n = 1;
@@ -2027,9 +2000,9 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 	}
 	/* IPv6 addresses this host can route to, IPv4, then the IPv6 addresses it cannot */
 	for (i = 0; i < a->n; i++)
-		if (a->sa[i].sin6_family == AF_INET6) {
+		if (a->sa[i].sa.sa_family == AF_INET6) {
 			int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			int ok = fd >= 0 && connect(fd, (struct sockaddr *)(void *)&a->sa[i], sizeof a->sa[i]) == 0;
+			int ok = fd >= 0 && connect(fd, &a->sa[i].sa, sizeof a->sa[i].v6) == 0;
 			if (fd >= 0)
 				close(fd);
 			if (ok)
@@ -2038,10 +2011,10 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 				v6 = 1;
 		}
 	for (i = 0; i < a->n; i++)
-		if (a->sa[i].sin6_family == AF_INET)
+		if (a->sa[i].sa.sa_family == AF_INET)
 			sorted[n++] = a->sa[i];
 	for (i = 0; v6 && i < a->n; i++)
-		if (a->sa[i].sin6_family == AF_INET6) {
+		if (a->sa[i].sa.sa_family == AF_INET6) {
 			int j, seen = 0;
 			for (j = 0; j < n; j++)
 				seen |= memcmp(&sorted[j], &a->sa[i], sizeof sorted[j]) == 0;
@@ -2062,15 +2035,15 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 	if (net_resolve(host, net_num(port, 0, 65535, 0), &a, c, e))
 		return e->code;
 	for (i = 0; i < a.n; i++) {
-		const struct sockaddr_in6 *sa = &a.sa[i];
-		int fd = socket(sa->sin6_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		const union net_sa *sa = &a.sa[i];
+		int fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		int one = 1, soerr = 0;
 		socklen_t sl = sizeof soerr;
 		if (fd < 0) {
 			last = errno;
 			continue;
 		}
-		if (connect(fd, (const struct sockaddr *)(const void *)sa, net_sa_len(sa)) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, &sa->sa, net_sa_len(sa)) < 0 && errno != EINPROGRESS) {
 			last = errno;
 			close(fd);
 			continue;
@@ -2300,13 +2273,13 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 		if (net_resolve(host, 0, &a, c, &e2) || !a.n)
 			return err_set(e, e2.code == AG_E_INTR ? AG_E_INTR : AG_E_IO, "%s (socks5:// resolves names here; "
 			               "socks5h:// lets the proxy do it)", e2.msg);
-		if (a.sa[0].sin6_family == AF_INET) {
+		if (a.sa[0].sa.sa_family == AF_INET) {
 			b[n++] = 1;
-			memcpy(b + n, &((struct sockaddr_in *)(void *)&a.sa[0])->sin_addr, 4);
+			memcpy(b + n, &a.sa[0].v4.sin_addr, 4);
 			n += 4;
 		} else {
 			b[n++] = 4;
-			memcpy(b + n, &a.sa[0].sin6_addr, 16);
+			memcpy(b + n, &a.sa[0].v6.sin6_addr, 16);
 			n += 16;
 		}
 	} else {
@@ -9210,21 +9183,35 @@ loop_save(struct loop *L)
 	}
 }
 
-/* Prices in US dollars per million tokens (input, output); cache writes cost 1.25x input, reads 0.1x. */
-static double
+/* The cost in units of 10^-8 US dollars: prices per million tokens (input, output) times 100, so every
+ * price, cache writes at 1.25x input and reads at 0.1x included, is a whole number (no floating point). */
+static long long
 loop_cost(const char *model, const struct api_usage *u)
 {
-	double in = 3, out = 15;
+	long long in = 300, out = 1500;
 	if (str_find(model, "opus-4-5") || str_find(model, "opus-4.5"))
-		in = 5, out = 25;
+		in = 500, out = 2500;
 	else if (str_find(model, "opus"))
-		in = 15, out = 75;
+		in = 1500, out = 7500;
 	else if (str_find(model, "haiku-4") || str_find(model, "haiku-4-5"))
-		in = 1, out = 5;
+		in = 100, out = 500;
 	else if (str_find(model, "haiku"))
-		in = 0.8, out = 4;
-	return ((double)u->input * in + (double)u->output * out + (double)u->cache_write * in * 1.25 +
-	        (double)u->cache_read * in * 0.1) / 1e6;
+		in = 80, out = 400;
+	return u->input * in + u->output * out + u->cache_write * in * 5 / 4 + u->cache_read * in / 10;
+}
+
+/* A cost as dollars with places decimals (1..8), rounded half up. */
+static void
+loop_cost_str(long long cost, int places, char *out, size_t cap)
+{
+	long long unit = 1;
+	int i;
+	for (i = places; i < 8; i++)
+		unit *= 10;
+	cost = (cost + unit / 2) / unit;
+	for (unit = 1, i = 0; i < places; i++)
+		unit *= 10;
+	base_snprintf(out, cap, "%lld.%0*lld", cost / unit, places, cost % unit);
 }
 
 static void
@@ -10225,8 +10212,8 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 	jw_key(&w, "total_cost_usd");
 	{
 		char c[32];
-		int n = base_snprintf(c, sizeof c, "%.6f", loop_cost(L->cfg->model, &L->total));
-		jw_json(&w, c, (size_t)n);
+		loop_cost_str(loop_cost(L->cfg->model, &L->total), 6, c, sizeof c);
+		jw_json(&w, c, strlen(c));
 	}
 	jw_key(&w, "usage"); loop_usage_json(&w, &L->total);
 	jw_close(&w, '}');
@@ -11381,9 +11368,11 @@ repl_context(struct loop *L)
 static void
 repl_cost(struct loop *L)
 {
+	char c[32];
+	loop_cost_str(loop_cost(L->cfg->model, &L->total), 4, c, sizeof c);
 	repl_print(L, "tokens: %lld in, %lld out, %lld cache read, %lld cache write\n"
-	           "estimated cost: $%.4f (%s list prices)\n", L->total.input, L->total.output, L->total.cache_read,
-	           L->total.cache_write, loop_cost(L->cfg->model, &L->total), L->cfg->model);
+	           "estimated cost: $%s (%s list prices)\n", L->total.input, L->total.output, L->total.cache_read,
+	           L->total.cache_write, c, L->cfg->model);
 }
 
 static void
@@ -11757,6 +11746,14 @@ selftest_run(void)
 		sse_finish(&s, selftest_sse_cb, &t);
 		selftest_check(t.out.p && strcmp(t.out.p, want) == 0, "sse parse");
 		buf_free(&t.out);
+	}
+	/* formatting: every argument width in one call (a wrong one shifts the rest on 32-bit boards) */
+	{
+		char fb[96];
+		base_snprintf(fb, sizeof fb, "%zu|%d|%lld|%s|%u|%ld|%x|%c|%-3s|%04d|%zu", (size_t)7, -3, -1234567890123LL,
+		              "x", 5u, -9L, 255u, 'z', "ab", -5, (size_t)-1 / 2);
+		selftest_check(strcmp(fb, sizeof(size_t) == 8 ? "7|-3|-1234567890123|x|5|-9|ff|z|ab |-005|9223372036854775807" :
+		                      "7|-3|-1234567890123|x|5|-9|ff|z|ab |-005|2147483647") == 0, "formatting");
 	}
 	/* URL */
 	{

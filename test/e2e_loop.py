@@ -376,6 +376,12 @@ def t_output_json(c):
     c.check(isinstance(obj.get("total_cost_usd"), (int, float)) and not isinstance(obj["total_cost_usd"], bool),
             "total_cost_usd not a number: %r" % obj.get("total_cost_usd"))
     c.check(isinstance(obj.get("usage"), dict), "usage not an object")
+    # the default model's list prices: $3 and $15 per million tokens in and out, cache writes 1.25x, reads 0.1x
+    u = obj["usage"]
+    want = round((u["input_tokens"] * 3 + u["output_tokens"] * 15 + u["cache_creation_input_tokens"] * 3.75 +
+                  u["cache_read_input_tokens"] * 0.3) / 1e6, 6)
+    c.check(u["input_tokens"] > 0 and abs(obj["total_cost_usd"] - want) < 1e-9,
+            "total_cost_usd %r, expected %r from usage %r" % (obj["total_cost_usd"], want, u))
     c.check(isinstance(obj.get("session_id"), str) and obj["session_id"], "session_id")
     c.check(isinstance(obj.get("duration_ms"), (int, float)), "duration_ms")
 

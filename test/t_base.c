@@ -41,10 +41,6 @@ t_format(void)
 	FMT("%02u-%02u %04lld", 3u, 11u, 2026LL);
 	FMT("%c%c%c", 'a', '%', ' ');
 	FMT("100%% and %%s");
-	FMT("%.6f %.6f %.6f %.6f", 0.0, 1.5, 0.000125, 1234.25);
-	FMT("%.4f %.4f %.4f %.4f", 0.03125, -0.5, 12.0625, 99999.9375);
-	FMT("%.0f %.2f %.1f", 2.0, 0.25, 7.75);
-	FMT("%.6f", 1e-9);
 	FMT("[%s] [%5d] [%-5d] [%05d]", "x", 42, 42, 42);
 	/* a random sweep of integers through the integer conversions */
 	for (i = 0; i < 20000; i++) {
@@ -55,12 +51,7 @@ t_format(void)
 		FMTQ("%lld|%llu|%llx|%d|%u|%x|%8d|%-8d|%08d|%zu", v, (unsigned long long)v, (unsigned long long)v, (int)v,
 		     (unsigned)v, (unsigned)v, (int)(v % 100000), (int)(v % 1000), (int)(v % 1000), (size_t)v);
 	}
-	/* fixed point: k/1024 values, many of them exact ties at the printed precision (rounded to even) */
-	for (i = 0; i < 20000; i++) {
-		double d = (double)(t_rand() % 1000000) / 1024.0 + (double)(t_rand() % 100);
-		FMTQ("%.6f|%.4f|%.2f|%.0f", d, -d, d, d + 0.25);
-	}
-	T_CHECK(bad == 0, "20,000 random integers and 20,000 fixed-point values format as glibc does (%d differ)", bad);
+	T_CHECK(bad == 0, "20,000 random integers format as glibc does (%d differ)", bad);
 	/* vsnprintf's contract: the whole length back, the output cut and terminated */
 	memset(small, 'X', sizeof small);
 	i = base_snprintf(small, sizeof small, "%s-%d", "abcdefgh", 12345);
@@ -242,9 +233,9 @@ t_dns(void)
 
 	a.n = 0;
 	n = dns_msg(m, 7, 0x8180, 0, "h.test", 1, 1, a_rec, sizeof a_rec);
-	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 1 && a.n == 1 && a.sa[0].sin6_family == AF_INET &&
-	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_port == htons(443) &&
-	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_addr.s_addr == htonl(0x0a010203), "A answer: 10.1.2.3:443");
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 1 && a.n == 1 && a.sa[0].sa.sa_family == AF_INET &&
+	        a.sa[0].v4.sin_port == htons(443) &&
+	        a.sa[0].v4.sin_addr.s_addr == htonl(0x0a010203), "A answer: 10.1.2.3:443");
 	T_CHECK(net_dns_answer(m, n, 8, 1, 443, &a) == -2 && a.n == 1, "another id: ignored");
 	T_CHECK(net_dns_answer(m, n, 7, 28, 443, &a) == -2, "the answer to another question type: ignored");
 	n = dns_msg(m, 7, 0x0100, 0, "h.test", 1, 1, a_rec, sizeof a_rec);
@@ -260,14 +251,14 @@ t_dns(void)
 	a.n = 0;
 	n = dns_msg(m, 9, 0x8180, 0, "h.test", 1, 3, cname_a, sizeof cname_a);
 	T_CHECK(net_dns_answer(m, n, 9, 1, 80, &a) == 1 && a.n == 2 &&
-	        ((struct sockaddr_in *)(void *)&a.sa[1])->sin_addr.s_addr == htonl(0x0a09090a),
+	        a.sa[1].v4.sin_addr.s_addr == htonl(0x0a09090a),
 	        "CNAME, then A records under compressed and full names: both addresses (%d)", a.n);
 	T_CHECK(net_dns_answer(m, n, 9, 1, 80, &a) == 1 && a.n == 2, "the same addresses again are not duplicated");
 	a.n = 0;
 	n = dns_msg(m, 3, 0x8180, 0, "h.test", 28, 1, aaaa_rec, sizeof aaaa_rec);
-	T_CHECK(net_dns_answer(m, n, 3, 28, 443, &a) == 1 && a.n == 1 && a.sa[0].sin6_family == AF_INET6 &&
-	        a.sa[0].sin6_addr.s6_addr[0] == 0x20 && a.sa[0].sin6_addr.s6_addr[15] == 1 &&
-	        a.sa[0].sin6_port == htons(443), "AAAA answer: 2001:db8::1");
+	T_CHECK(net_dns_answer(m, n, 3, 28, 443, &a) == 1 && a.n == 1 && a.sa[0].sa.sa_family == AF_INET6 &&
+	        a.sa[0].v6.sin6_addr.s6_addr[0] == 0x20 && a.sa[0].v6.sin6_addr.s6_addr[15] == 1 &&
+	        a.sa[0].v6.sin6_port == htons(443), "AAAA answer: 2001:db8::1");
 	a.n = 0;
 	n = dns_msg(m, 3, 0x8180, 0, "h.test", 1, 1, short_rec, sizeof short_rec);
 	T_CHECK(net_dns_answer(m, n, 3, 1, 443, &a) == -2 && a.n == 0,
@@ -326,9 +317,9 @@ t_conf(void)
 	T_CHECK(fd >= 0 && write(fd, conf, sizeof conf - 1) == (ssize_t)(sizeof conf - 1), "temp resolv.conf");
 	close(fd);
 	net_dns_conf(&c, path);
-	T_CHECK(c.nns == 3 && strcmp(c.first, "10.0.0.1") == 0 && c.ns[1].sin6_family == AF_INET6 &&
-	        c.ns[1].sin6_scope_id == 3 && c.ns[1].sin6_port == htons(53) &&
-	        ((struct sockaddr_in *)(void *)&c.ns[2])->sin_addr.s_addr == htonl(0x0a000003),
+	T_CHECK(c.nns == 3 && strcmp(c.first, "10.0.0.1") == 0 && c.ns[1].sa.sa_family == AF_INET6 &&
+	        c.ns[1].v6.sin6_scope_id == 3 && c.ns[1].v6.sin6_port == htons(53) &&
+	        c.ns[2].v4.sin_addr.s_addr == htonl(0x0a000003),
 	        "resolv.conf: three servers kept (a bad one skipped, a fourth dropped), fe80::1%%3 with its scope");
 	T_CHECK(c.timeout_s == 3 && c.attempts == 4 && c.ndots == 2 && strcmp(c.search, "corp.example lab.example ") == 0,
 	        "resolv.conf options and search domains (%d %d %d '%s')", c.timeout_s, c.attempts, c.ndots, c.search);
@@ -336,8 +327,8 @@ t_conf(void)
 	T_CHECK(write(fd, hosts, sizeof hosts - 1) == (ssize_t)(sizeof hosts - 1), "temp hosts");
 	close(fd);
 	net_conf_lines(path, net_hosts_line, &h);
-	T_CHECK(a.n == 2 && a.sa[0].sin6_family == AF_INET && a.sa[1].sin6_family == AF_INET6 &&
-	        ((struct sockaddr_in *)(void *)&a.sa[0])->sin_port == htons(8080),
+	T_CHECK(a.n == 2 && a.sa[0].sa.sa_family == AF_INET && a.sa[1].sa.sa_family == AF_INET6 &&
+	        a.sa[0].v4.sin_port == htons(8080),
 	        "hosts: an alias matched case-insensitively on two lines; comments and bad addresses skipped (%d)", a.n);
 	unlink(path);
 	T_CHECK(str_find("hello world", "o w") != NULL && str_find("abc", "abd") == NULL && str_find("abc", "") != NULL,

@@ -86,14 +86,12 @@ answer(const uint8_t *data, size_t size)
 	FUZZ_CHECK(got == want, "verdict %d, reference %d", got, want);
 	FUZZ_CHECK(a.n == count, "%d addresses, reference %d", a.n, count);
 	for (k = 0; k < a.n && k < count; k++) {
-		const struct sockaddr_in6 *s = &a.sa[k];
-		FUZZ_CHECK(s->sin6_family == fams[k], "address %d family", k);
-		if (fams[k] == AF_INET) {
-			const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)s;
-			FUZZ_CHECK(memcmp(&s4->sin_addr, ips[k], 4) == 0 && s4->sin_port == htons(4321), "address %d", k);
-		} else {
-			FUZZ_CHECK(memcmp(&s->sin6_addr, ips[k], 16) == 0 && s->sin6_port == htons(4321), "address %d", k);
-		}
+		const union net_sa *s = &a.sa[k];
+		FUZZ_CHECK(s->sa.sa_family == fams[k], "address %d family", k);
+		if (fams[k] == AF_INET)
+			FUZZ_CHECK(memcmp(&s->v4.sin_addr, ips[k], 4) == 0 && s->v4.sin_port == htons(4321), "address %d", k);
+		else
+			FUZZ_CHECK(memcmp(&s->v6.sin6_addr, ips[k], 16) == 0 && s->v6.sin6_port == htons(4321), "address %d", k);
 	}
 	free(m);
 }
@@ -122,8 +120,9 @@ conf(const uint8_t *data, size_t size)
 	           c.ndots <= 15, "options %d %d %d", c.timeout_s, c.attempts, c.ndots);
 	FUZZ_CHECK(memchr(c.search, 0, sizeof c.search) && memchr(c.first, 0, sizeof c.first), "terminated");
 	for (i = 0; i < c.nns; i++)
-		FUZZ_CHECK((c.ns[i].sin6_family == AF_INET || c.ns[i].sin6_family == AF_INET6) &&
-		           c.ns[i].sin6_port == htons(53), "server %d", i);
+		FUZZ_CHECK((c.ns[i].sa.sa_family == AF_INET || c.ns[i].sa.sa_family == AF_INET6) &&
+		           (c.ns[i].sa.sa_family == AF_INET ? c.ns[i].v4.sin_port : c.ns[i].v6.sin6_port) == htons(53),
+		           "server %d", i);
 	if (nul) {
 		fd = open(path, O_WRONLY | O_TRUNC);
 		if (fd >= 0) {
@@ -133,7 +132,8 @@ conf(const uint8_t *data, size_t size)
 			net_conf_lines(path, net_hosts_line, &h);
 			FUZZ_CHECK(a.n >= 0 && a.n <= NET_ADDRS, "%d hosts addresses", a.n);
 			for (i = 0; i < a.n; i++)
-				FUZZ_CHECK(a.sa[i].sin6_port == htons(99), "hosts address %d port", i);
+				FUZZ_CHECK((a.sa[i].sa.sa_family == AF_INET ? a.sa[i].v4.sin_port : a.sa[i].v6.sin6_port) ==
+				           htons(99), "hosts address %d port", i);
 		}
 	}
 	unlink(path);
