@@ -18,10 +18,10 @@ static struct {
 	int idx;                  /* block index of the event being handled, -1 when none */
 } st;
 
+/* The sink gets n bytes, not a C string (the text_delta fast path hands over the event's own bytes). */
 static void
 on_text(void *ctx, const char *s, size_t n)
 {
-	FUZZ_CHECK(s[n] == 0, "shown text not terminated");
 	if (st.idx >= 0)
 		buf_add(&shown[st.idx], s, n);
 }
