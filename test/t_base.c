@@ -330,6 +330,32 @@ t_conf(void)
 	T_CHECK(a.n == 2 && a.sa[0].sa.sa_family == AF_INET && a.sa[1].sa.sa_family == AF_INET6 &&
 	        a.sa[0].v4.sin_port == htons(8080),
 	        "hosts: an alias matched case-insensitively on two lines; comments and bad addresses skipped (%d)", a.n);
+	/* a hosts file of megabytes (ad-block lists), an over-long line, a last line without its newline */
+	{
+		FILE *f = fopen(path, "w");
+		struct net_addrs b = {0};
+		struct net_hosts_ctx hb = { "last.example", 1, &b };
+		int i;
+		char longline[2100];
+		memset(longline, 'x', sizeof longline);
+		memcpy(longline, "10.7.7.7 ", 9);
+		memcpy(longline + sizeof longline - 14, " last.example", 13);
+		longline[sizeof longline - 1] = 0;
+		for (i = 0; i < 150000; i++)
+			fprintf(f, "0.0.0.0 ads%d.tracker.example # blocked\n", i);
+		fprintf(f, "%s\n", longline);
+		fprintf(f, "10.8.8.8 last.example");
+		fclose(f);
+		net_conf_lines(path, net_hosts_line, &hb);
+		T_CHECK(b.n == 1 && b.sa[0].v4.sin_addr.s_addr == htonl(0x0a080808),
+		        "hosts of 6 MB: the last line (no newline) found, a 2 KB line skipped whole, not cut (%d)", b.n);
+	}
+	fd = open(path, O_WRONLY | O_TRUNC);
+	T_CHECK(write(fd, "nameserver fe80::53%lo\n", 23) == 23, "temp resolv.conf");
+	close(fd);
+	net_dns_conf(&c, path);
+	T_CHECK(c.nns == 1 && c.ns[0].v6.sin6_scope_id == if_nametoindex("lo") && c.ns[0].v6.sin6_scope_id > 0,
+	        "a link-local server with an interface name: fe80::53%%lo has lo's index");
 	unlink(path);
 	T_CHECK(str_find("hello world", "o w") != NULL && str_find("abc", "abd") == NULL && str_find("abc", "") != NULL,
 	        "str_find");
