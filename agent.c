@@ -1579,12 +1579,39 @@ net_close(struct net *c)
 	c->fd = -1;
 }
 
+static int
+net_write_all(struct net *c, const void *p, size_t n)
+{
+	while (n) {
+		long w = net_write(c, p, n);
+		if (w <= 0)
+			return w ? (int)w : AG_E_CLOSED;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+net_read_exact(struct net *c, void *p, size_t n)
+{
+	while (n) {
+		long r = net_read(c, p, n);
+		if (r <= 0)
+			return r ? (int)r : AG_E_CLOSED;
+		p = (char *)p + r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 /* Name resolution in a few KB instead of musl's 14 (getaddrinfo and its resolver): an IP literal; the hosts
  * file; then DNS over UDP the way musl does it: the A and AAAA queries sent together to every nameserver of
  * resolv.conf, the first real answer to each kept, both resent every timeout/attempts seconds until
  * `timeout` has passed (options timeout:N attempts:N, 5 and 2 by default), the search domains tried first
- * for a name with fewer dots than ndots (1). IPv6 addresses come first where this host has a route to them,
- * then IPv4, then the other IPv6 ones (what RFC 6724's ordering amounts to for one host). */
+ * for a name with fewer dots than ndots (1), an answer truncated without an address asked again over TCP.
+ * IPv6 addresses come first where this host has a route to them, then IPv4, then the other IPv6 ones (what
+ * RFC 6724's ordering amounts to for one host). */
 #ifndef AG_RESOLV_CONF
 #define AG_RESOLV_CONF "/etc/resolv.conf"
 #endif
@@ -1851,8 +1878,8 @@ net_dns_skip(const unsigned char *r, size_t n, size_t p)
 }
 
 /* An answer to query id of type: 1 with addresses added, 0 a real answer without any, -1 NXDOMAIN,
- * -2 nothing to keep (another query's, a server failure or refusal, garbage, records cut short with no
- * address before the cut: the resend will tell). */
+ * -2 nothing to keep (another query's, a server failure or refusal, garbage, records cut short or a
+ * truncated answer (TC) with no address before the cut: TCP or the resend will tell). */
 static int
 net_dns_answer(const unsigned char *r, size_t n, unsigned id, unsigned type, unsigned port, struct net_addrs *a)
 {
@@ -1884,7 +1911,37 @@ net_dns_answer(const unsigned char *r, size_t n, unsigned id, unsigned type, uns
 		}
 		p += len;
 	}
-	return (int)found;
+	return found ? 1 : r[2] & 2 ? -2 : 0;      /* truncated (TC) without an address: not a "no address" */
+}
+
+/* The same query over TCP (RFC 7766) to the server whose UDP answer came truncated (TC) without an
+ * address, as musl does: a 2-byte length before the query and before the answer. An answer longer than
+ * cap is read only up to cap (what comes before the cut is kept). The answer's length, or -1. */
+static long
+net_dns_tcp(const union net_sa *ns, const unsigned char *q, size_t ql, unsigned char *r, size_t cap,
+            long long deadline)
+{
+	struct net c = { -1, 0, NULL, NULL };
+	unsigned char len[2] = { (unsigned char)(ql >> 8), (unsigned char)ql };
+	long long left = deadline - clk_ms();
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	long out = -1;
+	size_t n;
+	if (left <= 0 || (c.fd = socket(ns->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return -1;
+	c.timeout_ms = (int)left;
+	if ((connect(c.fd, &ns->sa, net_sa_len(ns)) == 0 || errno == EINPROGRESS) && !net_wait(&c, POLLOUT) &&
+	    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr &&
+	    !net_write_all(&c, len, 2) && !net_write_all(&c, q, ql) && !net_read_exact(&c, len, 2)) {
+		n = (size_t)(len[0] << 8 | len[1]);
+		if (n > cap)
+			n = cap;
+		if (!net_read_exact(&c, r, n))
+			out = (long)n;
+	}
+	net_close(&c);
+	return out;
 }
 
 /* One name through DNS: 0 with addresses added, 1 no such name (or no address), AG_E_TIMEOUT,
@@ -1894,10 +1951,10 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
                struct net *tick)
 {
 	static const unsigned types[2] = { 1, 28 };
-	unsigned char q[2][300], r[1500];
+	unsigned char q[2][300], r[1500], tr[4096];
 	size_t ql[2];
 	unsigned id[2];
-	int fd[2] = { -1, -1 }, done[2] = { 0, 0 }, i, k, rc = AG_E_TIMEOUT, found = 0;
+	int fd[2] = { -1, -1 }, done[2] = { 0, 0 }, tcp[2] = { 0, 0 }, i, k, rc = AG_E_TIMEOUT, found = 0;
 	long long now = clk_ms(), deadline = now + c->timeout_s * 1000LL, resend = now;
 	unsigned char rnd[4];
 	str_random_bytes(rnd, sizeof rnd);
@@ -1948,17 +2005,24 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
 			union net_sa from;
 			socklen_t fl = sizeof from;
 			ssize_t got;
-			int j, known = 0;
+			int j, known;
 			while ((got = recvfrom(p[k].fd, r, sizeof r, 0, &from.sa, &fl)) >= 0) {
-				for (j = 0; j < c->nns; j++)     /* only the servers asked may answer */
-					known |= fl == net_sa_len(&c->ns[j]) && from.sa.sa_family == c->ns[j].sa.sa_family &&
-					         (from.sa.sa_family == AF_INET ?
-					          from.v4.sin_addr.s_addr == c->ns[j].v4.sin_addr.s_addr &&
-					          from.v4.sin_port == c->ns[j].v4.sin_port :
-					          memcmp(&from.v6.sin6_addr, &c->ns[j].v6.sin6_addr, 16) == 0 &&
-					          from.v6.sin6_port == c->ns[j].v6.sin6_port);
-				for (i = 0; i < 2 && known; i++) {
+				for (j = 0, known = -1; j < c->nns && known < 0; j++)   /* only the servers asked may answer */
+					if (fl == net_sa_len(&c->ns[j]) && from.sa.sa_family == c->ns[j].sa.sa_family &&
+					    (from.sa.sa_family == AF_INET ?
+					     from.v4.sin_addr.s_addr == c->ns[j].v4.sin_addr.s_addr &&
+					     from.v4.sin_port == c->ns[j].v4.sin_port :
+					     memcmp(&from.v6.sin6_addr, &c->ns[j].v6.sin6_addr, 16) == 0 &&
+					     from.v6.sin6_port == c->ns[j].v6.sin6_port))
+						known = j;
+				for (i = 0; i < 2 && known >= 0; i++) {
 					int v = done[i] ? -2 : net_dns_answer(r, (size_t)got, id[i], types[i], port, a);
+					if (v != 1 && v != -1 && !done[i] && !tcp[i] && got > 3 && (r[2] & 2) &&
+					    (unsigned)(r[0] << 8 | r[1]) == id[i]) {
+						long tl = net_dns_tcp(&c->ns[known], q[i], ql[i], tr, sizeof tr, deadline);
+						tcp[i] = 1;          /* truncated without an address: asked once over TCP */
+						v = tl > 0 ? net_dns_answer(tr, (size_t)tl, id[i], types[i], port, a) : -2;
+					}
 					if (v == -1)
 						done[0] = done[1] = 1;
 					else if (v >= 0)
@@ -2233,32 +2297,6 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 		base_snprintf(p->port, sizeof p->port, "%u", (unsigned)port);
 	} else {
 		base_snprintf(p->port, sizeof p->port, "%s", p->kind == PROXY_HTTP ? "80" : "1080");
-	}
-	return 0;
-}
-
-static int
-net_write_all(struct net *c, const void *p, size_t n)
-{
-	while (n) {
-		long w = net_write(c, p, n);
-		if (w <= 0)
-			return w ? (int)w : AG_E_CLOSED;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-net_read_exact(struct net *c, void *p, size_t n)
-{
-	while (n) {
-		long r = net_read(c, p, n);
-		if (r <= 0)
-			return r ? (int)r : AG_E_CLOSED;
-		p = (char *)p + r;
-		n -= (size_t)r;
 	}
 	return 0;
 }

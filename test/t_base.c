@@ -248,6 +248,11 @@ t_dns(void)
 	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -2, "REFUSED: nothing to keep");
 	n = dns_msg(m, 7, 0x8180, 0, "h.test", 1, 0, NULL, 0);
 	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 0, "no records (NODATA): a real answer without addresses");
+	n = dns_msg(m, 7, 0x8380, 0, "h.test", 1, 0, NULL, 0);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == -2, "truncated (TC) without records: not a 'no address' verdict");
+	a.n = 0;
+	n = dns_msg(m, 7, 0x8380, 0, "h.test", 1, 1, a_rec, sizeof a_rec);
+	T_CHECK(net_dns_answer(m, n, 7, 1, 443, &a) == 1 && a.n == 1, "truncated (TC) with an address: the address");
 	a.n = 0;
 	n = dns_msg(m, 9, 0x8180, 0, "h.test", 1, 3, cname_a, sizeof cname_a);
 	T_CHECK(net_dns_answer(m, n, 9, 1, 80, &a) == 1 && a.n == 2 &&

@@ -69,7 +69,7 @@ ref_answer(const uint8_t *m, size_t n, unsigned id, unsigned type, uint8_t ips[]
 		}
 		p += len;
 	}
-	return found;
+	return found ? 1 : (m[2] & 2) ? -2 : 0;   /* truncated (TC) with nothing: ignored */
 }
 
 static void
