@@ -177,6 +177,108 @@ t_roots(void)
 	tls_trust_free(&pem);
 }
 
+/* der_anchor against BearSSL's own x509 decoder (the reference it replaced): for every certificate where
+ * the decoder finds a key without error, the same name, key and CA flag. */
+static void
+dn_cb(void *ctx, const void *p, size_t n)
+{
+	buf_add(ctx, p, n);
+}
+
+/* 1 same, 0 different, -1 the reference found nothing (ours may or may not) */
+static int
+x509_same(const unsigned char *der, size_t n, int *ours_only)
+{
+	br_x509_decoder_context dc;
+	struct buf dn = {0};
+	struct der_anchor a;
+	const br_x509_pkey *pk;
+	int r = der_anchor(der, n, &a), same;
+	br_x509_decoder_init(&dc, dn_cb, &dn);
+	br_x509_decoder_push(&dc, der, n);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (pk && pk->key_type == BR_KEYTYPE_RSA) {      /* an all-zero modulus or exponent: der_anchor refuses it */
+		size_t i, nz = 0, ez = 0;
+		for (i = 0; i < pk->key.rsa.nlen; i++)
+			nz |= pk->key.rsa.n[i];
+		for (i = 0; i < pk->key.rsa.elen; i++)
+			ez |= pk->key.rsa.e[i];
+		if (!nz || !ez)
+			pk = NULL;
+	}
+	if (!pk || br_x509_decoder_last_error(&dc) || !dn.len) {
+		*ours_only += r == 0;
+		buf_free(&dn);
+		return -1;
+	}
+	same = r == 0 && a.dnlen == dn.len && !memcmp(a.dn, dn.p, dn.len) && a.key_type == pk->key_type &&
+	       a.ca == br_x509_decoder_isCA(&dc) &&
+	       (pk->key_type == BR_KEYTYPE_RSA ?
+	        a.nlen == pk->key.rsa.nlen && !memcmp(a.n, pk->key.rsa.n, a.nlen) && a.elen == pk->key.rsa.elen &&
+	        !memcmp(a.e, pk->key.rsa.e, a.elen) :
+	        a.curve == pk->key.ec.curve && a.qlen == pk->key.ec.qlen && !memcmp(a.q, pk->key.ec.q, a.qlen));
+	buf_free(&dn);
+	return same;
+}
+
+static void
+x509_file(const char *path, int *certs, int *same, int *diff, int *ours_only, int *mut_same, int *mut_diff)
+{
+	struct buf b = {0};
+	static unsigned char der[16384], m[16384];
+	const char *p, *e;
+	if (file_read_all(path, &b, 8u << 20) || !b.p)
+		return;
+	for (p = b.p; (p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p = e) {
+		long n;
+		int k;
+		p = strchr(p, '\n');
+		if (!p || !(e = strstr(p, "-----END")))
+			break;
+		n = b64_decode(p + 1, (size_t)(e - p - 1), der, sizeof der);
+		if (n <= 0)
+			continue;
+		(*certs)++;
+		k = x509_same(der, (size_t)n, ours_only);
+		*same += k == 1;
+		*diff += k == 0;
+		for (k = 0; k < 40; k++) {                 /* mutants: a byte changed, or cut short */
+			size_t len = (size_t)n, at = t_rand() % (size_t)n;
+			int v;
+			memcpy(m, der, (size_t)n);
+			if (k % 4 == 3)
+				len = at;
+			else
+				m[at] = (unsigned char)t_rand();
+			v = x509_same(m, len, ours_only);
+			*mut_same += v == 1;
+			*mut_diff += v == 0;
+		}
+	}
+	buf_free(&b);
+}
+
+static void
+t_x509(void)
+{
+	int certs = 0, same = 0, diff = 0, ours_only = 0, mut_same = 0, mut_diff = 0;
+	DIR *d = opendir("certs");
+	struct dirent *de;
+	char path[600];
+	while (d && (de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".pem")) {
+			snprintf(path, sizeof path, "certs/%s", de->d_name);
+			x509_file(path, &certs, &same, &diff, &ours_only, &mut_same, &mut_diff);
+		}
+	if (d)
+		closedir(d);
+	x509_file("/etc/ssl/certs/ca-certificates.crt", &certs, &same, &diff, &ours_only, &mut_same, &mut_diff);
+	T_CHECK(certs >= 7 && same == certs && diff == 0, "der_anchor gives what BearSSL's decoder gives for each of %d "
+	        "certificates (certs/ and the system bundle): %d same, %d different", certs, same, diff);
+	T_CHECK(mut_diff == 0 && mut_same > 0, "and for %d mutated or cut copies the decoder still reads: %d different "
+	        "(%d where only der_anchor found a key)", mut_same + mut_diff, mut_diff, ours_only);
+}
+
 /* A DNS answer: header, the question for name/type, then answer records given as raw bytes. */
 static size_t
 dns_msg(unsigned char *m, unsigned id, unsigned flags, unsigned rcode, const char *name, unsigned qtype, unsigned an,
@@ -372,6 +474,7 @@ main(void)
 	t_format();
 	t_sort();
 	t_roots();
+	t_x509();
 	t_dns();
 	t_conf();
 	return t_done();
