@@ -3,7 +3,8 @@
 # With "test" as an argument it also installs what `make test` uses (python3, openssl, curl) and runs it.
 # With "cross" it also installs what `make cross` needs (cross compilers, musl and BearSSL for arm64 and armhf,
 # qemu-user-static), unpacks musl and BearSSL for mipsel and s390x into build/cross/sysroot-ARCH, and runs
-# `make cross`; with "test-cross" it then runs `make test-cross` as well. Nothing cross is installed otherwise.
+# `make cross`; with "test-cross" it then runs `make test-cross` as well (arguments after the mode go to that
+# make: ./build.sh test-cross ARCH=aarch64 tests one board). Nothing cross is installed otherwise.
 set -u
 mode=${1:-}
 need=""
@@ -32,7 +33,10 @@ if [ $cross = 1 ]; then
 	[ -f /usr/lib/aarch64-linux-gnu/libbearssl.a ] || need="$need libbearssl-dev:arm64"
 	[ -f /usr/lib/arm-linux-gnueabihf/libbearssl.a ] || need="$need libbearssl-dev:armhf"
 	command -v qemu-mipsel-static >/dev/null 2>&1 || need="$need qemu-user-static"
+	want=""                             # ARCH=... after the mode: only that board's sysroot is fetched
+	for a in "$@"; do case $a in ARCH=*) want=${a#ARCH=} ;; esac; done
 	for a in mipsel s390x; do
+		[ -z "$want" ] || [ "$want" = $a ] || continue
 		[ -f build/cross/sysroot-$a/usr/lib/$a-linux-musl/libc.a ] &&
 		[ -f build/cross/sysroot-$a/usr/lib/$a-linux-gnu/libbearssl.a ] || fetch="$fetch $a"
 	done
@@ -79,8 +83,9 @@ for a in $fetch; do
 	rm -rf "$d"
 done
 make || exit 1
+[ $# -gt 0 ] && shift                     # what follows the mode goes to make: ./build.sh test-cross ARCH=aarch64
 case "$mode" in
 test) make test ;;
-cross) make cross ;;
-test-cross) make test-cross ;;
+cross) make cross "$@" ;;
+test-cross) make test-cross "$@" ;;
 esac
