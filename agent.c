@@ -5254,8 +5254,11 @@ struct todo {
 	int status;               /* 0 pending, 1 in_progress, 2 completed */
 };
 
+struct mcp;
+
 struct tool_ctx {
 	char cwd[PATH_MAX];       /* Bash's working directory, and the base of relative paths */
+	struct mcp *mcp;          /* the MCP servers of this run (main's), or NULL */
 	struct tool_seen *seen;
 	size_t nseen, capseen;
 	struct todo *todos;
@@ -5274,7 +5277,7 @@ struct tool_out {
 	struct buf blocks;        /* more content blocks (an MCP tool's images), JSON objects joined by commas */
 };
 
-static void mcp_tool_run(const char *full, const struct json *in, struct tool_out *o);
+static void mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool_out *o);
 
 static int
 tool_fail(struct tool_out *o, const char *fmt, ...)
@@ -7133,7 +7136,7 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	else if (strcmp(name, "TodoWrite") == 0)
 		tool_todo(tc, j, o);
 	else if (str_starts(name, "mcp__"))
-		mcp_tool_run(name, j, o);
+		mcp_tool_run(tc->mcp, name, j, o);
 	else
 		tool_fail(o, "There is no tool named %s; the tools are Bash, Read, Write, Edit, Glob, Grep, TodoWrite", name);
 	if (!o->text.len)
@@ -7160,6 +7163,7 @@ struct mcp_tool {
 
 struct mcp_srv {
 	char name[64];
+	struct tls_trust *trust;  /* the run's trust anchors (http servers at https:// URLs) */
 	int http;
 	int state;
 	char why[300];
@@ -7180,14 +7184,17 @@ struct mcp_srv {
 	size_t ntools;
 };
 
-static struct mcp_srv mcp_srv[AG_MCP_SERVERS];
-static size_t mcp_n;
-static struct tls_trust *mcp_trust;
-static struct buf mcp_logdir;
+/* The servers of one run, owned by main and passed down (the tool context carries a pointer). */
+struct mcp {
+	struct mcp_srv srv[AG_MCP_SERVERS];
+	size_t n;
+	struct tls_trust *trust;  /* for servers at https:// URLs */
+	struct buf logdir;        /* each stdio server's stderr goes to NAME.log here */
+};
 
 /* A config file's "mcpServers": each entry becomes a server to start (later files do not replace a name). */
 static int
-mcp_config(const char *path, int must_exist, struct ag_err *e)
+mcp_config(struct mcp *m, const char *path, int must_exist, struct ag_err *e)
 {
 	struct buf f = {0};
 	struct json j;
@@ -7215,11 +7222,11 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 		size_t q;
 		if (json_str(&j, k, name, sizeof name) || !name[0])
 			continue;
-		for (q = 0; q < mcp_n && strcmp(mcp_srv[q].name, name); q++)
+		for (q = 0; q < m->n && strcmp(m->srv[q].name, name); q++)
 			;
-		if (q < mcp_n)
+		if (q < m->n)
 			continue;
-		if (mcp_n == AG_MCP_SERVERS) {
+		if (m->n == AG_MCP_SERVERS) {
 			r = err_set(e, AG_E_USAGE, "more than %d MCP servers configured", AG_MCP_SERVERS);
 			goto out;
 		}
@@ -7227,7 +7234,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 			r = err_set(e, AG_E_USAGE, "%s: MCP server name '%s' may only hold letters, digits, _ and -", path, name);
 			goto out;
 		}
-		s = &mcp_srv[mcp_n];
+		s = &m->srv[m->n];
 		memset(s, 0, sizeof *s);
 		s->to = s->from = -1;
 		str_copy(s->name, sizeof s->name, name, strlen(name));
@@ -7314,7 +7321,7 @@ mcp_config(const char *path, int must_exist, struct ag_err *e)
 			s->state = MCP_FAILED;
 			base_snprintf(s->why, sizeof s->why, "transport \"%s\" is not supported (stdio and http are)", type);
 		}
-		mcp_n++;
+		m->n++;
 	}
 out:
 	free(tok);
@@ -7348,13 +7355,13 @@ mcp_fail(struct mcp_srv *s, const char *fmt, ...)
 }
 
 static int
-mcp_spawn(struct mcp_srv *s, const char *cwd)
+mcp_spawn(struct mcp_srv *s, const char *cwd, const struct buf *logdir)
 {
 	int a[2], b[2], logfd = -1;
 	char log[PATH_MAX];
 	if (pipe2(a, O_CLOEXEC) || pipe2(b, O_CLOEXEC))
 		return AG_E_IO;
-	if (mcp_logdir.len && base_snprintf(log, sizeof log, "%s/%s.log", mcp_logdir.p, s->name) < (int)sizeof log)
+	if (logdir->len && base_snprintf(log, sizeof log, "%s/%s.log", logdir->p, s->name) < (int)sizeof log)
 		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	s->pid = fork();
 	if (s->pid < 0) {
@@ -7597,7 +7604,7 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 			return AG_E_NOMEM;
 		s->h->net.fd = -1;
 		s->h->url = s->url;
-		s->h->trust = mcp_trust;
+		s->h->trust = s->trust;
 		if (net_proxy_for(&s->url, &s->h->proxy, &e)) {
 			mcp_fail(s, "%s", e.msg);
 			return AG_E_USAGE;
@@ -7743,11 +7750,11 @@ mcp_env_ms(const char *name, long long def)
 	return v && *v && !str_to_u64(v, strlen(v), 86400000ULL, &n) && n > 0 ? (long long)n : def;
 }
 
-static const struct mcp_tool *mcp_find(const char *full, struct mcp_srv **srv);
+static const struct mcp_tool *mcp_find(struct mcp *m, const char *full, struct mcp_srv **srv);
 
 /* tools/list, every page; each tool's definition kept in the form the Messages API takes. */
 static void
-mcp_list_tools(struct mcp_srv *s, long long deadline)
+mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 {
 	char cursor[512] = "", err[400];
 	int pages;
@@ -7801,7 +7808,7 @@ mcp_list_tools(struct mcp_srv *s, long long deadline)
 						if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
 							*c = '_';
 					t->full[64] = 0;
-					if (mcp_find(t->full, &other)) {   /* two names made one: the API would refuse both */
+					if (mcp_find(m, t->full, &other)) {   /* two names made one: the API would refuse both */
 						base_dprintf(2, "agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n",
 						        s->name, name.p, t->full);
 						buf_free(&name);
@@ -7841,29 +7848,30 @@ mcp_list_tools(struct mcp_srv *s, long long deadline)
 /* Start every configured server: all stdio children first, then each handshake under one deadline
  * (MCP_TIMEOUT), so they start side by side and a slow one costs its own time, not the sum. */
 static void
-mcp_start(const char *cwd, int quiet)
+mcp_start(struct mcp *m, const char *cwd, int quiet)
 {
 	static const char init[] = "{\"protocolVersion\":\"" MCP_PROTOCOL "\",\"capabilities\":{},"
 	                           "\"clientInfo\":{\"name\":\"agent\",\"version\":\"" AG_VERSION "\"}}";
 	long long deadline = clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000);
 	size_t i;
 	char st[PATH_MAX];
-	if (!mcp_n)
+	if (!m->n)
 		return;
 	if (!cfg_state_dir(st, sizeof st, 1)) {
-		buf_printf(&mcp_logdir, "%s/mcp-logs", st);
-		if (file_mkdirs(mcp_logdir.p, 0700))
-			mcp_logdir.len = 0;
+		buf_printf(&m->logdir, "%s/mcp-logs", st);
+		if (file_mkdirs(m->logdir.p, 0700))
+			m->logdir.len = 0;
 	}
-	for (i = 0; i < mcp_n; i++) {
-		struct mcp_srv *s = &mcp_srv[i];
+	for (i = 0; i < m->n; i++) {
+		struct mcp_srv *s = &m->srv[i];
+		s->trust = m->trust;
 		if (s->state == MCP_FAILED || s->http)
 			continue;
-		if (mcp_spawn(s, cwd))
+		if (mcp_spawn(s, cwd, &m->logdir))
 			mcp_fail(s, "cannot start %s: %s", s->argv[0], strerror(errno));
 	}
-	for (i = 0; i < mcp_n; i++) {             /* initialize requests out to every stdio server at once */
-		struct mcp_srv *s = &mcp_srv[i];
+	for (i = 0; i < m->n; i++) {             /* initialize requests out to every stdio server at once */
+		struct mcp_srv *s = &m->srv[i];
 		struct mcp_body b = { "initialize", init, 0, 0 };
 		if (s->state == MCP_FAILED || s->http)
 			continue;
@@ -7871,8 +7879,8 @@ mcp_start(const char *cwd, int quiet)
 		if (mcp_send_stdio(s, &b, deadline))
 			mcp_fail(s, "it stopped reading its input (exited?)");
 	}
-	for (i = 0; i < mcp_n; i++) {
-		struct mcp_srv *s = &mcp_srv[i];
+	for (i = 0; i < m->n; i++) {
+		struct mcp_srv *s = &m->srv[i];
 		struct buf msg = {0};
 		struct json j;
 		jsmntok_t *tok = NULL;
@@ -7896,37 +7904,45 @@ mcp_start(const char *cwd, int quiet)
 				mcp_fail(s, "initialize failed: %s", err[0] ? err : "no answer");
 			if (s->state != MCP_FAILED) {
 				mcp_notify(s, "notifications/initialized");
-				mcp_list_tools(s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));   /* it answered: its own time */
+				mcp_list_tools(m, s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));   /* it answered: its own time */
 			}
 			buf_free(&msg);
 			free(tok);
 		}
-		if (s->state == MCP_FAILED && !quiet && !s->http && mcp_logdir.len)
+		if (s->state == MCP_FAILED && !quiet && !s->http && m->logdir.len)
 			base_dprintf(2, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
-			        mcp_logdir.p, s->name);
+			        m->logdir.p, s->name);
 		else if (s->state == MCP_FAILED && !quiet)
 			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
 	}
 }
 
 static void
-mcp_stop(void)
+mcp_stop(struct mcp *m)
 {
 	size_t i, k;
-	for (i = 0; i < mcp_n; i++) {
-		struct mcp_srv *s = &mcp_srv[i];
-		if (s->to >= 0)
-			close(s->to);             /* stdio servers end when their input closes */
-		s->to = -1;
-		if (s->pid > 0) {
-			long long until = clk_ms() + 500;
-			while (waitpid(s->pid, NULL, WNOHANG) == 0 && clk_ms() < until)
-				usleep(10000);
-			if (waitpid(s->pid, NULL, WNOHANG) == 0) {
-				kill(-s->pid, SIGKILL);
-				kill(s->pid, SIGKILL);
-				waitpid(s->pid, NULL, 0);
-			}
+	long long until = clk_ms() + 500;
+	int left;
+	for (i = 0; i < m->n; i++) {
+		if (m->srv[i].to >= 0)
+			close(m->srv[i].to);      /* stdio servers end when their input closes */
+		m->srv[i].to = -1;
+	}
+	do {                                      /* half a second for all of them together */
+		for (i = 0, left = 0; i < m->n; i++)
+			if (m->srv[i].pid > 0 && waitpid(m->srv[i].pid, NULL, WNOHANG) != 0)
+				m->srv[i].pid = 0;        /* ended (or not ours to wait for) */
+			else if (m->srv[i].pid > 0)
+				left = 1;
+		if (left)
+			usleep(10000);
+	} while (left && clk_ms() < until);
+	for (i = 0; i < m->n; i++) {
+		struct mcp_srv *s = &m->srv[i];
+		if (s->pid > 0) {                 /* still there: the whole process group goes */
+			kill(-s->pid, SIGKILL);
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
 			s->pid = 0;
 		}
 		if (s->from >= 0)
@@ -7947,29 +7963,29 @@ mcp_stop(void)
 		buf_free(&s->in);
 		buf_free(&s->headers);
 	}
-	mcp_n = 0;
-	buf_free(&mcp_logdir);
+	m->n = 0;
+	buf_free(&m->logdir);
 }
 
 static const struct mcp_tool *
-mcp_find(const char *full, struct mcp_srv **srv)
+mcp_find(struct mcp *m, const char *full, struct mcp_srv **srv)
 {
 	size_t i, k;
-	for (i = 0; i < mcp_n; i++)
-		for (k = 0; k < mcp_srv[i].ntools; k++)
-			if (strcmp(mcp_srv[i].tools[k].full, full) == 0) {
-				*srv = &mcp_srv[i];
-				return &mcp_srv[i].tools[k];
+	for (i = 0; i < m->n; i++)
+		for (k = 0; k < m->srv[i].ntools; k++)
+			if (strcmp(m->srv[i].tools[k].full, full) == 0) {
+				*srv = &m->srv[i];
+				return &m->srv[i].tools[k];
 			}
 	return NULL;
 }
 
 /* tools/call: the content as our tool result: text joined, images kept as image blocks (o->blocks). */
 static void
-mcp_tool_run(const char *full, const struct json *in, struct tool_out *o)
+mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool_out *o)
 {
 	struct mcp_srv *s = NULL;
-	const struct mcp_tool *t = mcp_find(full, &s);
+	const struct mcp_tool *t = m ? mcp_find(m, full, &s) : NULL;
 	struct buf params = {0}, msg = {0};
 	struct jw w;
 	struct json j;
@@ -8046,25 +8062,25 @@ out:
 }
 
 static size_t
-mcp_tool_count(void)
+mcp_tool_count(const struct mcp *m)
 {
 	size_t i, n = 0;
-	for (i = 0; i < mcp_n; i++)
-		n += mcp_srv[i].ntools;
+	for (i = 0; m && i < m->n; i++)
+		n += m->srv[i].ntools;
 	return n;
 }
 
 /* /mcp and --mcp-list: each server, its state, its tools. */
 static void
-mcp_report(struct buf *out)
+mcp_report(const struct mcp *m, struct buf *out)
 {
 	size_t i, k;
-	if (!mcp_n) {
+	if (!m || !m->n) {
 		buf_adds(out, "No MCP servers configured (.mcp.json, mcpServers in ~/.claude.json, --mcp-config).\n");
 		return;
 	}
-	for (i = 0; i < mcp_n; i++) {
-		const struct mcp_srv *s = &mcp_srv[i];
+	for (i = 0; i < m->n; i++) {
+		const struct mcp_srv *s = &m->srv[i];
 		buf_printf(out, "%s (%s): %s%s%s\n", s->name, s->http ? "http" : "stdio",
 		           s->state == MCP_READY ? "connected" : "failed", s->state == MCP_READY ? "" : ": ",
 		           s->state == MCP_READY ? "" : s->why);
@@ -9339,11 +9355,14 @@ ui_todos(struct ui *u, const struct tool_ctx *tc)
 
 enum { OUT_TEXT, OUT_JSON, OUT_STREAM_JSON };
 
+struct loop_agents;
+
 struct loop {
 	struct api *api;
 	struct api_cfg *cfg;
 	struct conv conv;
 	struct tool_ctx tools;
+	struct loop_agents *agents;   /* the Task tool's subagent types (main's) */
 	struct perm perm;
 	struct ui *ui;
 	struct api_msg msg;
@@ -9572,8 +9591,11 @@ struct loop_agent_type {
 	char name[64];
 	char *desc, *tools, *model, *body, *path;
 };
-static struct loop_agent_type loop_agent_types[AG_AGENT_TYPES];
-static size_t loop_nagent_types;
+/* The subagent types of a run (the project's .claude/agents, then the user's), owned by main. */
+struct loop_agents {
+	struct loop_agent_type t[AG_AGENT_TYPES];
+	size_t n;
+};
 
 /* The value of key in a front matter (fm, its text), into a new string; NULL when absent. */
 static char *
@@ -9625,16 +9647,16 @@ loop_fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char 
 }
 
 static void
-loop_agents_dir(const char *dir)
+loop_agents_dir(struct loop_agents *A, const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL && loop_nagent_types < AG_AGENT_TYPES) {
+	while (d && (de = readdir(d)) != NULL && A->n < AG_AGENT_TYPES) {
 		char path[PATH_MAX];
 		struct buf f = {0};
 		const char *fm, *body;
 		size_t fmn, n = strlen(de->d_name), k;
-		struct loop_agent_type *t = &loop_agent_types[loop_nagent_types];
+		struct loop_agent_type *t = &A->t[A->n];
 		char *name;
 		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0 ||
 		    base_snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
@@ -9647,9 +9669,9 @@ loop_agents_dir(const char *dir)
 			buf_free(&f);
 			continue;
 		}
-		for (k = 0; k < loop_nagent_types && strcmp(loop_agent_types[k].name, name); k++)
+		for (k = 0; k < A->n && strcmp(A->t[k].name, name); k++)
 			;
-		if (k < loop_nagent_types || strcmp(name, "general-purpose") == 0) {   /* the project's comes first */
+		if (k < A->n || strcmp(name, "general-purpose") == 0) {   /* the project's comes first */
 			free(name);
 			buf_free(&f);
 			continue;
@@ -9662,7 +9684,7 @@ loop_agents_dir(const char *dir)
 		t->model = loop_fm_get(fm, fmn, "model");
 		t->body = strdup(body);
 		t->path = strdup(path);
-		loop_nagent_types++;
+		A->n++;
 		buf_free(&f);
 	}
 	if (d)
@@ -9702,15 +9724,15 @@ loop_skills_dir(const char *dir, struct buf *out)
 }
 
 static void
-loop_agents_load(const char *cwd, struct buf *skills)
+loop_agents_load(struct loop_agents *A, const char *cwd, struct buf *skills)
 {
 	char dir[PATH_MAX];
 	const char *h = getenv("HOME");
 	struct buf list = {0};
 	if (base_snprintf(dir, sizeof dir, "%s/.claude/agents", cwd) < (int)sizeof dir)
-		loop_agents_dir(dir);
+		loop_agents_dir(A, dir);
 	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/agents", h) < (int)sizeof dir)
-		loop_agents_dir(dir);
+		loop_agents_dir(A, dir);
 	if (base_snprintf(dir, sizeof dir, "%s/.claude/skills", cwd) < (int)sizeof dir)
 		loop_skills_dir(dir, &list);
 	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
@@ -9723,17 +9745,17 @@ loop_agents_load(const char *cwd, struct buf *skills)
 }
 
 static void
-loop_agents_free(void)
+loop_agents_free(struct loop_agents *A)
 {
 	size_t i;
-	for (i = 0; i < loop_nagent_types; i++) {
-		free(loop_agent_types[i].desc);
-		free(loop_agent_types[i].tools);
-		free(loop_agent_types[i].model);
-		free(loop_agent_types[i].body);
-		free(loop_agent_types[i].path);
+	for (i = 0; i < A->n; i++) {
+		free(A->t[i].desc);
+		free(A->t[i].tools);
+		free(A->t[i].model);
+		free(A->t[i].body);
+		free(A->t[i].path);
 	}
-	loop_nagent_types = 0;
+	A->n = 0;
 }
 
 static const char loop_task_schema[] =
@@ -9745,7 +9767,7 @@ static const char loop_task_schema[] =
 
 /* The Task tool's definition, naming the subagent types there are. */
 static void
-loop_task_def(struct buf *out)
+loop_task_def(const struct loop_agents *A, struct buf *out)
 {
 	struct buf d = {0};
 	struct jw w;
@@ -9755,8 +9777,8 @@ loop_task_def(struct buf *out)
 	         "searches or work that would fill your context; give it everything it needs in prompt. Several "
 	         "independent tasks can be started in one message. Types (subagent_type):\n- general-purpose: any "
 	         "task (the default)\n");
-	for (i = 0; i < loop_nagent_types; i++)
-		buf_printf(&d, "- %s: %s\n", loop_agent_types[i].name, loop_agent_types[i].desc ? loop_agent_types[i].desc : "");
+	for (i = 0; i < A->n; i++)
+		buf_printf(&d, "- %s: %s\n", A->t[i].name, A->t[i].desc ? A->t[i].desc : "");
 	jw_init(&w, jw_sink_buf, out);
 	jw_open(&w, '{');
 	jw_key(&w, "name"); jw_str(&w, "Task");
@@ -9791,8 +9813,8 @@ loop_env_num(const char *name, long long def)
 
 static void cli_system(struct buf *out, const char *prompt, const char *append, const char *cwd, const char *model);
 static int cli_listed(const char *list, const char *name);
-static int cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t nextra, const char *only,
-                     int no_task);
+static int cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const struct buf *extra,
+                     size_t nextra, const char *only, int no_task);
 static const char loop_subagent_prompt[] =
 	"You are a subagent of a coding agent: you do one task for it with the tools you have, then answer with a "
 	"concise final report of what you found or did (file paths, line numbers, what changed). The report is all "
@@ -9816,18 +9838,18 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	    tool_arg_str(j, "model", &model, 0, "Task", o) < 0)
 		goto out;
 	if (type.len && strcmp(type.p, "general-purpose") != 0) {
-		for (i = 0; i < loop_nagent_types && strcmp(loop_agent_types[i].name, type.p); i++)
+		for (i = 0; i < L->agents->n && strcmp(L->agents->t[i].name, type.p); i++)
 			;
-		if (i == loop_nagent_types) {
+		if (i == L->agents->n) {
 			struct buf names = {0};
 			buf_adds(&names, "general-purpose");
-			for (i = 0; i < loop_nagent_types; i++)
-				buf_printf(&names, ", %s", loop_agent_types[i].name);
+			for (i = 0; i < L->agents->n; i++)
+				buf_printf(&names, ", %s", L->agents->t[i].name);
 			tool_fail(o, "There is no subagent type '%s'; the types are: %s", type.p, names.p);
 			buf_free(&names);
 			goto out;
 		}
-		t = &loop_agent_types[i];
+		t = &L->agents->t[i];
 	}
 	S = calloc(1, sizeof *S);
 	if (!S) {
@@ -9836,7 +9858,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	}
 	base_snprintf(cfg.model, sizeof cfg.model, "%s", loop_agent_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
 	cli_system(&system, t && t->body && *t->body ? t->body : loop_subagent_prompt, NULL, L->tools.cwd, cfg.model);
-	cli_tools(&tools, &L->perm, NULL, 0, t ? t->tools : NULL, 1);
+	cli_tools(&tools, &L->perm, L->tools.mcp, NULL, 0, t ? t->tools : NULL, 1);
 	cfg.system_json = system.p;
 	cfg.tools_json = tools.p;
 	S->api = L->api;
@@ -9857,6 +9879,8 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.tty = L->tools.tty;
 	S->tools.quiet = L->tools.quiet;
 	S->tools.sandbox = L->tools.sandbox;
+	S->tools.mcp = L->tools.mcp;              /* the same MCP servers */
+	S->agents = L->agents;
 	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
 	S->t_start = clk_ms();
 	{
@@ -11771,7 +11795,7 @@ repl_command(struct loop *L, const char *line)
 		repl_status(L);
 	} else if (!strcmp(cmd, "/mcp")) {
 		struct buf b = {0};
-		mcp_report(&b);
+		mcp_report(L->tools.mcp, &b);
 		repl_print(L, "%s", b.p);
 		buf_free(&b);
 	} else if (!strcmp(cmd, "/resume")) {
@@ -12271,12 +12295,12 @@ cli_denied(const struct perm *p, const char *name)
 	return denied;
 }
 
-/* The tools array: the built-in tools, then extra definitions (Task, each MCP server's tools), less what
- * a deny rule removes entirely; the last one carries the cache breakpoint. only: a comma-separated list
- * of the names to keep (a subagent's "tools"), or NULL. */
+/* The tools array: the built-in tools, then extra definitions (Task), then each MCP server's tools (mcp may
+ * be NULL), less what a deny rule removes entirely; the last one carries the cache breakpoint. only: a
+ * comma-separated list of the names to keep (a subagent's "tools"), or NULL. */
 static int
-cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t nextra, const char *only,
-          int no_task)
+cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const struct buf *extra, size_t nextra,
+          const char *only, int no_task)
 {
 	static jsmntok_t tok[512];
 	struct json j;
@@ -12286,7 +12310,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t
 	struct buf *defs = NULL;
 	if (n <= 0)
 		return AG_E_INVAL;
-	defs = calloc((size_t)j.t[0].size + nextra + mcp_tool_count() + 1, sizeof *defs);
+	defs = calloc((size_t)j.t[0].size + nextra + mcp_tool_count(mcp) + 1, sizeof *defs);
 	if (!defs)
 		return AG_E_NOMEM;
 	for (i = 0, k = 1; i < j.t[0].size && k < j.n; i++, k = json_skip(&j, k)) {
@@ -12307,9 +12331,9 @@ cli_tools(struct buf *out, const struct perm *p, const struct buf *extra, size_t
 			continue;
 		buf_add(&defs[count++], extra[x].p, extra[x].len);
 	}
-	for (x = 0; x < mcp_n; x++)
-		for (m = 0; m < mcp_srv[x].ntools; m++) {
-			const struct mcp_tool *t = &mcp_srv[x].tools[m];
+	for (x = 0; mcp && x < mcp->n; x++)
+		for (m = 0; m < mcp->srv[x].ntools; m++) {
+			const struct mcp_tool *t = &mcp->srv[x].tools[m];
 			if (cli_denied(p, t->full) || (only && !cli_listed(only, t->full)))
 				continue;
 			buf_add(&defs[count++], t->def.p, t->def.len);
@@ -12438,6 +12462,8 @@ main(int argc, char **argv)
 	static struct api api;                    /* big fixed buffers: not on the stack */
 	static struct loop L;
 	static struct ui ui;
+	static struct mcp mcp;                   /* the MCP servers, reached through L.tools.mcp */
+	static struct loop_agents agents;        /* the subagent types, reached through L.agents */
 	struct api_cfg cfg;
 	struct tls_trust trust;
 	struct ag_err e;
@@ -12694,19 +12720,21 @@ main(int argc, char **argv)
 	{
 		char path[PATH_MAX + 32];
 		const char *h = getenv("HOME");
+		L.tools.mcp = &mcp;
 		for (i = 0; i < nmcp_cfg; i++)
-			if (mcp_config(mcp_cfg[i], 1, &e))
+			if (mcp_config(&mcp, mcp_cfg[i], 1, &e))
 				goto usage_error;
 		base_snprintf(path, sizeof path, "%s/.mcp.json", L.tools.cwd);
-		if (mcp_config(path, 0, &e))
+		if (mcp_config(&mcp, path, 0, &e))
 			goto usage_error;
-		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path && mcp_config(path, 0, &e))
+		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path &&
+		    mcp_config(&mcp, path, 0, &e))
 			goto usage_error;
-		mcp_trust = &trust;
-		mcp_start(L.tools.cwd, mcp_list);
+		mcp.trust = &trust;
+		mcp_start(&mcp, L.tools.cwd, mcp_list);
 		if (mcp_list) {
 			struct buf b = {0};
-			mcp_report(&b);
+			mcp_report(&mcp, &b);
 			base_dprintf(1, "%s", b.p);
 			buf_free(&b);
 			rc = 0;
@@ -12808,13 +12836,14 @@ main(int argc, char **argv)
 	/* what every request carries, built once */
 	{
 		struct buf skills = {0}, task = {0};
-		loop_agents_load(L.tools.cwd, &skills);
+		L.agents = &agents;
+		loop_agents_load(&agents, L.tools.cwd, &skills);
 		if (skills.len && append)
 			buf_printf(&skills, "\n%s", append);
-		loop_task_def(&task);
+		loop_task_def(&agents, &task);
 		cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, skills.len ? skills.p : append, L.tools.cwd,
 		           cfg.model);
-		cli_tools(&tools, &L.perm, &task, 1, NULL, 0);
+		cli_tools(&tools, &L.perm, L.tools.mcp, &task, 1, NULL, 0);
 		buf_free(&skills);
 		buf_free(&task);
 	}
@@ -13000,8 +13029,8 @@ usage_error:
 		rc = 2;
 	}
 done:
-	mcp_stop();
-	loop_agents_free();
+	mcp_stop(&mcp);
+	loop_agents_free(&agents);
 	if (helper_key.p)
 		explicit_bzero(helper_key.p, helper_key.len);
 	buf_free(&helper_key);

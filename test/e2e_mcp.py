@@ -257,6 +257,8 @@ for line in sys.stdin:
     else:
         out({"jsonrpc": "2.0", "id": mid, "error": {"code": -32601, "message": "method not found: %s" % m}})
 L("eof")
+if mode == "stubborn":     # does not end when its input closes: the agent must kill it
+    time.sleep(30)
 '''
 
 
@@ -922,6 +924,23 @@ def _fail_case(c, mode, extra=None, max_elapsed=None):
         c.check(r.elapsed < max_elapsed, "the run took %.1f s (expected under %.0f s)" % (r.elapsed, max_elapsed))
     c.no_leftovers()
     return r, line
+
+
+@test
+def t_stop_stubborn_servers_together(c):
+    """Four servers that do not end when their input closes: the agent gives them half a second together, not
+    each in turn (2 s), then kills them; none is left behind."""
+    c.mcp_json({"s%d" % i: c.py("stubborn", "stub%d.log" % i) for i in range(4)})
+    srv = c.server([say("Done.")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.eq(r.out.strip(), "Done.", "stdout")
+    for i in range(4):
+        c.check("eof" in c.methods("stub%d.log" % i), "server s%d saw its input close: %r" % (i, c.methods(
+            "stub%d.log" % i)))
+    c.check(r.elapsed < 1.8, "the run took %.2f s (four servers stopped one after another take over 2 s)" %
+            r.elapsed)
+    c.eq(c.leftovers(), [], "processes left behind")
 
 
 @test
