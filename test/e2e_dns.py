@@ -427,7 +427,9 @@ class Ctx(e2e_lib.Ctx):
         return self.run(srv, [], prompt="hello", extra=e)
 
     def queries(self):
-        """(server, name, type) of each query of the newest run, in order."""
+        """(server, name, type) of each query of the newest run, in order (once every query the run sent has
+        been handled: the agent may be gone before a slower server thread has read its datagram)."""
+        self.dns.settle()
         with self.dns.lock:
             return [(q["server"], q["name"], q["type"]) for q in self.dns.log if q["run"] == self.dns.run]
 
