@@ -134,6 +134,7 @@ enum {
 static int base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static int base_snprintf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int base_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fd_write_all(int fd, const void *p, size_t n);
 
 static int
 base_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap)
@@ -249,7 +250,6 @@ base_dprintf(int fd, const char *fmt, ...)
 	va_list ap;
 	char tmp[1024], *p = tmp;
 	int n;
-	size_t off = 0;
 	va_start(ap, fmt);
 	n = base_vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
@@ -262,14 +262,7 @@ base_dprintf(int fd, const char *fmt, ...)
 	}
 	if (!p)
 		p = tmp, n = sizeof tmp - 1;
-	while (off < (size_t)n) {
-		ssize_t w = write(fd, p + off, (size_t)n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	fd_write_all(fd, p, (size_t)n);
 	if (p != tmp)
 		free(p);
 	return n;
@@ -1645,44 +1638,71 @@ net_sa_len(const union net_sa *sa)
 	return sa->sa.sa_family == AF_INET6 ? sizeof sa->v6 : sizeof sa->v4;
 }
 
+static void
+net_sa_set(union net_sa *sa, int family, const void *ip, unsigned port)
+{
+	memset(sa, 0, sizeof *sa);
+	if (family == AF_INET) {
+		sa->v4.sin_family = AF_INET;
+		sa->v4.sin_port = htons((uint16_t)port);
+		memcpy(&sa->v4.sin_addr, ip, 4);
+	} else {
+		sa->v6.sin6_family = AF_INET6;
+		sa->v6.sin6_port = htons((uint16_t)port);
+		memcpy(&sa->v6.sin6_addr, ip, 16);
+	}
+}
+
 /* An IP literal into a socket address with the port; 0 when s is not one. */
 static int
 net_sa_parse(const char *s, unsigned port, union net_sa *sa)
 {
-	memset(sa, 0, sizeof *sa);
-	if (inet_pton(AF_INET, s, &sa->v4.sin_addr) == 1) {
-		sa->v4.sin_family = AF_INET;
-		sa->v4.sin_port = htons((uint16_t)port);
-		return 1;
-	}
-	if (inet_pton(AF_INET6, s, &sa->v6.sin6_addr) == 1) {
-		sa->v6.sin6_family = AF_INET6;
-		sa->v6.sin6_port = htons((uint16_t)port);
-		return 1;
-	}
-	return 0;
+	unsigned char ip[16];
+	int family = inet_pton(AF_INET, s, ip) == 1 ? AF_INET : inet_pton(AF_INET6, s, ip) == 1 ? AF_INET6 : 0;
+	if (family)
+		net_sa_set(sa, family, ip, port);
+	return family != 0;
 }
 
+/* One more address to try, unless it is there already or the list is full. */
 static void
-net_addrs_add(struct net_addrs *a, int family, const void *ip, unsigned port)
+net_addrs_add(struct net_addrs *a, const union net_sa *sa)
 {
-	union net_sa sa;
 	int i;
-	memset(&sa, 0, sizeof sa);
-	if (family == AF_INET) {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons((uint16_t)port);
-		memcpy(&sa.v4.sin_addr, ip, 4);
-	} else {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons((uint16_t)port);
-		memcpy(&sa.v6.sin6_addr, ip, 16);
-	}
 	for (i = 0; i < a->n; i++)
-		if (memcmp(&a->sa[i], &sa, sizeof sa) == 0)
+		if (memcmp(&a->sa[i], sa, sizeof *sa) == 0)
 			return;
 	if (a->n < NET_ADDRS)
-		a->sa[a->n++] = sa;
+		a->sa[a->n++] = *sa;
+}
+
+/* A TCP connection to one address within timeout_ms (its own, not c's I/O timeout): 0 with c->fd open,
+ * AG_E_INTR, or AG_E_IO with *err the reason (ETIMEDOUT when the time ran out). */
+static int
+net_open(struct net *c, const union net_sa *sa, int timeout_ms, int *err)
+{
+	int r, save = c->timeout_ms, soerr = 0;
+	socklen_t sl = sizeof soerr;
+	c->fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		*err = errno;
+		return AG_E_IO;
+	}
+	if (connect(c->fd, &sa->sa, net_sa_len(sa)) < 0 && errno != EINPROGRESS) {
+		*err = errno;
+		net_close(c);
+		return AG_E_IO;
+	}
+	c->timeout_ms = timeout_ms;
+	r = net_wait(c, POLLOUT);
+	c->timeout_ms = save;
+	if (!r && (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr))
+		r = AG_E_IO;
+	if (r) {
+		*err = r == AG_E_TIMEOUT ? ETIMEDOUT : soerr ? soerr : errno;
+		net_close(c);
+	}
+	return r == AG_E_INTR ? AG_E_INTR : r ? AG_E_IO : 0;
 }
 
 /* The next whitespace-separated word of a line at *p, NUL-terminated in place; NULL at the line's end. */
@@ -1760,8 +1780,7 @@ net_hosts_line(void *ctx, char *line)
 		return 0;
 	while ((w = net_word(&line)) != NULL)
 		if (str_ieq(w, strlen(w), h->name)) {
-			if (h->a->n < NET_ADDRS)
-				h->a->sa[h->a->n++] = sa;
+			net_addrs_add(h->a, &sa);
 			break;
 		}
 	return 0;
@@ -1906,7 +1925,9 @@ net_dns_answer(const unsigned char *r, size_t n, unsigned id, unsigned type, uns
 		if (p + len > n)
 			return found ? 1 : -2;         /* cut short (or truncated, TC): what came is kept, if anything */
 		if ((t == 1 && len == 4) || (t == 28 && len == 16)) {
-			net_addrs_add(a, t == 1 ? AF_INET : AF_INET6, r + p, port);
+			union net_sa sa;
+			net_sa_set(&sa, t == 1 ? AF_INET : AF_INET6, r + p, port);
+			net_addrs_add(a, &sa);
 			found = 1;
 		}
 		p += len;
@@ -1924,16 +1945,13 @@ net_dns_tcp(const union net_sa *ns, const unsigned char *q, size_t ql, unsigned 
 	struct net c = { -1, 0, NULL, NULL };
 	unsigned char len[2] = { (unsigned char)(ql >> 8), (unsigned char)ql };
 	long long left = deadline - clk_ms();
-	int soerr = 0;
-	socklen_t sl = sizeof soerr;
+	int err;
 	long out = -1;
 	size_t n;
-	if (left <= 0 || (c.fd = socket(ns->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	if (left <= 0 || net_open(&c, ns, (int)left, &err))
 		return -1;
 	c.timeout_ms = (int)left;
-	if ((connect(c.fd, &ns->sa, net_sa_len(ns)) == 0 || errno == EINPROGRESS) && !net_wait(&c, POLLOUT) &&
-	    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr &&
-	    !net_write_all(&c, len, 2) && !net_write_all(&c, q, ql) && !net_read_exact(&c, len, 2)) {
+	if (!net_write_all(&c, len, 2) && !net_write_all(&c, q, ql) && !net_read_exact(&c, len, 2)) {
 		n = (size_t)(len[0] << 8 | len[1]);
 		if (n > cap)
 			n = cap;
@@ -2049,7 +2067,7 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 	unsigned char q[300];
 	struct net_hosts_ctx h = { name, port, a };
 	size_t nl = strlen(host);
-	int i, r = 1, dots = 0, v6 = 0, n = 0, absolute = nl && host[nl - 1] == '.';
+	int i, r = 1, dots = 0, n = 0, want, rank[NET_ADDRS], absolute = nl && host[nl - 1] == '.';
 	union net_sa sorted[NET_ADDRS];
 	a->n = 0;
 	if (net_sa_parse(host, port, &a->sa[0])) {
@@ -2060,11 +2078,14 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 	str_copy(name, sizeof name, host, nl < sizeof name ? nl - (size_t)absolute : 0);
 	if (!nl || nl >= 255 || host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")] ||
 	    !net_dns_query(q, name, 1, 0))
-		return err_set(e, AG_E_IO, "cannot resolve host '%.100s': not a valid host name", host);
+		return err_set(e, AG_E_IO, "cannot resolve host '%.100s': not a valid host name; check the URL", host);
 	net_conf_lines(AG_HOSTS_FILE, net_hosts_line, &h);
 	if (!a->n && str_ieq(name, strlen(name), "localhost")) {
-		net_addrs_add(a, AF_INET6, &in6addr_loopback, port);
-		net_sa_parse("127.0.0.1", port, &a->sa[a->n++]);
+		union net_sa sa;
+		net_sa_parse("::1", port, &sa);
+		net_addrs_add(a, &sa);
+		net_sa_parse("127.0.0.1", port, &sa);
+		net_addrs_add(a, &sa);
 	}
 	if (!a->n) {
 		net_dns_conf(&c, AG_RESOLV_CONF);
@@ -2089,32 +2110,24 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 				return err_set(e, AG_E_IO, "cannot resolve host %s: no answer from the DNS server (%s, "
 				               "from " AG_RESOLV_CONF ") within %d s; check this device's network and DNS",
 				               host, ns, c.timeout_s);
-			return err_set(e, AG_E_IO, "cannot resolve host %s: %s", host, strerror(errno));
+			return err_set(e, AG_E_IO, "cannot resolve host %s: cannot ask the DNS servers (%s); check this "
+			               "device's network", host, strerror(errno));
 		}
 	}
 	/* IPv6 addresses this host can route to, IPv4, then the IPv6 addresses it cannot */
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
+		rank[i] = 1;
 		if (a->sa[i].sa.sa_family == AF_INET6) {
 			int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			int ok = fd >= 0 && connect(fd, &a->sa[i].sa, sizeof a->sa[i].v6) == 0;
+			rank[i] = fd >= 0 && connect(fd, &a->sa[i].sa, sizeof a->sa[i].v6) == 0 ? 0 : 2;
 			if (fd >= 0)
 				close(fd);
-			if (ok)
-				sorted[n++] = a->sa[i];
-			else
-				v6 = 1;
 		}
-	for (i = 0; i < a->n; i++)
-		if (a->sa[i].sa.sa_family == AF_INET)
-			sorted[n++] = a->sa[i];
-	for (i = 0; v6 && i < a->n; i++)
-		if (a->sa[i].sa.sa_family == AF_INET6) {
-			int j, seen = 0;
-			for (j = 0; j < n; j++)
-				seen |= memcmp(&sorted[j], &a->sa[i], sizeof sorted[j]) == 0;
-			if (!seen)
+	}
+	for (want = 0; want < 3; want++)
+		for (i = 0; i < a->n; i++)
+			if (rank[i] == want)
 				sorted[n++] = a->sa[i];
-		}
 	memcpy(a->sa, sorted, (size_t)n * sizeof sorted[0]);
 	return 0;
 }
@@ -2129,41 +2142,13 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 	if (net_resolve(host, net_num(port, 0, 65535, 0), &a, c, e))
 		return e->code;
 	for (i = 0; i < a.n; i++) {
-		const union net_sa *sa = &a.sa[i];
-		int fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		int one = 1, soerr = 0;
-		socklen_t sl = sizeof soerr;
-		if (fd < 0) {
-			last = errno;
-			continue;
-		}
-		if (connect(fd, &sa->sa, net_sa_len(sa)) < 0 && errno != EINPROGRESS) {
-			last = errno;
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		{
-			int save = c->timeout_ms;
-			c->timeout_ms = AG_CONNECT_TIMEOUT_MS;
-			r = net_wait(c, POLLOUT);
-			c->timeout_ms = save;
-		}
-		if (r == AG_E_INTR) {
-			net_close(c);
+		int one = 1;
+		r = net_open(c, &a.sa[i], AG_CONNECT_TIMEOUT_MS, &last);
+		if (r == AG_E_INTR)
 			return err_set(e, AG_E_INTR, "interrupted");
-		}
-		if (r == AG_E_TIMEOUT) {
-			last = ETIMEDOUT;
-			net_close(c);
+		if (r)
 			continue;
-		}
-		if (r || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
-			last = soerr ? soerr : errno;
-			net_close(c);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		return 0;
 	}
 	return err_set(e, AG_E_IO, "cannot connect to %s port %s: %s", host, port,
@@ -4341,7 +4326,7 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 {
 	static const char head[] = "{\"type\":\"content_block_delta\",\"index\":";
 	static const char mid[] = ",\"delta\":{\"type\":\"text_delta\",\"text\":\"";
-	const char *p = data + sizeof head - 1, *end = data + n, *q;
+	const char *p = data + sizeof head - 1, *end = data + n, *q, *txt;
 	struct api_block *b;
 	int idx = 0, digits = 0, clean = 1, esc = 0, u;
 	long l;
@@ -4388,23 +4373,20 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	if (b->type != BLK_TEXT || b->stopped)
 		return 0;
 	if (clean && !esc) {                      /* no escapes at all: the text is the string as it came */
-		if (b->npend)
-			api_text_add(b, p, (size_t)(q - p));
-		else
-			buf_add(&b->text, p, (size_t)(q - p));
-		if (a->sink && a->sink->text)
-			a->sink->text(a->sink->ctx, p, (size_t)(q - p));
-		return 1;
-	}
-	if ((l = json_unescape(p, (size_t)(q - p), a->scratch)) < 0)
+		txt = p;
+		l = (long)(q - p);
+	} else if ((l = json_unescape(p, (size_t)(q - p), a->scratch)) < 0) {
 		return 0;
-	a->scratch[l] = 0;
+	} else {
+		a->scratch[l] = 0;
+		txt = a->scratch;
+	}
 	if (clean && !b->npend)
 		buf_add(&b->text, p, (size_t)(q - p));
 	else
-		api_text_add(b, a->scratch, (size_t)l);
+		api_text_add(b, txt, (size_t)l);
 	if (a->sink && a->sink->text)
-		a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
+		a->sink->text(a->sink->ctx, txt, (size_t)l);
 	return 1;
 }
 
@@ -7188,7 +7170,6 @@ struct mcp_srv {
 struct mcp {
 	struct mcp_srv srv[AG_MCP_SERVERS];
 	size_t n;
-	struct tls_trust *trust;  /* for servers at https:// URLs */
 	struct buf logdir;        /* each stdio server's stderr goes to NAME.log here */
 };
 
@@ -7848,7 +7829,7 @@ mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 /* Start every configured server: all stdio children first, then each handshake under one deadline
  * (MCP_TIMEOUT), so they start side by side and a slow one costs its own time, not the sum. */
 static void
-mcp_start(struct mcp *m, const char *cwd, int quiet)
+mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 {
 	static const char init[] = "{\"protocolVersion\":\"" MCP_PROTOCOL "\",\"capabilities\":{},"
 	                           "\"clientInfo\":{\"name\":\"agent\",\"version\":\"" AG_VERSION "\"}}";
@@ -7864,7 +7845,7 @@ mcp_start(struct mcp *m, const char *cwd, int quiet)
 	}
 	for (i = 0; i < m->n; i++) {
 		struct mcp_srv *s = &m->srv[i];
-		s->trust = m->trust;
+		s->trust = trust;
 		if (s->state == MCP_FAILED || s->http)
 			continue;
 		if (mcp_spawn(s, cwd, &m->logdir))
@@ -7929,11 +7910,14 @@ mcp_stop(struct mcp *m)
 		m->srv[i].to = -1;
 	}
 	do {                                      /* half a second for all of them together */
-		for (i = 0, left = 0; i < m->n; i++)
-			if (m->srv[i].pid > 0 && waitpid(m->srv[i].pid, NULL, WNOHANG) != 0)
+		for (i = 0, left = 0; i < m->n; i++) {
+			if (m->srv[i].pid <= 0)
+				continue;
+			if (waitpid(m->srv[i].pid, NULL, WNOHANG) != 0)
 				m->srv[i].pid = 0;        /* ended (or not ours to wait for) */
-			else if (m->srv[i].pid > 0)
+			else
 				left = 1;
+		}
 		if (left)
 			usleep(10000);
 	} while (left && clk_ms() < until);
@@ -12730,8 +12714,7 @@ main(int argc, char **argv)
 		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path &&
 		    mcp_config(&mcp, path, 0, &e))
 			goto usage_error;
-		mcp.trust = &trust;
-		mcp_start(&mcp, L.tools.cwd, mcp_list);
+		mcp_start(&mcp, L.tools.cwd, &trust, mcp_list);
 		if (mcp_list) {
 			struct buf b = {0};
 			mcp_report(&mcp, &b);
