@@ -17,16 +17,17 @@
  *  6. sse: server-sent events parser
  *  7. conv: the conversation store
  *  8. api: Messages API request and stream
- *  9. tool: the tools the model calls
- * 10. mcp: Model Context Protocol servers
- * 11. perm: what may run without asking
- * 12. sess: sessions that survive
- * 13. ui: what the user sees
- * 14. loop: the agent loop
- * 15. term: raw mode and the line editor
- * 16. repl: the interactive session
- * 17. selftest: built-in checks for a new device
- * 18. cli: flags, environment, main
+ *  9. bound: the trust boundary
+ * 10. tool: the tools the model calls
+ * 11. mcp: Model Context Protocol servers
+ * 12. perm: what may run without asking
+ * 13. sess: sessions that survive
+ * 14. ui: what the user sees
+ * 15. loop: the agent loop
+ * 16. term: raw mode and the line editor
+ * 17. repl: the interactive session
+ * 18. selftest: built-in checks for a new device
+ * 19. cli: flags, environment, main
  * TOC-END
  */
 
@@ -605,6 +606,56 @@ fd_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* In a command's keeper: the agent is gone, so the command's whole process group goes too (the keeper
+ * with it). kill() is async-signal-safe. */
+static void
+base_on_orphan(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL);
+}
+
+/* fork() for a command the agent starts (Bash, an MCP server, apiKeyHelper), so that nothing it starts
+ * outlives the agent, kill -9 included. The agent gets the pid of a small keeper that leads the command's
+ * own process group and has a parent-death signal: when the agent dies, the keeper kills the group. The
+ * keeper waits for the command and ends the same way it did (exit code or signal), so to the agent it is
+ * the command. Returns as fork() does: 0 in the command (before its exec), the keeper's pid, or -1. */
+static pid_t
+base_fork_kept(void)
+{
+	pid_t agent = getpid(), pid = fork(), cmd;
+	int st = 0, fd;
+	if (pid != 0)
+		return pid;
+	setpgid(0, 0);
+	signal(SIGUSR1, base_on_orphan);
+	prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+	if (getppid() != agent)
+		kill(0, SIGKILL);                     /* the agent died before the signal was set */
+	cmd = fork();
+	if (cmd == 0) {
+		signal(SIGUSR1, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		return 0;
+	}
+	if (cmd < 0)
+		_exit(126);
+	for (fd = 0; fd < 1024; fd++)             /* no pipe end stays open here: EOF must reach both sides */
+		close(fd);
+	signal(SIGINT, SIG_IGN);                  /* the group's signals are for the command; its end is ours */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	while (waitpid(cmd, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(st)) {
+		signal(WTERMSIG(st), SIG_DFL);
+		kill(getpid(), WTERMSIG(st));
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 126);
 }
 
 /* Whole file into a buffer; AG_E_IO with errno kept on failure. */
@@ -5152,7 +5203,242 @@ api_should_retry(struct api *a, int rc, int attempt, long long *delay_ms)
 	return retry;
 }
 
-/* ==== 9. tool: the tools the model calls ==== */
+/* ==== 9. bound: the trust boundary ==== */
+
+/* The directories the agent may touch without an explicit path rule: the working directory it started in
+ * and those added on purpose (--add-dir, permissions.additionalDirectories, /add-dir), each kept as its real
+ * path. Whether a path is inside is decided on the path the kernel would reach: every symlink followed and
+ * ".." applied after it, then compared component by component. A file tool opens exactly the resolved path,
+ * one component at a time without following a link, so a directory swapped for a symlink after the check
+ * makes the open fail instead of leading outside. Every file tool and every Bash write target comes here. */
+
+#ifndef AG_BOUND_DIRS
+#define AG_BOUND_DIRS 32
+#endif
+#if AG_BOUND_DIRS < 1 || AG_BOUND_DIRS > 1024
+#error "AG_BOUND_DIRS must be between 1 and 1024"
+#endif
+
+struct bound {
+	char *dir[AG_BOUND_DIRS];  /* real paths; dir[0] is the project (the starting working directory) */
+	int n;
+};
+
+/* Resolve in (absolute, or relative to base; "~/" is $HOME) as the kernel would: each existing component
+ * lstat'ed, links spliced into what is left (at most 40), ".." taken on what has been resolved so far.
+ * The first component that does not exist ends resolution; the rest is added lexically. out gets an
+ * absolute path with no link in its existing part; AG_E_INVAL for a loop or an empty path. */
+static int
+bound_resolve(const char *base, const char *in, char *out, size_t cap)
+{
+	char rest[PATH_MAX * 2], tmp[PATH_MAX * 2], link[PATH_MAX];
+	const char *h = getenv("HOME");
+	size_t o = 0, ri = 0, rn;
+	int links = 0, missing = 0, r;
+	if (!*in || cap < 2)
+		return AG_E_INVAL;
+	if (in[0] == '~' && (in[1] == '/' || !in[1]) && h && *h == '/')
+		r = base_snprintf(rest, sizeof rest, "%s/%s", h, in + 1);
+	else
+		r = in[0] == '/' ? base_snprintf(rest, sizeof rest, "%s", in) : base_snprintf(rest, sizeof rest, "%s/%s", base, in);
+	if (r < 0 || (size_t)r >= sizeof rest)
+		return AG_E_TOOBIG;
+	rn = (size_t)r;
+	out[0] = 0;                               /* o == 0 stands for "/" */
+	while (ri < rn) {
+		size_t s, l;
+		struct stat st;
+		ssize_t k;
+		while (ri < rn && rest[ri] == '/')
+			ri++;
+		s = ri;
+		while (ri < rn && rest[ri] != '/')
+			ri++;
+		l = ri - s;
+		if (l == 0 || (l == 1 && rest[s] == '.'))
+			continue;
+		if (l == 2 && rest[s] == '.' && rest[s + 1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			out[o] = 0;
+			continue;
+		}
+		if (o + 1 + l + 1 > cap)
+			return AG_E_TOOBIG;
+		out[o] = '/';
+		memcpy(out + o + 1, rest + s, l);
+		out[o + 1 + l] = 0;
+		if (!missing && lstat(out, &st) < 0)
+			missing = 1;                  /* nothing further down exists: the rest is taken as written */
+		if (missing || !S_ISLNK(st.st_mode)) {
+			o += 1 + l;
+			continue;
+		}
+		if (++links > 40 || (k = readlink(out, link, sizeof link - 1)) <= 0)
+			return AG_E_INVAL;
+		link[k] = 0;
+		r = base_snprintf(tmp, sizeof tmp, "%s/%.*s", link, (int)(rn - ri), rest + ri);
+		if (r < 0 || (size_t)r >= sizeof rest)
+			return AG_E_TOOBIG;
+		memcpy(rest, tmp, (size_t)r + 1);
+		rn = (size_t)r;
+		ri = 0;
+		if (link[0] == '/')
+			o = 0;                            /* an absolute link starts again at / */
+		out[o] = 0;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	return 0;
+}
+
+/* Is real (a resolved path) dir itself or below it? "/a/proj-evil" is not below "/a/proj". */
+static int
+bound_under(const char *real, const char *dir)
+{
+	size_t dl = strlen(dir);
+	if (dl == 1 && dir[0] == '/')
+		return 1;
+	return strncmp(real, dir, dl) == 0 && (real[dl] == 0 || real[dl] == '/');
+}
+
+static int
+bound_inside(const struct bound *b, const char *real)
+{
+	int i;
+	for (i = 0; b && i < b->n; i++)
+		if (bound_under(real, b->dir[i]))
+			return 1;
+	return 0;
+}
+
+/* Add a directory (resolved from base); 1 when it was already inside, AG_E_* when it is not a directory. */
+static int
+bound_add(struct bound *b, const char *base, const char *dir, struct ag_err *e)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (bound_resolve(base, dir, real, sizeof real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, AG_E_USAGE, "%.300s is not a directory; give an existing directory to add", dir);
+	if (bound_inside(b, real) && b->n)
+		return 1;
+	if (b->n == AG_BOUND_DIRS)
+		return err_set(e, AG_E_USAGE, "more than %d directories in the boundary", AG_BOUND_DIRS);
+	if (!(b->dir[b->n] = strdup(real)))
+		return err_set(e, AG_E_NOMEM, "out of memory");
+	b->n++;
+	return 0;
+}
+
+static void
+bound_free(struct bound *b)
+{
+	while (b->n > 0)
+		free(b->dir[--b->n]);
+}
+
+/* Open the directory at a resolved path without following any link on the way (O_PATH steps, so a
+ * directory without read permission can still be passed through). mkdirs: create what is missing (0755).
+ * -1 with errno (ELOOP or ENOTDIR when a component is now a symlink). */
+static int
+bound_open_dir(const char *real, int mkdirs)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), nfd;
+	const char *p = real;
+	char comp[NAME_MAX + 1];
+	while (fd >= 0) {
+		size_t l;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		l = strcspn(p, "/");
+		if (l > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, l);
+		comp[l] = 0;
+		p += l;
+		nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && mkdirs && (mkdirat(fd, comp, 0755) == 0 || errno == EEXIST))
+			nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+	}
+	return fd;
+}
+
+/* Open a resolved path with flags (O_NOFOLLOW added: the last component is never followed either).
+ * For O_CREAT the directory must exist. -1 with errno. */
+static int
+bound_open(const char *real, int flags, mode_t mode)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(real, '/');
+	int dfd, fd, err;
+	if (!slash || !slash[1]) {
+		errno = EISDIR;
+		return -1;
+	}
+	str_copy(dir, sizeof dir, real, slash > real ? (size_t)(slash - real) : 1);
+	if ((dfd = bound_open_dir(dir, 0)) < 0)
+		return -1;
+	fd = openat(dfd, slash + 1, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	err = errno;
+	close(dfd);
+	errno = err;
+	return fd;
+}
+
+/* Whole file from an open descriptor (closed here); as file_read_all. */
+static int
+bound_read_fd(int fd, struct buf *out, size_t max)
+{
+	char tmp[8192];
+	int r = 0;
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? AG_E_IO : 0;
+			break;
+		}
+		if (out->len + (size_t)n > max || buf_add(out, tmp, (size_t)n)) {
+			errno = EFBIG;
+			r = AG_E_TOOBIG;
+			break;
+		}
+	}
+	{
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return r;
+}
+
+/* Files that steer the agent itself (by the path as written and as resolved): CLAUDE.md, AGENTS.md,
+ * .mcp.json, anything under a .claude directory, ~/.claude.json, and the state directory. */
+static int
+bound_is_config(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char st[PATH_MAX];
+	base = base ? base + 1 : path;
+	if (strcmp(base, "CLAUDE.md") == 0 || strcmp(base, "AGENTS.md") == 0 || strcmp(base, ".mcp.json") == 0 ||
+	    strcmp(base, "CLAUDE.local.md") == 0 || str_find(path, "/.claude/") != NULL || str_starts(base, ".claude.json") ||
+	    (strcmp(base, ".claude") == 0))
+		return 1;
+	return cfg_state_dir(st, sizeof st, 0) == 0 && bound_under(path, st);
+}
+
+/* ==== 10. tool: the tools the model calls ==== */
 
 /* Definitions sent on every request: Claude Code's names and parameters, our own short descriptions
  * (every word here is paid for in tokens on every turn). */
@@ -5250,7 +5536,9 @@ struct tool_ctx {
 	int tty;                  /* stderr is a terminal: colours, spinner */
 	int quiet;                /* no progress lines (json output formats) */
 	int sandbox;              /* run Bash under Landlock */
-	int outside_ok;           /* this call may write outside the working directory (a rule or the user said so) */
+	const struct bound *bound;/* the directories file tools may touch (NULL: no boundary, in unit tests) */
+	int outside_ok;           /* this call may go outside the boundary (a path rule, the user, bypass mode) */
+	const char *checked;      /* the resolved path the permission check judged for this call, or NULL */
 };
 
 struct tool_out {
@@ -5275,9 +5563,10 @@ tool_fail(struct tool_out *o, const char *fmt, ...)
 	return 0;
 }
 
-/* Absolute, lexically clean path: relative paths are taken from the working directory. */
+/* Absolute, lexically clean path (links not followed): relative paths are taken from the working
+ * directory. Deny and ask rules are matched on it as well as on the resolved path. */
 static int
-tool_path(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
+tool_path_lex(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
 {
 	char tmp[PATH_MAX * 2];
 	size_t o = 0, i = 0, n;
@@ -5314,6 +5603,74 @@ tool_path(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
 		out[o++] = '/';
 	out[o] = 0;
 	return 0;
+}
+
+/* The path a file tool works on: resolved (bound_resolve) from the working directory. */
+static int
+tool_path(const struct tool_ctx *tc, const char *in, char *out, size_t cap)
+{
+	return bound_resolve(tc->cwd, in, out, cap);
+}
+
+/* What a file tool will touch, as the permission check must judge it: the resolved file_path of Read,
+ * Write and Edit; the resolved directory Glob and Grep search (path, or an absolute pattern's fixed
+ * leading directories). given gets the path as the model wrote it. 1 with a target, 0 for a tool
+ * without one, AG_E_* for a path that cannot be resolved. */
+static int
+tool_target(const struct tool_ctx *tc, const char *name, const struct json *j, char *out, size_t cap,
+            char *given, size_t gcap)
+{
+	int search = strcmp(name, "Glob") == 0 || strcmp(name, "Grep") == 0, r;
+	struct buf a = {0};
+	if (!search && strcmp(name, "Read") && strcmp(name, "Write") && strcmp(name, "Edit"))
+		return 0;
+	if (json_str_buf(j, json_get(j, 0, search ? "path" : "file_path"), &a) || !a.len) {
+		buf_free(&a);
+		if (!search)
+			return 0;                         /* the tool itself says what is missing */
+		buf_adds(&a, ".");
+	}
+	if (strcmp(name, "Glob") == 0) {
+		struct buf p = {0};
+		if (json_str_buf(j, json_get(j, 0, "pattern"), &p) == 0 && p.p && p.p[0] == '/') {
+			const char *meta = strpbrk(p.p, "*?["), *cut = meta ? meta : p.p + p.len;
+			while (cut > p.p && *cut != '/')
+				cut--;
+			a.len = 0;
+			buf_add(&a, p.p, cut > p.p ? (size_t)(cut - p.p) : 1);
+		}
+		buf_free(&p);
+	}
+	str_copy(given, gcap, a.p, a.len);
+	r = tool_path(tc, a.p, out, cap);
+	buf_free(&a);
+	return r ? r : 1;
+}
+
+/* The boundary, checked again where the path is used: the path must be the one the permission check
+ * judged, and inside unless this call was allowed outside. */
+static int
+tool_guard(const struct tool_ctx *tc, const char *tool, const char *real, struct tool_out *o)
+{
+	if (tc->checked && strcmp(tc->checked, real) != 0)
+		return tool_fail(o, "%s: the path now resolves to %s, not to %s as it did when it was allowed (a "
+		                 "symbolic link changed?); nothing was done", tool, real, tc->checked), -1;
+	if (tc->bound && !tc->outside_ok && !bound_inside(tc->bound, real))
+		return tool_fail(o, "%s: %s is outside the working directory and the added directories; nothing was "
+		                 "done", tool, real), -1;
+	return 0;
+}
+
+/* A path that could not be opened along its resolved components: why, in words. */
+static int
+tool_open_fail(struct tool_out *o, const char *tool, const char *path)
+{
+	if (errno == ENOENT)
+		return tool_fail(o, "File does not exist: %s", path);
+	if (errno == ELOOP || errno == ENOTDIR)
+		return tool_fail(o, "%s: %s changed while it was being opened (a directory or file was replaced by a "
+		                 "symbolic link); nothing was done", tool, path);
+	return tool_fail(o, "Cannot open %s: %s", path, strerror(errno));
 }
 
 static struct tool_seen *
@@ -5462,9 +5819,10 @@ tool_landlock_abi(void)
 	return v < 0 ? 0 : (int)v;
 }
 
-/* In the child, before exec: restrict it. Returns 0, or -1 with errno. */
+/* In the child, before exec: restrict it to writing below the boundary's directories (or cwd without a
+ * boundary), /tmp and /dev/null. Returns 0, or -1 with errno. */
 static int
-tool_sandbox(const char *cwd)
+tool_sandbox(const struct bound *b, const char *cwd)
 {
 	static const char *const writable[] = { NULL, "/tmp", "/dev/null" };
 	struct tool_ll_ruleset rs;
@@ -5483,8 +5841,8 @@ tool_sandbox(const char *cwd)
 	fd = (int)syscall(SYS_landlock_create_ruleset, &rs, abi >= 4 ? sizeof rs : sizeof rs.handled_access_fs, 0U);
 	if (fd < 0)
 		return -1;
-	for (k = 0; k < 3; k++) {
-		const char *p = k == 0 ? cwd : writable[k];
+	for (k = b && b->n ? -b->n + 1 : 0; k < 3; k++) {
+		const char *p = k <= 0 ? (b && b->n ? b->dir[-k] : cwd) : writable[k];
 		struct stat st;
 		pb.parent_fd = open(p, O_PATH | O_CLOEXEC);
 		if (pb.parent_fd < 0)
@@ -5585,10 +5943,9 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		buf_free(&cmd);
 		return tool_fail(o, "Bash: cannot create a pipe: %s", strerror(errno));
 	}
-	pid = fork();
+	pid = base_fork_kept();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
-		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -5597,7 +5954,7 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			_exit(127);
 		if (chdir(tc->cwd) < 0)
 			_exit(126);
-		if (tc->sandbox && tool_sandbox(tc->cwd) < 0) {
+		if (tc->sandbox && tool_sandbox(tc->bound, tc->cwd) < 0) {
 			static const char m[] = "agent: the Landlock sandbox could not be applied; the command was not run\n";
 			if (write(2, m, sizeof m - 1) < 0) {
 			}
@@ -5706,25 +6063,33 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	size_t i = 0;
 	if (tool_arg_str(j, "file_path", &arg, 1, "Read", o) < 0)
 		return 0;
+	int fd;
 	if (tool_path(tc, arg.p, path, sizeof path)) {
 		buf_free(&arg);
 		return tool_fail(o, "Read: bad path");
 	}
 	buf_free(&arg);
+	if (tool_guard(tc, "Read", path, o))
+		return 0;
 	if (off < 1)
 		off = 1;
 	if (lim < 1)
 		lim = AG_READ_LINES;
-	if (stat(path, &st) < 0)
-		return tool_fail(o, "File does not exist: %s", path);
-	if (S_ISDIR(st.st_mode))
+	if ((fd = bound_open(path, O_RDONLY | O_NONBLOCK, 0)) < 0 && errno != EISDIR)
+		return tool_open_fail(o, "Read", path);
+	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
 		return tool_fail(o, "%s is a directory; use Glob, or Bash with ls", path);
-	if (!S_ISREG(st.st_mode))
-		return tool_fail(o, "%s is not a regular file", path);
-	if (st.st_size > AG_FILE_MAX)
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > AG_FILE_MAX) {
+		close(fd);
+		if (!S_ISREG(st.st_mode))
+			return tool_fail(o, "%s is not a regular file", path);
 		return tool_fail(o, "%s is %lld bytes, over the %d MB Read limit; use Grep, or Bash with head/tail/sed -n",
 		                 path, (long long)st.st_size, AG_FILE_MAX >> 20);
-	if (file_read_all(path, &data, AG_FILE_MAX) < 0)
+	}
+	if (bound_read_fd(fd, &data, AG_FILE_MAX) < 0)
 		return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
 	tool_seen_mark(tc, path, &st);
 	o->text.len = 0;
@@ -5767,65 +6132,28 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 
 /* ---- Write and Edit ---- */
 
-/* Atomic replace that keeps an existing file's mode and creates missing parent directories. */
-/* Is the directory open at dfd inside root (both real paths)? Read from /proc when it is mounted; else the
- * directory's path is resolved again and must be the very directory that is open (same device and inode). */
-static int
-tool_dir_inside(int dfd, const char *dir, const char *root)
-{
-	char link[64], real[PATH_MAX], rroot[PATH_MAX];
-	struct stat a, b;
-	ssize_t n;
-	size_t rl;
-	if (!realpath(root, rroot))
-		return 0;
-	base_snprintf(link, sizeof link, "/proc/self/fd/%d", dfd);
-	n = readlink(link, real, sizeof real - 1);
-	if (n > 0 && real[0] == '/') {
-		real[n] = 0;
-	} else if (!realpath(dir, real) || stat(real, &a) || fstat(dfd, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-		return 0;
-	}
-	rl = strlen(rroot);
-	return rl == 1 || (strncmp(real, rroot, rl) == 0 && (real[rl] == 0 || real[rl] == '/'));
-}
-
-/* Write a file the model asked for, atomically: a temporary file made next to it (O_EXCL, O_NOFOLLOW)
- * in the directory as it is opened now, fsync'd, renamed over the name, the directory fsync'd. A symlink
- * as the last component is written through to its target (what the permission check judged). Unless
- * this call may write outside the working directory, the directory actually opened must be inside it:
- * a directory swapped for a symlink after the check is caught here, not followed. */
+/* Write a file the model asked for, atomically, at a resolved path: its directory opened component by
+ * component without following a link (missing levels created), a temporary file made in it (O_EXCL,
+ * O_NOFOLLOW), fsync'd, renamed over the name, the directory fsync'd. The rename replaces the name itself:
+ * a hard link to another file, or a symlink put there after the check, is replaced, never written through,
+ * so nothing outside changes. An existing file keeps its mode. */
 static int
 tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t n, const struct stat *old,
            struct tool_out *o)
 {
-	char dir[PATH_MAX], target[PATH_MAX], tmp[NAME_MAX + 1];
-	const char *base;
-	char *slash;
-	struct stat lst;
-	int dfd, fd, r;
-	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-		if (!realpath(path, target))
-			return tool_fail(o, "%s is a symbolic link to a file that does not exist; nothing was written", path), -1;
-		path = target;
-	}
-	str_copy(dir, sizeof dir, path, strlen(path));
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return tool_fail(o, "Cannot write %s: not an absolute path", path), -1;
-	*slash = 0;
-	base = path + (slash - dir) + 1;
-	if (!dir[0])
-		str_copy(dir, sizeof dir, "/", 1);
-	if (file_mkdirs(dir, 0755))
-		return tool_fail(o, "Cannot create directory %s: %s", dir, strerror(errno)), -1;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return tool_fail(o, "Cannot open directory %s: %s (nothing was changed)", dir, strerror(errno)), -1;
-	if (!tc->outside_ok && !tool_dir_inside(dfd, dir, tc->cwd)) {
-		close(dfd);
-		return tool_fail(o, "Refused to write %s: its directory now resolves outside the working directory (a "
-		                 "symbolic link changed after the permission check?); nothing was changed", path), -1;
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
+	const char *base, *slash = strrchr(path, '/');
+	int dfd, fd, r, sfd;
+	if (!slash || !slash[1])
+		return tool_fail(o, "Cannot write %s: not a path to a file", path), -1;
+	base = slash + 1;
+	str_copy(dir, sizeof dir, path, slash > path ? (size_t)(slash - path) : 1);
+	dfd = bound_open_dir(dir, 1);
+	if (dfd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return tool_fail(o, "Refused to write %s: a directory on its path was replaced by a symbolic link or a "
+			                 "file after the permission check; nothing was changed", path), -1;
+		return tool_fail(o, "Cannot create or open directory %s: %s (nothing was changed)", dir, strerror(errno)), -1;
 	}
 	r = base_snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
 	fd = r > 0 ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -5845,8 +6173,12 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		close(dfd);
 		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(err)), -1;
 	}
-	fsync(dfd);                               /* the new name survives a power cut too */
+	if ((sfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(sfd);                           /* the new name survives a power cut too */
+		close(sfd);
+	}
 	close(dfd);
+	(void)tc;
 	return 0;
 }
 
@@ -5863,7 +6195,9 @@ tool_write(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Write: bad path");
 		goto done;
 	}
-	exists = stat(path, &st) == 0;
+	if (tool_guard(tc, "Write", path, o))
+		goto done;
+	exists = lstat(path, &st) == 0;
 	if (exists && S_ISDIR(st.st_mode)) {
 		tool_fail(o, "%s is a directory", path);
 		goto done;
@@ -5872,7 +6206,7 @@ tool_write(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		goto done;
 	if (tool_store(tc, path, content.p ? content.p : "", content.len, exists ? &st : NULL, o))
 		goto done;
-	if (stat(path, &st) == 0)
+	if (lstat(path, &st) == 0)
 		tool_seen_mark(tc, path, &st);
 	o->text.len = 0;
 	buf_printf(&o->text, "%s %s (%zu bytes)", exists ? "Overwrote" : "Created", path, content.len);
@@ -5889,7 +6223,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	struct buf arg = {0}, olds = {0}, news = {0}, data = {0}, res = {0};
 	struct stat st;
 	size_t count = 0, i, first = 0;
-	int all = tool_arg_bool(j, "replace_all");
+	int all = tool_arg_bool(j, "replace_all"), fd;
 	if (tool_arg_str(j, "file_path", &arg, 1, "Edit", o) < 0 || tool_arg_str(j, "old_string", &olds, 1, "Edit", o) < 0 ||
 	    tool_arg_str(j, "new_string", &news, 1, "Edit", o) < 0)
 		goto done;
@@ -5897,6 +6231,8 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Edit: bad path");
 		goto done;
 	}
+	if (tool_guard(tc, "Edit", path, o))
+		goto done;
 	if (olds.len == 0) {
 		tool_fail(o, "Edit: old_string is empty; use Write to create a file");
 		goto done;
@@ -5905,17 +6241,22 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Edit: old_string and new_string are the same; nothing to change");
 		goto done;
 	}
-	if (stat(path, &st) < 0) {
-		tool_fail(o, "File does not exist: %s", path);
+	if ((fd = bound_open(path, O_RDONLY | O_NONBLOCK, 0)) < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		tool_open_fail(o, "Edit", path);
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
+		close(fd);
 		tool_fail(o, "%s is not a regular file", path);
 		goto done;
 	}
-	if (tool_check_seen(tc, path, &st, o))
+	if (tool_check_seen(tc, path, &st, o)) {
+		close(fd);
 		goto done;
-	if (file_read_all(path, &data, AG_FILE_MAX) < 0) {
+	}
+	if (bound_read_fd(fd, &data, AG_FILE_MAX) < 0) {
 		tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
 		goto done;
 	}
@@ -5949,7 +6290,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	}
 	if (tool_store(tc, path, res.p ? res.p : "", res.len, &st, o))
 		goto done;
-	if (stat(path, &st) == 0)
+	if (lstat(path, &st) == 0)
 		tool_seen_mark(tc, path, &st);
 	{
 		/* a few numbered lines around the first change */
@@ -6073,26 +6414,42 @@ struct tool_hit {
 	struct timespec mtime;
 };
 
-/* Every regular file under root (skipping .git), breadth first with an explicit queue: no recursion. */
+/* Every regular file under root (a resolved path; .git skipped), breadth first with an explicit queue: no
+ * recursion. Symbolic links are neither followed nor read, as ripgrep does by default, and each directory
+ * is opened along its resolved components without following a link: a walk never leaves the tree it was
+ * given. The visitor gets the open directory and the file's name in it, to open it with O_NOFOLLOW. */
 static int
-tool_walk(const char *root, int (*visit)(void *ctx, const char *path, const char *rel, const struct stat *st),
+tool_walk(const char *root, int (*visit)(void *ctx, int dfd, const char *name, const char *path, const char *rel,
+                                         const struct stat *st),
           void *ctx, int *truncated)
 {
 	char **queue = NULL;
 	size_t qn = 0, qcap = 0, qi = 0, rootlen = strlen(root), visited = 0;
 	int r = 0;
 	struct stat st;
-	if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (lstat(root, &st) == 0 && S_ISREG(st.st_mode)) {
+		char dir[PATH_MAX];
 		const char *base = strrchr(root, '/');
-		return visit(ctx, root, base ? base + 1 : root, &st);
+		int dfd;
+		str_copy(dir, sizeof dir, root, base && base > root ? (size_t)(base - root) : 1);
+		if ((dfd = bound_open_dir(dir, 0)) < 0)
+			return 0;
+		r = visit(ctx, dfd, base ? base + 1 : root, root, base ? base + 1 : root, &st);
+		close(dfd);
+		return r < 0 ? r : 0;
 	}
 	queue = malloc(sizeof *queue * (qcap = 64));
 	if (!queue || !(queue[qn++] = strdup(root)))
 		return AG_E_NOMEM;
 	while (qi < qn && !r) {
 		char *dirp = queue[qi++];
-		DIR *d = opendir(dirp);
+		int pfd = bound_open_dir(dirp, 0), dfd = pfd >= 0 ? openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 		struct dirent *de;
+		if (pfd >= 0)
+			close(pfd);
+		if (!d && dfd >= 0)
+			close(dfd);
 		while (d && (de = readdir(d)) != NULL && !r) {
 			char path[PATH_MAX];
 			const char *nm = de->d_name;
@@ -6100,7 +6457,7 @@ tool_walk(const char *root, int (*visit)(void *ctx, const char *path, const char
 				continue;
 			if (base_snprintf(path, sizeof path, "%s/%s", strcmp(dirp, "/") ? dirp : "", nm) >= (int)sizeof path)
 				continue;
-			if (lstat(path, &st) < 0)
+			if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			if (S_ISDIR(st.st_mode)) {
 				if (qn == qcap) {
@@ -6116,7 +6473,7 @@ tool_walk(const char *root, int (*visit)(void *ctx, const char *path, const char
 					r = 1;
 					break;
 				}
-				r = visit(ctx, path, path + rootlen + (rootlen > 1 ? 1 : 0), &st);
+				r = visit(ctx, dirfd(d), nm, path, path + rootlen + (rootlen > 1 ? 1 : 0), &st);
 			}
 		}
 		if (d)
@@ -6135,7 +6492,7 @@ struct tool_globctx {
 };
 
 static int
-tool_glob_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
+tool_glob_visit(void *ctx, int dfd, const char *name, const char *path, const char *rel, const struct stat *st)
 {
 	struct tool_globctx *g = ctx;
 	const char *base = strrchr(rel, '/');
@@ -6170,7 +6527,7 @@ tool_hit_newer(const void *a, const void *b)
 static int
 tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
-	char root[PATH_MAX];
+	char root[PATH_MAX], given[PATH_MAX];
 	struct buf pat = {0}, dir = {0};
 	struct tool_globctx g;
 	int trunc = 0, r;
@@ -6178,22 +6535,20 @@ tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	memset(&g, 0, sizeof g);
 	if (tool_arg_str(j, "pattern", &pat, 1, "Glob", o) < 0 || tool_arg_str(j, "path", &dir, 0, "Glob", o) < 0)
 		goto done;
-	if (tool_path(tc, dir.len ? dir.p : ".", root, sizeof root)) {
+	if (tool_target(tc, "Glob", j, root, sizeof root, given, sizeof given) < 0) {
 		tool_fail(o, "Glob: bad path");
 		goto done;
 	}
-	{
-		const char *p = pat.p;
+	if (tool_guard(tc, "Glob", root, o))
+		goto done;
+	if (pat.p[0] == '/') {              /* an absolute pattern: its fixed leading directories are the root */
+		const char *p = pat.p, *meta = strpbrk(p, "*?["), *cut = meta ? meta : p + strlen(p);
 		char rel[PATH_MAX];
-		if (p[0] == '/') {              /* an absolute pattern: its fixed leading directories become the root */
-			const char *meta = strpbrk(p, "*?["), *cut = meta ? p + (meta - p) : p + strlen(p);
-			while (cut > p && *cut != '/')
-				cut--;
-			str_copy(root, sizeof root, p, cut > p ? (size_t)(cut - p) : 1);
-			str_copy(rel, sizeof rel, cut + 1, strlen(cut + 1));
-			pat.len = 0;
-			buf_adds(&pat, rel);
-		}
+		while (cut > p && *cut != '/')
+			cut--;
+		str_copy(rel, sizeof rel, cut + 1, strlen(cut + 1));
+		pat.len = 0;
+		buf_adds(&pat, rel);
 	}
 	g.pattern = pat.p;
 	r = tool_walk(root, tool_glob_visit, &g, &trunc);
@@ -6873,7 +7228,7 @@ struct tool_grepctx {
 };
 
 static int
-tool_grep_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
+tool_grep_visit(void *ctx, int dfd, const char *name, const char *path, const char *rel, const struct stat *st)
 {
 	struct tool_grepctx *g = ctx;
 	struct buf data = {0};
@@ -6882,8 +7237,8 @@ tool_grep_visit(void *ctx, const char *path, const char *rel, const struct stat 
 	const char *base = strrchr(rel, '/');
 	if (g->glob && !tool_glob_match(g->glob, strchr(g->glob, '/') ? rel : (base ? base + 1 : rel)))
 		return 0;
-	if (st->st_size > AG_FILE_MAX || file_read_all(path, &data, AG_FILE_MAX) < 0 || !data.len ||
-	    tool_is_binary(data.p, data.len)) {
+	int fd = st->st_size > AG_FILE_MAX ? -1 : openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || bound_read_fd(fd, &data, AG_FILE_MAX) < 0 || !data.len || tool_is_binary(data.p, data.len)) {
 		buf_free(&data);
 		return 0;
 	}
@@ -6988,10 +7343,12 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		tool_fail(o, "Grep: output_mode must be files_with_matches, content or count");
 		goto done;
 	}
-	if (tool_path(tc, dir.len ? dir.p : ".", root, sizeof root)) {
+	if (tool_target(tc, "Grep", j, root, sizeof root, msg, sizeof msg) < 0) {
 		tool_fail(o, "Grep: bad path");
 		goto done;
 	}
+	if (tool_guard(tc, "Grep", root, o))
+		goto done;
 	rc = tool_rx_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
 	if (rc) {
 		tool_fail(o, "Grep: the pattern is not a valid regular expression: %s", msg);
@@ -7125,7 +7482,7 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
 }
 
-/* ==== 10. mcp: Model Context Protocol servers ==== */
+/* ==== 11. mcp: Model Context Protocol servers ==== */
 
 /* Servers declared as Claude Code declares them (.mcp.json, ~/.claude.json, --mcp-config): stdio (a child
  * speaking JSON-RPC 2.0, one message per line) or streamable HTTP (POST; the answer as JSON or as an event
@@ -7145,6 +7502,7 @@ struct mcp_tool {
 
 struct mcp_srv {
 	char name[64];
+	int project;              /* from the project's .mcp.json: starts only when approved */
 	struct tls_trust *trust;  /* the run's trust anchors (http servers at https:// URLs) */
 	int http;
 	int state;
@@ -7171,12 +7529,19 @@ struct mcp {
 	struct mcp_srv srv[AG_MCP_SERVERS];
 	size_t n;
 	struct buf logdir;        /* each stdio server's stderr goes to NAME.log here */
+	/* which of the project's .mcp.json servers may start: the folder is trusted, or settings approve them */
+	int trusted, approve_all;
+	struct buf enabled, disabled;   /* enabledMcpjsonServers, disabledMcpjsonServers: names, one per line */
 };
 
-/* A config file's "mcpServers": each entry becomes a server to start (later files do not replace a name). */
+/* A config file's "mcpServers": each entry becomes a server to start (later files do not replace a name).
+ * flags: MCP_MUST_EXIST (a file named on the command line), MCP_PROJECT (the project's .mcp.json). */
+enum { MCP_MUST_EXIST = 1, MCP_PROJECT = 2 };
+
 static int
-mcp_config(struct mcp *m, const char *path, int must_exist, struct ag_err *e)
+mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 {
+	int must_exist = flags & MCP_MUST_EXIST;
 	struct buf f = {0};
 	struct json j;
 	jsmntok_t *tok = NULL;
@@ -7218,6 +7583,7 @@ mcp_config(struct mcp *m, const char *path, int must_exist, struct ag_err *e)
 		s = &m->srv[m->n];
 		memset(s, 0, sizeof *s);
 		s->to = s->from = -1;
+		s->project = (flags & MCP_PROJECT) != 0;
 		str_copy(s->name, sizeof s->name, name, strlen(name));
 		json_str(&j, json_get(&j, v, "type"), type, sizeof type);
 		if (strcmp(type, "http") == 0 || strcmp(type, "streamable-http") == 0 ||
@@ -7344,7 +7710,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd, const struct buf *logdir)
 		return AG_E_IO;
 	if (logdir->len && base_snprintf(log, sizeof log, "%s/%s.log", logdir->p, s->name) < (int)sizeof log)
 		logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	s->pid = fork();
+	s->pid = base_fork_kept();
 	if (s->pid < 0) {
 		s->pid = 0;
 		return AG_E_IO;
@@ -7352,7 +7718,6 @@ mcp_spawn(struct mcp_srv *s, const char *cwd, const struct buf *logdir)
 	if (s->pid == 0) {
 		const char *p;
 		int nul = open("/dev/null", O_RDONLY);
-		setpgid(0, 0);
 		dup2(a[0], 0);
 		dup2(b[1], 1);
 		dup2(logfd >= 0 ? logfd : nul, 2);
@@ -7828,6 +8193,31 @@ mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 
 /* Start every configured server: all stdio children first, then each handshake under one deadline
  * (MCP_TIMEOUT), so they start side by side and a slow one costs its own time, not the sum. */
+/* Is name one of the lines of b? */
+static int
+mcp_listed(const struct buf *b, const char *name)
+{
+	size_t i = 0, n = strlen(name);
+	while (i < b->len) {
+		const char *nl = memchr(b->p + i, '\n', b->len - i);
+		size_t l = nl ? (size_t)(nl - (b->p + i)) : b->len - i;
+		if (l == n && memcmp(b->p + i, name, n) == 0)
+			return 1;
+		i += l + 1;
+	}
+	return 0;
+}
+
+/* May a server of the project's .mcp.json start? Not when disabledMcpjsonServers names it; else when the
+ * folder is trusted, enableAllProjectMcpServers is on, or enabledMcpjsonServers names it. */
+static int
+mcp_approved(const struct mcp *m, const char *name)
+{
+	if (mcp_listed(&m->disabled, name))
+		return 0;
+	return m->trusted || m->approve_all || mcp_listed(&m->enabled, name);
+}
+
 static void
 mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 {
@@ -7846,6 +8236,16 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 	for (i = 0; i < m->n; i++) {
 		struct mcp_srv *s = &m->srv[i];
 		s->trust = trust;
+		if (s->project && !mcp_approved(m, s->name)) {
+			s->state = MCP_FAILED;
+			s->project = 2;
+			base_snprintf(s->why, sizeof s->why, "not approved: the project's .mcp.json servers start only when approved");
+			base_dprintf(2, "agent: MCP server '%s' from .mcp.json was not started: a project's servers need approval; "
+			        "add \"enabledMcpjsonServers\": [\"%s\"] (or \"enableAllProjectMcpServers\": true) to "
+			        ".claude/settings.local.json or ~/.claude/settings.json, or run agent here in a terminal once "
+			        "and trust the folder\n", s->name, s->name);
+			continue;
+		}
 		if (s->state == MCP_FAILED || s->http)
 			continue;
 		if (mcp_spawn(s, cwd, &m->logdir))
@@ -7890,6 +8290,8 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			buf_free(&msg);
 			free(tok);
 		}
+		if (s->project == 2)
+			continue;
 		if (s->state == MCP_FAILED && !quiet && !s->http && m->logdir.len)
 			base_dprintf(2, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
 			        m->logdir.p, s->name);
@@ -7949,6 +8351,8 @@ mcp_stop(struct mcp *m)
 	}
 	m->n = 0;
 	buf_free(&m->logdir);
+	buf_free(&m->enabled);
+	buf_free(&m->disabled);
 }
 
 static const struct mcp_tool *
@@ -8073,7 +8477,7 @@ mcp_report(const struct mcp *m, struct buf *out)
 	}
 }
 
-/* ==== 11. perm: what may run without asking ==== */
+/* ==== 12. perm: what may run without asking ==== */
 
 /* Rules use Claude Code's syntax and files: `Tool`, `Tool(specifier)`, `Bash(prefix:*)`, path globs for the
  * file tools, in permissions.allow / ask / deny of ~/.claude/settings.json, .claude/settings.json and
@@ -8093,6 +8497,7 @@ struct perm_rule {
 struct perm {
 	int mode;
 	int interactive;          /* a terminal to ask on */
+	struct bound *bound;      /* the directories a blanket rule or mode covers (main's; /add-dir grows it) */
 	struct perm_rule *r;
 	size_t n;
 	char **sources;           /* owned copies of settings paths */
@@ -8148,10 +8553,70 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 	return 0;
 }
 
-/* permissions.{allow,deny,ask} (and defaultMode) of one settings file; a missing file is fine, a broken
- * one is an error that names the file. */
+/* What a settings file says besides its rules, for main. A project's shared .claude/settings.json comes
+ * with a clone: what would run a command or start a server from it (apiKeyHelper, MCP approvals) counts
+ * only once the folder is trusted; until then its apiKeyHelper is kept apart in untrusted_helper. */
+struct perm_extra {
+	struct buf *key_helper;   /* apiKeyHelper */
+	struct buf *untrusted_helper;
+	int *sandbox;             /* sandbox.enabled */
+	struct bound *dirs;       /* permissions.additionalDirectories are added here */
+	struct mcp *mcp;          /* enableAllProjectMcpServers, enabledMcpjsonServers, disabledMcpjsonServers */
+	const char *base;         /* where relative additionalDirectories start (the project) */
+	int shared;               /* this file is the project's .claude/settings.json */
+	int trusted;              /* the folder is trusted */
+};
+
+/* The names of a JSON array of strings, one per line, added to out. */
+static void
+perm_names(const struct json *j, int arr, struct buf *out)
+{
+	int i, t;
+	if (arr < 0 || j->t[arr].type != JSMN_ARRAY)
+		return;
+	for (i = 0, t = arr + 1; i < j->t[arr].size && t < j->n; i++, t = json_skip(j, t)) {
+		struct buf v = {0};
+		if (json_str_buf(j, t, &v) == 0 && v.len && !memchr(v.p, '\n', v.len))
+			buf_printf(out, "%s\n", v.p);
+		buf_free(&v);
+	}
+}
+
+/* The settings besides rules (see struct perm_extra); a directory that is not there is skipped with a line. */
+static void
+perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
+{
+	int perms = json_get(j, 0, "permissions"), sb = json_path(j, 0, "sandbox.enabled"), arr, i, t;
+	int commands = !x->shared || x->trusted;
+	struct buf *kh = commands ? x->key_helper : x->untrusted_helper;
+	if (kh && json_get(j, 0, "apiKeyHelper") >= 0) {
+		kh->len = 0;
+		json_str_buf(j, json_get(j, 0, "apiKeyHelper"), kh);
+	}
+	if (x->sandbox && sb >= 0)
+		*x->sandbox = j->s[j->t[sb].start] == 't';
+	if (x->mcp && commands) {
+		int all = json_get(j, 0, "enableAllProjectMcpServers");
+		x->mcp->approve_all |= all >= 0 && j->t[all].type == JSMN_PRIMITIVE && j->s[j->t[all].start] == 't';
+		perm_names(j, json_get(j, 0, "enabledMcpjsonServers"), &x->mcp->enabled);
+	}
+	if (x->mcp)
+		perm_names(j, json_get(j, 0, "disabledMcpjsonServers"), &x->mcp->disabled);
+	arr = perms >= 0 ? json_get(j, perms, "additionalDirectories") : -1;
+	if (x->dirs && arr >= 0 && j->t[arr].type == JSMN_ARRAY)
+		for (i = 0, t = arr + 1; i < j->t[arr].size && t < j->n; i++, t = json_skip(j, t)) {
+			struct buf d = {0};
+			struct ag_err de = {0};
+			if (json_str_buf(j, t, &d) == 0 && d.len && bound_add(x->dirs, x->base, d.p, &de) < 0)
+				base_dprintf(2, "agent: %s: additionalDirectories: %s\n", path, de.msg);
+			buf_free(&d);
+		}
+}
+
+/* permissions.{allow,deny,ask} (and defaultMode) of one settings file, and what perm_load_extra reads; a
+ * missing file is fine, a broken one is an error that names the file. */
 static int
-perm_load_settings(struct perm *pm, const char *path, struct buf *key_helper, int *sandbox, struct ag_err *e)
+perm_load_settings(struct perm *pm, const char *path, struct perm_extra *x, struct ag_err *e)
 {
 	static const char *const keys[] = { "allow", "deny", "ask" };
 	struct buf b = {0};
@@ -8191,12 +8656,8 @@ perm_load_settings(struct perm *pm, const char *path, struct buf *key_helper, in
 			buf_free(&rule);
 		}
 	}
-	if (key_helper && json_get(&j, 0, "apiKeyHelper") >= 0) {
-		key_helper->len = 0;
-		json_str_buf(&j, json_get(&j, 0, "apiKeyHelper"), key_helper);
-	}
-	if (sandbox && json_get(&j, json_path(&j, 0, "sandbox"), "enabled") >= 0)
-		*sandbox = j.s[j.t[json_path(&j, 0, "sandbox.enabled")].start] == 't';
+	if (x)
+		perm_load_extra(&j, path, x);
 	if (perms >= 0) {
 		int dm = json_get(&j, perms, "defaultMode");
 		if (json_eq(&j, dm, "acceptEdits")) pm->mode = PERM_ACCEPT_EDITS;
@@ -8225,8 +8686,43 @@ perm_tool_is_file(const char *tool)
 /* One simple command of a Bash line, normalised: leading assignments and wrappers (env, command, exec,
  * nohup, nice, time, timeout, sudo, xargs, stdbuf) dropped, words joined by one space, quotes removed.
  * Returns 1 when it cannot be judged: another shell's -c, eval, source, or a variable as the command. */
+/* The files a copying command writes: tee's files, the last operand (or -t DIR) of cp, mv, ln and
+ * install, dd's of=. Added to t, one per line. */
+static void
+perm_bash_cmd_targets(char **w, int n, struct buf *t)
+{
+	const char *c = w[0];
+	int k, last = -1, nonopt = 0, opts = 1;
+	int tee = !strcmp(c, "tee"), dd = !strcmp(c, "dd");
+	int copy = !strcmp(c, "cp") || !strcmp(c, "mv") || !strcmp(c, "ln") || !strcmp(c, "install");
+	for (k = 1; k < n && (tee || dd || copy); k++) {
+		const char *a = w[k];
+		if (opts && !strcmp(a, "--")) {
+			opts = 0;
+		} else if (dd) {
+			if (str_starts(a, "of="))
+				buf_printf(t, "%s\n", a + 3);
+		} else if (opts && copy && (!strcmp(a, "-t") || !strcmp(a, "--target-directory")) && k + 1 < n) {
+			buf_printf(t, "%s/x\n", w[++k]);
+			copy = 2;
+		} else if (opts && copy && str_starts(a, "--target-directory=")) {
+			buf_printf(t, "%s/x\n", a + 19);
+			copy = 2;
+		} else if (opts && a[0] == '-' && a[1]) {
+			/* an option */
+		} else if (tee) {
+			buf_printf(t, "%s\n", a);
+		} else {
+			last = k;
+			nonopt++;
+		}
+	}
+	if (copy == 1 && last >= 0)
+		buf_printf(t, "%s\n", nonopt >= 2 ? w[last] : ".");
+}
+
 static int
-perm_bash_part(char **w, int n, struct buf *out)
+perm_bash_part(char **w, int n, struct buf *out, struct buf *targets)
 {
 	static const char *const wrappers[] = { "command", "builtin", "exec", "nohup", "env", "nice", "time",
 	                                        "timeout", "sudo", "xargs", "stdbuf", "doas", "busybox" };
@@ -8272,6 +8768,8 @@ perm_bash_part(char **w, int n, struct buf *out)
 	}
 	if (strpbrk(w[i], "$`*?["))
 		return 1;
+	if (targets)
+		perm_bash_cmd_targets(w + i, n - i, targets);
 	if (out->len)
 		buf_add(out, "\n", 1);
 	for (k = i; k < n; k++) {
@@ -8283,13 +8781,15 @@ perm_bash_part(char **w, int n, struct buf *out)
 }
 
 /* A Bash line as its simple commands (one per line in out), split at ; & | && || newlines, ( ) { },
- * $( ) and backquotes, outside quotes. Returns 1 when some part cannot be judged (see perm_bash_part,
- * plus here-documents and substitutions inside double quotes). */
+ * $( ) and backquotes, outside quotes; targets (or NULL) gets the files it writes: the targets of > >> >|
+ * &> <> and those of perm_bash_cmd_targets. Returns 1 when some part cannot be judged (see
+ * perm_bash_part, plus substitutions inside double quotes or as a redirection's target), 2 when the only
+ * doubt is a here-document (its lines are judged as commands too), else 0. */
 static int
-perm_bash_split(const char *cmd, struct buf *out)
+perm_bash_split(const char *cmd, struct buf *out, struct buf *targets)
 {
 	char *words[64];
-	int nw = 0, opaque = 0, skip_redirect = 0;
+	int nw = 0, opaque = 0, skip_redirect = 0, heredoc = 0, redir_out = 0, redir_dup = 0;
 	struct buf cur = {0};
 	char q = 0;
 	int inword = 0;
@@ -8329,15 +8829,15 @@ perm_bash_split(const char *cmd, struct buf *out)
 		} else if (!c || c == ';' || c == '&' || c == '|' || c == '\n' || c == '(' || c == ')' || c == '`' ||
 		           (c == '$' && cmd[i + 1] == '(')) {
 			if (c == '$' || c == '`') {
-				if (nw == 0 && !inword)
-					opaque = 1;               /* the output of a command is the command name */
+				if ((nw == 0 || skip_redirect == 1) && !inword)
+					opaque = 1;               /* the output of a command is the command name, or the target */
 				if (c == '$')
 					i++;
 			}
 			end_word = sep = 1;
 		} else if (c == '<' || c == '>') {
 			if (c == '<' && cmd[i + 1] == '<')
-				opaque = 1;                   /* a here-document */
+				heredoc = 1;                  /* a here-document */
 			end_word = 1;
 			skip_redirect = 2;
 		} else if (c == ' ' || c == '\t') {
@@ -8350,6 +8850,12 @@ perm_bash_split(const char *cmd, struct buf *out)
 		if (end_word && inword) {
 			if (skip_redirect == 1 || (skip_redirect == 2 && cur.len && strspn(cur.p, "0123456789") == cur.len)) {
 				/* a redirection's target (or the fd number before it) is not a word of the command */
+				if (skip_redirect == 1 && redir_out && targets && cur.p &&
+				    !(redir_dup && (strspn(cur.p, "0123456789") == cur.len || !strcmp(cur.p, "-")))) {
+					if (memchr(cur.p, '\n', cur.len))
+						opaque = 1;
+					buf_printf(targets, "%s\n", cur.p);
+				}
 			} else if (nw < 64 && cur.p && strcmp(cur.p, "{") && strcmp(cur.p, "}") && strcmp(cur.p, "!")) {
 				words[nw++] = strdup(cur.p);
 			} else if (nw >= 64) {
@@ -8365,13 +8871,18 @@ perm_bash_split(const char *cmd, struct buf *out)
 			/* spaces between > and its target */
 		}
 		if (c == '<' || c == '>') {
-			while (cmd[i + 1] == '>' || cmd[i + 1] == '&' || cmd[i + 1] == '<')
+			redir_out = c == '>';
+			redir_dup = 0;
+			while (cmd[i + 1] == '>' || cmd[i + 1] == '&' || cmd[i + 1] == '<' || cmd[i + 1] == '|') {
+				redir_out |= cmd[i + 1] == '>';
+				redir_dup |= cmd[i + 1] == '&';
 				i++;
+			}
 			skip_redirect = 1;
 		}
 		if (sep) {
 			if (nw)
-				opaque |= perm_bash_part(words, nw, out);
+				opaque |= perm_bash_part(words, nw, out, targets);
 			while (nw)
 				free(words[--nw]);
 			skip_redirect = 0;
@@ -8380,7 +8891,7 @@ perm_bash_split(const char *cmd, struct buf *out)
 			break;
 	}
 	buf_free(&cur);
-	return opaque;
+	return opaque ? 1 : heredoc ? 2 : 0;
 }
 
 /* Does a Bash rule's specifier cover one normalised simple command? "prefix:*" or the exact command. */
@@ -8401,7 +8912,7 @@ perm_bash_allowed(const struct perm *p, const char *cmd)
 {
 	struct buf parts = {0};
 	size_t i = 0, r;
-	int ok = !perm_bash_split(cmd, &parts) && parts.len > 0;
+	int ok = !perm_bash_split(cmd, &parts, NULL) && parts.len > 0;
 	while (ok && i < parts.len) {
 		const char *nl = memchr(parts.p + i, '\n', parts.len - i);
 		size_t n = nl ? (size_t)(nl - (parts.p + i)) : parts.len - i;
@@ -8423,7 +8934,7 @@ perm_bash_rule(const struct perm_rule *r, const char *cmd, int any)
 {
 	struct buf parts = {0};
 	size_t i = 0;
-	int opaque = perm_bash_split(cmd, &parts), hit = 0, all = parts.len > 0 && !opaque;
+	int opaque = perm_bash_split(cmd, &parts, NULL), hit = 0, all = parts.len > 0 && !opaque;
 	while (i < parts.len) {
 		const char *nl = memchr(parts.p + i, '\n', parts.len - i);
 		size_t n = nl ? (size_t)(nl - (parts.p + i)) : parts.len - i;
@@ -8445,14 +8956,48 @@ perm_mcp_server(const char *rule, const char *tool)
 	       strncmp(tool + n, "__", 2) == 0;
 }
 
+/* Does a rule's tool name cover this tool? As in Claude Code, Edit rules cover every tool that edits
+ * files (Write too) and Read rules every tool that reads them (Grep and Glob too). */
 static int
-perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, const char *cwd)
+perm_rule_tool(const char *rule, const char *tool)
 {
-	char rel[PATH_MAX];
-	size_t cl = strlen(cwd);
+	return strcmp(rule, tool) == 0 || (strcmp(rule, "Edit") == 0 && strcmp(tool, "Write") == 0) ||
+	       (strcmp(rule, "Read") == 0 && (strcmp(tool, "Grep") == 0 || strcmp(tool, "Glob") == 0));
+}
+
+/* A path rule's specifier, Claude Code's way: "//abs/dir" is absolute, "~/x" is below $HOME, "/x" is
+ * absolute or below the project, "x" and "./x" below the project (a deny or ask rule: anywhere too). */
+static int
+perm_path_match(const struct perm_rule *r, const char *arg, const char *root)
+{
+	const char *sp = r->spec, *h = getenv("HOME");
+	char tmp[PATH_MAX];
+	size_t cl = strlen(root);
+	if (sp[0] == '~' && sp[1] == '/' && h && *h == '/') {
+		if (base_snprintf(tmp, sizeof tmp, "%s%s", h, sp + 1) >= (int)sizeof tmp)
+			return 0;
+		return tool_glob_match(tmp, arg);
+	}
+	if (sp[0] == '/' && sp[1] == '/')
+		return tool_glob_match(sp + 1, arg);
+	if ((sp[0] == '/' || r->kind != RULE_ALLOW) && tool_glob_match(sp, arg))
+		return 1;
+	if (sp[0] == '.' && sp[1] == '/')
+		sp += 2;
+	if (strncmp(arg, root, cl) == 0 && (arg[cl] == '/' || cl == 1)) {   /* project-relative globs */
+		str_copy(tmp, sizeof tmp, arg + cl + (cl > 1), strlen(arg + cl + (cl > 1)));
+		return tool_glob_match(sp[0] == '/' ? sp + 1 : sp, tmp);
+	}
+	return 0;
+}
+
+/* root: the project directory, the base of relative path rules. */
+static int
+perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, const char *root)
+{
 	if (perm_mcp_server(r->tool, tool))
 		return 1;
-	if (strcmp(r->tool, tool) != 0)
+	if (!perm_rule_tool(r->tool, tool))
 		return 0;
 	if (!r->spec || !*r->spec || strcmp(r->spec, "*") == 0)
 		return 1;
@@ -8460,13 +9005,9 @@ perm_rule_match(const struct perm_rule *r, const char *tool, const char *arg, co
 		return 0;
 	if (strcmp(tool, "Bash") == 0)
 		return perm_bash_rule(r, arg, r->kind != RULE_ALLOW);
-	if (tool_glob_match(r->spec[0] == '/' && r->spec[1] == '/' ? r->spec + 1 : r->spec, arg))
-		return 1;
-	if (strncmp(arg, cwd, cl) == 0 && arg[cl] == '/') {       /* project-relative globs */
-		str_copy(rel, sizeof rel, arg + cl + 1, strlen(arg + cl + 1));
-		return tool_glob_match(r->spec[0] == '/' ? r->spec + 1 : r->spec, rel);
-	}
-	return 0;
+	if (perm_tool_is_file(tool))
+		return perm_path_match(r, arg, root);
+	return tool_glob_match(r->spec, arg);
 }
 
 static const struct perm_rule *
@@ -8474,39 +9015,10 @@ perm_find(const struct perm *p, int kind, const char *tool, const char *arg, con
 {
 	size_t i;
 	for (i = 0; i < p->n; i++)
-		if (p->r[i].kind == kind && (!specific || (p->r[i].spec && *p->r[i].spec)) &&
+		if (p->r[i].kind == kind && (!specific || (p->r[i].spec && *p->r[i].spec && strcmp(p->r[i].spec, "*"))) &&
 		    perm_rule_match(&p->r[i], tool, arg, cwd))
 			return &p->r[i];
 	return NULL;
-}
-
-/* Is path (absolute) outside dir, once symlinks are resolved? The longest existing prefix of path is
- * resolved (a file about to be created has none of its own), so a link inside the project that points
- * out of it counts as outside. "/srv/proj-evil" is not inside "/srv/proj". */
-static int
-perm_outside(const char *path, const char *dir)
-{
-	char real[PATH_MAX], rdir[PATH_MAX], tmp[PATH_MAX], rest[PATH_MAX] = "", r2[PATH_MAX * 2];
-	size_t dl;
-	if (!realpath(dir, rdir))
-		str_copy(rdir, sizeof rdir, dir, strlen(dir));
-	str_copy(tmp, sizeof tmp, path, strlen(path));
-	while (!realpath(tmp, real)) {
-		char *slash = strrchr(tmp, '/');
-		if (!slash || slash == tmp) {
-			str_copy(real, sizeof real, "/", 1);
-			break;
-		}
-		base_snprintf(r2, sizeof r2, "%s%s", slash, rest);
-		str_copy(rest, sizeof rest, r2, strlen(r2));
-		*slash = 0;
-	}
-	base_snprintf(r2, sizeof r2, "%s%s", strcmp(real, "/") ? real : "", rest);
-	str_copy(real, sizeof real, r2, strlen(r2));
-	dl = strlen(rdir);
-	if (dl == 1)
-		return 0;                          /* the working directory is / */
-	return !(strncmp(real, rdir, dl) == 0 && (real[dl] == 0 || real[dl] == '/'));
 }
 
 /* The user's own skills (~/.claude/skills/) are read like the project's: the system prompt names them. */
@@ -8515,59 +9027,129 @@ perm_is_home_skill(const char *tool, const char *path)
 {
 	const char *h = getenv("HOME");
 	char dir[PATH_MAX];
-	return perm_tool_is_ro(tool) && h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir &&
-	       !str_find(path, "/../") && !perm_outside(path, dir);
+	return perm_tool_is_ro(tool) && h && *h == '/' && bound_resolve("/", "~/.claude/skills", dir, sizeof dir) == 0 &&
+	       bound_under(path, dir);
 }
 
-/* Files that steer the agent itself: a write to them always asks, whatever the mode. */
+/* Where a Bash command writes that needs the user, whatever rule allowed the command: a target (see
+ * perm_bash_split) that is the agent's own configuration (1) or outside the boundary (3), or that cannot be
+ * judged (2: a variable, a glob, a command inside). what gets the target as written. 0: nothing of that. */
 static int
-perm_is_agent_config(const char *path)
+perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *what, size_t cap)
 {
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	return strcmp(base, "CLAUDE.md") == 0 || strcmp(base, "AGENTS.md") == 0 || strcmp(base, ".mcp.json") == 0 ||
-	       str_find(path, "/.claude/") != NULL || strcmp(base, ".claude.json") == 0;
+	struct buf parts = {0}, t = {0};
+	const char *h = getenv("HOME");
+	size_t i = 0;
+	int r = perm_bash_split(cmd, &parts, &t) == 1 ? 2 : 0;
+	str_copy(what, cap, "a command inside it", 19);
+	while (!r && i < t.len) {
+		char *nl = memchr(t.p + i, '\n', t.len - i), exp[PATH_MAX], real[PATH_MAX], lex[PATH_MAX * 2];
+		const char *tg = t.p + i, *rest = NULL;
+		*nl = 0;
+		i = (size_t)(nl - t.p) + 1;
+		str_copy(what, cap, tg, strlen(tg));
+		if (tg[0] == '~' && (tg[1] == '/' || !tg[1]))
+			rest = tg + 1;
+		else if (str_starts(tg, "$HOME") && (tg[5] == '/' || !tg[5]))
+			rest = tg + 5;
+		else if (str_starts(tg, "${HOME}") && (tg[7] == '/' || !tg[7]))
+			rest = tg + 7;
+		if (rest && !(h && *h == '/'))
+			r = 2;
+		else if (base_snprintf(exp, sizeof exp, "%s%s", rest ? h : "", rest ? rest : tg) >= (int)sizeof exp ||
+		         !exp[0] || strpbrk(exp, "$`*?[") || bound_resolve(cwd, exp, real, sizeof real))
+			r = 2;
+		else if (!strcmp(real, "/dev/null") || !strcmp(real, "/dev/stdout") || !strcmp(real, "/dev/stderr") ||
+		         !strcmp(real, "/dev/tty") || str_starts(real, "/dev/fd/") || str_starts(real, "/proc/self/fd/"))
+			continue;
+		else if (base_snprintf(lex, sizeof lex, "%s/%s", exp[0] == '/' ? "" : cwd, exp) > 0 &&
+		         (bound_is_config(real) || bound_is_config(lex)))
+			r = 1;
+		else if (p->bound && !bound_inside(p->bound, real))
+			r = 3;
+	}
+	buf_free(&parts);
+	buf_free(&t);
+	return r;
+}
+
+/* What the permission check is asked about one tool call. */
+struct perm_call {
+	const char *tool;
+	const char *arg;          /* Bash: the command; file tools: the resolved path; WebFetch: domain:HOST; or NULL */
+	const char *lex;          /* file tools: the path made absolute with links not followed (NULL: arg) */
+	const char *given;        /* file tools: the path as the model wrote it (NULL: lex) */
+	const char *cwd;          /* Bash's working directory, where a command's relative paths start */
+};
+
+/* A rule of kind that covers the call, by its resolved path or (deny and ask) the path as written. */
+static const struct perm_rule *
+perm_find_call(const struct perm *p, int kind, const struct perm_call *c, const char *root)
+{
+	const struct perm_rule *r = perm_find(p, kind, c->tool, c->arg, root, 0);
+	if (!r && kind != RULE_ALLOW && c->lex && c->arg && strcmp(c->lex, c->arg))
+		r = perm_find(p, kind, c->tool, c->lex, root, 0);
+	return r;
 }
 
 /* PERM_ALLOW, PERM_DENY (why says why, for the model and the user) or PERM_ASK (interactive only).
- * arg is the command for Bash and the absolute path for the file tools. */
+ * The one check every tool call goes through: deny rules first; then what always asks (the agent's own
+ * configuration, a Bash command writing to it or outside the boundary, an ask rule, a path outside the
+ * boundary without a path rule that covers it); then modes and allow rules. Only bypassPermissions skips
+ * the boundary. */
 static int
-perm_check(const struct perm *p, const char *tool, const char *arg, const char *cwd, char *why, size_t cap)
+perm_check(const struct perm *p, const struct perm_call *c, char *why, size_t cap)
 {
+	const char *tool = c->tool, *arg = c->arg, *lex = c->lex ? c->lex : c->arg, *given = c->given ? c->given : lex;
+	const char *root = p->bound && p->bound->n ? p->bound->dir[0] : c->cwd ? c->cwd : "/";
 	const struct perm_rule *r;
-	int outside = arg && perm_tool_is_file(tool) && perm_outside(arg, cwd) && !perm_is_home_skill(tool, arg);
-	int config = arg && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) && perm_is_agent_config(arg);
-	int ask = 0;
-	if ((r = perm_find(p, RULE_DENY, tool, arg, cwd, 0)) != NULL) {
+	int file = arg && perm_tool_is_file(tool);
+	int outside = file && p->bound && !bound_inside(p->bound, arg) && !perm_is_home_skill(tool, arg);
+	int config = arg && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) &&
+	             (bound_is_config(arg) || bound_is_config(lex));
+	int ask = 0, bw = 0;
+	char target[512];
+	if ((r = perm_find_call(p, RULE_DENY, c, root)) != NULL) {
 		base_snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s (%s).", tool, r->tool,
 		         r->spec ? "(" : "", r->spec ? r->spec : "", r->spec ? ")" : "", r->source);
 		return PERM_DENY;
 	}
-	if (strcmp(tool, "Bash") == 0 && arg && perm_find(p, RULE_DENY, tool, NULL, cwd, 0) == NULL) {
+	if (strcmp(tool, "Bash") == 0 && arg && perm_find(p, RULE_DENY, tool, NULL, root, 0) == NULL) {
 		struct buf parts = {0};
 		size_t i;
-		int opaque = perm_bash_split(arg, &parts), has_spec_deny = 0;
+		int opaque = perm_bash_split(arg, &parts, NULL), has_spec_deny = 0;
 		buf_free(&parts);
 		for (i = 0; i < p->n; i++)
 			has_spec_deny |= p->r[i].kind == RULE_DENY && !strcmp(p->r[i].tool, "Bash") && p->r[i].spec && *p->r[i].spec;
-		if (opaque && has_spec_deny) {
+		if (opaque == 1 && has_spec_deny) {
 			base_snprintf(why, cap, "This command runs another command in a way that cannot be checked against the deny "
 			         "rules (a shell -c, eval, or a variable as the command), so it needs the user's approval, "
 			         "and there is no terminal to ask. Run the commands directly.");
 			return p->interactive ? PERM_ASK : PERM_DENY;
 		}
+		if (p->mode != PERM_BYPASS && p->mode != PERM_PLAN)
+			bw = perm_bash_writes(p, arg, c->cwd ? c->cwd : root, target, sizeof target);
 	}
-	if (config) {
-		base_snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
-		         "user's approval, and there is no terminal to ask.", tool, arg);
+	if (bw) {
+		base_snprintf(why, cap, "Permission to use Bash was denied: the command writes to %.300s, %s; an allow rule "
+		         "covers the command, not where it writes, so this needs the user's approval, and there is no "
+		         "terminal to ask.", target, bw == 1 ? "a file that configures the agent itself" :
+		         bw == 3 ? "which is outside the working directory and the added directories" :
+		         "a target that cannot be checked before it runs");
 		ask = 1;
-	} else if (perm_find(p, RULE_ASK, tool, arg, cwd, 0)) {
+	} else if (config) {
+		base_snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
+		         "user's approval, and there is no terminal to ask.", tool, given);
+		ask = 1;
+	} else if (perm_find_call(p, RULE_ASK, c, root)) {
 		base_snprintf(why, cap, "A rule says to ask before %s here, and there is no terminal to ask.", tool);
 		ask = 1;
-	} else if (outside && p->mode != PERM_BYPASS && !perm_find(p, RULE_ALLOW, tool, arg, cwd, 1) &&
-	           !(!p->interactive && perm_find(p, RULE_ALLOW, tool, arg, cwd, 0))) {
-		base_snprintf(why, cap, "%s outside the working directory (%.200s) needs the user's approval, and there is no "
-		         "terminal to ask; a rule like --allowedTools '%s(%.200s)' allows it.", tool, arg, tool, arg);
+	} else if (outside && p->mode != PERM_BYPASS && !perm_find(p, RULE_ALLOW, tool, arg, root, 1)) {
+		base_snprintf(why, cap, "%s of %.200s%s%.200s: that is outside the working directory (%.200s) and the added "
+		         "directories, which needs the user's approval, and there is no terminal to ask; --add-dir DIR, or a "
+		         "rule like --allowedTools '%s(/%.200s%s)', allows it.", tool, given, strcmp(given, arg) ? ", which resolves to " : "",
+		         strcmp(given, arg) ? arg : "", root, perm_tool_is_ro(tool) ? "Read" : "Edit", arg,
+		         strcmp(tool, "Grep") && strcmp(tool, "Glob") ? "" : "/**");
 		ask = 1;
 	} else if (perm_tool_is_ro(tool)) {
 		return PERM_ALLOW;
@@ -8579,9 +9161,9 @@ perm_check(const struct perm *p, const char *tool, const char *arg, const char *
 		return PERM_ALLOW;
 	} else if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0)) {
 		return PERM_ALLOW;
-	} else if (strcmp(tool, "Bash") == 0 ? (arg && (perm_find(p, RULE_ALLOW, tool, NULL, cwd, 0) ||
+	} else if (strcmp(tool, "Bash") == 0 ? (arg && (perm_find(p, RULE_ALLOW, tool, NULL, root, 0) ||
 	                                                perm_bash_allowed(p, arg))) :
-	           perm_find(p, RULE_ALLOW, tool, arg, cwd, 0) != NULL) {
+	           perm_find(p, RULE_ALLOW, tool, arg, root, 0) != NULL) {
 		return PERM_ALLOW;
 	} else {
 		base_snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
@@ -8605,7 +9187,7 @@ perm_free(struct perm *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* ==== 12. sess: sessions that survive ==== */
+/* ==== 13. sess: sessions that survive ==== */
 
 /* A session is a JSON Lines file, one per conversation, under $XDG_STATE_HOME/agent/sessions/<cwd>/:
  * a header line, then one line per completed message, each appended with one write and fsync'd before
@@ -8967,7 +9549,7 @@ sess_list(const char *cwd, struct sess_entry **out)
 	return (int)n;
 }
 
-/* ==== 13. ui: what the user sees ==== */
+/* ==== 14. ui: what the user sees ==== */
 
 /* The answer goes to stdout, buffered and flushed after each network read so it appears as it streams;
  * everything else (tool calls, thinking, notes) goes to stderr. On a terminal, escape sequences and
@@ -9330,7 +9912,7 @@ ui_todos(struct ui *u, const struct tool_ctx *tc)
 	buf_free(&b);
 }
 
-/* ==== 14. loop: the agent loop ==== */
+/* ==== 15. loop: the agent loop ==== */
 
 #define LOOP_TODO_NUDGE_ROUNDS 10
 #ifndef LOOP_COMPACT_PCT            /* compact when a request's input passes this share of the window */
@@ -9864,6 +10446,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.quiet = L->tools.quiet;
 	S->tools.sandbox = L->tools.sandbox;
 	S->tools.mcp = L->tools.mcp;              /* the same MCP servers */
+	S->tools.bound = L->tools.bound;          /* and the same boundary */
 	S->agents = L->agents;
 	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
 	S->t_start = clk_ms();
@@ -10277,7 +10860,8 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		struct jw w;
 		int in;
 		const char *arg = NULL;
-		char abspath[PATH_MAX];
+		char abspath[PATH_MAX], lexpath[PATH_MAX], given[PATH_MAX];
+		struct perm_call pcall;
 		if (!str_starts(am->blk[bi].p, "{\"type\":\"tool_use\"") ||
 		    json_parse_alloc(&j, am->blk[bi].p, am->blk[bi].len, &tok) <= 0 || (in = json_get(&j, k, "input")) < 0) {
 			free(tok);
@@ -10291,9 +10875,10 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 		loop_tool_summary(name, &tj, summary, sizeof summary);
 		if (strcmp(name, "TodoWrite") == 0)
 			used_todo = 1;
+		memset(&pcall, 0, sizeof pcall);
 		{
 			struct buf a = {0};
-			const char *key = strcmp(name, "Bash") == 0 ? "command" : "file_path";
+			int tr;
 			if (strcmp(name, "WebFetch") == 0) {   /* asked per domain: WebFetch(domain:HOST) */
 				struct buf u = {0};
 				struct url pu;
@@ -10311,14 +10896,22 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 					arg = abspath;
 				}
 				buf_free(&u);
-			} else if (json_str_buf(&tj, json_get(&tj, 0, key), &a) == 0 && a.p) {
-				if (strcmp(name, "Bash") == 0)
+			} else if (strcmp(name, "Bash") == 0) {
+				if (json_str_buf(&tj, json_get(&tj, 0, "command"), &a) == 0 && a.p)
 					arg = a.p;
-				else if (tool_path(&L->tools, a.p, abspath, sizeof abspath) == 0)
-					arg = abspath;
+			} else if ((tr = tool_target(&L->tools, name, &tj, abspath, sizeof abspath, given, sizeof given)) > 0) {
+				arg = abspath;               /* the resolved path: what the tool will open */
+				pcall.given = given;
+				if (tool_path_lex(&L->tools, given, lexpath, sizeof lexpath) == 0)
+					pcall.lex = lexpath;
+			} else if (tr < 0) {
+				arg = "";                    /* unresolvable: judged as a path outside everything */
 			}
+			pcall.tool = name;
+			pcall.arg = arg;
+			pcall.cwd = L->tools.cwd;
 			{
-				int pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, name, arg, L->tools.cwd, why, sizeof why);
+				int pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, &pcall, why, sizeof why);
 				if (ag_interrupted)
 					base_snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
 				ui_tool_start(L->ui, name, summary);
@@ -10333,8 +10926,9 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 						         fb.len ? fb.p : "");
 					buf_free(&fb);
 				}
-				/* allowed: may it write outside the working directory (checked again at the write)? */
-				L->tools.outside_ok = arg && perm_tool_is_file(name) && perm_outside(arg, L->tools.cwd);
+				/* allowed: the tool checks again that its path is this one, and inside unless allowed outside */
+				L->tools.outside_ok = arg && perm_tool_is_file(name) && !bound_inside(L->perm.bound, arg);
+				L->tools.checked = arg && perm_tool_is_file(name) ? arg : NULL;
 				if (pc == PERM_DENY)
 					tool_fail(&o, "%s", why);
 				else if (strcmp(name, "Task") == 0)
@@ -10343,6 +10937,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 					loop_webfetch(L, &tj, &o);
 				else
 					tool_run(&L->tools, name, &tj, &o);
+				L->tools.checked = NULL;
 			}
 			buf_free(&a);
 		}
@@ -10792,7 +11387,7 @@ loop_run(struct loop *L, const char **subtype)
 	}
 }
 
-/* ==== 15. term: raw mode and the line editor ==== */
+/* ==== 16. term: raw mode and the line editor ==== */
 
 /* A line editor in the manner of linenoise: raw mode, UTF-8 aware (wide and combining characters),
  * Emacs keys, history kept across sessions, multi-line input (a trailing backslash, Alt-Enter, and
@@ -11345,7 +11940,7 @@ key:
 	return r;
 }
 
-/* ==== 16. repl: the interactive session ==== */
+/* ==== 17. repl: the interactive session ==== */
 
 /* A unified diff of a against b (one hunk around what changed: the common head and tail are trimmed),
  * three lines of context, coloured when asked. */
@@ -11474,7 +12069,7 @@ repl_preview(struct loop *L, const char *name, const struct json *in, const char
 /* The session rule "yes, and don't ask again" adds: the command's first words for Bash, the tool for the
  * file tools (inside the project; outside, the path itself). */
 static void
-repl_session_rule(const char *name, const char *arg, const char *cwd, char *out, size_t cap)
+repl_session_rule(const char *name, const char *arg, const struct bound *b, char *out, size_t cap)
 {
 	if (strcmp(name, "Bash") == 0 && arg) {
 		/* the first word, and the second when it is a plain subcommand: "git diff", "npm test" */
@@ -11492,7 +12087,7 @@ repl_session_rule(const char *name, const char *arg, const char *cwd, char *out,
 			base_snprintf(out, cap, "Bash(%.*s %.*s:*)", (int)l1, w1, (int)l2, w2);
 		else
 			base_snprintf(out, cap, "Bash(%.*s:*)", (int)(l1 < 64 ? l1 : 64), w1);
-	} else if (arg && perm_outside(arg, cwd)) {
+	} else if (arg && !bound_inside(b, arg)) {
 		base_snprintf(out, cap, "%s(/%.400s)", name, arg);
 	} else {
 		base_snprintf(out, cap, "%s", name);
@@ -11506,7 +12101,7 @@ repl_ask(struct loop *L, const char *name, const struct json *in, const char *ar
 	struct buf msg = {0}, line = {0};
 	char rule[512];
 	int c, answer = 0;
-	repl_session_rule(name, arg, L->tools.cwd, rule, sizeof rule);
+	repl_session_rule(name, arg, L->perm.bound, rule, sizeof rule);
 	ui_flush(L->ui);
 	buf_printf(&msg, "%s%s%s wants to run", L->ui->color ? "\033[1m" : "", name, L->ui->color ? "\033[0m" : "");
 	if (strcmp(name, "Bash") == 0) {
@@ -11611,6 +12206,8 @@ repl_permissions(struct loop *L)
 	static const char *const modes[] = { "default", "acceptEdits", "plan", "bypassPermissions" };
 	size_t i;
 	repl_print(L, "mode: %s\n", modes[L->perm.mode]);
+	for (i = 0; L->perm.bound && i < (size_t)L->perm.bound->n; i++)
+		repl_print(L, "  %s %s\n", i ? "added dir " : "working dir", L->perm.bound->dir[i]);
 	if (!L->perm.n)
 		repl_print(L, "no rules: Bash, Write and Edit ask before they run\n");
 	for (i = 0; i < L->perm.n; i++) {
@@ -11715,6 +12312,7 @@ static const char repl_help[] =
 "  /model [name]      show or change the model\n"
 "  /todos             the todo list\n"
 "  /permissions       the permission rules in force, and where each came from\n"
+"  /add-dir DIR       let the file tools work in DIR too, for this session\n"
 "  /status            model, server, session, and the rate limits the server reported\n"
 "  /mcp               the MCP servers: connected or why not, and their tools\n"
 "  /resume            go back to an earlier session of this directory\n"
@@ -11775,6 +12373,17 @@ repl_command(struct loop *L, const char *line)
 			ui_todos(L->ui, &L->tools);
 	} else if (!strcmp(cmd, "/permissions")) {
 		repl_permissions(L);
+	} else if (!strcmp(cmd, "/add-dir")) {
+		struct ag_err e = {0};
+		int r = *arg && L->perm.bound ? bound_add(L->perm.bound, L->tools.cwd, arg, &e) : -1;
+		if (!*arg)
+			repl_print(L, "usage: /add-dir DIR\n");
+		else if (r < 0)
+			repl_print(L, "%s\n", e.msg[0] ? e.msg : "no boundary to add to");
+		else if (r)
+			repl_print(L, "%s is inside the boundary already\n", arg);
+		else
+			repl_print(L, "added %s: the file tools may work there now\n", L->perm.bound->dir[L->perm.bound->n - 1]);
 	} else if (!strcmp(cmd, "/status")) {
 		repl_status(L);
 	} else if (!strcmp(cmd, "/mcp")) {
@@ -11892,7 +12501,7 @@ repl_run(struct loop *L)
 	return 0;
 }
 
-/* ==== 17. selftest: built-in checks for a new device ==== */
+/* ==== 18. selftest: built-in checks for a new device ==== */
 
 static int selftest_fails, selftest_runs;
 
@@ -12006,7 +12615,7 @@ selftest_run(void)
 	return selftest_fails ? 1 : 0;
 }
 
-/* ==== 18. cli: flags, environment, main ==== */
+/* ==== 19. cli: flags, environment, main ==== */
 
 #define CLI_DEFAULT_MODEL "claude-sonnet-4-5"
 #define CLI_DEFAULT_OPENAI_MODEL "gpt-4o-mini"
@@ -12053,6 +12662,7 @@ cli_usage(int fd)
 	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
 	        "      --provider P             anthropic (default) or openai: any Chat Completions server\n"
 	        "      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
+	        "      --add-dir DIR            let the file tools work in DIR too, as in the working directory\n"
 	        "      --mcp-list               start the MCP servers, list their state and tools, exit\n"
 	        "      --sandbox                run Bash under Landlock: writes only in this directory and /tmp, no TCP\n"
 	        "      --status                 one minimal request: check the key and server, show the rate limits\n"
@@ -12340,6 +12950,111 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 
 /* apiKeyHelper (Claude Code's settings key): a command that prints the key, so a board can keep it in its
  * own secret store. Run with /bin/sh, without the other keys in its environment; its stdout, trimmed. */
+/* Folders the user said to trust: real paths, one per line, in STATE/trusted-folders. */
+static int
+cli_trust_file(char *out, size_t cap, int create)
+{
+	char st[PATH_MAX];
+	return cfg_state_dir(st, sizeof st, create) || base_snprintf(out, cap, "%s/trusted-folders", st) >= (int)cap;
+}
+
+static int
+cli_trusted(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	struct buf b = {0};
+	int r = !cli_trust_file(path, sizeof path, 0) && file_read_all(path, &b, 4u << 20) == 0 && mcp_listed(&b, dir);
+	buf_free(&b);
+	return r;
+}
+
+/* The first interactive run in a folder whose own files would run commands (its .mcp.json servers, the
+ * apiKeyHelper of its .claude/settings.json) asks once whether to trust it; yes is remembered. */
+static int
+cli_trust_ask(const char *dir, const char *what)
+{
+	char path[PATH_MAX + 32], ans[16];
+	ssize_t n;
+	int fd;
+	base_dprintf(2, "\nThe files of %s would run commands on this machine:\n  %s\nThey may come from someone else "
+	        "(a cloned repository). Trust this folder? [y/N] ", dir, what);
+	n = read(0, ans, sizeof ans - 1);
+	if (n <= 0 || (ans[0] != 'y' && ans[0] != 'Y')) {
+		base_dprintf(2, "Not trusted: they will not run. Start agent here again to be asked again.\n");
+		return 0;
+	}
+	if (!cli_trust_file(path, sizeof path, 1) &&
+	    (fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0) {
+		base_dprintf(fd, "%s\n", dir);
+		close(fd);
+	}
+	return 1;
+}
+
+/* Settings files (the user's, then the project's shared and local ones), then MCP servers (--mcp-config
+ * files, the project's .mcp.json, ~/.claude.json) with the folder's trust asked where it is needed; the
+ * servers are started side by side. */
+static int
+cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char **mcp_cfg, int nmcp,
+            struct bound *bound, struct buf *key_helper, int *sandbox, int interactive, int mcp_list, struct ag_err *e)
+{
+	char path[PATH_MAX + 32];
+	const char *h = getenv("HOME"), *cwd = L->tools.cwd;
+	struct buf untrusted = {0}, what = {0};
+	struct perm_extra x;
+	int i, r = 0;
+	size_t k;
+	memset(&x, 0, sizeof x);
+	x.key_helper = key_helper;
+	x.untrusted_helper = &untrusted;
+	x.sandbox = sandbox;
+	x.dirs = bound;
+	x.mcp = m;
+	x.base = cwd;
+	x.trusted = m->trusted = cli_trusted(bound->dir[0]);
+	if (h && *h && base_snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
+	    (r = perm_load_settings(&L->perm, path, &x, e)) != 0)
+		goto out;
+	base_snprintf(path, sizeof path, "%s/.claude/settings.json", cwd);
+	x.shared = 1;
+	if ((r = perm_load_settings(&L->perm, path, &x, e)) != 0)
+		goto out;
+	x.shared = 0;
+	base_snprintf(path, sizeof path, "%s/.claude/settings.local.json", cwd);
+	if ((r = perm_load_settings(&L->perm, path, &x, e)) != 0)
+		goto out;
+	for (i = 0; i < nmcp; i++)
+		if ((r = mcp_config(m, mcp_cfg[i], MCP_MUST_EXIST, e)) != 0)
+			goto out;
+	base_snprintf(path, sizeof path, "%s/.mcp.json", cwd);
+	if ((r = mcp_config(m, path, MCP_PROJECT, e)) != 0)
+		goto out;
+	if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path &&
+	    (r = mcp_config(m, path, 0, e)) != 0)
+		goto out;
+	for (k = 0; k < m->n; k++)
+		if (m->srv[k].project && !mcp_approved(m, m->srv[k].name))
+			buf_printf(&what, "%sthe MCP server '%s' of .mcp.json", what.len ? "; " : "", m->srv[k].name);
+	if (untrusted.len)
+		buf_printf(&what, "%sthe apiKeyHelper of .claude/settings.json ('%.80s')", what.len ? "; " : "", untrusted.p);
+	if (what.len && interactive && !m->trusted && cli_trust_ask(bound->dir[0], what.p)) {
+		m->trusted = 1;
+		if (untrusted.len) {
+			key_helper->len = 0;
+			buf_add(key_helper, untrusted.p, untrusted.len);
+		}
+	} else if (untrusted.len && !m->trusted) {
+		base_dprintf(2, "agent: the apiKeyHelper of .claude/settings.json was not run: this folder is not trusted; run "
+		        "agent here in a terminal once and trust it, or set apiKeyHelper in ~/.claude/settings.json\n");
+	}
+	L->tools.mcp = m;
+	mcp_start(m, cwd, trust, mcp_list);
+out:
+	buf_free(&untrusted);
+	buf_free(&what);
+	return r;
+}
+
 static int
 cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 {
@@ -12349,7 +13064,7 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 	ssize_t r;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return err_set(e, AG_E_IO, "apiKeyHelper: cannot create a pipe");
-	pid = fork();
+	pid = base_fork_kept();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0)
@@ -12458,8 +13173,9 @@ main(int argc, char **argv)
 	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
 	int sandbox = 0, status_only = 0;
 	struct buf key_helper = {0}, helper_key = {0};
-	const char *resume = NULL, *provider = NULL, *mcp_cfg[8];
-	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0;
+	const char *resume = NULL, *provider = NULL, *mcp_cfg[8], *add_dir[AG_BOUND_DIRS];
+	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0, nadd_dir = 0;
+	static struct bound bound;               /* the trust boundary, reached through L.tools and L.perm */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
 	long long thinking = 0;
@@ -12576,6 +13292,13 @@ main(int argc, char **argv)
 				else
 					L.max_retries = (int)num;
 				max_retries_set = 1;
+			}
+		} else if (cli_is(a, "--add-dir")) {
+			if ((v = cli_value(argc, argv, &i, "--add-dir", &e)) != NULL) {
+				if (nadd_dir == AG_BOUND_DIRS - 1)
+					err_set(&e, AG_E_USAGE, "--add-dir: at most %d directories", AG_BOUND_DIRS - 1);
+				else
+					add_dir[nadd_dir++] = v;
 			}
 		} else if (cli_is(a, "--mcp-config")) {
 			if ((v = cli_value(argc, argv, &i, "--mcp-config", &e)) != NULL && nmcp_cfg < 8)
@@ -12700,46 +13423,24 @@ main(int argc, char **argv)
 		{ rc = 1; goto done; }
 	}
 
-	/* MCP servers: --mcp-config files, the project's .mcp.json, ~/.claude.json; started side by side */
-	{
-		char path[PATH_MAX + 32];
-		const char *h = getenv("HOME");
-		L.tools.mcp = &mcp;
-		for (i = 0; i < nmcp_cfg; i++)
-			if (mcp_config(&mcp, mcp_cfg[i], 1, &e))
-				goto usage_error;
-		base_snprintf(path, sizeof path, "%s/.mcp.json", L.tools.cwd);
-		if (mcp_config(&mcp, path, 0, &e))
+	/* the trust boundary: the starting directory and the added ones */
+	if (bound_add(&bound, "/", L.tools.cwd, &e) < 0)
+		goto usage_error;
+	for (i = 0; i < nadd_dir; i++)
+		if (bound_add(&bound, L.tools.cwd, add_dir[i], &e) < 0)
 			goto usage_error;
-		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude.json", h) < (int)sizeof path &&
-		    mcp_config(&mcp, path, 0, &e))
-			goto usage_error;
-		mcp_start(&mcp, L.tools.cwd, &trust, mcp_list);
-		if (mcp_list) {
-			struct buf b = {0};
-			mcp_report(&mcp, &b);
-			base_dprintf(1, "%s", b.p);
-			buf_free(&b);
-			rc = 0;
-			goto done;
-		}
-	}
-
-	/* settings files: the user's, the project's, the project's local one */
-	{
-		char path[PATH_MAX + 32];
-		const char *h = getenv("HOME");
-		if (h && *h && base_snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
-		    perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
-			goto usage_error;
-		base_snprintf(path, sizeof path, "%s/.claude/settings.json", L.tools.cwd);
-		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
-			goto usage_error;
-		base_snprintf(path, sizeof path, "%s/.claude/settings.local.json", L.tools.cwd);
-		if (perm_load_settings(&L.perm, path, &key_helper, &sandbox, &e))
-			goto usage_error;
-		if (skip_perm)
-			L.perm.mode = PERM_BYPASS;
+	L.tools.bound = L.perm.bound = &bound;
+	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, &sandbox, interactive, mcp_list, &e))
+		goto usage_error;
+	if (skip_perm)
+		L.perm.mode = PERM_BYPASS;
+	if (mcp_list) {
+		struct buf b = {0};
+		mcp_report(&mcp, &b);
+		base_dprintf(1, "%s", b.p);
+		buf_free(&b);
+		rc = 0;
+		goto done;
 	}
 	L.perm.interactive = interactive;
 	if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
@@ -13013,6 +13714,7 @@ usage_error:
 	}
 done:
 	mcp_stop(&mcp);
+	bound_free(&bound);
 	loop_agents_free(&agents);
 	if (helper_key.p)
 		explicit_bzero(helper_key.p, helper_key.len);

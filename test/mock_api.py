@@ -41,6 +41,9 @@ A spec is a dict (every key optional):
                            closed after it. write_size, write_delay, stall and cut_after apply.
   close: true              send "connection: close" and close after this response
   stall: seconds           sleep before sending anything
+  on_request: callable     (from Python only) called with the recorded request (the dict described below)
+                           before anything is sent for this spec, e.g. to change the files the agent sees
+                           between two of its calls; an exception is a mock error (srv.errors)
 
 OpenAI Chat Completions dialect. A request to POST .../chat/completions (e.g. /v1/chat/completions) takes
 the next spec like any other, plus these body keys (the stream is `data: {chunk}` lines, each
@@ -712,6 +715,8 @@ class MockServer:
 
     def _respond(self, sock, spec, req):
         """Send the response for spec; return whether the connection stays open."""
+        if callable(spec.get("on_request")):
+            spec["on_request"](req)
         if spec.get("stall"):
             time.sleep(float(spec["stall"]))
         write_size = spec.get("write_size")

@@ -4,6 +4,7 @@
 #include "t_util.h"
 
 static struct perm P;
+static struct bound B;
 static char cwd[PATH_MAX];
 
 static void
@@ -12,6 +13,7 @@ rules(int mode, const char *allow, const char *deny, const char *ask)
 	struct ag_err e = {0};
 	perm_free(&P);
 	P.mode = mode;
+	P.bound = &B;
 	if (allow)
 		perm_add(&P, RULE_ALLOW, allow, "test", &e);
 	if (deny)
@@ -23,8 +25,17 @@ rules(int mode, const char *allow, const char *deny, const char *ask)
 static int
 check(const char *tool, const char *arg)
 {
-	char why[1024];
-	return perm_check(&P, tool, arg, cwd, why, sizeof why);
+	char why[1024], real[PATH_MAX];
+	struct perm_call c;
+	memset(&c, 0, sizeof c);
+	c.tool = tool;
+	c.arg = arg;
+	c.cwd = cwd;
+	if (arg && perm_tool_is_file(tool) && bound_resolve(cwd, arg, real, sizeof real) == 0) {
+		c.arg = real;
+		c.lex = arg;
+	}
+	return perm_check(&P, &c, why, sizeof why);
 }
 
 #define DENIED(tool, arg) T_CHECK(check(tool, arg) == PERM_DENY, "refused: %s %s", tool, arg)
@@ -48,6 +59,10 @@ main(void)
 		return 1;
 	snprintf(cwd, sizeof cwd, "%.200s/proj", dir);
 	mkdir(cwd, 0755);
+	{
+		struct ag_err e = {0};
+		T_CHECK(bound_add(&B, "/", cwd, &e) == 0, "the project is the boundary");
+	}
 
 	/* a deny rule on rm holds however the command is written (print mode: no terminal, so "ask" = refuse) */
 	rules(PERM_DEFAULT, "Bash", "Bash(rm:*)", NULL);
@@ -119,6 +134,62 @@ main(void)
 	T_CHECK(check("Write", path) == PERM_DENY, "writing .mcp.json asks even in bypassPermissions");
 	snprintf(path, sizeof path, "%s/src/ok.c", cwd);
 	ALLOWED("Write", path);
+	/* paths are resolved as the kernel would: ".." after a link, chains, loops, a link to / */
+	{
+		char real[PATH_MAX], l[PATH_MAX * 2], t[PATH_MAX * 2];
+		snprintf(l, sizeof l, "%s/up", cwd);
+		T_CHECK(symlink("/etc", l) == 0, "link up -> /etc");
+		T_CHECK(bound_resolve(cwd, "up/../x.txt", real, sizeof real) == 0 && strcmp(real, "/x.txt") == 0,
+		        "up/../x.txt is /x.txt, not the project's x.txt: %s", real);
+		snprintf(l, sizeof l, "%s/c1", cwd);
+		snprintf(t, sizeof t, "%s/c2", cwd);
+		T_CHECK(symlink("c2", l) == 0 && symlink(dir, t) == 0, "a chain c1 -> c2 -> the temp dir");
+		T_CHECK(bound_resolve(cwd, "c1/proj-evil/a", real, sizeof real) == 0 && !bound_inside(&B, real) &&
+		        strstr(real, "/proj-evil/a") != NULL, "a chain of links is followed: %s", real);
+		snprintf(l, sizeof l, "%s/loop1", cwd);
+		snprintf(t, sizeof t, "%s/loop2", cwd);
+		T_CHECK(symlink("loop2", l) == 0 && symlink("loop1", t) == 0, "a loop");
+		T_CHECK(bound_resolve(cwd, "loop1/x", real, sizeof real) != 0, "a loop of links is an error");
+		snprintf(l, sizeof l, "%s/root", cwd);
+		T_CHECK(symlink("/", l) == 0, "link root -> /");
+		T_CHECK(bound_resolve(cwd, "root/etc/passwd", real, sizeof real) == 0 && strcmp(real, "/etc/passwd") == 0,
+		        "root/etc/passwd is /etc/passwd: %s", real);
+		T_CHECK(bound_resolve(cwd, "new/dir/./f", real, sizeof real) == 0 && bound_inside(&B, real),
+		        "a path that does not exist yet is inside: %s", real);
+		rules(PERM_DEFAULT, "Read,Write,Edit,Grep,Glob", NULL, NULL);
+		DENIED("Read", "root/etc/passwd");
+		DENIED("Write", "up/../tmp/x");
+		DENIED("Grep", "c1");
+		ALLOWED("Write", "new/dir/f");
+		rules(PERM_DEFAULT, "Read(//etc/**)", NULL, NULL);
+		ALLOWED("Read", "root/etc/passwd");
+		ALLOWED("Grep", "/etc/ssl");
+		DENIED("Write", "root/etc/passwd");
+		rules(PERM_DEFAULT, "Read(**)", NULL, NULL);
+		DENIED("Read", "/etc/passwd");
+	}
+	/* Bash: an allow rule covers the command, not where it writes */
+	rules(PERM_DEFAULT, "Bash(echo:*),Bash(cp:*),Bash(mv:*),Bash(tee:*),Bash(dd:*),Bash(ln:*),Bash(cat:*)", NULL, NULL);
+	{
+		static const char *const writes[] = {
+			"echo x > .claude/settings.json", "echo x >> CLAUDE.md", "echo x | tee AGENTS.md", "cp a .mcp.json",
+			"mv a .claude/settings.local.json", "dd of=CLAUDE.md", "echo x > ../out", "echo x > /tmp/evil",
+			"echo x &> /tmp/e", "echo x >| /tmp/e", "echo x > $HOME/.claude.json", "echo x > ~/.claude/settings.json",
+			"echo x > $FOO", "cp -t /tmp a", "ln -s /etc/passwd /tmp/x", "echo x > $(echo f)", "echo \"$(echo x > f)\"",
+			"echo x 2>/tmp/e", "cat <<EOF > /tmp/e\nx\nEOF", "echo x>/tmp/e", "echo ok; echo x > up/f", "cp a ~/",
+			"echo x > \"/tmp/a b\"", "cp a b /tmp/", "echo x | tee -a ok.txt /tmp/e",
+		};
+		static const char *const fine[] = {
+			"echo x > out.txt", "echo x > /dev/null", "echo x 2>&1", "echo x > sub/f", "cp a b", "echo x >&2",
+			"echo x 2>/dev/null >out.txt", "cat < /etc/hostname", "echo x | tee ok.txt",
+		};
+		for (i = 0; i < sizeof writes / sizeof writes[0]; i++)
+			DENIED("Bash", writes[i]);
+		for (i = 0; i < sizeof fine / sizeof fine[0]; i++)
+			ALLOWED("Bash", fine[i]);
+		rules(PERM_BYPASS, NULL, NULL, NULL);
+		ALLOWED("Bash", "echo x > /tmp/evil");
+	}
 	/* Read/Edit path rules */
 	rules(PERM_DEFAULT, "Edit(src/**)", "Read(**/.env)", NULL);
 	snprintf(path, sizeof path, "%s/src/a/b.c", cwd);
@@ -144,6 +215,10 @@ main(void)
 		mkdir(out, 0755);
 		snprintf(path, sizeof path, "%s/sub/f.txt", cwd);
 		T_CHECK(check("Write", path) != PERM_DENY || 1, "(the check, before the swap)");
+		{
+			char real[PATH_MAX];
+			T_CHECK(tool_path(&tc, "sub/f.txt", real, sizeof real) == 0 && strcmp(real, path) == 0, "resolved: %s", real);
+		}
 		T_CHECK(tool_store(&tc, path, "inside\n", 7, NULL, &o) == 0, "a write inside the project works");
 		rmdir(out);
 		rename(sub, out);                       /* swapped: sub -> ../outside */
@@ -158,17 +233,27 @@ main(void)
 			        "the file outside is unchanged");
 			buf_free(&b);
 		}
-		tc.outside_ok = 1;                      /* the user approved writing outside: then it goes */
-		o.text.len = 0;
-		T_CHECK(tool_store(&tc, path, "ok\n", 3, NULL, &o) == 0, "with approval to write outside it works");
+		{
+			char real[PATH_MAX];                /* resolved again, the path is outside: with approval it goes */
+			T_CHECK(tool_path(&tc, "sub/f.txt", real, sizeof real) == 0 && !bound_inside(&B, real),
+			        "sub/f.txt now resolves outside: %s", real);
+			tc.outside_ok = 1;
+			o.text.len = 0;
+			T_CHECK(tool_store(&tc, real, "ok\n", 3, NULL, &o) == 0, "with approval to write outside it works");
+		}
 		/* a symlink as the last component is written through to its target, the link stays */
 		tc.outside_ok = 0;
 		snprintf(link, sizeof link, "%s/link.txt", cwd);
 		snprintf(evil, sizeof evil, "%s/real.txt", cwd);
 		T_CHECK(file_write_atomic(evil, "a\n", 2, 0644) == 0 && symlink("real.txt", link) == 0, "link made");
 		o.text.len = 0;
-		T_CHECK(tool_store(&tc, link, "b\n", 2, NULL, &o) == 0 && lstat(link, &st) == 0 && S_ISLNK(st.st_mode),
-		        "writing through a symlink keeps the link");
+		{
+			char real[PATH_MAX];
+			T_CHECK(tool_path(&tc, "link.txt", real, sizeof real) == 0 && strcmp(real, evil) == 0,
+			        "a file symlink resolves to its target: %s", real);
+			T_CHECK(tool_store(&tc, real, "b\n", 2, NULL, &o) == 0 && lstat(link, &st) == 0 && S_ISLNK(st.st_mode),
+			        "writing through a symlink keeps the link");
+		}
 		{
 			struct buf b = {0};
 			T_CHECK(file_read_all(evil, &b, 100) == 0 && b.len == 2 && b.p[0] == 'b', "and changes its target");
