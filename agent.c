@@ -9041,7 +9041,7 @@ perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *w
 	const char *h = getenv("HOME");
 	size_t i = 0;
 	int r = perm_bash_split(cmd, &parts, &t) == 1 ? 2 : 0;
-	str_copy(what, cap, "a command inside it", 19);
+	base_snprintf(what, cap, "what a command inside `%.200s` makes of it", cmd);
 	while (!r && i < t.len) {
 		char *nl = memchr(t.p + i, '\n', t.len - i), exp[PATH_MAX], real[PATH_MAX], lex[PATH_MAX * 2];
 		const char *tg = t.p + i, *rest = NULL;

@@ -1062,6 +1062,28 @@ def t_api_key_helper_fails(c):
 
 
 @test
+def t_api_key_helper_of_an_untrusted_project(c):
+    marker = os.path.join(c.root, "helper-ran")
+    os.makedirs(c.path(".claude"))
+    with open(c.path(".claude/settings.json"), "w") as f:
+        json.dump({"apiKeyHelper": "touch %s; echo project-key-7" % marker}, f)
+    srv = c.server([say("Helped.")])
+    r = c.run(srv, env={"ANTHROPIC_API_KEY": None})
+    c.ok(r, 2)
+    c.nreq(srv, 0)
+    c.check(not os.path.exists(marker), "the apiKeyHelper of an untrusted project's settings ran")
+    c.has(r.err, "apiKeyHelper of .claude/settings.json was not run: this folder is not trusted", "stderr")
+    state = os.path.join(c.home, "state", "agent")          # trusted (as a yes at the question records it): it runs
+    os.makedirs(state, exist_ok=True)
+    with open(os.path.join(state, "trusted-folders"), "w") as f:
+        f.write(os.path.realpath(c.work) + "\n")
+    r = c.run(srv, env={"ANTHROPIC_API_KEY": None})
+    c.ok(r)
+    c.check(os.path.exists(marker), "the apiKeyHelper of a trusted project did not run")
+    c.eq(srv.requests[0]["headers"].get("x-api-key"), "project-key-7", "x-api-key")
+
+
+@test
 def t_secret_verbose_masked(c):
     srv = c.server([bash("toolu_v1", "echo hi"), say("Verbose done.")])
     r = c.run(srv, ["--verbose", "--dangerously-skip-permissions"])

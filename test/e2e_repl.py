@@ -709,6 +709,67 @@ def t_perm_write_outside_asks(c):
     c.check(not os.path.exists(os.path.join(outside, "evil.txt")), "Write went outside the project unasked")
 
 
+def _project_server(c):
+    """A project .mcp.json whose stdio server only marks that it was started (it never answers)."""
+    marker = os.path.join(c.root, "started")
+    script = c.write(os.path.join(c.root, "srv.py"),
+                     "import sys\nopen(%r, 'a').write('x')\nfor _ in sys.stdin:\n    pass\n" % marker)
+    c.write(".mcp.json", json.dumps({"mcpServers": {"proj": {"command": sys.executable, "args": [script]}}}))
+    return marker
+
+
+@test
+def t_trust_folder_asked_once(c):
+    marker = _project_server(c)
+    srv = c.server([])
+    p = c.start(srv, extra={"MCP_TIMEOUT": "300"}, wait=False)
+    s = p.wait("Trust this folder? [y/N]", "the trust question")
+    c.has(s, "the MCP server 'proj' of .mcp.json", "what the question names")
+    c.check(not os.path.exists(marker), "the project's server started before the question was answered")
+    p.line("y")
+    p.wait_prompt("the first prompt after trusting")
+    c.check(os.path.exists(marker), "the server of a trusted folder did not start")
+    with open(os.path.join(c.home, "state", "agent", "trusted-folders")) as f:
+        c.eq(f.read(), c.work + "\n", "trusted-folders")
+    p.line("/exit")
+    p.exit_code()
+    os.unlink(marker)
+    q = c.start(srv, extra={"MCP_TIMEOUT": "300"})
+    c.lacks(q.screen(), "Trust this folder", "the second start (trust is remembered)")
+    c.check(os.path.exists(marker), "the server of a remembered trusted folder did not start")
+
+
+@test
+def t_trust_folder_refused(c):
+    marker = _project_server(c)
+    srv = c.server([])
+    p = c.start(srv, extra={"MCP_TIMEOUT": "300"}, wait=False)
+    p.wait("Trust this folder? [y/N]", "the trust question")
+    p.line("n")
+    s = p.wait_prompt("the first prompt after refusing")
+    c.has(s, "Not trusted", "the answer's line")
+    c.has(s, "MCP server 'proj' from .mcp.json was not started", "the unapproved server's line")
+    c.check(not os.path.exists(marker), "the server of a folder the user did not trust started")
+    c.check(not os.path.exists(os.path.join(c.home, "state", "agent", "trusted-folders")), "a refusal was remembered")
+
+
+@test
+def t_add_dir_in_session(c):
+    other = os.path.join(c.root, "other")
+    os.makedirs(other)
+    srv = c.server([call("toolu_ad1", "Write", {"file_path": os.path.join(other, "f.txt"), "content": "x\n"}),
+                    say("written")])
+    p = c.start(srv, args=["--allowedTools", "Write"])
+    p.line("/add-dir ../other")
+    p.wait("added %s" % other, "the /add-dir answer")
+    p.line("/permissions")
+    p.wait("added dir  %s" % other, "/permissions lists the added directory")
+    p.line("go")
+    p.wait_prompt(after="written")
+    c.eq(open(os.path.join(other, "f.txt")).read(), "x\n", "the file written in the added directory")
+    c.lacks(p.screen(), "wants to run", "the screen (no question for a Write in an added directory)")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Ctrl-C
 

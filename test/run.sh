@@ -30,6 +30,7 @@ else
 		run e2e-ext-asan python3 test/e2e_ext.py --agent build/agent-asan --label asan
 		run e2e-mcp-asan python3 test/e2e_mcp.py --agent build/agent-asan --label asan
 		run e2e-agents-asan python3 test/e2e_agents.py --agent build/agent-asan --label asan
+		run e2e-escape-asan python3 test/e2e_escape.py --agent build/agent-asan --label asan
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
@@ -56,6 +57,7 @@ else
 		run e2e-ext python3 test/e2e_ext.py --agent ./agent
 		run e2e-mcp python3 test/e2e_mcp.py --agent ./agent
 		run e2e-agents python3 test/e2e_agents.py --agent ./agent
+		run e2e-escape python3 test/e2e_escape.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"
 	wait $lane2 $lane3
