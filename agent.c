@@ -125,7 +125,8 @@
 /* Error codes: 0 or a positive count is success. "Need more input" is AG_E_AGAIN, never an error. */
 enum {
 	AG_E_AGAIN = -1, AG_E_INVAL = -2, AG_E_NOMEM = -3, AG_E_IO = -4, AG_E_TIMEOUT = -5, AG_E_TLS = -6,
-	AG_E_HTTP = -7, AG_E_TOOBIG = -8, AG_E_CLOSED = -9, AG_E_API = -10, AG_E_USAGE = -11, AG_E_INTR = -12
+	AG_E_HTTP = -7, AG_E_TOOBIG = -8, AG_E_CLOSED = -9, AG_E_API = -10, AG_E_USAGE = -11, AG_E_INTR = -12,
+	AG_E_NOHOST = -13         /* the DNS says the name has no address: no retry can fix that */
 };
 
 /* printf-style formatting with vsnprintf's contract (the result is the length the whole output would
@@ -450,8 +451,8 @@ str_to_u64(const char *s, size_t n, unsigned long long max, unsigned long long *
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return AG_E_INVAL;
-		if (v > (max - (unsigned)(s[i] - '0')) / 10)
-			return AG_E_INVAL;
+		if ((unsigned)(s[i] - '0') > max || v > (max - (unsigned)(s[i] - '0')) / 10)
+			return AG_E_INVAL;                /* (a digit above max would wrap max - digit) */
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
 	*out = v;
@@ -2155,7 +2156,7 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 		if (r) {
 			base_snprintf(ns, sizeof ns, "%s%s", c.first, c.nns > 1 ? " and others" : "");
 			if (r == 1)
-				return err_set(e, AG_E_IO, "cannot resolve host %s: the DNS server (%s) says it has no "
+				return err_set(e, AG_E_NOHOST, "cannot resolve host %s: the DNS server (%s) says it has no "
 				               "address; check the name", host, ns);
 			if (r == AG_E_TIMEOUT)
 				return err_set(e, AG_E_IO, "cannot resolve host %s: no answer from the DNS server (%s, "
@@ -9198,6 +9199,7 @@ struct sess {
 	int fd;
 	char id[40];
 	char path[PATH_MAX];
+	struct buf header;        /* a new session's first line, written with its first message (none: empty) */
 };
 
 /* <state>/sessions/<cwd with '/' turned into '-'> */
@@ -9220,11 +9222,28 @@ sess_dir(const char *cwd, char *out, size_t cap, int create)
 	return 0;
 }
 
+/* A new session's file appears with its first message, never before: open it and write its header.
+ * 1 when the file is open for appending. */
+static int
+sess_ready(struct sess *s)
+{
+	if (s->fd < 0 && s->header.len) {
+		s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (s->fd >= 0 && (fd_write_all(s->fd, s->header.p, s->header.len) || fsync(s->fd) < 0)) {
+			close(s->fd);
+			unlink(s->path);
+			s->fd = -1;
+		}
+		buf_free(&s->header);
+	}
+	return s->fd >= 0;
+}
+
 static int
 sess_write_line(struct sess *s, struct buf *b)
 {
 	int r;
-	if (s->fd < 0)
+	if (!sess_ready(s))
 		return 0;
 	buf_add(b, "\n", 1);
 	r = fd_write_all(s->fd, b->p, b->len);
@@ -9276,17 +9295,16 @@ static int
 sess_create(struct sess *s, const char *cwd, const char *id, const char *model)
 {
 	char dir[PATH_MAX];
-	struct buf b = {0};
+	struct buf *b = &s->header;
 	struct jw w;
-	int r;
 	s->fd = -1;
+	b->len = 0;
 	str_copy(s->id, sizeof s->id, id, strlen(id));
 	if (sess_dir(cwd, dir, sizeof dir, 1) || base_snprintf(s->path, sizeof s->path, "%s/%s.jsonl", dir, id) >= (int)sizeof s->path)
 		return AG_E_IO;
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (s->fd < 0)
+	if (access(dir, W_OK) < 0)
 		return AG_E_IO;
-	jw_init(&w, jw_sink_buf, &b);
+	jw_init(&w, jw_sink_buf, b);
 	jw_open(&w, '{');
 	jw_key(&w, "type"); jw_str(&w, "session");
 	jw_key(&w, "id"); jw_str(&w, id);
@@ -9294,9 +9312,8 @@ sess_create(struct sess *s, const char *cwd, const char *id, const char *model)
 	jw_key(&w, "model"); jw_str(&w, model);
 	jw_key(&w, "created"); jw_int(&w, clk_now());
 	jw_close(&w, '}');
-	r = sess_write_line(s, &b);
-	buf_free(&b);
-	return r;
+	buf_add(b, "\n", 1);
+	return 0;
 }
 
 /* Open an existing session file for appending (after sess_load read it). */
@@ -9363,7 +9380,7 @@ sess_append_compact(struct sess *s, const struct conv *c)
 	struct jw w;
 	size_t i;
 	int r;
-	if (!s || s->fd < 0)
+	if (!s || !sess_ready(s))
 		return 0;
 	jw_init(&w, jw_sink_buf, &b);
 	jw_open(&w, '{');
@@ -9385,6 +9402,7 @@ sess_close(struct sess *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	buf_free(&s->header);
 }
 
 /* One {"role","content":[...]} object into the conversation; consecutive messages of one role are merged
@@ -9963,7 +9981,7 @@ loop_save(struct loop *L)
 	size_t i;
 	for (i = 0; i < L->conv.n; i++) {
 		struct msg *m = &L->conv.m[i];
-		if (m->saved < m->n && L->sess && L->sess->fd >= 0) {
+		if (m->saved < m->n && L->sess && sess_ready(L->sess)) {
 			static struct sess_sink k;
 			struct jw w;
 			k.fd = L->sess->fd;
@@ -11137,8 +11155,18 @@ loop_call(struct loop *L, const struct api_sink *sink)
 			ui_flush(L->ui);
 			L->ui->last = '\n';
 		}
-		base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
-		         (delay + 50) % 1000 / 100, attempt, L->max_retries);
+		if (attempt == 1) {                    /* the first retry says what all of them may cost */
+			long long all = 0, d;
+			int k;
+			for (k = 0; k < L->max_retries; k++)
+				all += (d = 500LL << (k < 5 ? k : 5)) > 8000 ? 8000 : d;
+			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry 1 of %d; all %d retries wait up to "
+			         "%lld s more; ANTHROPIC_MAX_RETRIES=0 stops at the first failure)", e->msg, (delay + 50) / 1000,
+			         (delay + 50) % 1000 / 100, L->max_retries, L->max_retries, (all + 999) / 1000);
+		} else {
+			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
+			         (delay + 50) % 1000 / 100, attempt, L->max_retries);
+		}
 		if (!L->ui->quiet || L->verbose)
 			ui_note(L->ui, line);
 		else
@@ -11733,6 +11761,18 @@ term_insert(struct buf *b, size_t pos, const char *s, size_t n)
 	b->p[b->len] = 0;
 }
 
+/* A line ending in a backslash goes on: the backslash, and the blanks before it, become one newline. */
+static void
+term_continue(struct buf *out)
+{
+	size_t k = out->len - 1;
+	while (k > 0 && (out->p[k - 1] == ' ' || out->p[k - 1] == '\t'))
+		k--;
+	out->p[k] = '\n';
+	out->len = k + 1;
+	out->p[out->len] = 0;
+}
+
 /* Plain input: a line from stdin, a trailing backslash continuing it. 1 line, 0 EOF, AG_E_INTR. */
 static int
 term_plain(const char *prompt, struct buf *out)
@@ -11754,7 +11794,7 @@ term_plain(const char *prompt, struct buf *out)
 		}
 		if (c == '\n') {
 			if (out->len && out->p[out->len - 1] == '\\') {
-				out->p[out->len - 1] = '\n';
+				term_continue(out);
 				fd_write_all(1, "  ", 2);
 				continue;
 			}
@@ -11836,7 +11876,8 @@ key:
 			pos++;
 		} else if (c == '\r' || c == '\n') {
 			if (pos == out->len && out->len && out->p[out->len - 1] == '\\') {
-				out->p[out->len - 1] = '\n';
+				term_continue(out);
+				pos = out->len;
 			} else {
 				pos = out->len;
 				term_refresh(t, prompt, out, pos);
@@ -12240,6 +12281,20 @@ repl_resume(struct loop *L, const char *path)
 	return 0;
 }
 
+/* How many prompts the user typed in a conversation: the user's text blocks that are not reminders
+ * (consecutive user messages are merged on load, so messages alone undercount them). */
+static size_t
+repl_prompts(const struct conv *c)
+{
+	size_t i, k, n = 0;
+	for (i = 0; i < c->n; i++)
+		for (k = 0; c->m[i].role == ROLE_USER && k < c->m[i].n; k++) {
+			const struct buf *b = &c->m[i].blk[k];
+			n += b->len && str_starts(b->p, "{\"type\":\"text\"") && !str_find(b->p, "\"text\":\"<system-reminder>");
+		}
+	return n;
+}
+
 static int
 repl_pick_session(struct loop *L)
 {
@@ -12252,17 +12307,32 @@ repl_pick_session(struct loop *L)
 		free(list);
 		return r;
 	}
-	for (i = 0; i < n && i < 20; i++) {
+	if (n > 20)
+		n = 20;
+	for (i = 0; i < n; i++) {
 		char when[32];
 		const char *base = strrchr(list[i].path, '/');
+		base = base ? base + 1 : list[i].path;
 		clk_date(list[i].mtime / 1000000000LL, when, sizeof when);
-		repl_print(L, "%3d  %s  %.20s  %s\n", i + 1, when, base ? base + 1 : list[i].path, list[i].preview);
+		repl_print(L, "%3d  %s  %.*s  %s\n", i + 1, when, (int)(strlen(base) > 6 ? strlen(base) - 6 : strlen(base)),
+		           base, list[i].preview);
 	}
-	if (term_readline(L->term, "session number? ", &line) == 1 && line.len &&
-	    !str_to_u64(line.p, line.len, (unsigned long long)n, &k) && k >= 1)
-		r = repl_resume(L, list[k - 1].path);
-	if (!r)
-		repl_print(L, "resumed: %zu messages\n", L->conv.n);
+	for (;;) {                                  /* until a number in range, or Enter / Ctrl-D for none */
+		line.len = 0;
+		if (term_readline(L->term, "session number (Enter for a new conversation)? ", &line) != 1 || !line.len)
+			break;
+		if (!str_to_u64(line.p, line.len, (unsigned long long)n, &k) && k >= 1) {
+			r = repl_resume(L, list[k - 1].path);
+			break;
+		}
+		repl_print(L, "'%.40s' is not one of the sessions above: give a number from 1 to %d\n", line.p, n);
+	}
+	if (!r) {
+		size_t u = repl_prompts(&L->conv);
+		repl_print(L, "resumed: %zu message%s, %zu of them yours\n", L->conv.n, L->conv.n == 1 ? "" : "s", u);
+	} else {
+		repl_print(L, "no session chosen: this is a new conversation\n");
+	}
 	buf_free(&line);
 	free(list);
 	return r;
@@ -12296,7 +12366,7 @@ repl_status(struct loop *L)
 	buf_printf(&b, "model: %s\nserver: %s://%s:%s%s%s\nsession: %s\npermission mode: %s%s\n"
 	           "context: %lld of %lld tokens used by the last request\n", L->cfg->model,
 	           L->cfg->url.tls ? "https" : "http", L->cfg->url.host, L->cfg->url.port, L->cfg->url.prefix,
-	           L->api->http.proxy.kind ? " (through a proxy)" : "", L->sess && L->sess->fd >= 0 ? L->sess->path : "(not saved)",
+	           L->api->http.proxy.kind ? " (through a proxy)" : "", L->sess && (L->sess->fd >= 0 || L->sess->header.len) ? L->sess->path : "(not saved)",
 	           modes[L->perm.mode], L->tools.sandbox ? ", Bash sandboxed (Landlock)" : "", L->last_input, L->ctx_window);
 	repl_ratelimits(L->api, &b);
 	repl_print(L, "%s", b.p);
@@ -13055,6 +13125,15 @@ out:
 	return r;
 }
 
+/* "WHAT: " before the error's message. */
+static void
+cli_err_prefix(struct ag_err *e, const char *what)
+{
+	char m[sizeof e->msg];
+	base_snprintf(m, sizeof m, "%s: %s", what, e->msg);
+	memcpy(e->msg, m, sizeof m);
+}
+
 static int
 cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 {
@@ -13182,6 +13261,9 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	memset(&trust, 0, sizeof trust);
 	memset(&e, 0, sizeof e);
+	L.cfg = &cfg;                                /* an early error's result object goes out through these */
+	L.ui = &ui;
+	L.t_start = clk_ms();
 	api.http.net.fd = -1;
 	sess.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
@@ -13319,10 +13401,12 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
 			cont = 1;
 		} else if (strcmp(a, "-r") == 0 || strcmp(a, "--resume") == 0) {
+			size_t id = i + 1 < argc ? strspn(argv[i + 1], "0123456789abcdef-") : 0;
 			resume = "";
-			if (i + 1 < argc && argv[i + 1][0] != '-' && strlen(argv[i + 1]) < 64 &&
-			    strspn(argv[i + 1], "0123456789abcdef-") == strlen(argv[i + 1]))
+			if (id && argv[i + 1][0] != '-' && id < 64 && (!argv[i + 1][id] || !strcmp(argv[i + 1] + id, ".jsonl"))) {
+				argv[i + 1][id] = 0;             /* the id as the picker and the file name show it */
 				resume = argv[++i];
+			}
 		} else if (a[0] == '-' && a[1]) {
 			err_set(&e, AG_E_USAGE, "unknown option '%.60s'; see agent --help", a);
 		} else {
@@ -13335,18 +13419,15 @@ main(int argc, char **argv)
 		err_set(&e, AG_E_USAGE, "the thinking budget must be at least 1024 tokens and below --max-tokens (%lld)",
 		        cfg.max_tokens);
 	(void)max_retries_set;
-	if (e.code) {
-		base_dprintf(2, "agent: %s\n", e.msg);
-		rc = 2;
-		goto done;
-	}
+	if (e.code)
+		goto usage_error;
 	if (skip_perm)
 		L.perm.mode = PERM_BYPASS;
 	if (!in_stream && !isatty(0)) {            /* piped input is part of the prompt */
 		struct buf in = {0};
 		if (file_read_all("/dev/stdin", &in, 16u << 20) == AG_E_TOOBIG) {
-			base_dprintf(2, "agent: the input on stdin is over 16 MB; pass a smaller prompt\n");
-			{ rc = 2; goto done; }
+			err_set(&e, AG_E_USAGE, "the input on stdin is over 16 MB; pass a smaller prompt");
+			goto usage_error;
 		}
 		if (in.len) {
 			if (prompt.len)
@@ -13360,15 +13441,17 @@ main(int argc, char **argv)
 		print = 1;
 	interactive = !print && isatty(0) && isatty(1);
 	if (!print && !interactive) {
-		base_dprintf(2, "agent: not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
-		        "terminal for an interactive session\n");
-		{ rc = 2; goto done; }
+		err_set(&e, AG_E_USAGE, "not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
+		        "terminal for an interactive session");
+		goto usage_error;
 	}
 	if ((status_only || mcp_list) && !prompt.len)
 		buf_adds(&prompt, "hi");
+	if (strspn(prompt.p ? prompt.p : "", " \t\r\n") == prompt.len)
+		prompt.len = 0;                          /* only blanks: no prompt, as an empty stdin */
 	if (!prompt.len && !in_stream && !interactive) {
-		base_dprintf(2, "agent: no prompt: give one after -p, or pipe it on stdin\n");
-		{ rc = 2; goto done; }
+		err_set(&e, AG_E_USAGE, "no prompt: give one after -p, or pipe it on stdin");
+		goto usage_error;
 	}
 	if (!provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
 		provider = v;
@@ -13377,8 +13460,8 @@ main(int argc, char **argv)
 		if (!max_tokens_set)
 			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
 	} else if (provider && strcmp(provider, "anthropic") != 0) {
-		base_dprintf(2, "agent: the provider must be anthropic or openai, not '%.40s'\n", provider);
-		{ rc = 2; goto done; }
+		err_set(&e, AG_E_USAGE, "the provider must be anthropic or openai, not '%.40s'", provider);
+		goto usage_error;
 	}
 	cfg.verbose = L.verbose;
 	if (cfg.openai) {
@@ -13392,8 +13475,8 @@ main(int argc, char **argv)
 		}
 		base = getenv("OPENAI_BASE_URL");
 		if (url_parse(base && *base ? base : "https://api.openai.com/v1", &cfg.url, &e)) {
-			base_dprintf(2, "agent: OPENAI_BASE_URL: %s\n", e.msg);
-			{ rc = 2; goto done; }
+			cli_err_prefix(&e, "OPENAI_BASE_URL");
+			goto usage_error;
 		}
 	} else {
 		cfg.api_key = getenv("ANTHROPIC_API_KEY");
@@ -13404,8 +13487,8 @@ main(int argc, char **argv)
 			cfg.bearer = NULL;
 		base = getenv("ANTHROPIC_BASE_URL");
 		if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
-			base_dprintf(2, "agent: ANTHROPIC_BASE_URL: %s\n", e.msg);
-			{ rc = 2; goto done; }
+			cli_err_prefix(&e, "ANTHROPIC_BASE_URL");
+			goto usage_error;
 		}
 	}
 	cfg.timeout_ms = 600000;
@@ -13413,14 +13496,14 @@ main(int argc, char **argv)
 	if (v && *v) {
 		unsigned long long n;
 		if (str_to_u64(v, strlen(v), 24ULL * 3600 * 1000, &n) || n == 0) {
-			base_dprintf(2, "agent: API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'\n", v);
-			{ rc = 2; goto done; }
+			err_set(&e, AG_E_USAGE, "API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'", v);
+			goto usage_error;
 		}
 		cfg.timeout_ms = (int)n;
 	}
 	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
-		base_dprintf(2, "agent: cannot read the working directory: %s\n", strerror(errno));
-		{ rc = 1; goto done; }
+		err_set(&e, AG_E_IO, "cannot read the working directory: %s", strerror(errno));
+		goto usage_error;
 	}
 
 	/* the trust boundary: the starting directory and the added ones */
@@ -13482,10 +13565,20 @@ main(int argc, char **argv)
 		struct sess_entry *list = NULL;
 		int n = sess_list(L.tools.cwd, &list), k, found = -1;
 		char model[128] = "";
-		for (k = 0; k < n && found < 0; k++) {
+		int matches = 0;
+		for (k = 0; k < n; k++) {                /* -c: the newest; -r ID: the one session ID starts */
 			const char *fname = strrchr(list[k].path, '/');
-			if (cont || (resume && *resume && fname && str_starts(fname + 1, resume)))
-				found = k;
+			if ((cont && k == 0) || (resume && *resume && fname && str_starts(fname + 1, resume))) {
+				if (found < 0)
+					found = k;
+				matches++;
+			}
+		}
+		if (matches > 1) {
+			err_set(&e, AG_E_USAGE, "%d sessions here start with %s; give more of the id (agent -r lists them)",
+			        matches, resume);
+			free(list);
+			goto usage_error;
 		}
 		if (resume && !*resume && interactive && n > 0) {
 			found = -2;                          /* chosen from a list once the session is up */
@@ -13493,10 +13586,12 @@ main(int argc, char **argv)
 			if (n <= 0)
 				err_set(&e, AG_E_USAGE, "no saved session for %s to %s", L.tools.cwd, cont ? "continue" : "resume");
 			else if (resume && !*resume)
-				err_set(&e, AG_E_USAGE, "which session? give its id: agent -r ID (%d saved here; the newest is %s)",
-				        n, strrchr(list[0].path, '/') + 1);
+				err_set(&e, AG_E_USAGE, "which session? give its id: agent -r ID (%d saved here; the newest is %.*s)",
+				        n, (int)strlen(strrchr(list[0].path, '/') + 1) - 6, strrchr(list[0].path, '/') + 1);
 			else
-				err_set(&e, AG_E_USAGE, "no session %s for %s", resume, L.tools.cwd);
+				err_set(&e, AG_E_USAGE, "no session %s here (%s): %d saved here, the newest is %.*s; run agent -r in a "
+				        "terminal to pick one", resume, L.tools.cwd, n, (int)strlen(strrchr(list[0].path, '/') + 1) - 6,
+				        strrchr(list[0].path, '/') + 1);
 			free(list);
 			goto usage_error;
 		} else if (sess_load(list[found].path, &L.conv, model, sizeof model, &e)) {
@@ -13710,7 +13805,9 @@ main(int argc, char **argv)
 	if (0) {
 usage_error:
 		base_dprintf(2, "agent: %s\n", e.msg);
-		rc = 2;
+		rc = e.code == AG_E_USAGE ? 2 : 1;
+		if (L.out_format != OUT_TEXT)      /* scripts that parse stdout get the error as a result too */
+			loop_emit_result(&L, "error_during_execution", 1, e.msg);
 	}
 done:
 	mcp_stop(&mcp);

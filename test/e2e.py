@@ -765,6 +765,36 @@ def _(ctx):
     ctx.requests(srv, 0)
 
 
+@test("TLS failures no retry can fix are not retried")
+def _(ctx):
+    for kind, tls13, what in (("untrusted", False, "SSL_CERT_FILE"), ("server", True, "TLS 1.3")):
+        srv = ctx.server({"text": "must not be seen"}, {"text": "must not be seen"}, tls=kind, tls13_only=tls13)
+        r = prompt_run(ctx, srv, env={"ANTHROPIC_MAX_RETRIES": "3"})
+        ctx.failed(r, what)
+        ctx.check("retrying" not in r.err, "%s: retried: %r" % (kind, r.err[-300:]))
+        ctx.check(srv.connections == 1, "%s: %d connections, expected 1 (no retry)" % (kind, srv.connections))
+
+
+@test("early errors in --output-format json and stream-json are result objects")
+def _(ctx):
+    cases = ((["--bogus"], {}, (), "unknown option '--bogus'"),
+             ([], {}, ("ANTHROPIC_API_KEY",), "no API key"),
+             ([], {"ANTHROPIC_BASE_URL": "ftp://x"}, (), "ANTHROPIC_BASE_URL"),
+             (["--model"], {}, (), "--model"))
+    for fmt in ("json", "stream-json"):
+        for args, env, unset, want in cases:
+            r = ctx.run(["-p", "Hi", "--output-format", fmt] + args, env=env, unset=unset)
+            ctx.exit_code(r, 2)
+            lines = r.stdout.decode().strip().split("\n")
+            ctx.check(len(lines) == 1 and lines[0], "%s %s: expected one line on stdout, got %r" % (fmt, args, r.stdout))
+            obj = json.loads(lines[0])
+            ctx.check(obj.get("type") == "result" and obj.get("is_error") is True, "%s %s: %r" % (fmt, args, obj))
+            ctx.check(want in obj.get("result", ""), "%s %s: result %r lacks %r" % (fmt, args, obj.get("result"), want))
+    r = ctx.run(["-p", "Hi", "--bogus"])
+    ctx.exit_code(r, 2)
+    ctx.check(r.stdout == b"", "text format: stdout not empty: %r" % r.stdout)
+
+
 @test("TLS wrong host name")
 def _(ctx):
     srv = ctx.server({"text": "must not be seen"}, tls="wrong")

@@ -698,6 +698,18 @@ def t_nxdomain(c):
 
 
 @test
+def t_nxdomain_not_retried(c):
+    """No retry can make a name exist: one lookup, no retry lines, even with retries allowed."""
+    srv = c.server([say("Never.")])
+    c.zone({"api.test": [("A", "127.0.0.1")]})
+    r = c.go(srv, "nope.test", extra={"ANTHROPIC_MAX_RETRIES": "3"})
+    c.failed(r, NOADDR % ("nope.test", "127.0.0.1"), srv)
+    c.lacks(r.err, "retrying", "stderr")
+    c.eq(sorted(c.queries()), [("127.0.0.1", "nope.test", "A"), ("127.0.0.1", "nope.test", "AAAA")],
+         "DNS queries (one lookup)")
+
+
+@test
 def t_no_address_records(c):
     """The name exists but has neither A nor AAAA (NOERROR, empty answers)."""
     srv = c.server([say("Never.")])

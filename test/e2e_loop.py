@@ -947,6 +947,29 @@ def t_perm_default_refuses_bash_write_edit(c):
 
 
 @test
+def t_blank_prompt_is_no_prompt(c):
+    srv = c.server([say("never")])
+    for stdin, prompt in (("   \n\n", None), ("", "  \t "), ("\n", "")):
+        argv = [c.agent, "-p"] + ([prompt] if prompt is not None else [])
+        r = c.spawn(argv, c.env(srv), srv, stdin=stdin)
+        c.eq(r.rc, 2, "exit code for a blank prompt %r / stdin %r" % (prompt, stdin))
+        c.has(r.err, "no prompt", "stderr")
+    c.nreq(srv, 0, " (a blank prompt is never sent)")
+
+
+@test
+def t_first_retry_line_says_how_long(c):
+    srv = c.server([{"status": 503, "body": "busy"}, {"status": 503, "body": "busy"}, say("made it")])
+    r = c.run(srv, [], extra={"ANTHROPIC_MAX_RETRIES": "2"})
+    c.ok(r)
+    lines = [ln for ln in r.err.split("\n") if "retrying in" in ln]
+    c.eq(len(lines), 2, "retry lines")
+    c.has(lines[0], "503", "the first retry line (the reason)")
+    c.has(lines[0], "retry 1 of 2; all 2 retries wait up to 2 s more", "the first retry line (the cost of all)")
+    c.lacks(lines[1], "all 2 retries", "the second retry line")
+
+
+@test
 def t_perm_allowed_bash(c):
     srv = c.server([bash("toolu_pa1", "touch marker"), say("ok")])
     r = c.run(srv, ["--allowedTools", "Bash"])

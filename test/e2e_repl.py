@@ -1115,7 +1115,7 @@ def t_resume_command(c):
     c.eq(c.run(srv, [], prompt="second-session-words").rc, 0, "second print run")
     p = c.start(srv)
     p.line("/resume")
-    s = p.wait(lambda s: p.tail(s).startswith("session number?"), "session number?")
+    s = p.wait(lambda s: p.tail(s).startswith("session number"), "session number?")
     m = re.search(r"^\s*(\d+)\s.*first-session-words", s, re.M)
     c.check(m, "no numbered line for first-session-words")
     c.check(re.search(r"^\s*\d+\s.*second-session-words", s, re.M), "no numbered line for second-session-words")
@@ -1131,13 +1131,90 @@ def t_resume_flag_interactive_lists(c):
     srv = c.server([say("R-first"), say("R-go-on")])
     c.eq(c.run(srv, [], prompt="only-session-words").rc, 0, "print run")
     p = c.start(srv, ["-r"], wait=False)
-    s = p.wait(lambda s: p.tail(s).startswith("session number?"), "session number?")
+    s = p.wait(lambda s: p.tail(s).startswith("session number"), "session number?")
     m = re.search(r"^\s*(\d+)\s.*only-session-words", s, re.M)
     c.check(m, "no numbered line for only-session-words")
     p.line(m.group(1))
     p.wait_prompt()
     b = c.exchange(p, srv, "go on", "R-go-on")
     c.eq([texts(x)[-1] for x in b["messages"]], ["only-session-words", "R-first", "go on"], "texts after -r")
+
+
+@test
+def t_no_empty_session_file(c):
+    srv = c.server([])
+    p = c.start(srv)
+    p.line("/exit")
+    c.eq(p.exit_code(), 0, "exit code of /exit")
+    c.eq(c.sess_files(), [], "session files after a start without a message")
+    srv = c.server([say("R1")])
+    c.eq(c.run(srv, [], prompt="saved-words").rc, 0, "print run")
+    files = c.sess_files()
+    p = c.start(srv, ["-r"], wait=False)       # -r, Enter for none: a new conversation, unsaved until it has a message
+    p.wait(lambda s: p.tail(s).startswith("session number"), "session number?")
+    p.keys("Enter")
+    p.wait_prompt(after="no session chosen: this is a new conversation")
+    p.line("/exit")
+    p.exit_code()
+    c.eq(c.sess_files(), files, "session files after agent -r, no choice and no message")
+
+
+@test
+def t_resume_picker_bad_input(c):
+    srv = c.server([say("R-one"), say("R-two"), say("R-go-on")])
+    c.eq(c.run(srv, [], prompt="first-words").rc, 0, "print run")
+    c.eq(c.run(srv, [], prompt="second-words").rc, 0, "print run")
+    p = c.start(srv, ["-r"], wait=False)
+    p.wait(lambda s: p.tail(s).startswith("session number"), "session number?")
+    p.line("99")
+    p.wait("'99' is not one of the sessions above: give a number from 1 to 2", "the answer to 99")
+    p.wait(lambda s: p.tail(s).startswith("session number"), "session number? again after 99")
+    p.line("abc")
+    s = p.wait("'abc' is not one of the sessions above", "the answer to abc")
+    m = re.search(r"^\s*(\d+)\s.*first-words", s, re.M)
+    c.check(m, "no numbered line for first-words")
+    p.line(m.group(1))
+    s = p.wait_prompt(after="resumed")
+    c.has(s, "resumed: 2 messages, 1 of them yours", "the resumed line")
+    b = c.exchange(p, srv, "go on", "R-go-on")
+    c.eq([texts(x)[-1] for x in b["messages"]], ["first-words", "R-one", "go on"], "texts after the picker")
+
+
+@test
+def t_resume_id_forms(c):
+    srv = c.server([say("R1"), say("R2"), say("R3"), say("R4")])
+    c.eq(c.run(srv, [], prompt="the-session").rc, 0, "print run")
+    name = os.path.basename(c.sess_files()[0])
+    sid = name[:-len(".jsonl")]
+    r = c.run(srv, ["-r", "deadbeef"], prompt="x")
+    c.eq(r.rc, 2, "exit code of -r with an unknown id")
+    c.has(r.err, "no session deadbeef here", "stderr")
+    c.has(r.err, "the newest is %s;" % sid, "stderr (the id as --resume takes it)")
+    c.lacks(r.err, ".jsonl", "stderr")
+    for arg in (name, sid[:6]):
+        r = c.run(srv, ["-r", arg], prompt="again")
+        c.eq(r.rc, 0, "exit code of -r %s" % arg)
+        b = c.body(srv, len(srv.requests) - 1)
+        c.eq(texts(b["messages"][0])[-1], "the-session", "first message after -r %s" % arg)
+    d = os.path.dirname(c.sess_files()[0])
+    for twin in ("aaaa1111-0000-4000-a000-000000000001", "aaaa2222-0000-4000-a000-000000000002"):
+        shutil.copy(os.path.join(d, name), os.path.join(d, twin + ".jsonl"))
+    n = len(srv.requests)
+    r = c.run(srv, ["-r", "aaaa"], prompt="x")
+    c.eq(r.rc, 2, "exit code of -r with an ambiguous prefix")
+    c.has(r.err, "2 sessions here start with aaaa", "stderr")
+    c.nreq(srv, n, " (none for an ambiguous -r)")
+
+
+@test
+def t_continued_line_drops_blank_before_backslash(c):
+    srv = c.server([say("got it")])
+    p = c.start(srv)
+    p.type("line one \\")
+    p.keys("Enter")
+    p.line("line two")
+    b = c.wait_req(srv, 1)
+    c.eq(texts(b["messages"][-1])[-1], "line one\nline two", "the continued prompt")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -468,9 +468,25 @@ t_conf(void)
 	        "str_find");
 }
 
+/* Whole numbers with a ceiling: a digit above the ceiling must not wrap the overflow check ("9" with max 1
+ * once passed, and the session picker took 99 of 2 sessions). */
+static void
+t_u64(void)
+{
+	unsigned long long v = 7;
+	T_CHECK(str_to_u64("99", 2, 2, &v) != 0 && v == 7, "99 is over a ceiling of 2");
+	T_CHECK(str_to_u64("9", 1, 1, &v) != 0, "9 is over a ceiling of 1");
+	T_CHECK(str_to_u64("2", 1, 2, &v) == 0 && v == 2, "2 is within a ceiling of 2");
+	T_CHECK(str_to_u64("18446744073709551615", 20, ~0ULL, &v) == 0 && v == ~0ULL, "the largest value");
+	T_CHECK(str_to_u64("18446744073709551616", 20, ~0ULL, &v) != 0, "one over the largest value");
+	T_CHECK(str_to_u64("100", 3, 100, &v) == 0 && v == 100 && str_to_u64("101", 3, 100, &v) != 0, "100 and 101 against 100");
+	T_CHECK(str_to_u64("", 0, 5, &v) != 0 && str_to_u64("1a", 2, 50, &v) != 0, "empty and non-digits");
+}
+
 int
 main(void)
 {
+	t_u64();
 	t_format();
 	t_sort();
 	t_roots();
