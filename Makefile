@@ -50,7 +50,7 @@ X_LD_s390x        =
 
 UNIT = $(patsubst test/%.c,build/%,$(wildcard test/t_*.c))
 
-.PHONY: all test asan valgrind fuzz bench toc toc-check clean cross test-cross cross-warn
+.PHONY: all test asan valgrind fuzz bench toc toc-check readme clean cross test-cross cross-warn
 # `make ARCH=aarch64` builds build/cross/agent-aarch64 instead of ./agent (ARCH only from the command line, so
 # a stray ARCH in the environment never changes the host build).
 ifeq ($(origin ARCH),command line)
@@ -152,6 +152,10 @@ toc:
 
 toc-check:
 	@sh test/toc.sh --check agent.c
+
+# README's board table from the binaries' sizes and the last test runs (test/readme.py)
+readme:
+	@python3 test/readme.py --write
 
 clean:
 	rm -rf build agent

@@ -11160,9 +11160,10 @@ loop_call(struct loop *L, const struct api_sink *sink)
 			int k;
 			for (k = 0; k < L->max_retries; k++)
 				all += (d = 500LL << (k < 5 ? k : 5)) > 8000 ? 8000 : d;
-			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry 1 of %d; all %d retries wait up to "
-			         "%lld s more; ANTHROPIC_MAX_RETRIES=0 stops at the first failure)", e->msg, (delay + 50) / 1000,
-			         (delay + 50) % 1000 / 100, L->max_retries, L->max_retries, (all + 999) / 1000);
+			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry 1 of %d); the %d retr%s wait up to "
+			         "%lld s in all (ANTHROPIC_MAX_RETRIES=0: no retries)", e->msg, (delay + 50) / 1000,
+			         (delay + 50) % 1000 / 100, L->max_retries, L->max_retries, L->max_retries == 1 ? "y" : "ies",
+			         (all + 999) / 1000);
 		} else {
 			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
 			         (delay + 50) % 1000 / 100, attempt, L->max_retries);
@@ -12712,7 +12713,8 @@ static void
 cli_usage(int fd)
 {
 	base_dprintf(fd,
-	        "usage: agent -p PROMPT [options]     do the task, print the answer, exit\n"
+	        "usage: agent [options] [PROMPT]      an interactive session in a terminal (PROMPT: its first request)\n"
+	        "       agent -p PROMPT [options]     do the task, print the answer, exit\n"
 	        "       echo PROMPT | agent -p        the prompt may come on stdin\n"
 	        "\n"
 	        "options:\n"
@@ -12757,6 +12759,10 @@ cli_usage(int fd)
 	        "  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
 	        "  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
 	        "  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
+	        "  ANTHROPIC_MAX_RETRIES  retries of a failed request (default 10, as --max-retries)\n"
+	        "  MAX_THINKING_TOKENS    extended thinking budget (as --thinking)\n"
+	        "  AGENT_CONTEXT_WINDOW   tokens of context the model has (default 200000: when to compact)\n"
+	        "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   proxies as curl reads them (lower case too)\n"
 	        "  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
 	        "  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
 	        "  XDG_STATE_HOME, XDG_CONFIG_HOME   where agent keeps state (~/.local/state/agent, ~/.config/agent)\n"

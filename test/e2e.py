@@ -795,6 +795,25 @@ def _(ctx):
     ctx.check(r.stdout == b"", "text format: stdout not empty: %r" % r.stdout)
 
 
+@test("--help and README name every environment variable agent.c reads")
+def _(ctx):
+    src = open(os.path.join(os.path.dirname(HERE), "agent.c"), encoding="utf-8").read()
+    names = set(re.findall(r'(?:getenv|_env_ms|_env_num)\("([A-Z][A-Z0-9_]+)"', src))
+    names |= set(n for n in re.findall(r'"([A-Z]+_PROXY)"', src))
+    names -= {"HOME", "TERM", "AGENT_TEST_NOW"}          # the OS's, and the tests' own clock
+    ctx.check(len(names) > 20, "found only %d variables in agent.c: %r" % (len(names), sorted(names)))
+    r = ctx.run(["--help"])
+    ctx.exit_code(r, 0)
+    readme = open(os.path.join(os.path.dirname(HERE), "README.md"), encoding="utf-8").read()
+    env_table = readme[readme.index("## Environment"):]
+    out = r.stdout.decode()
+    missing_help = sorted(n for n in names if n not in out)
+    missing_readme = sorted(n for n in names if "`%s`" % n not in env_table)
+    ctx.check(not missing_help, "--help does not name %r" % missing_help)
+    ctx.check(not missing_readme, "README's Environment section does not name %r" % missing_readme)
+    ctx.check("agent [options] [PROMPT]" in out, "--help's usage lacks the interactive form")
+
+
 @test("TLS wrong host name")
 def _(ctx):
     srv = ctx.server({"text": "must not be seen"}, tls="wrong")
