@@ -1,6 +1,6 @@
 # agent: one static binary from agent.c, musl, BearSSL and jsmn. `./build.sh` installs what is missing.
-# Targets: all (static, stripped, size printed), test, asan, valgrind, fuzz, bench, toc, clean,
-# cross and test-cross (see "Cross builds" below; `./build.sh cross` installs what they need).
+# Targets: all (static, stripped, size printed), test, asan, valgrind, fuzz, bench, toc, clean, readme,
+# ipk, openwrt-feed, dist, cross and test-cross (see "Cross builds" below; `./build.sh cross` installs what they need).
 
 MUSL_CC   ?= musl-gcc
 HOST_CC   ?= gcc
@@ -25,17 +25,29 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 # musl-gcc.specs) and Debian's BearSSL for it. aarch64 and armhf come from installed multiarch packages;
 # mipsel and s390x (big-endian, for portability checks only) from .debs unpacked into build/cross/sysroot-ARCH,
 # since installing them fails on dependencies. `./build.sh cross` sets all of this up.
-CROSS_ARCHS ?= aarch64 armhf mipsel
-XARCHS       = aarch64 armhf mipsel s390x
+# armel: Debian's musl and BearSSL for ARMv5TE soft-float EABI, unpacked the same way. mips (big-endian) and
+# riscv64: Debian ships neither, so `./build.sh cross` builds both from Debian's own source packages into
+# build/cross/sysroot-ARCH.
+CROSS_ARCHS ?= aarch64 armhf armel mipsel mips riscv64
+XARCHS       = aarch64 armhf armel mipsel mips riscv64 s390x
 X_TRIPLET_aarch64 = aarch64-linux-gnu
 X_TRIPLET_armhf   = arm-linux-gnueabihf
+X_TRIPLET_armel   = arm-linux-gnueabi
 X_TRIPLET_mipsel  = mipsel-linux-gnu
+X_TRIPLET_mips    = mips-linux-gnu
+X_TRIPLET_riscv64 = riscv64-linux-gnu
 X_TRIPLET_s390x   = s390x-linux-gnu
 X_MUSL_aarch64    = aarch64-linux-musl
 X_MUSL_armhf      = arm-linux-musleabihf
+X_MUSL_armel      = arm-linux-musleabi
 X_MUSL_mipsel     = mipsel-linux-musl
+X_MUSL_mips       = mips-linux-musl
+X_MUSL_riscv64    = riscv64-linux-musl
 X_MUSL_s390x      = s390x-linux-musl
+X_ROOT_armel      = build/cross/sysroot-armel
 X_ROOT_mipsel     = build/cross/sysroot-mipsel
+X_ROOT_mips       = build/cross/sysroot-mips
+X_ROOT_riscv64    = build/cross/sysroot-riscv64
 X_ROOT_s390x      = build/cross/sysroot-s390x
 X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-aliasing=2
 # The data segment starts on a new page in the file too: the toolchains' default 64 KB "pages" for aarch64
@@ -43,14 +55,21 @@ X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-alia
 # mipsel: agent.c as MIPS16e (musl and BearSSL stay MIPS32; calls between them interlink): 399 -> 354 KB;
 # -mplt: direct calls instead of loads from the GOT, as suits a static executable: 13 KB less again.
 X_CF_mipsel       = -mips16 -minterlink-compressed -mplt
+# mips (big-endian: ath79, lantiq): the same MIPS16e code, tuned for the 24Kc (MIPS32r2, as Debian's default)
+X_CF_mips         = -mips16 -minterlink-compressed -mplt -mtune=24kc
+# armel: ARMv5TE in ARM state (no Thumb-2, no VFP or NEON): runs on ARMv5 (Kirkwood) and ARMv6 (Pi Zero, Pi 1)
+X_CF_armel        = -march=armv5te -marm
 X_LD_aarch64      = -Wl,-z,max-page-size=16384 -Wl,-z,common-page-size=4096
 X_LD_mipsel       = -Wl,-z,max-page-size=4096
+X_LD_mips         = -Wl,-z,max-page-size=4096
+X_LD_armel        =
+X_LD_riscv64      = -Wl,-z,max-page-size=4096
 X_LD_armhf        =
 X_LD_s390x        =
 
 UNIT = $(patsubst test/%.c,build/%,$(wildcard test/t_*.c))
 
-.PHONY: all test asan valgrind fuzz bench toc toc-check readme clean cross test-cross cross-warn
+.PHONY: all test asan valgrind fuzz bench toc toc-check readme ipk openwrt-feed dist clean cross test-cross cross-warn
 # `make ARCH=aarch64` builds build/cross/agent-aarch64 instead of ./agent (ARCH only from the command line, so
 # a stray ARCH in the environment never changes the host build).
 ifeq ($(origin ARCH),command line)
@@ -152,6 +171,16 @@ toc:
 
 toc-check:
 	@sh test/toc.sh --check agent.c
+
+# Packages (test/pkg.sh): `make ipk ARCH=mips` -> build/dist/agent_VERSION-1_mips_24kc.ipk (no ARCH: x86_64);
+# `make openwrt-feed` -> build/openwrt-feed/agent (a package definition for OpenWrt's build system); `make dist`
+# -> build/dist/agent-VERSION-ARCH for every board built, SHA256SUMS, the FROM scratch Dockerfile, install.txt.
+ipk: $(or $(X_ONE),agent)
+	@sh test/pkg.sh ipk $(or $(filter-out host amd64,$(ARCH)),x86_64)
+openwrt-feed: build/roots.h
+	@sh test/pkg.sh feed
+dist: agent cross
+	@sh test/pkg.sh dist build/dist x86_64 $(CROSS_ARCHS)
 
 # README's board table from the binaries' sizes and the last test runs (test/readme.py)
 readme:

@@ -10,7 +10,7 @@
 #   3. Instruction counts (valgrind --tool=callgrind on build/agent-dbg, the glibc -O1 build of the same
 #      agent.c): one text delta parsed and printed; one turn's request assembly; the TLS handshake. Two rounds.
 #      Then where the instructions of a 1 MB stream like 2's go, by function group.
-#   4. The same instruction counts under qemu-user for x86_64 (./agent), aarch64, armhf and mipsel
+#   4. The same instruction counts under qemu-user for x86_64 (./agent), aarch64, armhf, armel, mipsel, mips, riscv64
 #      (build/cross), through test/qemu_insn.c, a TCG plugin (needs Debian's qemu-user: qemu-user-static has
 #      no plugin support; without it, wall and CPU times under qemu-*-static instead).
 #   5. Memory: the 50-turn session of test/bench.sh (20 KB per tool result) under prlimit --as=16777216, and in
@@ -51,7 +51,7 @@ fi
 mkdir -p "$tmp/bin"
 cp agent "$tmp/bin/agent"
 [ -x build/agent-dbg ] && cp build/agent-dbg "$tmp/bin/agent-dbg"
-for a in aarch64 armhf mipsel; do [ -x build/cross/agent-$a ] && cp build/cross/agent-$a "$tmp/bin/agent-$a"; done
+for a in aarch64 armhf armel mipsel mips riscv64; do [ -x build/cross/agent-$a ] && cp build/cross/agent-$a "$tmp/bin/agent-$a"; done
 agent=$tmp/bin/agent
 
 sh test/mkcerts.sh "$tmp/certs" >/dev/null || exit 1
@@ -409,12 +409,15 @@ if want 4; then
 	echo "== 4. the same counts under qemu-user (test/qemu_insn.c plugin; the static musl -Oz binaries), two rounds"
 	if command -v qemu-aarch64 >/dev/null 2>&1 && qemu-aarch64 -h 2>&1 | grep -q -- '-plugin' &&
 		gcc -shared -fPIC -O2 -o "$tmp/libinsn.so" test/qemu_insn.c 2> "$tmp/plugin.err"; then
-		for a in x86_64 aarch64 armhf mipsel; do
+		for a in x86_64 aarch64 armhf armel mipsel mips riscv64; do
+			# the CPU models test/cross.sh runs them on
 			case $a in x86_64) qbin=$agent; q=qemu-x86_64 ;; armhf) qbin=$tmp/bin/agent-armhf; q=qemu-arm ;;
+			armel) qbin=$tmp/bin/agent-armel; q="qemu-arm -cpu arm926" ;;
+			mipsel|mips) qbin=$tmp/bin/agent-$a; q="qemu-$a -cpu 24Kc" ;;
 			*) qbin=$tmp/bin/agent-$a; q=qemu-$a ;; esac
-			[ -x "$qbin" ] && command -v $q > /dev/null 2>&1 || continue
+			[ -x "$qbin" ] && command -v ${q%% *} > /dev/null 2>&1 || continue
 			qarchs="$qarchs $a"
-			echo " $a: $(stat -c %s "$qbin") bytes, under $q ($($q --version | head -n 1 | sed 's/.*version //'))"
+			echo " $a: $(stat -c %s "$qbin") bytes, under $q ($(${q%% *} --version | head -n 1 | sed 's/.*version //'))"
 			ifigures "$q" 1
 			ifigures "$q" 2
 		done
