@@ -331,7 +331,7 @@ flush_at_connect() {
 # ifigures RUNNER ROUND: the figures of one round into $tmp/if.RUNNER, as
 # "delta turn tls req1 req2 hs trust d1000 d2000 t0 t1 s0"
 ifigures() {
-	r=$1; rd=$2; k=$(echo "$1" | tr -c 'a-z0-9\n' _)
+	r=$1; rd=$2; k=$(echo "${3:-$1}" | tr -c 'a-z0-9\n' _)     # the figures' key: the board, else the runner
 	rm -rf "$tmp/ih0"; mkdir -p "$tmp/ih0"
 	irun "$r" init "https://localhost:$T_port" "turns 0" > /dev/null   # creates config and state in ih
 	rm -rf "$tmp/ih0"; cp -R "$tmp/ih" "$tmp/ih0"
@@ -418,8 +418,8 @@ if want 4; then
 			[ -x "$qbin" ] && command -v ${q%% *} > /dev/null 2>&1 || continue
 			qarchs="$qarchs $a"
 			echo " $a: $(stat -c %s "$qbin") bytes, under $q ($(${q%% *} --version | head -n 1 | sed 's/.*version //'))"
-			ifigures "$q" 1
-			ifigures "$q" 2
+			ifigures "$q" 1 "$a"
+			ifigures "$q" 2 "$a"
 		done
 	else
 		echo "  no qemu with plugin support (Debian's qemu-user has it, qemu-user-static not: apt-get install qemu-user);"
@@ -558,7 +558,7 @@ if [ $cg_ok = 1 ] || [ -n "$qarchs" ]; then
 		line="| $1 |"
 		[ $cg_ok = 1 ] && line="$line $(commas "$(f "$2" "$tmp/if.cg")") |"
 		for a in $qarchs; do
-			case $a in armhf) k=qemu_arm ;; *) k=qemu_$a ;; esac
+			k=$a
 			if [ -n "$3" ]; then line="$line - |"; else line="$line $(commas "$(f "$2" "$tmp/if.$k")") |"; fi
 		done
 		echo "$line"
