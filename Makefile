@@ -57,8 +57,9 @@ X_WARN            = -Wformat=2 -Wcast-align=strict -Wpointer-arith -Wstrict-alia
 X_CF_mipsel       = -mips16 -minterlink-compressed -mplt
 # mips (big-endian: ath79, lantiq): the same MIPS16e code, tuned for the 24Kc (MIPS32r2, as Debian's default)
 X_CF_mips         = -mips16 -minterlink-compressed -mplt -mtune=24kc
-# armel: ARMv5TE in ARM state (no Thumb-2, no VFP or NEON): runs on ARMv5 (Kirkwood) and ARMv6 (Pi Zero, Pi 1)
-X_CF_armel        = -march=armv5te -marm
+# armel: ARMv5TE (no VFP or NEON), agent.c as Thumb-1 (ARMv5TE and ARMv6 have it; Thumb-2 is ARMv6T2 on), musl and
+# BearSSL in ARM state, interworking: runs on ARMv5 (Kirkwood) and ARMv6 (Pi Zero, Pi 1). 320 -> 271 KB.
+X_CF_armel        = -march=armv5te -mthumb -mthumb-interwork
 X_LD_aarch64      = -Wl,-z,max-page-size=16384 -Wl,-z,common-page-size=4096
 X_LD_mipsel       = -Wl,-z,max-page-size=4096
 X_LD_mips         = -Wl,-z,max-page-size=4096

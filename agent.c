@@ -609,20 +609,56 @@ fd_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* In a command's keeper: the agent is gone, so the command's whole process group goes too (the keeper
- * with it). kill() is async-signal-safe. */
+static volatile sig_atomic_t base_orphaned;   /* in a command's keeper: the agent is gone */
+
 static void
 base_on_orphan(int sig)
 {
 	(void)sig;
-	kill(0, SIGKILL);
+	base_orphaned = 1;
+}
+
+/* In a keeper (a child subreaper): kill every process left below it, its own group first, then each child
+ * (an orphan of any session, setsid's included, is re-parented here), until none is left. */
+static void
+base_reap_all(void)
+{
+	int rounds;
+	for (rounds = 0; rounds < 1000; rounds++) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		pid_t self = getpid();
+		while (d && (de = readdir(d)) != NULL) {
+			char path[64], st[512], *p;
+			int fd;
+			ssize_t n;
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			base_snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, st, sizeof st - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			st[n] = 0;
+			if ((p = strrchr(st, ')')) != NULL && p[1] && p[2] && atoi(p + 4) == (int)self)
+				kill(atoi(de->d_name), SIGKILL);   /* a child: "pid (comm) state ppid ..." */
+		}
+		if (d)
+			closedir(d);
+		if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+			return;
+	}
 }
 
 /* fork() for a command the agent starts (Bash, an MCP server, apiKeyHelper), so that nothing it starts
  * outlives the agent, kill -9 included. The agent gets the pid of a small keeper that leads the command's
  * own process group and has a parent-death signal: when the agent dies, the keeper kills the group. The
  * keeper waits for the command and ends the same way it did (exit code or signal), so to the agent it is
- * the command. Returns as fork() does: 0 in the command (before its exec), the keeper's pid, or -1. */
+ * the command. It is a child subreaper, so what the command leaves behind (in the background, or in a new
+ * session by setsid) is re-parented to it and killed when the command ends or the agent dies.
+ * Returns as fork() does: 0 in the command (before its exec), the keeper's pid, or -1. */
 static pid_t
 base_fork_kept(void)
 {
@@ -631,8 +667,14 @@ base_fork_kept(void)
 	if (pid != 0)
 		return pid;
 	setpgid(0, 0);
-	signal(SIGUSR1, base_on_orphan);
+	{
+		struct sigaction sa;                  /* no SA_RESTART: the wait below must see it */
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = base_on_orphan;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);   /* what leaves the group, setsid included, stays below */
 	if (getppid() != agent)
 		kill(0, SIGKILL);                     /* the agent died before the signal was set */
 	cmd = fork();
@@ -651,7 +693,12 @@ base_fork_kept(void)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	while (waitpid(cmd, &st, 0) < 0 && errno == EINTR)
-		;
+		if (base_orphaned) {
+			kill(-getpid(), SIGTERM);         /* the keeper ignores SIGTERM; the group's processes do not */
+			base_reap_all();
+			_exit(137);
+		}
+	base_reap_all();                          /* what the command left running (background, setsid) ends with it */
 	if (WIFSIGNALED(st)) {
 		signal(WTERMSIG(st), SIG_DFL);
 		kill(getpid(), WTERMSIG(st));
@@ -4092,6 +4139,12 @@ conv_free(struct conv *c)
 
 /* ==== 8. api: Messages API request and stream ==== */
 
+#ifndef AG_ES_FRAME_MAX             /* largest Bedrock event-stream message: one event as base64, in JSON, headers */
+#define AG_ES_FRAME_MAX (AG_SSE_EVENT_MAX / 3 * 4 + 4096)
+#endif
+
+struct api_aws;
+
 struct api_cfg {
 	struct url url;
 	char model[128];
@@ -4105,6 +4158,7 @@ struct api_cfg {
 	int verbose;              /* trace requests on stderr, secrets masked */
 	long long thinking;       /* extended thinking budget, 0 for none */
 	int openai;               /* speak OpenAI's Chat Completions (--provider openai) */
+	struct api_aws *bedrock;  /* Amazon Bedrock (--provider bedrock): its region and credentials, else NULL */
 };
 
 /* What the stream tells whoever shows it; every callback is optional. */
@@ -4159,6 +4213,9 @@ struct api {
 	struct buf ratelimit;     /* the anthropic-ratelimit-* headers of the last answer */
 	jsmntok_t tok[AG_JSON_TOKENS];
 	char scratch[AG_SSE_EVENT_MAX + 1];   /* one unescaped string from the current event */
+	unsigned char es[AG_ES_FRAME_MAX];    /* Bedrock: the event-stream message being received */
+	size_t esn;
+	char esd[AG_SSE_EVENT_MAX + 1];       /* Bedrock: the stream event a chunk carries, decoded */
 };
 
 static void
@@ -4578,13 +4635,614 @@ struct api_req {
 	int count;                /* for count_tokens: no max_tokens, stream or metadata */
 };
 
+/* ---- Amazon Bedrock: credentials, Signature Version 4, the event-stream framing ---- */
+
+/* Bedrock speaks the Messages API's JSON (without model and stream, with anthropic_version) at
+ * POST /model/MODEL/invoke-with-response-stream, signed with AWS Signature Version 4, and answers in
+ * application/vnd.amazon.eventstream: binary messages whose "chunk" events carry one Messages API stream
+ * event each, base64 in a JSON "bytes" field. They are fed to the same event reader as the SSE stream. */
+
+
+struct api_aws {
+	char akid[128], secret[128], token[4096];   /* access key id, secret key, session token ("": none) */
+	char region[64];
+	char profile[64];
+	const char *bearer;       /* AWS_BEARER_TOKEN_BEDROCK: a Bedrock API key, sent as a bearer token */
+	int skip_auth;            /* CLAUDE_CODE_SKIP_BEDROCK_AUTH: a gateway signs for us */
+	long long expires;        /* unix time the credentials end, 0 = never; refreshed 5 minutes before */
+	char source[160];         /* where they came from, for --status and errors */
+	const char *refresh_cmd;  /* settings.json awsAuthRefresh: run when the credentials are refused */
+};
+
+static int
+api_sha_sink(void *ctx, const char *s, size_t n)
+{
+	br_sha256_update(ctx, s, n);
+	return 0;
+}
+
+static void
+api_hex(char *out, const unsigned char *in, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static void
+api_sha256_hex(const void *p, size_t n, char out[65])
+{
+	br_sha256_context c;
+	unsigned char h[32];
+	br_sha256_init(&c);
+	br_sha256_update(&c, p, n);
+	br_sha256_out(&c, h);
+	api_hex(out, h, 32);
+}
+
+static void
+api_hmac(const void *key, size_t kn, const void *msg, size_t mn, unsigned char out[32])
+{
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	br_hmac_key_init(&kc, &br_sha256_vtable, key, kn);
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, msg, mn);
+	br_hmac_out(&hc, out);
+	explicit_bzero(&kc, sizeof kc);
+	explicit_bzero(&hc, sizeof hc);
+}
+
+/* RFC 3986 percent-encoding of everything but the unreserved characters (and '/' when keep_slash). */
+static void
+api_uri_encode(const char *s, size_t n, int keep_slash, struct buf *out)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char pct[3] = { '%', "0123456789ABCDEF"[c >> 4], "0123456789ABCDEF"[c & 15] };
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/'))
+			buf_add(out, &c, 1);
+		else
+			buf_add(out, pct, 3);             /* (base_snprintf has no %X) */
+	}
+}
+
+static int
+api_query_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The Signature Version 4 headers of one request: x-amz-date, x-amz-content-sha256, x-amz-security-token
+ * and authorization (SigV4 over those, host and content-type), as "name: value\r\n" lines added to hd.
+ * path is the request path as sent (already percent-encoded): its canonical form encodes it once more, as
+ * AWS does for every service but S3. query is "" or "a=1&b=2" (sorted here). amz_date: YYYYMMDDTHHMMSSZ. */
+static void
+api_sigv4(const struct api_aws *k, const char *service, const char *method, const char *host, const char *path,
+          const char *query, const char *content_type, const char *payload_hex, int sha_header, const char *amz_date,
+          struct buf *hd)
+{
+	struct buf cr = {0}, sts = {0}, q = {0};
+	char chash[65], sig[65], scope[160], *parts[32];
+	unsigned char kd[32];
+	size_t np = 0, i;
+	int ct = content_type && *content_type, tok = k->token[0] != 0;
+	buf_printf(&cr, "%s\n", method);
+	api_uri_encode(path, strlen(path), 1, &cr);
+	buf_adds(&cr, "\n");
+	if (*query) {                                       /* sorted by name, then value */
+		buf_adds(&q, query);
+		parts[np++] = q.p;
+		for (i = 0; i < q.len && np < 32; i++)
+			if (q.p[i] == '&') {
+				q.p[i] = 0;
+				parts[np++] = q.p + i + 1;
+			}
+		base_sort(parts, np, sizeof *parts, api_query_cmp);
+		for (i = 0; i < np; i++)
+			buf_printf(&cr, "%s%s", i ? "&" : "", parts[i]);
+	}
+	buf_adds(&cr, "\n");
+	if (ct)
+		buf_printf(&cr, "content-type:%s\n", content_type);
+	buf_printf(&cr, "host:%s\n", host);
+	if (sha_header)
+		buf_printf(&cr, "x-amz-content-sha256:%s\n", payload_hex);
+	buf_printf(&cr, "x-amz-date:%s\n", amz_date);
+	if (tok)
+		buf_printf(&cr, "x-amz-security-token:%s\n", k->token);
+	buf_printf(&cr, "\n%shost;%sx-amz-date%s\n%s", ct ? "content-type;" : "", sha_header ? "x-amz-content-sha256;" : "",
+	           tok ? ";x-amz-security-token" : "", payload_hex);
+	api_sha256_hex(cr.p, cr.len, chash);
+	base_snprintf(scope, sizeof scope, "%.8s/%s/%s/aws4_request", amz_date, k->region, service);
+	buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, chash);
+	{
+		char k0[140];
+		int kn = base_snprintf(k0, sizeof k0, "AWS4%s", k->secret);
+		api_hmac(k0, (size_t)kn, amz_date, 8, kd);
+		api_hmac(kd, 32, k->region, strlen(k->region), kd);
+		api_hmac(kd, 32, service, strlen(service), kd);
+		api_hmac(kd, 32, "aws4_request", 12, kd);
+		api_hmac(kd, 32, sts.p, sts.len, kd);
+		explicit_bzero(k0, sizeof k0);
+	}
+	api_hex(sig, kd, 32);
+	explicit_bzero(kd, sizeof kd);
+	buf_printf(hd, "x-amz-date: %s\r\n", amz_date);
+	if (sha_header)
+		buf_printf(hd, "x-amz-content-sha256: %s\r\n", payload_hex);
+	if (tok)
+		buf_printf(hd, "x-amz-security-token: %s\r\n", k->token);
+	buf_printf(hd, "authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%shost;%sx-amz-date%s, "
+	           "Signature=%s\r\n", k->akid, scope, ct ? "content-type;" : "", sha_header ? "x-amz-content-sha256;" : "",
+	           tok ? ";x-amz-security-token" : "", sig);
+	buf_free(&cr);
+	buf_free(&sts);
+	buf_free(&q);
+}
+
+/* YYYYMMDDTHHMMSSZ of a unix time. */
+static void
+api_amz_date(long long t, char out[17])
+{
+	long long y;
+	unsigned m, d, s = (unsigned)(t % 86400);
+	clk_civil(t / 86400, &y, &m, &d);
+	base_snprintf(out, 17, "%04lld%02u%02uT%02u%02u%02uZ", y, m, d, s / 3600, s / 60 % 60, s % 60);
+}
+
+/* An ISO 8601 time as AWS writes Expiration ("2026-12-03T11:22:33Z", fractions and offsets allowed). */
+static long long
+api_iso_time(const char *s)
+{
+	unsigned long long y, mo, d, h, mi, se;
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+	    str_to_u64(s, 4, 9999, &y) || str_to_u64(s + 5, 2, 12, &mo) || str_to_u64(s + 8, 2, 31, &d) ||
+	    str_to_u64(s + 11, 2, 23, &h) || str_to_u64(s + 14, 2, 59, &mi) || str_to_u64(s + 17, 2, 60, &se))
+		return 0;
+	return clk_days((long long)y, (unsigned)mo, (unsigned)d) * 86400 + (long long)(h * 3600 + mi * 60 + se);
+}
+
+/* key = value of [section] in an INI file such as ~/.aws/credentials; 0 when found. */
+static int
+api_ini_get(const char *path, const char *section, const char *key, char *out, size_t cap)
+{
+	struct buf f = {0};
+	size_t i = 0, sl = strlen(section), kl = strlen(key);
+	int in = 0, r = -1;
+	if (file_read_all(path, &f, 1u << 20) < 0 || !f.len) {
+		buf_free(&f);
+		return -1;
+	}
+	while (i < f.len && r) {
+		char *line = f.p + i, *nl = memchr(line, '\n', f.len - i);
+		size_t n = nl ? (size_t)(nl - line) : f.len - i;
+		i += n + 1;
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		while (n && (*line == ' ' || *line == '\t'))
+			line++, n--;
+		if (n && line[0] == '[') {
+			in = n == sl + 2 && line[n - 1] == ']' && memcmp(line + 1, section, sl) == 0;
+		} else if (in && n > kl && memcmp(line, key, kl) == 0 && strchr(" \t=", line[kl])) {
+			const char *v = line + kl;
+			while (v < line + n && (*v == ' ' || *v == '\t' || *v == '='))
+				v++;
+			str_copy(out, cap, v, (size_t)(line + n - v));
+			r = 0;
+		}
+	}
+	explicit_bzero(f.p ? f.p : "", f.len);
+	buf_free(&f);
+	return r;
+}
+
+/* ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE): the profile's section
+ * name in each file. */
+static void
+api_aws_files(char *cred, char *conf, size_t cap)
+{
+	const char *h = getenv("HOME"), *v;
+	v = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	base_snprintf(cred, cap, "%s", v && *v ? v : "");
+	if (!cred[0] && h)
+		base_snprintf(cred, cap, "%s/.aws/credentials", h);
+	v = getenv("AWS_CONFIG_FILE");
+	base_snprintf(conf, cap, "%s", v && *v ? v : "");
+	if (!conf[0] && h)
+		base_snprintf(conf, cap, "%s/.aws/config", h);
+}
+
+/* AccessKeyId, SecretAccessKey, Token / SessionToken and Expiration of a JSON credentials document (the
+ * container endpoint, IMDS, credential_process all answer in this shape). */
+static int
+api_aws_json(struct api_aws *k, const char *s, size_t n, const char *source)
+{
+	struct json j;
+	jsmntok_t *tok = NULL;
+	char exp[64] = "";
+	int r = -1, o;
+	if (json_parse_alloc(&j, s, n, &tok) > 0 && j.t[0].type == JSMN_OBJECT &&
+	    ((o = json_get(&j, 0, "Credentials")) >= 0 || (o = 0) == 0) &&      /* awsCredentialExport nests them */
+	    !json_str(&j, json_get(&j, o, "AccessKeyId"), k->akid, sizeof k->akid) &&
+	    !json_str(&j, json_get(&j, o, "SecretAccessKey"), k->secret, sizeof k->secret) && k->akid[0] && k->secret[0]) {
+		k->token[0] = 0;
+		if (json_str(&j, json_get(&j, o, "Token"), k->token, sizeof k->token))
+			json_str(&j, json_get(&j, o, "SessionToken"), k->token, sizeof k->token);
+		json_str(&j, json_get(&j, o, "Expiration"), exp, sizeof exp);
+		k->expires = exp[0] ? api_iso_time(exp) : 0;
+		str_copy(k->source, sizeof k->source, source, strlen(source));
+		r = 0;
+	}
+	free(tok);
+	return r;
+}
+
+/* One small HTTP exchange with a credentials endpoint (never through a proxy): the body into out.
+ * 0, or AG_E_* with e set; a status other than 200 is AG_E_API. */
+static int
+api_fetch(const char *base, const char *method, const char *path, const char *headers, struct buf *out, int ms,
+          struct ag_err *e)
+{
+	struct http *h = calloc(1, sizeof *h);
+	char tmp[4096];
+	long r;
+	int rc;
+	if (!h)
+		return err_set(e, AG_E_NOMEM, "out of memory");
+	h->net.fd = -1;
+	h->e = e;
+	rc = url_parse(base, &h->url, e);
+	if (!rc) {
+		h->net.timeout_ms = ms;
+		h->deadline_ms = clk_ms() + ms * 2;
+		rc = http_request(h, method, path, headers, NULL, NULL);
+	}
+	while (!rc && (r = http_body_read(h, tmp, sizeof tmp)) > 0 && out->len < 65536)
+		buf_add(out, tmp, (size_t)r);
+	if (!rc && h->status != 200)
+		rc = err_set(e, AG_E_API, "%s%s%s answered HTTP %d", base, h->url.prefix[0] ? "" : "", path, h->status);
+	http_close(h);
+	explicit_bzero(h, sizeof *h);
+	free(h);
+	return rc;
+}
+
+/* The container credentials endpoint (ECS, EKS Pod Identity): AWS_CONTAINER_CREDENTIALS_FULL_URI, or
+ * http://169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN
+ * (or the file AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names). 1 when not configured. */
+static int
+api_aws_container(struct api_aws *k, struct ag_err *e)
+{
+	const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"), *tf = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	char url[2048];
+	struct buf hd = {0}, body = {0}, t = {0};
+	int rc;
+	if (full && *full)
+		str_copy(url, sizeof url, full, strlen(full));
+	else if (rel && *rel)
+		base_snprintf(url, sizeof url, "http://169.254.170.2%s", rel);
+	else
+		return 1;
+	if (tf && *tf && file_read_all(tf, &t, 16384) == 0) {
+		while (t.len && strchr("\r\n \t", t.p[t.len - 1]))
+			t.p[--t.len] = 0;
+		tok = t.p;
+	}
+	if (tok && *tok && !strpbrk(tok, "\r\n"))
+		buf_printf(&hd, "authorization: %s\r\n", tok);
+	buf_adds(&hd, "accept: application/json\r\nconnection: close\r\n");
+	rc = api_fetch(url, "GET", "", hd.p, &body, 2000, e);
+	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, "the container credentials endpoint"))
+		rc = err_set(e, AG_E_API, "the container credentials endpoint (%.200s) answered without AccessKeyId and "
+		             "SecretAccessKey", url);
+	explicit_bzero(hd.p, hd.len);
+	if (body.p)
+		explicit_bzero(body.p, body.len);
+	buf_free(&hd);
+	buf_free(&body);
+	buf_free(&t);
+	return rc;
+}
+
+/* The EC2 instance metadata service, IMDSv2: a session token by PUT, then the role's credentials.
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT moves it; AWS_EC2_METADATA_DISABLED=true turns it off (1). */
+static int
+api_aws_imds(struct api_aws *k, struct ag_err *e)
+{
+	const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"), *off = getenv("AWS_EC2_METADATA_DISABLED");
+	struct buf token = {0}, role = {0}, body = {0}, hd = {0};
+	char base[512];
+	int rc;
+	if (off && strcasecmp(off, "true") == 0)
+		return 1;
+	base_snprintf(base, sizeof base, "%s", ep && *ep ? ep : "http://169.254.169.254");
+	while (base[0] && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = 0;
+	rc = api_fetch(base, "PUT", "/latest/api/token", "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"
+	               "connection: close\r\n", &token, 1000, e);
+	if (!rc && (!token.len || memchr(token.p, '\r', token.len) || memchr(token.p, '\n', token.len)))
+		rc = err_set(e, AG_E_API, "the instance metadata service gave no session token");
+	if (!rc) {
+		buf_printf(&hd, "x-aws-ec2-metadata-token: %s\r\nconnection: close\r\n", token.p);
+		rc = api_fetch(base, "GET", "/latest/meta-data/iam/security-credentials/", hd.p, &role, 1000, e);
+	}
+	while (!rc && role.len && strchr("\r\n ", role.p[role.len - 1]))
+		role.p[--role.len] = 0;
+	if (!rc && (!role.len || strpbrk(role.p, "\n/?#% ")))
+		rc = err_set(e, AG_E_API, "the instance metadata service names no IAM role (is one attached to this instance?)");
+	if (!rc) {
+		char path[400], src[160];
+		base_snprintf(path, sizeof path, "/latest/meta-data/iam/security-credentials/%.300s", role.p);
+		rc = api_fetch(base, "GET", path, hd.p, &body, 1000, e);
+		base_snprintf(src, sizeof src, "the instance metadata service (role %.100s)", role.p);
+		if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, src))
+			rc = err_set(e, AG_E_API, "the instance metadata service answered without the role's credentials");
+	}
+	if (hd.p)
+		explicit_bzero(hd.p, hd.len);
+	if (body.p)
+		explicit_bzero(body.p, body.len);
+	buf_free(&token);
+	buf_free(&role);
+	buf_free(&body);
+	buf_free(&hd);
+	return rc;
+}
+
+/* A profile's credential_process: run, its JSON read from stdout. */
+static int
+api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
+{
+	int p[2], status = 0, rc;
+	pid_t pid;
+	struct buf out = {0};
+	char tmp[4096], src[160];
+	ssize_t r;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_set(e, AG_E_IO, "credential_process: cannot create a pipe");
+	pid = base_fork_kept();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return err_set(e, AG_E_IO, "credential_process: cannot start /bin/sh");
+	}
+	while ((r = read(p[0], tmp, sizeof tmp)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || out.len > 65536)
+			break;
+		buf_add(&out, tmp, (size_t)r);
+	}
+	close(p[0]);
+	explicit_bzero(tmp, sizeof tmp);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	base_snprintf(src, sizeof src, "credential_process of profile %s", k->profile);
+	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !api_aws_json(k, out.p ? out.p : "", out.len, src) ? 0 :
+	     err_set(e, AG_E_USAGE, "credential_process '%.80s' (profile %s) failed (exit %d) or printed no JSON "
+	             "credentials", cmd, k->profile, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (out.p)
+		explicit_bzero(out.p, out.len);
+	buf_free(&out);
+	return rc;
+}
+
+/* The credentials, in the AWS SDKs' order: AWS_BEARER_TOKEN_BEDROCK; AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); the profile (AWS_PROFILE, else default) in ~/.aws/credentials,
+ * then its credential_process in ~/.aws/config; the container endpoint; IMDSv2. */
+static int
+api_aws_creds(struct api_aws *k, struct ag_err *e)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY"), *st = getenv("AWS_SESSION_TOKEN");
+	char cred[PATH_MAX], conf[PATH_MAX], sect[96], cmd[2048];
+	struct ag_err e2 = {0};
+	int rc;
+	k->akid[0] = k->secret[0] = k->token[0] = 0;
+	k->expires = 0;
+	if (k->skip_auth) {
+		str_copy(k->source, sizeof k->source, "none (CLAUDE_CODE_SKIP_BEDROCK_AUTH)", 36);
+		return 0;
+	}
+	if (k->bearer) {
+		str_copy(k->source, sizeof k->source, "AWS_BEARER_TOKEN_BEDROCK", 24);
+		return 0;
+	}
+	if (id && *id && sk && *sk) {
+		str_copy(k->akid, sizeof k->akid, id, strlen(id));
+		str_copy(k->secret, sizeof k->secret, sk, strlen(sk));
+		if (st && *st)
+			str_copy(k->token, sizeof k->token, st, strlen(st));
+		str_copy(k->source, sizeof k->source, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", 43);
+		return 0;
+	}
+	api_aws_files(cred, conf, sizeof cred);
+	if (!api_ini_get(cred, k->profile, "aws_access_key_id", k->akid, sizeof k->akid) &&
+	    !api_ini_get(cred, k->profile, "aws_secret_access_key", k->secret, sizeof k->secret)) {
+		api_ini_get(cred, k->profile, "aws_session_token", k->token, sizeof k->token);
+		base_snprintf(k->source, sizeof k->source, "profile %s in %.100s", k->profile, cred);
+		return 0;
+	}
+	base_snprintf(sect, sizeof sect, strcmp(k->profile, "default") ? "profile %s" : "%s", k->profile);
+	if (!api_ini_get(conf, sect, "aws_access_key_id", k->akid, sizeof k->akid) &&
+	    !api_ini_get(conf, sect, "aws_secret_access_key", k->secret, sizeof k->secret)) {
+		api_ini_get(conf, sect, "aws_session_token", k->token, sizeof k->token);
+		base_snprintf(k->source, sizeof k->source, "profile %s in %.100s", k->profile, conf);
+		return 0;
+	}
+	if (!api_ini_get(conf, sect, "credential_process", cmd, sizeof cmd))
+		return api_aws_process(k, cmd, e);
+	if ((rc = api_aws_container(k, &e2)) <= 0) {
+		if (rc)
+			err_set(e, e2.code, "%s", e2.msg);
+		return rc;
+	}
+	if ((rc = api_aws_imds(k, &e2)) <= 0) {
+		if (rc)
+			err_set(e, AG_E_USAGE, "no AWS credentials found: not in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+			        "AWS_BEARER_TOKEN_BEDROCK, profile %s of %.100s or %.100s, nor a container endpoint; the "
+			        "instance metadata service: %.150s", k->profile, cred, conf, e2.msg);
+		return rc;
+	}
+	return err_set(e, AG_E_USAGE, "no AWS credentials found: looked in AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID/"
+	               "AWS_SECRET_ACCESS_KEY, profile %s of %.100s and %.100s, the container endpoint (not set) and the "
+	               "instance metadata service (disabled)", k->profile, cred, conf);
+}
+
+/* CRC-32 (IEEE 802.3, reflected), as the event-stream prelude and message use. */
+static uint32_t
+api_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		int b;
+		crc ^= *p++;
+		for (b = 0; b < 8; b++)
+			crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static uint32_t
+api_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The string value of header name in an event-stream message's headers, or NULL (n gets its length). */
+static const char *
+api_es_header(const unsigned char *h, size_t hn, const char *name, size_t *n)
+{
+	size_t i = 0, nl = strlen(name);
+	static const signed char fixed[] = { 0, 0, 1, 2, 4, 8, -1, -1, 8, 16 };   /* bytes of each value type */
+	while (i < hn) {
+		size_t l = h[i], vl;
+		int t;
+		if (i + 1 + l + 1 > hn)
+			return NULL;
+		t = h[i + 1 + l];
+		if (t > 9)
+			return NULL;
+		if (t == 6 || t == 7) {
+			if (i + l + 4 > hn)
+				return NULL;
+			vl = (size_t)h[i + l + 2] << 8 | h[i + l + 3];
+			if (i + l + 4 + vl > hn)
+				return NULL;
+			if (t == 7 && l == nl && memcmp(h + i + 1, name, nl) == 0) {
+				*n = vl;
+				return (const char *)h + i + l + 4;
+			}
+			i += l + 4 + vl;
+		} else {
+			i += l + 2 + (size_t)fixed[t];
+		}
+	}
+	return NULL;
+}
+
+static int api_on_event(void *ctx, const char *event, char *data, size_t n);
+
+/* One whole event-stream message: a chunk's event to api_on_event, an exception as the error it names. */
+static int
+api_es_message(struct api *a, const unsigned char *m, size_t n)
+{
+	uint32_t hl = api_be32(m + 4);
+	const unsigned char *h = m + 12, *pl = h + hl;
+	size_t pn = n - 16 - hl, vn = 0, en = 0;
+	const char *mt = api_es_header(h, hl, ":message-type", &vn), *et;
+	struct json j;
+	long dn;
+	int b;
+	if (mt && vn == 9 && memcmp(mt, "exception", 9) == 0) {
+		char msg[300] = "";
+		et = api_es_header(h, hl, ":exception-type", &en);
+		if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) > 0)
+			json_str(&j, json_get(&j, 0, "message"), msg, sizeof msg);
+		str_copy(a->stream_error, sizeof a->stream_error, et ? et : "exception", et ? en : 9);
+		return err_set(a->e, AG_E_API, "Bedrock stream error %s: %s", a->stream_error, msg[0] ? msg : "(no message)");
+	}
+	if (mt && vn == 5 && memcmp(mt, "error", 5) == 0) {
+		const char *em = api_es_header(h, hl, ":error-message", &vn);
+		et = api_es_header(h, hl, ":error-code", &en);
+		str_copy(a->stream_error, sizeof a->stream_error, et ? et : "error", et ? en : 5);
+		return err_set(a->e, AG_E_API, "Bedrock stream error %s: %.*s", a->stream_error, em ? (int)(vn < 300 ? vn : 300) : 0,
+		               em ? em : "");
+	}
+	et = api_es_header(h, hl, ":event-type", &en);
+	if (!et || en != 5 || memcmp(et, "chunk", 5) != 0)
+		return 0;                               /* another event type: nothing of the answer in it */
+	if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) <= 0 || (b = json_get(&j, 0, "bytes")) < 0 ||
+	    j.t[b].type != JSMN_STRING)
+		return err_set(a->e, AG_E_API, "a Bedrock chunk without its base64 \"bytes\"");
+	dn = b64_decode(j.s + j.t[b].start, (size_t)(j.t[b].end - j.t[b].start), (unsigned char *)a->esd,
+	                sizeof a->esd - 1);
+	if (dn < 0)
+		return err_set(a->e, dn == AG_E_TOOBIG ? AG_E_TOOBIG : AG_E_API, "a Bedrock chunk %s",
+		               dn == AG_E_TOOBIG ? "over the event size limit" : "with bytes that are not base64");
+	a->esd[dn] = 0;
+	return api_on_event(a, "", a->esd, (size_t)dn);   /* the same reader as an SSE event's data */
+}
+
+/* Bytes of an event-stream body, pushed as they come: whole messages are checked (both CRCs) and handed
+ * on; the rest waits in a fixed buffer. A CRC mismatch or an impossible length is a cut stream. */
+static int
+api_es_feed(struct api *a, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t need = a->esn < 12 ? 12 - a->esn : (size_t)api_be32(a->es) - a->esn, c = n < need ? n : need;
+		memcpy(a->es + a->esn, p, c);
+		a->esn += c;
+		p += c;
+		n -= c;
+		if (a->esn == 12) {
+			uint32_t total = api_be32(a->es), hl = api_be32(a->es + 4);
+			if (api_crc32(0, a->es, 8) != api_be32(a->es + 8) || total < 16 || hl > total - 16)
+				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (prelude CRC or length); "
+				               "treated as a cut answer", a->http.url.host);
+			if (total > sizeof a->es)
+				return err_set(a->e, AG_E_TOOBIG, "an event-stream message of %u bytes (this build reads up to %u)",
+				               (unsigned)total, (unsigned)sizeof a->es);
+		}
+		if (a->esn >= 12 && a->esn == api_be32(a->es)) {
+			size_t total = a->esn;
+			int rc;
+			a->esn = 0;
+			if (api_crc32(0, a->es, total - 4) != api_be32(a->es + total - 4))
+				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
+				               "cut answer", a->http.url.host);
+			if ((rc = api_es_message(a, a->es, total)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static void
 api_body(struct jw *w, void *ctx)
 {
 	const struct api_req *q = ctx;
 	jw_open(w, '{');
-	jw_key(w, "model");
-	jw_str(w, q->cfg->model);
+	if (q->cfg->bedrock) {                    /* the model is in the path; the version in the body */
+		jw_key(w, "anthropic_version");
+		jw_str(w, "bedrock-2023-05-31");
+	} else {
+		jw_key(w, "model");
+		jw_str(w, q->cfg->model);
+	}
 	if (!q->count) {
 		jw_key(w, "max_tokens");
 		jw_int(w, q->cfg->max_tokens);
@@ -4599,7 +5257,7 @@ api_body(struct jw *w, void *ctx)
 	}
 	jw_key(w, "messages");
 	conv_write(q->conv, w, !q->count);
-	if (q->cfg->user_id && !q->count) {
+	if (q->cfg->user_id && !q->count && !q->cfg->bedrock) {
 		jw_key(w, "metadata");
 		jw_open(w, '{');
 		jw_key(w, "user_id");
@@ -4615,7 +5273,7 @@ api_body(struct jw *w, void *ctx)
 		jw_int(w, q->cfg->thinking);
 		jw_close(w, '}');
 	}
-	if (!q->count) {
+	if (!q->count && !q->cfg->bedrock) {
 		jw_key(w, "stream");
 		jw_bool(w, 1);
 	}
@@ -4947,6 +5605,24 @@ api_http_error(struct api *a)
 		int er = json_get(&j, 0, "error");
 		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
 		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
+		if (er < 0 && json_str(&j, json_get(&j, 0, "message"), msg, sizeof msg))   /* AWS: {"message"} */
+			json_str(&j, json_get(&j, 0, "Message"), msg, sizeof msg);
+	}
+	if (a->cfg->bedrock && !et[0]) {
+		size_t tl;
+		const char *t = http_header(h, "x-amzn-errortype", &tl);
+		if (t)
+			str_copy(et, sizeof et, t, strcspn(t, ":\r\n") < tl ? strcspn(t, ":\r\n") : tl);
+		if (!reqid && (reqid = http_header(h, "x-amzn-requestid", &rl)) != NULL)
+			base_snprintf(rid, sizeof rid, " (request-id %.*s)", (int)(rl < 60 ? rl : 60), reqid);
+		if (str_find(msg, "Signature expired") || str_find(msg, "Signature not yet current"))
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; this device's clock is off (set it: date -s)");
+		else if (h->status == 403 && (str_find(et, "UnrecognizedClient") || str_find(msg, "security token")))
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; the AWS credentials (from %.100s) are not "
+			              "valid", a->cfg->bedrock->source);
+		else if (str_find(msg, "model identifier is invalid") || h->status == 404)
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; check the model id '%.100s' (ANTHROPIC_MODEL)",
+			              a->cfg->model);
 	}
 	a->e->status = h->status;
 	if (h->status == 407 && h->proxy.kind == PROXY_HTTP && !h->url.tls)
@@ -4979,6 +5655,8 @@ api_http_error(struct api *a)
 static void
 api_headers(struct api *a, struct buf *hd, const char *accept)
 {
+	if (a->cfg->bedrock)
+		return;                               /* api_bedrock_headers */
 	if (a->cfg->openai) {
 		if (a->cfg->bearer)
 			buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
@@ -4992,6 +5670,51 @@ api_headers(struct api *a, struct buf *hd, const char *accept)
 		buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
 	buf_printf(hd, "anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\naccept: %s\r\n"
 	           "user-agent: agent/" AG_VERSION "\r\n", accept);
+}
+
+/* Bedrock's request: the path for the model (its id or ARN percent-encoded into one segment), and the
+ * headers: signed with SigV4 over the body's SHA-256, computed on a dry pass of the body writer (the body
+ * is never held), or a Bedrock API key as a bearer token. The credentials are fetched again when they end
+ * within 5 minutes. */
+static int
+api_bedrock_headers(struct api *a, const struct api_req *q, struct buf *path, struct buf *hd)
+{
+	struct api_aws *k = a->cfg->bedrock;
+	br_sha256_context sc;
+	unsigned char h[32];
+	char hex[65], date[17], host[300];
+	struct jw w;
+	int defport = strcmp(a->http.url.port, a->http.url.tls ? "443" : "80") == 0;
+	buf_adds(path, "/model/");
+	api_uri_encode(a->cfg->model, strlen(a->cfg->model), 0, path);
+	buf_adds(path, "/invoke-with-response-stream");
+	buf_adds(hd, "content-type: application/json\r\naccept: application/vnd.amazon.eventstream\r\n"
+	         "user-agent: agent/" AG_VERSION "\r\n");
+	if (k->skip_auth)
+		return 0;
+	if (k->bearer) {
+		buf_printf(hd, "authorization: Bearer %s\r\n", k->bearer);
+		return 0;
+	}
+	if (k->expires && clk_now() > k->expires - 300 && api_aws_creds(k, a->e))
+		return a->e->code;
+	br_sha256_init(&sc);
+	jw_init(&w, api_sha_sink, &sc);
+	api_body(&w, (void *)q);
+	if (w.err)
+		return err_set(a->e, w.err, "cannot build the request body");
+	br_sha256_out(&sc, h);
+	api_hex(hex, h, 32);
+	api_amz_date(clk_now(), date);
+	base_snprintf(host, sizeof host, "%s%s%s%s%s", strchr(a->http.url.host, ':') ? "[" : "", a->http.url.host,
+	              strchr(a->http.url.host, ':') ? "]" : "", defport ? "" : ":", defport ? "" : a->http.url.port);
+	{
+		struct buf full = {0};              /* what the server sees as the path: the URL's prefix too */
+		buf_printf(&full, "%s%s", a->http.url.prefix, path->p);
+		api_sigv4(k, "bedrock", "POST", host, full.p, "", "application/json", hex, 1, date, hd);
+		buf_free(&full);
+	}
+	return 0;
 }
 
 /* POST /v1/messages/count_tokens: the input tokens the conversation would cost now. */
@@ -5037,10 +5760,11 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
          void (*flush)(void *), void *flush_ctx)
 {
 	struct api_req q;
-	struct buf hd = {0};
+	struct buf hd = {0}, bpath = {0};
 	char tmp[AG_HTTP_RBUF];
 	size_t ctl;
 	const char *ct, *path = a->cfg->openai ? "/chat/completions" : "/v1/messages";
+	const char *want = a->cfg->bedrock ? "application/vnd.amazon.eventstream" : "text/event-stream";
 	long r;
 	int rc;
 	sse_cb on_event = a->cfg->openai ? api_oa_on_event : api_on_event;
@@ -5056,10 +5780,19 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	a->sink = sink;
 	api_msg_reset(m);
 	sse_init(&a->sse);
+	a->esn = 0;
 	a->http.e = a->e;
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
 	api_headers(a, &hd, "text/event-stream");
+	if (a->cfg->bedrock) {
+		if ((rc = api_bedrock_headers(a, &q, &bpath, &hd)) != 0) {
+			buf_free(&bpath);
+			buf_free(&hd);
+			return rc;
+		}
+		path = bpath.p;
+	}
 	if (a->cfg->verbose) {
 		/* the wire, without secrets: a key shows its first 6 characters */
 		size_t i = 0;
@@ -5068,7 +5801,8 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 			char *nl = memchr(hd.p + i, '\n', hd.len - i);
 			size_t n = nl ? (size_t)(nl - (hd.p + i)) : hd.len - i, vl;
 			const char *line = hd.p + i, *colon = memchr(line, ':', n);
-			int secret = str_starts(line, "x-api-key:") || str_starts(line, "authorization:");
+			int secret = str_starts(line, "x-api-key:") || str_starts(line, "authorization:") ||
+			             str_starts(line, "x-amz-security-token:");
 			if (n && line[n - 1] == '\r')
 				n--;
 			vl = colon ? n - (size_t)(colon + 2 - line) : 0;
@@ -5085,6 +5819,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (hd.p)
 		explicit_bzero(hd.p, hd.len);         /* the key does not linger in freed memory */
 	buf_free(&hd);
+	buf_free(&bpath);
 	if (rc)
 		return rc;
 	if (a->http.status < 200 || a->http.status > 299)
@@ -5102,7 +5837,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		}
 	}
 	ct = http_header(&a->http, "content-type", &ctl);
-	if (ct && !(ctl >= 17 && strncasecmp(ct, "text/event-stream", 17) == 0)) {
+	if (ct && !(ctl >= strlen(want) && strncasecmp(ct, want, strlen(want)) == 0)) {
 		char ex[120];
 		r = http_body_read(&a->http, tmp, 512);
 		str_excerpt(ex, sizeof ex, tmp, r > 0 ? (size_t)r : 0);
@@ -5111,7 +5846,8 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		               "a wrong ANTHROPIC_BASE_URL?): '%s'", a->http.url.host, (int)(ctl < 60 ? ctl : 60), ct, ex);
 	}
 	while ((r = http_body_read(&a->http, tmp, sizeof tmp)) > 0) {
-		rc = sse_feed(&a->sse, tmp, (size_t)r, on_event, a);
+		rc = a->cfg->bedrock ? api_es_feed(a, (const unsigned char *)tmp, (size_t)r) :
+		     sse_feed(&a->sse, tmp, (size_t)r, on_event, a);
 		if (flush)
 			flush(flush_ctx);
 		if (rc == AG_E_TOOBIG)
@@ -5130,7 +5866,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 			        "(incomplete answer)", a->http.url.host);
 		return a->e->code;
 	}
-	rc = sse_finish(&a->sse, on_event, a);
+	rc = a->cfg->bedrock ? 0 : sse_finish(&a->sse, on_event, a);
 	if (flush)
 		flush(flush_ctx);
 	if (rc)
@@ -5139,7 +5875,8 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		api_oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
 	if (!m->stopped)
 		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before %s (incomplete answer)",
-		               a->http.url.host, a->cfg->openai ? "[DONE]" : "message_stop");
+		               a->http.url.host, a->cfg->openai ? "[DONE]" : a->cfg->bedrock && a->esn ? "the end of an "
+		               "event-stream message" : "message_stop");
 	return 0;
 }
 
@@ -5189,7 +5926,10 @@ api_should_retry(struct api *a, int rc, int attempt, long long *delay_ms)
 				d = -1;
 		}
 	} else if (a->stream_error[0]) {
-		retry = !strcmp(a->stream_error, "overloaded_error") || !strcmp(a->stream_error, "api_error");
+		retry = !strcmp(a->stream_error, "overloaded_error") || !strcmp(a->stream_error, "api_error") ||
+		        !strcmp(a->stream_error, "throttlingException") || !strcmp(a->stream_error, "modelStreamErrorException") ||
+		        !strcmp(a->stream_error, "serviceUnavailableException") ||
+		        !strcmp(a->stream_error, "internalServerException") || !strcmp(a->stream_error, "modelNotReadyException");
 	} else {
 		retry = rc == AG_E_IO || rc == AG_E_CLOSED || rc == AG_E_TIMEOUT;
 	}
@@ -5864,9 +6604,12 @@ tool_sandbox(const struct bound *b, const char *cwd)
 static void
 tool_env_scrub(void)
 {
-	unsetenv("ANTHROPIC_API_KEY");
-	unsetenv("ANTHROPIC_AUTH_TOKEN");
-	unsetenv("OPENAI_API_KEY");
+	static const char *const secrets[] = { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY",
+	                                       "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK",
+	                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN" };
+	size_t i;
+	for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+		unsetenv(secrets[i]);
 }
 
 /* Output kept as head + tail so a command printing gigabytes costs AG_TOOL_OUTPUT_MAX of memory. */
@@ -8560,6 +9303,7 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 struct perm_extra {
 	struct buf *key_helper;   /* apiKeyHelper */
 	struct buf *untrusted_helper;
+	struct buf *aws_refresh, *aws_export;   /* awsAuthRefresh, awsCredentialExport (commands: as apiKeyHelper) */
 	int *sandbox;             /* sandbox.enabled */
 	struct bound *dirs;       /* permissions.additionalDirectories are added here */
 	struct mcp *mcp;          /* enableAllProjectMcpServers, enabledMcpjsonServers, disabledMcpjsonServers */
@@ -8593,6 +9337,14 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 	if (kh && json_get(j, 0, "apiKeyHelper") >= 0) {
 		kh->len = 0;
 		json_str_buf(j, json_get(j, 0, "apiKeyHelper"), kh);
+	}
+	if (commands && x->aws_refresh && json_get(j, 0, "awsAuthRefresh") >= 0) {
+		x->aws_refresh->len = 0;
+		json_str_buf(j, json_get(j, 0, "awsAuthRefresh"), x->aws_refresh);
+	}
+	if (commands && x->aws_export && json_get(j, 0, "awsCredentialExport") >= 0) {
+		x->aws_export->len = 0;
+		json_str_buf(j, json_get(j, 0, "awsCredentialExport"), x->aws_export);
 	}
 	if (x->sandbox && sb >= 0)
 		*x->sandbox = j->s[j->t[sb].start] == 't';
@@ -8694,12 +9446,34 @@ perm_bash_cmd_targets(char **w, int n, struct buf *t)
 {
 	const char *c = w[0];
 	int k, last = -1, nonopt = 0, opts = 1;
-	int tee = !strcmp(c, "tee"), dd = !strcmp(c, "dd");
+	static const char *const all[] = { "rm", "rmdir", "touch", "truncate", "mkdir", "chmod", "chown", "chgrp",
+	                                   "unlink", "shred", "mkfifo", "mknod" };
+	int tee = !strcmp(c, "tee"), dd = !strcmp(c, "dd"), every = 0, sorto = !strcmp(c, "sort"), sedi = 0;
 	int copy = !strcmp(c, "cp") || !strcmp(c, "mv") || !strcmp(c, "ln") || !strcmp(c, "install");
-	for (k = 1; k < n && (tee || dd || copy); k++) {
+	for (k = 0; k < (int)(sizeof all / sizeof all[0]); k++)
+		every |= !strcmp(c, all[k]);            /* their operands are what they change */
+	for (k = 1; k < n && !strcmp(c, "sed"); k++)
+		sedi |= str_starts(w[k], "-i") || str_starts(w[k], "--in-place");
+	for (k = 1; k < n && !strcmp(c, "install"); k++)
+		every |= !strcmp(w[k], "-d") || !strcmp(w[k], "--directory");
+	if (every || sedi)
+		tee = 1;
+	for (k = 1; k < n && (tee || dd || copy || sorto); k++) {
 		const char *a = w[k];
 		if (opts && !strcmp(a, "--")) {
 			opts = 0;
+		} else if (sorto) {
+			if (!strcmp(a, "-o") && k + 1 < n)
+				buf_printf(t, "%s\n", w[++k]);
+			else if (str_starts(a, "-o") || str_starts(a, "--output="))
+				buf_printf(t, "%s\n", a + (a[1] == 'o' ? 2 : 9));
+		} else if (opts && copy && a[0] == '-' && a[1] != '-' && strchr(a, 't')) {
+			const char *d = strchr(a, 't') + 1;   /* -t DIR, -tDIR, -at DIR */
+			if (*d)
+				buf_printf(t, "%s/x\n", d);
+			else if (k + 1 < n)
+				buf_printf(t, "%s/x\n", w[++k]);
+			copy = 2;
 		} else if (dd) {
 			if (str_starts(a, "of="))
 				buf_printf(t, "%s\n", a + 3);
@@ -8840,7 +9614,8 @@ perm_bash_split(const char *cmd, struct buf *out, struct buf *targets)
 			if (c == '<' && cmd[i + 1] == '<')
 				heredoc = 1;                  /* a here-document */
 			end_word = 1;
-			skip_redirect = 2;
+			if (skip_redirect != 1 || !inword)
+				skip_redirect = 2;            /* (>a<b: "a" is still the first one's target) */
 		} else if (c == ' ' || c == '\t') {
 			end_word = 1;
 		} else {
@@ -9055,8 +9830,8 @@ perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *w
 			rest = tg + 5;
 		else if (str_starts(tg, "${HOME}") && (tg[7] == '/' || !tg[7]))
 			rest = tg + 7;
-		if (rest && !(h && *h == '/'))
-			r = 2;
+		if ((rest && !(h && *h == '/')) || (tg[0] == '~' && !rest))
+			r = 2;                            /* (~user/...: another home, not judged) */
 		else if (base_snprintf(exp, sizeof exp, "%s%s", rest ? h : "", rest ? rest : tg) >= (int)sizeof exp ||
 		         !exp[0] || strpbrk(exp, "$`*?[") || bound_resolve(cwd, exp, real, sizeof real))
 			r = 2;
@@ -12732,7 +13507,7 @@ cli_usage(int fd)
 	        "      --append-system-prompt TEXT   add to it\n"
 	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
 	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
-	        "      --provider P             anthropic (default) or openai: any Chat Completions server\n"
+	        "      --provider P             anthropic (default), bedrock (Amazon Bedrock), or openai (Chat Completions)\n"
 	        "      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
 	        "      --add-dir DIR            let the file tools work in DIR too, as in the working directory\n"
 	        "      --mcp-list               start the MCP servers, list their state and tools, exit\n"
@@ -12755,6 +13530,13 @@ cli_usage(int fd)
 	        "                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
 	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
 	        "  OPENAI_MODEL           its model (default " CLI_DEFAULT_OPENAI_MODEL ")\n"
+	        "  CLAUDE_CODE_USE_BEDROCK=1   Amazon Bedrock (as --provider bedrock): AWS_REGION or AWS_DEFAULT_REGION,\n"
+	        "                         ANTHROPIC_BEDROCK_BASE_URL, CLAUDE_CODE_SKIP_BEDROCK_AUTH, AWS_BEARER_TOKEN_BEDROCK,\n"
+	        "                         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,\n"
+	        "                         AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI,\n"
+	        "                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE),\n"
+	        "                         AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
+	        "                         AWS_EC2_METADATA_DISABLED (README: Amazon Bedrock)\n"
 	        "  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
 	        "  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
 	        "  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
@@ -13072,7 +13854,8 @@ cli_trust_ask(const char *dir, const char *what)
  * servers are started side by side. */
 static int
 cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char **mcp_cfg, int nmcp,
-            struct bound *bound, struct buf *key_helper, int *sandbox, int interactive, int mcp_list, struct ag_err *e)
+            struct bound *bound, struct buf *key_helper, struct buf *aws_cmds, int *sandbox, int interactive,
+            int mcp_list, struct ag_err *e)
 {
 	char path[PATH_MAX + 32];
 	const char *h = getenv("HOME"), *cwd = L->tools.cwd;
@@ -13083,6 +13866,8 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 	memset(&x, 0, sizeof x);
 	x.key_helper = key_helper;
 	x.untrusted_helper = &untrusted;
+	x.aws_refresh = &aws_cmds[0];
+	x.aws_export = &aws_cmds[1];
 	x.sandbox = sandbox;
 	x.dirs = bound;
 	x.mcp = m;
@@ -13131,6 +13916,27 @@ out:
 	return r;
 }
 
+/* The keys in the environment move to the heap and their first copy (the one /proc/PID/environ shows, which
+ * a child could read of the agent or of a command's keeper) is wiped. */
+static void
+cli_hide_secrets(void)
+{
+	static const char *const names[] = { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY",
+	                                     "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK",
+	                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN" };
+	size_t i;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *v = getenv(names[i]), *copy;
+		size_t l = v ? strlen(v) : 0;
+		if (!l || !(copy = strdup(v)))
+			continue;
+		if (setenv(names[i], copy, 1) == 0 && getenv(names[i]) != v)
+			explicit_bzero(v, l);
+		explicit_bzero(copy, l);
+		free(copy);
+	}
+}
+
 /* "WHAT: " before the error's message. */
 static void
 cli_err_prefix(struct ag_err *e, const char *what)
@@ -13139,6 +13945,86 @@ cli_err_prefix(struct ag_err *e, const char *what)
 	base_snprintf(m, sizeof m, "%s: %s", what, e->msg);
 	memcpy(e->msg, m, sizeof m);
 }
+
+/* Amazon Bedrock as Claude Code reads it: the profile (AWS_PROFILE), the region (AWS_REGION, then
+ * AWS_DEFAULT_REGION, then the profile's region in ~/.aws/config), the endpoint (ANTHROPIC_BEDROCK_BASE_URL, else
+ * bedrock-runtime.REGION.amazonaws.com), and without --model or ANTHROPIC_MODEL the region's inference profile of
+ * the default model. */
+static int
+cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err *e)
+{
+	const char *v = getenv("AWS_PROFILE"), *base = getenv("ANTHROPIC_BEDROCK_BASE_URL");
+	char cred[PATH_MAX], conf[PATH_MAX], sect[96], url[600];
+	str_copy(k->profile, sizeof k->profile, v && *v ? v : "default", strlen(v && *v ? v : "default"));
+	v = getenv("AWS_REGION");
+	if (!v || !*v)
+		v = getenv("AWS_DEFAULT_REGION");
+	if (v && *v) {
+		str_copy(k->region, sizeof k->region, v, strlen(v));
+	} else {
+		api_aws_files(cred, conf, sizeof cred);
+		base_snprintf(sect, sizeof sect, strcmp(k->profile, "default") ? "profile %s" : "%s", k->profile);
+		api_ini_get(conf, sect, "region", k->region, sizeof k->region);
+	}
+	if (!k->region[0])
+		return err_set(e, AG_E_USAGE, "Bedrock needs a region: set AWS_REGION (or region in the [%s%s] section of "
+		               "~/.aws/config)", strcmp(k->profile, "default") ? "profile " : "", k->profile);
+	if (strspn(k->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(k->region))
+		return err_set(e, AG_E_USAGE, "'%.60s' is not an AWS region name (like us-east-1)", k->region);
+	v = getenv("AWS_BEARER_TOKEN_BEDROCK");
+	k->bearer = v && *v ? v : NULL;
+	v = getenv("CLAUDE_CODE_SKIP_BEDROCK_AUTH");
+	k->skip_auth = v && *v && strcmp(v, "0") != 0;
+	if (base && *base)
+		str_copy(url, sizeof url, base, strlen(base));
+	else
+		base_snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", k->region);
+	if (url_parse(url, &cfg->url, e)) {
+		cli_err_prefix(e, base && *base ? "ANTHROPIC_BEDROCK_BASE_URL" : "Bedrock endpoint");
+		return e->code;
+	}
+	v = getenv("ANTHROPIC_MODEL");
+	if (!model_set && !(v && *v))             /* an inference profile of the region's geography */
+		base_snprintf(cfg->model, sizeof cfg->model, "%s.anthropic.claude-sonnet-4-5-20250929-v1:0",
+		              str_starts(k->region, "us-") ? "us" : str_starts(k->region, "eu-") ? "eu" :
+		              str_starts(k->region, "ap-") ? "apac" : "global");
+	cfg->bedrock = k;
+	return 0;
+}
+
+/* Bedrock's credentials (api_aws_creds), with settings.json's awsCredentialExport (a command printing
+ * {"Credentials": {...}}) first and awsAuthRefresh (a command such as aws sso login) run once when none are
+ * found, as Claude Code does. */
+static int
+cli_bedrock_creds(struct api_aws *k, const char *export_cmd, struct ag_err *e)
+{
+	struct ag_err e2 = {0};
+	if (export_cmd && !k->bearer && !k->skip_auth) {
+		if (api_aws_process(k, export_cmd, e))
+			return e->code;
+		str_copy(k->source, sizeof k->source, "awsCredentialExport", 19);
+		return 0;
+	}
+	if (api_aws_creds(k, &e2) == 0)
+		return 0;
+	if (k->refresh_cmd) {
+		pid_t pid = base_fork_kept();         /* its output on stderr: stdout is the answer's */
+		int st = 0;
+		if (pid == 0) {
+			dup2(2, 1);
+			execl("/bin/sh", "sh", "-c", k->refresh_cmd, (char *)NULL);
+			_exit(127);
+		}
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		e2.code = 0;
+		e2.msg[0] = 0;
+		if (api_aws_creds(k, &e2) == 0)
+			return 0;
+	}
+	return err_set(e, e2.code ? e2.code : AG_E_USAGE, "%s", e2.msg);
+}
+
 
 static int
 cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
@@ -13261,9 +14147,12 @@ main(int argc, char **argv)
 	const char *resume = NULL, *provider = NULL, *mcp_cfg[8], *add_dir[AG_BOUND_DIRS];
 	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0, nadd_dir = 0;
 	static struct bound bound;               /* the trust boundary, reached through L.tools and L.perm */
+	static struct api_aws aws;               /* Bedrock's region and credentials, reached through cfg.bedrock */
+	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
 	long long thinking = 0;
+	cli_hide_secrets();
 	memset(&cfg, 0, sizeof cfg);
 	memset(&trust, 0, sizeof trust);
 	memset(&e, 0, sizeof e);
@@ -13461,16 +14350,23 @@ main(int argc, char **argv)
 	}
 	if (!provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
 		provider = v;
-	if (provider && strcmp(provider, "openai") == 0) {
+	if (!provider && (v = getenv("CLAUDE_CODE_USE_BEDROCK")) != NULL && *v && strcmp(v, "0"))
+		provider = "bedrock";
+	if (provider && strcmp(provider, "bedrock") == 0) {
+		if (cli_bedrock(&cfg, &aws, model_set, &e))
+			goto usage_error;
+	} else if (provider && strcmp(provider, "openai") == 0) {
 		cfg.openai = 1;
 		if (!max_tokens_set)
 			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
 	} else if (provider && strcmp(provider, "anthropic") != 0) {
-		err_set(&e, AG_E_USAGE, "the provider must be anthropic or openai, not '%.40s'", provider);
+		err_set(&e, AG_E_USAGE, "the provider must be anthropic, bedrock or openai, not '%.40s'", provider);
 		goto usage_error;
 	}
 	cfg.verbose = L.verbose;
-	if (cfg.openai) {
+	if (cfg.bedrock) {
+		/* region, endpoint and model set by cli_bedrock; the credentials once the settings are read */
+	} else if (cfg.openai) {
 		/* a local server (llama.cpp, Ollama, vLLM) needs no key; OpenAI's is sent as a bearer token */
 		cfg.bearer = getenv("OPENAI_API_KEY");
 		if (cfg.bearer && !*cfg.bearer)
@@ -13519,7 +14415,7 @@ main(int argc, char **argv)
 		if (bound_add(&bound, L.tools.cwd, add_dir[i], &e) < 0)
 			goto usage_error;
 	L.tools.bound = L.perm.bound = &bound;
-	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, &sandbox, interactive, mcp_list, &e))
+	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, aws_cmds, &sandbox, interactive, mcp_list, &e))
 		goto usage_error;
 	if (skip_perm)
 		L.perm.mode = PERM_BYPASS;
@@ -13532,12 +14428,16 @@ main(int argc, char **argv)
 		goto done;
 	}
 	L.perm.interactive = interactive;
-	if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
+	if (cfg.bedrock) {
+		aws.refresh_cmd = aws_cmds[0].len ? aws_cmds[0].p : NULL;
+		if (cli_bedrock_creds(&aws, aws_cmds[1].len ? aws_cmds[1].p : NULL, &e))
+			goto usage_error;
+	} else if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
 		if (cli_key_helper(key_helper.p, &helper_key, &e))
 			goto usage_error;
 		cfg.api_key = helper_key.p;
 	}
-	if (!cfg.openai && !cfg.api_key && !cfg.bearer) {
+	if (!cfg.openai && !cfg.bedrock && !cfg.api_key && !cfg.bearer) {
 		err_set(&e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
 		        "apiKeyHelper in ~/.claude/settings.json)");
 		goto usage_error;
@@ -13736,6 +14636,8 @@ main(int argc, char **argv)
 		if (!rc) {
 			buf_printf(&out, "ok: %s://%s:%s answered for model %s\n", cfg.url.tls ? "https" : "http", cfg.url.host,
 			           cfg.url.port, cfg.model);
+			if (cfg.bedrock)
+				buf_printf(&out, "Bedrock: region %s, credentials from %s\n", aws.region, aws.source);
 			repl_ratelimits(&api, &out);
 			fd_write_all(1, out.p, out.len);
 		}
@@ -13823,6 +14725,9 @@ done:
 		explicit_bzero(helper_key.p, helper_key.len);
 	buf_free(&helper_key);
 	buf_free(&key_helper);
+	buf_free(&aws_cmds[0]);
+	buf_free(&aws_cmds[1]);
+	explicit_bzero(&aws, sizeof aws);
 	sess_close(&sess);
 	term_free(&term);
 	buf_free(&L.pending);

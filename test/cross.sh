@@ -6,6 +6,7 @@
 # Usage: sh test/cross.sh [ARCH...] (default: aarch64 armhf armel mipsel mips riscv64). Failures are shown with their
 # diagnostics, full logs stay in build/cross/test-ARCH.log; per ARCH one line of figures, then a summary.
 cd "$(dirname "$0")/.." || exit 1
+. test/tap.sh
 [ $# -gt 0 ] || set -- aarch64 armhf armel mipsel mips riscv64
 # qemu-user for a board, with a CPU model of the real class where qemu has one
 qemu_for() {
@@ -28,6 +29,7 @@ show_failures() { # log
 table=""
 fails=0
 passes=0
+skips=0
 for a; do
 	bin=build/cross/agent-$a
 	log=build/cross/test-$a.log
@@ -64,8 +66,10 @@ for a; do
 	for s in e2e loop dns pkg; do
 		show_failures "$log.$s"
 		tail -n 1 "$log.$s"
-		fails=$((fails + $(grep -c '^not ok' "$log.$s")))
-		passes=$((passes + $(grep -c '^ok' "$log.$s")))
+		tap_count "$log.$s"
+		fails=$((fails + tap_failed))
+		passes=$((passes + tap_passed))
+		skips=$((skips + tap_skipped))
 	done
 	e2e=$(tail -n 1 "$log.e2e" | sed "s/^[^:]*: //")
 	loop=$(tail -n 1 "$log.loop" | sed "s/^[^:]*: //")
@@ -81,5 +85,5 @@ for a; do
 done
 echo
 printf '%s' "$table"
-echo "test-cross: $passes passed, $fails failed"
+echo "test-cross: $passes passed, $fails failed, $skips skipped"
 [ "$fails" -eq 0 ]

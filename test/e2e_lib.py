@@ -4,7 +4,10 @@ A suite makes a Suite, registers its tests with its decorator and subclasses Ctx
 working directory, mock servers from test/mock_api.py, agent runs, checks that raise Fail, a dump of everything
 recorded when a test fails). Suite.main parses --agent, --filter, --label and --jobs, runs the tests on a thread
 pool and prints, in registration order, "ok - PREFIX: NAME [LABEL]" or "not ok - PREFIX: NAME [LABEL]" followed
-by indented diagnostics, then "e2e_PREFIX [LABEL]: N passed, N failed"; exit status 1 when any test failed.
+by indented diagnostics, then "e2e_PREFIX [LABEL]: N passed, N failed, N skipped"; exit status 1 when any test
+failed. A test that cannot run here raises Skip (or a hook returns skip_outcome): "ok - PREFIX: NAME # SKIP why",
+counted apart from those that passed; when what is missing is a program .ci/run installs (Skip(why, peer=True)),
+under CI=true it is a failure instead, "not ok - PREFIX: NAME # missing in CI: why".
 Python 3 standard library only (tmux for Pane).
 """
 import argparse
@@ -36,6 +39,23 @@ PANE_WAIT = 10.0     # seconds Pane.wait polls the screen unless told otherwise
 
 class Fail(Exception):
     """A check that did not hold: the test fails with this message (and the diagnostics after it)."""
+
+
+class Skip(Exception):
+    """The test cannot run here, and why. Skip(why): this machine cannot give what the test needs (a kernel
+    without Landlock, no [::1]), a skip everywhere. Skip(why, peer=True): a program that .ci/run installs is
+    missing (tinyproxy, microsocks, sshd, node, unshare, ip, ...): a skip on a developer's machine, a failure
+    under CI=true, where .ci/run should have installed it."""
+
+    def __init__(self, why, peer=False):
+        super().__init__(why)
+        self.why = why
+        self.peer = peer
+
+
+def in_ci():
+    """CI=true (or 1, yes) in the environment: every peer program .ci/run installs must be here."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def clip(s, n):
@@ -562,9 +582,42 @@ class Pane:
 Outcome = collections.namedtuple("Outcome", "ok lines note skipped", defaults=((), "", False))
 
 
+def skip_outcome(why, peer=False):
+    """The Outcome of a test skipped for why (see Skip): "ok - NAME # SKIP why", or under CI=true, when a peer
+    program is missing, "not ok - NAME # missing in CI: why"."""
+    if peer and in_ci():
+        return Outcome(False, [".ci/run installs it: CI=true counts the skip as a failure"],
+                       " # missing in CI: %s" % why)
+    return Outcome(True, (), " # SKIP %s" % why, True)
+
+
+def label_suffix(argv):
+    """" [LABEL]" of a --label LABEL in argv (for what is printed before Suite.main parses it), or ""."""
+    for i, a in enumerate(argv):
+        if a == "--label" and i + 1 < len(argv) and argv[i + 1]:
+            return " [%s]" % argv[i + 1]
+        if a.startswith("--label=") and len(a) > 8:
+            return " [%s]" % a[8:]
+    return ""
+
+
+def skip_suite(prefix, why, peer=False, argv=None):
+    """No test of the suite can run here (found before Suite.main, e.g. no private namespace): one line for
+    all of them and the summary line. Returns the exit status (1 when skip_outcome makes it a failure)."""
+    suffix = label_suffix(sys.argv[1:] if argv is None else argv)
+    out = skip_outcome(why, peer)
+    print("%s - %s: all tests%s%s" % ("ok" if out.ok else "not ok", prefix, suffix, out.note))
+    for ln in out.lines:
+        print("    " + ln)
+    print("e2e_%s%s: 0 passed, %d failed, %d skipped" % (prefix, suffix, not out.ok, bool(out.skipped)))
+    sys.stdout.flush()
+    return 0 if out.ok else 1
+
+
 class Suite:
-    """A suite's tests and its command line. Lines "ok - PREFIX: NAME" / "not ok - PREFIX: NAME", the summary
-    "e2e_PREFIX: N passed, N failed". A suite that needs more subclasses it and overrides the hooks."""
+    """A suite's tests and its command line. Lines "ok - PREFIX: NAME" / "not ok - PREFIX: NAME" /
+    "ok - PREFIX: NAME # SKIP why", the summary "e2e_PREFIX: N passed, N failed, N skipped" (passed: not the
+    skipped). A suite that needs more subclasses it and overrides the hooks."""
 
     def __init__(self, prefix, jobs=4):
         self.prefix = prefix
@@ -597,11 +650,11 @@ class Suite:
         return []
 
     def schedule(self, pool, ctx, agent, args, name, fn, opts):
-        """A future of the test's Outcome, or an Outcome reported without running it (a skip)."""
+        """A future of the test's Outcome, or an Outcome reported without running it (a skip: skip_outcome)."""
         return pool.submit(self.run_one, ctx, agent, args, name, fn)
 
     def summary_note(self, skipped):
-        """Added to the summary line."""
+        """Added to the summary line, after "N skipped" (why they were skipped, say)."""
         return ""
 
     def epilogue(self, args, tests):
@@ -618,6 +671,9 @@ class Suite:
             fn(c)
             ok = True
             lines = list(c.ok_lines)
+        except Skip as e:
+            c.cleanup()
+            return skip_outcome(e.why, e.peer)
         except Fail as e:
             ok = False
             lines.append(str(e))
@@ -648,7 +704,7 @@ class Suite:
         why = "%s is not an executable" % agent if not os.access(agent, os.X_OK) else self.not_ready(args)
         if why:
             print("not ok - %s: %s%s" % (self.prefix, why, suffix))
-            print("e2e_%s%s: 0 passed, 1 failed" % (self.prefix, suffix))
+            print("e2e_%s%s: 0 passed, 1 failed, 0 skipped" % (self.prefix, suffix))
             return 1
         tests = [t for t in self.tests if args.filter in t[0]]
         passed = failed = skipped = 0
@@ -659,9 +715,9 @@ class Suite:
             for ln in out.lines:
                 print("    " + ln)
             sys.stdout.flush()
-            passed += bool(out.ok)
+            skipped += bool(out.ok and out.skipped)
+            passed += bool(out.ok and not out.skipped)
             failed += not out.ok
-            skipped += bool(out.skipped)
 
         for name, out in self.before(args, tests):
             report(name, out)
@@ -676,7 +732,8 @@ class Suite:
                     except Exception:
                         out = Outcome(False, traceback.format_exc().rstrip().split("\n"))
                 report(name, out)
-        print("e2e_%s%s: %d passed, %d failed%s" % (self.prefix, suffix, passed, failed, self.summary_note(skipped)))
+        print("e2e_%s%s: %d passed, %d failed, %d skipped%s" % (self.prefix, suffix, passed, failed, skipped,
+                                                               self.summary_note(skipped)))
         for ln in self.epilogue(args, tests):
             print(ln)
         return 1 if failed else 0

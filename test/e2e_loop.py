@@ -947,6 +947,20 @@ def t_perm_default_refuses_bash_write_edit(c):
 
 
 @test
+def t_key_not_in_any_environ_a_command_can_read(c):
+    if os.path.basename(c.agent).startswith("run-"):      # test/cross.sh's qemu-user shim
+        raise e2e_lib.Skip("under qemu-user /proc/PID/environ is qemu's own, not the guest's")
+    srv = c.server([bash("toolu_k1", "a=$(cut -d' ' -f4 /proc/$PPID/stat); tr '\\0' '\\n' < /proc/$PPID/environ; "
+                                      "tr '\\0' '\\n' < /proc/$a/environ; env; echo END"), say("ok")])
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    out = json.dumps(c.result(srv, 1, "toolu_k1"))
+    c.has(out, "END", "the command's output")
+    c.has(out, "HOME=", "the command read an environment")
+    c.lacks(out, e2e_lib.API_KEY, "what the command could read of the agent's and its keeper's environment")
+
+
+@test
 def t_blank_prompt_is_no_prompt(c):
     srv = c.server([say("never")])
     for stdin, prompt in (("   \n\n", None), ("", "  \t "), ("\n", "")):

@@ -7,7 +7,8 @@ Servers used:
   - @modelcontextprotocol/server-everything and @modelcontextprotocol/server-filesystem from the npm registry,
     installed once by this script with `npm install --prefix build/npm` (pinned versions below; reused when
     the right versions are already there). Without node/npm the tests that need them print
-    "ok - mcp: NAME # SKIP node not found" and the others still run.
+    "ok - mcp: NAME # SKIP node not found" and the others still run (under CI=true, where .ci/run installs
+    them, "not ok - mcp: NAME # missing in CI: node not found").
   - Python stdio servers written by this script (PY_SERVER below): a well-behaved one, and ones that exit at
     once, hang in initialize, answer garbage, crash during tools/call, paginate tools/list, return isError,
     answer a JSON-RPC error, write to stderr, report their environment.
@@ -53,7 +54,8 @@ NPM = {}
 
 class McpSuite(e2e_lib.Suite):
     """Tests registered with @test(node=True) need the npm servers: installed once before the tests; without
-    node/npm they are skipped ("ok - mcp: NAME # SKIP why", counted as passed, and said in the summary)."""
+    node/npm they are skipped ("ok - mcp: NAME # SKIP why", counted as skipped, the reason in the summary), and
+    under CI=true, where .ci/run installs node and npm, they fail."""
 
     def before(self, args, tests):
         if any(opts.get("node") for _, _, opts in tests):
@@ -64,13 +66,13 @@ class McpSuite(e2e_lib.Suite):
 
     def schedule(self, pool, ctx, agent, args, name, fn, opts):
         if opts.get("node") and "skip" in NPM:
-            return e2e_lib.Outcome(True, note=" # SKIP %s" % NPM["skip"], skipped=True)
+            return e2e_lib.skip_outcome(NPM["skip"], peer=True)
         if opts.get("node") and "error" in NPM:
             return e2e_lib.Outcome(False, note=": npm install failed")
         return super().schedule(pool, ctx, agent, args, name, fn, opts)
 
     def summary_note(self, skipped):
-        return " (%d skipped: %s)" % (skipped, NPM["skip"]) if skipped else ""
+        return " (%s)" % NPM["skip"] if skipped else ""
 
 
 SUITE = McpSuite("mcp")

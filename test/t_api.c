@@ -313,7 +313,7 @@ real_streams(void)
 		const struct stream_want *w = &wants[k];
 		int r, same, i, allstopped = 1;
 		if (load(w->name, ".sse", &sse) || load(w->name, ".expected", &exp)) {
-			printf("ok - %s # SKIP cannot read it from %s\n", w->name, dir);
+			T_SKIP(w->name, "cannot read it from %s", dir);
 			continue;
 		}
 		same = feed3(w->name, sse.p, sse.len, &r);
@@ -371,7 +371,7 @@ main(void)
 	if (stat(dir, &st) < 0)
 		dir = "/work/shared/real-streams";
 	if (stat(dir, &st) < 0)
-		printf("ok - real streams # SKIP no real-streams folder (set REAL_STREAMS)\n");
+		T_SKIP("real streams", "no real-streams folder (set REAL_STREAMS)");
 	else
 		real_streams();
 

@@ -169,7 +169,7 @@ main(void)
 		DENIED("Read", "/etc/passwd");
 	}
 	/* Bash: an allow rule covers the command, not where it writes */
-	rules(PERM_DEFAULT, "Bash(echo:*),Bash(cp:*),Bash(mv:*),Bash(tee:*),Bash(dd:*),Bash(ln:*),Bash(cat:*)", NULL, NULL);
+	rules(PERM_DEFAULT, "Bash(echo:*),Bash(cp:*),Bash(mv:*),Bash(tee:*),Bash(dd:*),Bash(ln:*),Bash(cat:*),Bash(rm:*),Bash(mkdir:*),Bash(sed:*),Bash(sort:*),Bash(touch:*),Bash(install:*),Bash(truncate:*)", NULL, NULL);
 	{
 		static const char *const writes[] = {
 			"echo x > .claude/settings.json", "echo x >> CLAUDE.md", "echo x | tee AGENTS.md", "cp a .mcp.json",
@@ -178,10 +178,17 @@ main(void)
 			"echo x > $FOO", "cp -t /tmp a", "ln -s /etc/passwd /tmp/x", "echo x > $(echo f)", "echo \"$(echo x > f)\"",
 			"echo x 2>/tmp/e", "cat <<EOF > /tmp/e\nx\nEOF", "echo x>/tmp/e", "echo ok; echo x > up/f", "cp a ~/",
 			"echo x > \"/tmp/a b\"", "cp a b /tmp/", "echo x | tee -a ok.txt /tmp/e",
+			/* found in review: a redirection right after another's target, -t clusters, what rm, sed -i,
+			 * touch, install -d and sort -o change, another user's home */
+			"echo x >../out<a.txt", "echo x >/tmp/e>&1", "echo x 2>/tmp/e>a.txt", "echo x >.claude/settings.json<a.txt",
+			"cp -at /tmp a", "cp -t/tmp a", "cp -t.claude settings.json", "install -d /tmp/newdir", "rm .claude/settings.json",
+			"sed -i s/a/b/ CLAUDE.md", "touch /tmp/x", "sort -o /tmp/x a", "sort -o/tmp/x a", "echo x > ~root/f",
+			"truncate -s0 AGENTS.md",
 		};
 		static const char *const fine[] = {
 			"echo x > out.txt", "echo x > /dev/null", "echo x 2>&1", "echo x > sub/f", "cp a b", "echo x >&2",
-			"echo x 2>/dev/null >out.txt", "cat < /etc/hostname", "echo x | tee ok.txt",
+			"echo x 2>/dev/null >out.txt", "cat < /etc/hostname", "echo x | tee ok.txt", "rm -f build/x.o",
+			"mkdir -p out", "sed -i s/a/b/ notes.txt", "sort -o sorted.txt a", "touch new.txt",
 		};
 		for (i = 0; i < sizeof writes / sizeof writes[0]; i++)
 			DENIED("Bash", writes[i]);

@@ -7,7 +7,7 @@
 #undef main
 #include <regex.h>                  /* glibc's, for the differential check */
 
-static int t_pass, t_fail;
+static int t_pass, t_fail, t_skip;
 
 static void
 t_result(int ok, const char *name, const char *fmt, ...)
@@ -341,8 +341,8 @@ static void
 t_differential(void)
 {
 #ifndef __GLIBC__
-	printf("ok - re: random patterns against glibc ERE # skip: not built with glibc (musl's regexec differs on ERE corners)\n");
-	t_pass++;
+	printf("ok - re: random patterns against glibc ERE # SKIP not built with glibc (musl's regexec differs on ERE corners)\n");
+	t_skip++;
 	return;
 #endif
 	static const char *tok[] = {"a", "b", ".", "*", "+", "?", "|", "(", ")", "[ab]", "^", "$", "{1,2}", "a", "b", "[^a]",
@@ -429,6 +429,6 @@ main(void)
 	t_edges();
 	t_pathological();
 	t_differential();
-	printf("t_re: %d passed, %d failed\n", t_pass, t_fail);
+	printf("t_re: %d passed, %d failed, %d skipped\n", t_pass, t_fail, t_skip);
 	return t_fail ? 1 : 0;
 }
