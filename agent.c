@@ -5967,14 +5967,15 @@ struct bound {
 
 /* Resolve in (absolute, or relative to base; "~/" is $HOME) as the kernel would: each existing component
  * lstat'ed, links spliced into what is left (at most 40), ".." taken on what has been resolved so far.
- * The first component that does not exist ends resolution; the rest is added lexically. out gets an
+ * Below a component that does not exist the rest is added lexically (".." back above it resolves again,
+ * as "new/../link/f" reaches through link once new is made). out gets an
  * absolute path with no link in its existing part; AG_E_INVAL for a loop or an empty path. */
 static int
 bound_resolve(const char *base, const char *in, char *out, size_t cap)
 {
 	char rest[PATH_MAX * 2], tmp[PATH_MAX * 2], link[PATH_MAX];
 	const char *h = getenv("HOME");
-	size_t o = 0, ri = 0, rn;
+	size_t o = 0, ri = 0, rn, mo = 0;
 	int links = 0, missing = 0, r;
 	if (!*in || cap < 2)
 		return AG_E_INVAL;
@@ -6004,6 +6005,7 @@ bound_resolve(const char *base, const char *in, char *out, size_t cap)
 			if (o > 0)
 				o--;
 			out[o] = 0;
+			missing &= o > mo;                /* back above what is missing: existing parts again */
 			continue;
 		}
 		if (o + 1 + l + 1 > cap)
@@ -6011,8 +6013,10 @@ bound_resolve(const char *base, const char *in, char *out, size_t cap)
 		out[o] = '/';
 		memcpy(out + o + 1, rest + s, l);
 		out[o + 1 + l] = 0;
-		if (!missing && lstat(out, &st) < 0)
-			missing = 1;                  /* nothing further down exists: the rest is taken as written */
+		if (!missing && lstat(out, &st) < 0) {
+			missing = 1;                  /* nothing further down exists, until ".." climbs back */
+			mo = o;
+		}
 		if (missing || !S_ISLNK(st.st_mode)) {
 			o += 1 + l;
 			continue;
@@ -6280,7 +6284,10 @@ struct tool_ctx {
 	const struct bound *bound;/* the directories file tools may touch (NULL: no boundary, in unit tests) */
 	int outside_ok;           /* this call may go outside the boundary (a path rule, the user, bypass mode) */
 	const char *checked;      /* the resolved path the permission check judged for this call, or NULL */
+	const void *perm;         /* the rules (main's struct perm): a walk skips the files a deny rule names */
 };
+
+static int perm_walk_denied(const void *perm, const char *tool, const char *path);
 
 struct tool_out {
 	struct buf text;
@@ -7165,7 +7172,7 @@ struct tool_hit {
 static int
 tool_walk(const char *root, int (*visit)(void *ctx, int dfd, const char *name, const char *path, const char *rel,
                                          const struct stat *st),
-          void *ctx, int *truncated)
+          void *ctx, int *truncated, const struct tool_ctx *tc, const char *tool)
 {
 	char **queue = NULL;
 	size_t qn = 0, qcap = 0, qi = 0, rootlen = strlen(root), visited = 0;
@@ -7176,7 +7183,7 @@ tool_walk(const char *root, int (*visit)(void *ctx, int dfd, const char *name, c
 		const char *base = strrchr(root, '/');
 		int dfd;
 		str_copy(dir, sizeof dir, root, base && base > root ? (size_t)(base - root) : 1);
-		if ((dfd = bound_open_dir(dir, 0)) < 0)
+		if (perm_walk_denied(tc->perm, tool, root) || (dfd = bound_open_dir(dir, 0)) < 0)
 			return 0;
 		r = visit(ctx, dfd, base ? base + 1 : root, root, base ? base + 1 : root, &st);
 		close(dfd);
@@ -7211,7 +7218,7 @@ tool_walk(const char *root, int (*visit)(void *ctx, int dfd, const char *name, c
 				}
 				if (!(queue[qn] = strdup(path))) { r = AG_E_NOMEM; break; }
 				qn++;
-			} else if (S_ISREG(st.st_mode)) {
+			} else if (S_ISREG(st.st_mode) && !perm_walk_denied(tc->perm, tool, path)) {
 				if (++visited > AG_WALK_MAX) {
 					*truncated = 1;
 					r = 1;
@@ -7295,7 +7302,7 @@ tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		buf_adds(&pat, rel);
 	}
 	g.pattern = pat.p;
-	r = tool_walk(root, tool_glob_visit, &g, &trunc);
+	r = tool_walk(root, tool_glob_visit, &g, &trunc, tc, "Glob");
 	if (r < 0) {
 		tool_fail(o, "Glob: out of memory");
 		goto done;
@@ -8111,7 +8118,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	g.glob = glob.len ? glob.p : NULL;
 	o->text.len = 0;
 	g.out = &o->text;
-	if (tool_walk(root, tool_grep_visit, &g, &trunc) < 0) {
+	if (tool_walk(root, tool_grep_visit, &g, &trunc, tc, "Grep") < 0) {
 		tool_fail(o, "Grep: out of memory");
 		goto done;
 	}
@@ -8986,8 +8993,8 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			base_snprintf(s->why, sizeof s->why, "not approved: the project's .mcp.json servers start only when approved");
 			base_dprintf(2, "agent: MCP server '%s' from .mcp.json was not started: a project's servers need approval; "
 			        "add \"enabledMcpjsonServers\": [\"%s\"] (or \"enableAllProjectMcpServers\": true) to "
-			        ".claude/settings.local.json or ~/.claude/settings.json, or run agent here in a terminal once "
-			        "and trust the folder\n", s->name, s->name);
+			        "~/.claude/settings.json, or run agent here in a terminal once and trust the folder (then "
+			        ".claude/settings.local.json counts too)\n", s->name, s->name);
 			continue;
 		}
 		if (s->state == MCP_FAILED || s->http)
@@ -9297,18 +9304,20 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 	return 0;
 }
 
-/* What a settings file says besides its rules, for main. A project's shared .claude/settings.json comes
- * with a clone: what would run a command or start a server from it (apiKeyHelper, MCP approvals) counts
- * only once the folder is trusted; until then its apiKeyHelper is kept apart in untrusted_helper. */
+/* What a settings file says besides its rules, for main. A project's .claude/settings.json and
+ * settings.local.json may come with a clone: what in them would run a command, start a server or widen
+ * the boundary (apiKeyHelper, awsAuthRefresh, awsCredentialExport, MCP approvals, additionalDirectories,
+ * bypassPermissions, allow rules for paths outside the project) counts only once the folder is trusted;
+ * until then it is left out and named in dropped. */
 struct perm_extra {
 	struct buf *key_helper;   /* apiKeyHelper */
-	struct buf *untrusted_helper;
+	struct buf *dropped;      /* what an untrusted project's file said that was left out, "; " between */
 	struct buf *aws_refresh, *aws_export;   /* awsAuthRefresh, awsCredentialExport (commands: as apiKeyHelper) */
 	int *sandbox;             /* sandbox.enabled */
 	struct bound *dirs;       /* permissions.additionalDirectories are added here */
 	struct mcp *mcp;          /* enableAllProjectMcpServers, enabledMcpjsonServers, disabledMcpjsonServers */
 	const char *base;         /* where relative additionalDirectories start (the project) */
-	int shared;               /* this file is the project's .claude/settings.json */
+	int shared;               /* this file is the project's (.claude/settings.json or settings.local.json) */
 	int trusted;              /* the folder is trusted */
 };
 
@@ -9327,16 +9336,35 @@ perm_names(const struct json *j, int arr, struct buf *out)
 	}
 }
 
+/* Note what an untrusted project's settings file said that is left out. */
+static void
+perm_drop(struct perm_extra *x, const char *fmt, const char *what)
+{
+	char one[200];
+	base_snprintf(one, sizeof one, fmt, what);
+	if (!x->dropped || (x->dropped->p && str_find(x->dropped->p, one)))
+		return;
+	if (x->dropped->len)
+		buf_adds(x->dropped, ", ");
+	buf_adds(x->dropped, one);
+}
+
 /* The settings besides rules (see struct perm_extra); a directory that is not there is skipped with a line. */
 static void
 perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 {
 	int perms = json_get(j, 0, "permissions"), sb = json_path(j, 0, "sandbox.enabled"), arr, i, t;
 	int commands = !x->shared || x->trusted;
-	struct buf *kh = commands ? x->key_helper : x->untrusted_helper;
-	if (kh && json_get(j, 0, "apiKeyHelper") >= 0) {
-		kh->len = 0;
-		json_str_buf(j, json_get(j, 0, "apiKeyHelper"), kh);
+	static const char *const cmds[] = { "apiKeyHelper", "awsAuthRefresh", "awsCredentialExport",
+	                                    "enableAllProjectMcpServers", "enabledMcpjsonServers" };
+	for (i = 0; !commands && i < 5; i++)
+		if (json_get(j, 0, cmds[i]) >= 0)
+			perm_drop(x, "%s", cmds[i]);
+	if (!commands && perms >= 0 && json_get(j, perms, "additionalDirectories") >= 0)
+		perm_drop(x, "%s", "additionalDirectories");
+	if (commands && x->key_helper && json_get(j, 0, "apiKeyHelper") >= 0) {
+		x->key_helper->len = 0;
+		json_str_buf(j, json_get(j, 0, "apiKeyHelper"), x->key_helper);
 	}
 	if (commands && x->aws_refresh && json_get(j, 0, "awsAuthRefresh") >= 0) {
 		x->aws_refresh->len = 0;
@@ -9356,7 +9384,7 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 	if (x->mcp)
 		perm_names(j, json_get(j, 0, "disabledMcpjsonServers"), &x->mcp->disabled);
 	arr = perms >= 0 ? json_get(j, perms, "additionalDirectories") : -1;
-	if (x->dirs && arr >= 0 && j->t[arr].type == JSMN_ARRAY)
+	if (x->dirs && commands && arr >= 0 && j->t[arr].type == JSMN_ARRAY)
 		for (i = 0, t = arr + 1; i < j->t[arr].size && t < j->n; i++, t = json_skip(j, t)) {
 			struct buf d = {0};
 			struct ag_err de = {0};
@@ -9364,6 +9392,33 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 				base_dprintf(2, "agent: %s: additionalDirectories: %s\n", path, de.msg);
 			buf_free(&d);
 		}
+}
+
+static int perm_tool_is_file(const char *tool);
+
+/* An untrusted project's allow rules (from n0 on) reach no further than the project: a file rule for
+ * "//abs" or "~/x" is left out, "/x" (absolute or the project's) is taken as the project's only. */
+static void
+perm_untrusted_allow(struct perm *pm, size_t n0, struct perm_extra *x)
+{
+	while (n0 < pm->n) {
+		struct perm_rule *r = &pm->r[n0];
+		char *sp = r->spec;
+		if (!sp || !perm_tool_is_file(r->tool) || (sp[0] != '/' && sp[0] != '~')) {
+			n0++;
+		} else if (sp[0] == '/' && sp[1] != '/' && (r->spec = malloc(strlen(sp) + 2)) != NULL) {
+			base_snprintf(r->spec, strlen(sp) + 2, ".%s", sp);
+			free(sp);
+			n0++;
+		} else {
+			char name[PATH_MAX];
+			base_snprintf(name, sizeof name, "%s(%.150s)", r->tool, sp);
+			perm_drop(x, "the rule %s", name);
+			free(sp);
+			memmove(r, r + 1, (pm->n - n0 - 1) * sizeof *r);
+			pm->n--;
+		}
+	}
 }
 
 /* permissions.{allow,deny,ask} (and defaultMode) of one settings file, and what perm_load_extra reads; a
@@ -9404,8 +9459,11 @@ perm_load_settings(struct perm *pm, const char *path, struct perm_extra *x, stru
 			continue;
 		for (i = 0, t = arr + 1; i < j.t[arr].size && t < j.n && !r; i++, t = json_skip(&j, t)) {
 			struct buf rule = {0};
+			size_t n0 = pm->n;
 			if (json_str_buf(&j, t, &rule) == 0 && rule.len)
 				r = perm_add(pm, k == 0 ? RULE_ALLOW : k == 1 ? RULE_DENY : RULE_ASK, rule.p, src ? src : path, e);
+			if (k == 0 && x && x->shared && !x->trusted)
+				perm_untrusted_allow(pm, n0, x);
 			buf_free(&rule);
 		}
 	}
@@ -9415,7 +9473,9 @@ perm_load_settings(struct perm *pm, const char *path, struct perm_extra *x, stru
 		int dm = json_get(&j, perms, "defaultMode");
 		if (json_eq(&j, dm, "acceptEdits")) pm->mode = PERM_ACCEPT_EDITS;
 		else if (json_eq(&j, dm, "plan")) pm->mode = PERM_PLAN;
-		else if (json_eq(&j, dm, "bypassPermissions")) pm->mode = PERM_BYPASS;
+		else if (!json_eq(&j, dm, "bypassPermissions")) ;
+		else if (x && x->shared && !x->trusted) perm_drop(x, "%s", "defaultMode bypassPermissions");
+		else pm->mode = PERM_BYPASS;
 	}
 	free(tok);
 	buf_free(&b);
@@ -9436,26 +9496,96 @@ perm_tool_is_file(const char *tool)
 	       strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0;
 }
 
-/* One simple command of a Bash line, normalised: leading assignments and wrappers (env, command, exec,
- * nohup, nice, time, timeout, sudo, xargs, stdbuf) dropped, words joined by one space, quotes removed.
- * Returns 1 when it cannot be judged: another shell's -c, eval, source, or a variable as the command. */
-/* The files a copying command writes: tee's files, the last operand (or -t DIR) of cp, mv, ln and
- * install, dd's of=. Added to t, one per line. */
-static void
+/* The wrappers that run the command after their own options and operands; opts: their short options that
+ * take an argument; opaque: options that change how the command runs in a way not judged here (a new
+ * directory, a string split into a command, a shell). Anything that runs a command some other way is
+ * a shell (see perm_bash_part). */
+static const struct perm_wrap {
+	const char *name, *opts, *opaque;
+	int operands;             /* words the wrapper takes before the command (timeout's duration, flock's file) */
+} perm_wraps[] = {
+	{ "command", "", "", 0 }, { "builtin", "", "", 0 }, { "exec", "a", "", 0 }, { "nohup", "", "", 0 },
+	{ "env", "u", "CS", 0 }, { "nice", "n", "", 0 }, { "time", "fo", "", 0 }, { "timeout", "sk", "", 1 },
+	{ "sudo", "ugpChrtTU", "Dsie", 0 }, { "doas", "uC", "s", 0 }, { "xargs", "adEILnPs", "", 0 },
+	{ "stdbuf", "ioe", "", 0 }, { "busybox", "", "", 0 }, { "ionice", "cnp", "", 0 }, { "setsid", "", "", 0 },
+	{ "flock", "wE", "c", 1 },
+};
+
+/* Long options of the wrappers that take the next word as their argument, and those that are opaque. */
+static const char perm_wrap_long[] = " --unset --signal --kill-after --user --group --prompt --host --close-from "
+	"--role --type --other-user --arg-file --delimiter --max-args --max-lines --max-procs --max-chars --eof "
+	"--input --output --error --adjustment --format --class --classdata --timeout --conflict-exit-code ";
+static const char perm_wrap_opaque[] = " --chdir --split-string --shell --login --edit --command --debug ";
+
+/* Skip one wrapper's options and operands from w[i]; returns the new i, or -1 when one makes it opaque.
+ * time -o FILE writes FILE, flock creates its lock file: both go to targets. */
+static int
+perm_wrap_skip(const struct perm_wrap *wp, char **w, int i, int n, struct buf *targets)
+{
+	int ops = wp->operands, output = !strcmp(wp->name, "time");
+	for (i++; i < n && w[i][0] == '-' && w[i][1]; i++) {
+		const char *a = w[i];
+		char key[40];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[1] == '-') {
+			size_t l = strcspn(a, "=");
+			if (l > 30)
+				return -1;
+			base_snprintf(key, sizeof key, " %.*s ", (int)l, a);
+			if (strstr(perm_wrap_opaque, key))
+				return -1;
+			if (!a[l] && strstr(perm_wrap_long, key) && ++i < n && output && !strcmp(a, "--output") && targets)
+				buf_printf(targets, "%s\n", w[i]);
+			else if (a[l] && output && !strncmp(a, "--output", l) && targets)
+				buf_printf(targets, "%s\n", a + l + 1);
+			continue;
+		}
+		for (a++; *a; a++) {
+			if (strchr(wp->opaque, *a))
+				return -1;
+			if (strchr(wp->opts, *a)) {
+				const char *v = a[1] ? a + 1 : i + 1 < n ? w[++i] : "";
+				if (output && *a == 'o' && targets)
+					buf_printf(targets, "%s\n", v);
+				break;
+			}
+		}
+	}
+	for (; ops > 0 && i < n; ops--, i++)
+		if (!strcmp(wp->name, "flock") && targets)
+			buf_printf(targets, "%s\n", w[i]);
+	return i;
+}
+
+/* The files a command writes, added to t one per line: tee's files, the operands of the commands in all[]
+ * and of sed -i, the last operand (or -t DIR) of cp, mv, ln and install, dd's of=, sort -o. What a link
+ * or a move takes from is changed too (mv empties it, ln and cp -l/-s make a way back to it): every operand
+ * of mv and ln and of cp -l/-s, and for ln -s each relative source also as seen from the link. Returns 1
+ * when the command writes files at all (then where xargs feeds it cannot be judged). */
+static int
 perm_bash_cmd_targets(char **w, int n, struct buf *t)
 {
 	const char *c = w[0];
-	int k, last = -1, nonopt = 0, opts = 1;
+	int k, last = -1, nonopt = 0, opts = 1, sym = 0;
 	static const char *const all[] = { "rm", "rmdir", "touch", "truncate", "mkdir", "chmod", "chown", "chgrp",
 	                                   "unlink", "shred", "mkfifo", "mknod" };
 	int tee = !strcmp(c, "tee"), dd = !strcmp(c, "dd"), every = 0, sorto = !strcmp(c, "sort"), sedi = 0;
 	int copy = !strcmp(c, "cp") || !strcmp(c, "mv") || !strcmp(c, "ln") || !strcmp(c, "install");
+	int srcs = !strcmp(c, "mv") || !strcmp(c, "ln");
 	for (k = 0; k < (int)(sizeof all / sizeof all[0]); k++)
 		every |= !strcmp(c, all[k]);            /* their operands are what they change */
-	for (k = 1; k < n && !strcmp(c, "sed"); k++)
-		sedi |= str_starts(w[k], "-i") || str_starts(w[k], "--in-place");
-	for (k = 1; k < n && !strcmp(c, "install"); k++)
-		every |= !strcmp(w[k], "-d") || !strcmp(w[k], "--directory");
+	for (k = 1; k < n; k++) {
+		const char *a = w[k];
+		int shortopt = a[0] == '-' && a[1] != '-';
+		sedi |= !strcmp(c, "sed") && (str_starts(a, "-i") || str_starts(a, "--in-place"));
+		every |= !strcmp(c, "install") && (!strcmp(a, "-d") || !strcmp(a, "--directory"));
+		sym |= !strcmp(c, "ln") && ((shortopt && strchr(a, 's')) || !strcmp(a, "--symbolic"));
+		srcs |= !strcmp(c, "cp") && ((shortopt && strpbrk(a, "ls")) || !strcmp(a, "--link") ||
+		                             !strcmp(a, "--symbolic-link"));
+	}
 	if (every || sedi)
 		tee = 1;
 	for (k = 1; k < n && (tee || dd || copy || sorto); k++) {
@@ -9485,66 +9615,96 @@ perm_bash_cmd_targets(char **w, int n, struct buf *t)
 			copy = 2;
 		} else if (opts && a[0] == '-' && a[1]) {
 			/* an option */
-		} else if (tee) {
-			buf_printf(t, "%s\n", a);
 		} else {
+			if (tee || srcs)
+				buf_printf(t, "%s\n", a);
 			last = k;
 			nonopt++;
 		}
 	}
 	if (copy == 1 && last >= 0)
 		buf_printf(t, "%s\n", nonopt >= 2 ? w[last] : ".");
+	for (k = 1; sym && k < n; k++)               /* ln -s SRC DEST: SRC as the link will read it */
+		if (w[k][0] != '-' && w[k][0] != '/' && (k != last || nonopt == 1))
+			buf_printf(t, "%s/%s\n", nonopt >= 2 && copy == 1 ? w[last] : ".", w[k]);
+	return tee || dd || copy || sorto;
 }
 
+/* find's start points are what -delete and -exec change; the command of -exec/-execdir/-ok/-okdir is a
+ * part of its own (rules and targets see it); -fprint FILE and the like write FILE. 1: not judged (-L). */
+static int perm_bash_part(char **w, int n, struct buf *out, struct buf *targets, int fed);
+
 static int
-perm_bash_part(char **w, int n, struct buf *out, struct buf *targets)
+perm_bash_find(char **w, int n, struct buf *out, struct buf *targets)
 {
-	static const char *const wrappers[] = { "command", "builtin", "exec", "nohup", "env", "nice", "time",
-	                                        "timeout", "sudo", "xargs", "stdbuf", "doas", "busybox" };
+	int k, starts = 1, changes = 0, follow = 0, r = 0;
+	for (k = 1; k < n; k++)
+		changes |= !strcmp(w[k], "-delete") || str_starts(w[k], "-exec") || str_starts(w[k], "-ok");
+	for (k = 1; k < n; k++) {
+		if (starts && (!strcmp(w[k], "-H") || !strcmp(w[k], "-L") || !strcmp(w[k], "-P"))) {
+			follow |= w[k][1] != 'P';
+		} else if (starts && w[k][0] != '-' && w[k][0] != '(' && w[k][0] != '!') {
+			if (changes && targets)
+				buf_printf(targets, "%s\n", w[k]);
+		} else {
+			starts = 0;
+			if (str_starts(w[k], "-fprint") || !strcmp(w[k], "-fls")) {
+				if (targets && k + 1 < n)
+					buf_printf(targets, "%s\n", w[k + 1]);
+			} else if (str_starts(w[k], "-exec") || str_starts(w[k], "-ok")) {
+				int e = k + 1;
+				while (e < n && strcmp(w[e], ";") && strcmp(w[e], "+"))
+					e++;
+				if (e > k + 1)
+					r |= perm_bash_part(w + k + 1, e - k - 1, out, targets, 0);
+				k = e;
+			}
+		}
+	}
+	return r | (follow && changes);
+}
+
+/* One simple command of a Bash line, normalised into out: leading assignments, keywords and wrappers
+ * (perm_wraps) dropped with their options, words joined by one space, quotes removed. cd and pushd go to
+ * targets as "\1DIR" lines (where later relative targets start). fed: its arguments come from elsewhere
+ * (xargs). Returns 1 when it cannot be judged: another shell, eval, source, a variable as the command, an
+ * opaque wrapper option, or a command xargs feeds that writes files. */
+static int
+perm_bash_part(char **w, int n, struct buf *out, struct buf *targets, int fed)
+{
 	static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ash", "ksh", "eval", "source", ".",
-	                                      "/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/env" };
-	int i = 0, k, again = 1;
+	                                      "watch", "su", "chroot", "script", "parallel", "chrt", "taskset",
+	                                      "nsenter", "unshare", "ssh-agent", "fish", "csh", "tcsh" };
+	int i = 0, k, again = 1, start;
 	while (again && i < n) {
 		again = 0;
 		while (i < n && strchr(w[i], '=') && w[i][0] != '=' && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
 		       (size_t)(strchr(w[i], '=') - w[i]))
 			i++;                          /* NAME=value */
-		for (k = 0; i < n && k < (int)(sizeof wrappers / sizeof wrappers[0]); k++) {
-			const char *b = strrchr(w[i], '/');
-			if (strcmp(b ? b + 1 : w[i], wrappers[k]) == 0) {
-				int timeout = !strcmp(wrappers[k], "timeout"), nice = !strcmp(wrappers[k], "nice");
-				i++;
-				while (i < n && w[i][0] == '-') {
-					if (nice && !strcmp(w[i], "-n") && i + 1 < n)
-						i++;
-					i++;
-				}
-				if (timeout && i < n)
-					i++;                  /* the duration */
+		while (i < n && (!strcmp(w[i], "then") || !strcmp(w[i], "else") || !strcmp(w[i], "do") || !strcmp(w[i], "if") ||
+		                 !strcmp(w[i], "elif") || !strcmp(w[i], "while") || !strcmp(w[i], "until") || !strcmp(w[i], "!")))
+			i++, again = 1;               /* shell keywords before the command */
+		if (i < n && strchr(w[i], '/') && strrchr(w[i], '/')[1]) {   /* /bin/rm is rm */
+			char *base = strrchr(w[i], '/') + 1;
+			memmove(w[i], base, strlen(base) + 1);
+		}
+		for (k = 0; i < n && k < (int)(sizeof perm_wraps / sizeof perm_wraps[0]); k++)
+			if (strcmp(w[i], perm_wraps[k].name) == 0) {
+				fed |= !strcmp(w[i], "xargs");
+				if ((i = perm_wrap_skip(&perm_wraps[k], w, i, n, targets)) < 0)
+					return 1;
 				again = 1;
 				break;
 			}
-		}
 	}
-	while (i < n && (!strcmp(w[i], "then") || !strcmp(w[i], "else") || !strcmp(w[i], "do") || !strcmp(w[i], "if") ||
-	                 !strcmp(w[i], "elif") || !strcmp(w[i], "while") || !strcmp(w[i], "until") || !strcmp(w[i], "!")))
-		i++;                                  /* shell keywords before the command */
 	if (i >= n || !strcmp(w[i], "fi") || !strcmp(w[i], "done") || !strcmp(w[i], "esac"))
 		return 0;
 	for (k = 0; k < (int)(sizeof shells / sizeof shells[0]); k++)
 		if (!strcmp(w[i], shells[k]))
 			return 1;
-	if (strchr(w[i], '/') && strrchr(w[i], '/')[1]) {  /* /bin/rm is rm */
-		char *base = strrchr(w[i], '/') + 1;
-		memmove(w[i], base, strlen(base) + 1);
-		for (k = 0; k < (int)(sizeof shells / sizeof shells[0]); k++)
-			if (!strcmp(w[i], shells[k]))
-				return 1;
-	}
 	if (strpbrk(w[i], "$`*?["))
 		return 1;
-	if (targets)
-		perm_bash_cmd_targets(w + i, n - i, targets);
+	start = i;
 	if (out->len)
 		buf_add(out, "\n", 1);
 	for (k = i; k < n; k++) {
@@ -9552,7 +9712,22 @@ perm_bash_part(char **w, int n, struct buf *out, struct buf *targets)
 			buf_add(out, " ", 1);
 		buf_adds(out, w[k]);
 	}
-	return 0;
+	if (!strcmp(w[i], "cd") || !strcmp(w[i], "pushd") || !strcmp(w[i], "popd")) {
+		for (k = i + 1; k < n && w[k][0] == '-' && w[k][1] && strcmp(w[k], "--"); k++)
+			;
+		k += k < n && !strcmp(w[k], "--");
+		if (targets)
+			buf_printf(targets, "\1%s\n", w[i][0] == 'p' && w[i][1] == 'o' ? "$" : k < n ? w[k] : "~");
+		return 0;
+	}
+	if (!strcmp(w[i], "find"))
+		return perm_bash_find(w + start, n - start, out, targets);
+	{
+		struct buf scratch = {0};
+		int writes = perm_bash_cmd_targets(w + start, n - start, targets ? targets : &scratch);
+		buf_free(&scratch);
+		return writes && fed;
+	}
 }
 
 /* A Bash line as its simple commands (one per line in out), split at ; & | && || newlines, ( ) { },
@@ -9658,7 +9833,7 @@ perm_bash_split(const char *cmd, struct buf *out, struct buf *targets)
 		}
 		if (sep) {
 			if (nw)
-				opaque |= perm_bash_part(words, nw, out, targets);
+				opaque |= perm_bash_part(words, nw, out, targets, 0);
 			while (nw)
 				free(words[--nw]);
 			skip_redirect = 0;
@@ -9797,6 +9972,14 @@ perm_find(const struct perm *p, int kind, const char *tool, const char *arg, con
 	return NULL;
 }
 
+/* A file a Grep or Glob walk reaches that a deny rule with a path names (a Read rule for .env files) is left out. */
+static int
+perm_walk_denied(const void *perm, const char *tool, const char *path)
+{
+	const struct perm *p = perm;
+	return p && perm_find(p, RULE_DENY, tool, path, p->bound && p->bound->n ? p->bound->dir[0] : "/", 1) != NULL;
+}
+
 /* The user's own skills (~/.claude/skills/) are read like the project's: the system prompt names them. */
 static int
 perm_is_home_skill(const char *tool, const char *path)
@@ -9809,20 +9992,26 @@ perm_is_home_skill(const char *tool, const char *path)
 
 /* Where a Bash command writes that needs the user, whatever rule allowed the command: a target (see
  * perm_bash_split) that is the agent's own configuration (1) or outside the boundary (3), or that cannot be
- * judged (2: a variable, a glob, a command inside). what gets the target as written. 0: nothing of that. */
+ * judged (2: a variable, a glob, a command inside). what gets the target as written. 0: nothing of that.
+ * After a cd, a relative target is judged from every directory the shell may then be in (a cd in a
+ * subshell or one that fails leaves it where it was). */
 static int
 perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *what, size_t cap)
 {
-	struct buf parts = {0}, t = {0};
+	struct buf parts = {0}, t = {0}, dirs = {0};
 	const char *h = getenv("HOME");
-	size_t i = 0;
-	int r = perm_bash_split(cmd, &parts, &t) == 1 ? 2 : 0;
+	size_t i = 0, d, end;
+	int r = perm_bash_split(cmd, &parts, &t) == 1 ? 2 : 0, lost = 0, cd;
 	base_snprintf(what, cap, "what a command inside `%.200s` makes of it", cmd);
+	buf_printf(&dirs, "%s", cwd);
+	buf_add(&dirs, "", 1);
 	while (!r && i < t.len) {
 		char *nl = memchr(t.p + i, '\n', t.len - i), exp[PATH_MAX], real[PATH_MAX], lex[PATH_MAX * 2];
 		const char *tg = t.p + i, *rest = NULL;
 		*nl = 0;
 		i = (size_t)(nl - t.p) + 1;
+		if ((cd = tg[0] == '\1'))
+			tg++;
 		str_copy(what, cap, tg, strlen(tg));
 		if (tg[0] == '~' && (tg[1] == '/' || !tg[1]))
 			rest = tg + 1;
@@ -9830,22 +10019,45 @@ perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *w
 			rest = tg + 5;
 		else if (str_starts(tg, "${HOME}") && (tg[7] == '/' || !tg[7]))
 			rest = tg + 7;
-		if ((rest && !(h && *h == '/')) || (tg[0] == '~' && !rest))
-			r = 2;                            /* (~user/...: another home, not judged) */
-		else if (base_snprintf(exp, sizeof exp, "%s%s", rest ? h : "", rest ? rest : tg) >= (int)sizeof exp ||
-		         !exp[0] || strpbrk(exp, "$`*?[") || bound_resolve(cwd, exp, real, sizeof real))
-			r = 2;
-		else if (!strcmp(real, "/dev/null") || !strcmp(real, "/dev/stdout") || !strcmp(real, "/dev/stderr") ||
-		         !strcmp(real, "/dev/tty") || str_starts(real, "/dev/fd/") || str_starts(real, "/proc/self/fd/"))
+		if ((rest && !(h && *h == '/')) || (tg[0] == '~' && !rest) ||
+		    base_snprintf(exp, sizeof exp, "%s%s", rest ? h : "", rest ? rest : tg) >= (int)sizeof exp ||
+		    !exp[0] || strpbrk(exp, "$`*?[")) {
+			if (cd)
+				lost = 1;             /* a cd that cannot be followed: relative targets after it are not judged */
+			else
+				r = 2;                /* (~user/...: another home, not judged) */
 			continue;
-		else if (base_snprintf(lex, sizeof lex, "%s/%s", exp[0] == '/' ? "" : cwd, exp) > 0 &&
-		         (bound_is_config(real) || bound_is_config(lex)))
-			r = 1;
-		else if (p->bound && !bound_inside(p->bound, real))
-			r = 3;
+		}
+		if (exp[0] != '/' && lost && !cd) {
+			r = 2;
+			continue;
+		}
+		for (d = 0, end = dirs.len; !r && d < end; d += strlen(dirs.p + d) + 1) {
+			const char *base = dirs.p + d;
+			if (bound_resolve(base, exp, real, sizeof real)) {
+				r = cd ? 0 : 2;
+				lost |= cd;
+			} else if (cd) {
+				if (dirs.len < 8 * PATH_MAX)
+					buf_add(&dirs, real, strlen(real) + 1);
+				else
+					lost = 1;
+			} else if (!strcmp(real, "/dev/null") || !strcmp(real, "/dev/stdout") || !strcmp(real, "/dev/stderr") ||
+			           !strcmp(real, "/dev/tty") || str_starts(real, "/dev/fd/") || str_starts(real, "/proc/self/fd/")) {
+				/* not a file */
+			} else if (base_snprintf(lex, sizeof lex, "%s/%s", exp[0] == '/' ? "" : base, exp) > 0 &&
+			           (bound_is_config(real) || bound_is_config(lex))) {
+				r = 1;
+			} else if (p->bound && !bound_inside(p->bound, real)) {
+				r = 3;
+			}
+			if (exp[0] == '/')
+				break;            /* an absolute target (or cd) once */
+		}
 	}
 	buf_free(&parts);
 	buf_free(&t);
+	buf_free(&dirs);
 	return r;
 }
 
@@ -11240,6 +11452,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.sandbox = L->tools.sandbox;
 	S->tools.mcp = L->tools.mcp;              /* the same MCP servers */
 	S->tools.bound = L->tools.bound;          /* and the same boundary */
+	S->tools.perm = L->tools.perm;
 	S->agents = L->agents;
 	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
 	S->t_start = clk_ms();
@@ -13525,7 +13738,7 @@ cli_usage(int fd)
 	        "  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
 	        "  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
 	        "  ANTHROPIC_MODEL        default model\n"
-	        "  AGENT_PROVIDER         anthropic or openai (as --provider)\n"
+	        "  AGENT_PROVIDER         anthropic, openai or bedrock (as --provider)\n"
 	        "  OPENAI_BASE_URL        Chat Completions server (default https://api.openai.com/v1; llama.cpp:\n"
 	        "                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
 	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
@@ -13826,16 +14039,17 @@ cli_trusted(const char *dir)
 	return r;
 }
 
-/* The first interactive run in a folder whose own files would run commands (its .mcp.json servers, the
- * apiKeyHelper of its .claude/settings.json) asks once whether to trust it; yes is remembered. */
+/* The first interactive run in a folder whose own files would run commands or widen the boundary (its
+ * .mcp.json servers, what its .claude settings say, see struct perm_extra) asks once whether to trust it;
+ * yes is remembered. */
 static int
 cli_trust_ask(const char *dir, const char *what)
 {
 	char path[PATH_MAX + 32], ans[16];
 	ssize_t n;
 	int fd;
-	base_dprintf(2, "\nThe files of %s would run commands on this machine:\n  %s\nThey may come from someone else "
-	        "(a cloned repository). Trust this folder? [y/N] ", dir, what);
+	base_dprintf(2, "\nThe files of %s would run commands on this machine or reach beyond it:\n  %s\nThey may come "
+	        "from someone else (a cloned repository). Trust this folder? [y/N] ", dir, what);
 	n = read(0, ans, sizeof ans - 1);
 	if (n <= 0 || (ans[0] != 'y' && ans[0] != 'Y')) {
 		base_dprintf(2, "Not trusted: they will not run. Start agent here again to be asked again.\n");
@@ -13849,9 +14063,25 @@ cli_trust_ask(const char *dir, const char *what)
 	return 1;
 }
 
+/* The project's two settings files (both may come with a clone: see struct perm_extra). */
+static int
+cli_project_settings(struct loop *L, struct perm_extra *x, const char *cwd, struct ag_err *e)
+{
+	char path[PATH_MAX + 32];
+	int r;
+	x->shared = 1;
+	base_snprintf(path, sizeof path, "%s/.claude/settings.json", cwd);
+	if ((r = perm_load_settings(&L->perm, path, x, e)) == 0) {
+		base_snprintf(path, sizeof path, "%s/.claude/settings.local.json", cwd);
+		r = perm_load_settings(&L->perm, path, x, e);
+	}
+	x->shared = 0;
+	return r;
+}
+
 /* Settings files (the user's, then the project's shared and local ones), then MCP servers (--mcp-config
- * files, the project's .mcp.json, ~/.claude.json) with the folder's trust asked where it is needed; the
- * servers are started side by side. */
+ * files, the project's .mcp.json, ~/.claude.json) with the folder's trust asked where it is needed (then
+ * the project's settings are read again, whole); the servers are started side by side. */
 static int
 cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char **mcp_cfg, int nmcp,
             struct bound *bound, struct buf *key_helper, struct buf *aws_cmds, int *sandbox, int interactive,
@@ -13859,13 +14089,13 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 {
 	char path[PATH_MAX + 32];
 	const char *h = getenv("HOME"), *cwd = L->tools.cwd;
-	struct buf untrusted = {0}, what = {0};
+	struct buf dropped = {0}, what = {0};
 	struct perm_extra x;
 	int i, r = 0;
 	size_t k;
 	memset(&x, 0, sizeof x);
 	x.key_helper = key_helper;
-	x.untrusted_helper = &untrusted;
+	x.dropped = &dropped;
 	x.aws_refresh = &aws_cmds[0];
 	x.aws_export = &aws_cmds[1];
 	x.sandbox = sandbox;
@@ -13876,13 +14106,7 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 	if (h && *h && base_snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
 	    (r = perm_load_settings(&L->perm, path, &x, e)) != 0)
 		goto out;
-	base_snprintf(path, sizeof path, "%s/.claude/settings.json", cwd);
-	x.shared = 1;
-	if ((r = perm_load_settings(&L->perm, path, &x, e)) != 0)
-		goto out;
-	x.shared = 0;
-	base_snprintf(path, sizeof path, "%s/.claude/settings.local.json", cwd);
-	if ((r = perm_load_settings(&L->perm, path, &x, e)) != 0)
+	if ((r = cli_project_settings(L, &x, cwd, e)) != 0)
 		goto out;
 	for (i = 0; i < nmcp; i++)
 		if ((r = mcp_config(m, mcp_cfg[i], MCP_MUST_EXIST, e)) != 0)
@@ -13896,22 +14120,21 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 	for (k = 0; k < m->n; k++)
 		if (m->srv[k].project && !mcp_approved(m, m->srv[k].name))
 			buf_printf(&what, "%sthe MCP server '%s' of .mcp.json", what.len ? "; " : "", m->srv[k].name);
-	if (untrusted.len)
-		buf_printf(&what, "%sthe apiKeyHelper of .claude/settings.json ('%.80s')", what.len ? "; " : "", untrusted.p);
+	if (dropped.len)
+		buf_printf(&what, "%sin .claude/settings*.json: %s", what.len ? "; " : "", dropped.p);
 	if (what.len && interactive && !m->trusted && cli_trust_ask(bound->dir[0], what.p)) {
-		m->trusted = 1;
-		if (untrusted.len) {
-			key_helper->len = 0;
-			buf_add(key_helper, untrusted.p, untrusted.len);
-		}
-	} else if (untrusted.len && !m->trusted) {
-		base_dprintf(2, "agent: the apiKeyHelper of .claude/settings.json was not run: this folder is not trusted; run "
-		        "agent here in a terminal once and trust it, or set apiKeyHelper in ~/.claude/settings.json\n");
+		m->trusted = x.trusted = 1;
+		x.dropped = NULL;
+		if ((r = cli_project_settings(L, &x, cwd, e)) != 0)
+			goto out;
+	} else if (dropped.len && !m->trusted) {
+		base_dprintf(2, "agent: this folder is not trusted, so its .claude settings were read without %s; run agent "
+		        "here in a terminal once and trust it, or put them in ~/.claude/settings.json\n", dropped.p);
 	}
 	L->tools.mcp = m;
 	mcp_start(m, cwd, trust, mcp_list);
 out:
-	buf_free(&untrusted);
+	buf_free(&dropped);
 	buf_free(&what);
 	return r;
 }
@@ -14415,6 +14638,7 @@ main(int argc, char **argv)
 		if (bound_add(&bound, L.tools.cwd, add_dir[i], &e) < 0)
 			goto usage_error;
 	L.tools.bound = L.perm.bound = &bound;
+	L.tools.perm = &L.perm;
 	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, aws_cmds, &sandbox, interactive, mcp_list, &e))
 		goto usage_error;
 	if (skip_perm)

@@ -967,6 +967,96 @@ def a_bash_cd_dotdot_then_redirect(c):
                 [allowed(1, "toolu_bc1"), refused(2, "toolu_bc2", "outside/f.txt")])
 
 
+@attempt("Bash")
+def a_bash_cd_in_line_then_redirect(c):
+    """`cd ..` and the write in one command: the target is judged from where the cd leads."""
+    return bash_refused("cd .. && echo x > outside/f.txt", "outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_cd_chain_then_cp(c):
+    return bash_refused("cd sub; cd ../..; cp work/a.txt outside/f.txt", "outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_cd_var_then_redirect(c):
+    """A cd that cannot be followed: a relative target after it cannot be judged."""
+    return bash_refused("cd $OLDPWD/..; echo x > outside/f.txt", "outside/f.txt")
+
+
+@attempt("Bash(ln:*)", "Bash(echo:*)")
+def a_bash_symlink_then_write_through(c):
+    """The link is made by the same command that writes through it."""
+    return bash_refused("ln -s ../outside d; echo x > d/f.txt", "../outside", ["d"])
+
+
+@attempt("Bash(ln:*)", "Bash(echo:*)")
+def a_bash_hardlink_then_append(c):
+    """A hard link to an outside file, then a write to the project's name: the same inode."""
+    return bash_refused("ln ../outside/hl.txt h && echo x >> h", "../outside/hl.txt", ["h"])
+
+
+@attempt("Bash(cp:*)")
+def a_bash_cp_hardlink_then_write(c):
+    return bash_refused("cp -l ../outside/hl.txt h2", "../outside/hl.txt", ["h2"])
+
+
+@attempt("Bash(mkdir:*)", "Bash(echo:*)")
+def a_bash_mkdir_dotdot_through_link(c):
+    """nd does not exist when judged: nd/.. is the project again, and lk a link outside."""
+    c.link("lk", "../outside")
+    return bash_refused("mkdir nd && echo x > nd/../lk/f.txt", "nd/../lk/f.txt", ["nd"])
+
+
+@attempt("Bash(mv:*)")
+def a_bash_mv_outside_in(c):
+    """Moving an outside file into the project changes the outside (it is gone)."""
+    return bash_refused("mv ../outside/f.txt stolen.txt", "../outside/f.txt", ["stolen.txt"])
+
+
+@attempt("Bash")
+def a_bash_timeout_signal_tee(c):
+    """timeout -s KILL 5: the signal's argument is not the duration, the command is tee."""
+    return bash_refused("timeout -s KILL 5 tee ../outside/f.txt < a.txt", "../outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_env_unset_cp(c):
+    return bash_refused("env -u FOO cp a.txt ../outside/f.txt", "../outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_env_chdir_cp(c):
+    return bash_refused("env --chdir=.. cp work/a.txt outside/f.txt", "outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_env_split_string(c):
+    return bash_refused("env -S'cp a.txt ../outside/f.txt'", "../outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_xargs_cp(c):
+    """xargs gives cp its target from stdin: it cannot be judged before it runs."""
+    return bash_refused("echo ../outside/f.txt | xargs -n 1 cp a.txt", "../outside/f.txt")
+
+
+@attempt("Bash(find:*)")
+def a_bash_find_delete_outside(c):
+    return bash_refused("find ../outside -name f.txt -delete", "../outside")
+
+
+@attempt("Bash(find:*)")
+def a_bash_find_exec_cp_outside(c):
+    return bash_refused("find . -name a.txt -exec cp {} ../outside/f.txt \\;", "../outside/f.txt")
+
+
+@attempt("Bash")
+def a_bash_sudo_user_tee(c):
+    """sudo -u NAME: NAME is not the command (refused before sudo would ask for a password)."""
+    return bash_refused("sudo -u nobody tee ../outside/f.txt < a.txt", "../outside/f.txt")
+
+
 def register_attempt(name, fn, bash_rules, source):
     def t(c):
         c.layout()
@@ -1242,13 +1332,103 @@ def t_mcp_project_server_other_name_approved_not_started(c):
 
 
 @test
-def t_mcp_project_server_enable_all_started(c):
+def t_mcp_project_server_committed_local_approval_not_started(c):
+    """A settings.local.json that came with the clone approves nothing until the folder is trusted."""
+    mcp_not_started(c, {"enableAllProjectMcpServers": True})
+    c.has(c.runs[-1][0].err, "read without enableAllProjectMcpServers", "stderr")
+
+
+@test
+def t_mcp_project_server_enable_all_trusted_started(c):
+    c.trust()
     mcp_started(c, {"enableAllProjectMcpServers": True})
 
 
 @test
-def t_mcp_project_server_enabled_by_name_started(c):
+def t_mcp_project_server_enabled_by_name_trusted_started(c):
+    c.trust()
     mcp_started(c, {"enabledMcpjsonServers": ["markersrv"]})
+
+
+@test
+def t_mcp_project_server_enabled_in_home_started(c):
+    c.write(c.home_settings(), json.dumps({"enabledMcpjsonServers": ["markersrv"]}) + "\n")
+    mcp_started(c, None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A deny rule with a path keeps its files out of Grep and Glob walks too
+
+def deny_walk(c, rule):
+    c.layout()
+    c.write(".env", "TOKEN=" + c.secret + "\n")
+    c.write(os.path.join("sub", ".env"), "TOKEN=" + c.secret + "\n")
+    c.write(os.path.join("sub", "ok.txt"), "TOKEN=public\n")
+    srv = c.server(seq(G("toolu_dw1", "TOKEN"), G("toolu_dw2", "TOKEN", "sub/.env"), GL("toolu_dw3", "**/.env"),
+                       GL("toolu_dw4", "**/*.txt")))
+    r = c.run(srv, ["--allowedTools", ",".join(FILE_RULES), "--disallowedTools", rule])
+    c.ok(r)
+    c.has(rtext(c.result(srv, 1, "toolu_dw1")), "TOKEN=public", "Grep's inside match")
+    c.has(rtext(c.result(srv, 4, "toolu_dw4")), "ok.txt", "Glob's inside match")
+    c.is_err(c.result(srv, 2, "toolu_dw2"), "Grep of a denied file named as its path")
+    for i, tid in ((1, "toolu_dw1"), (3, "toolu_dw3")):
+        for f in (c.path(".env"), c.path(os.path.join("sub", ".env"))):
+            c.lacks(rtext(c.result(srv, i, tid)), f, "a walk's result (a file the deny rule names)")
+    for k, q in enumerate(srv.requests):
+        c.lacks(json.dumps(q["body"]), c.secret, "request %d" % k)
+
+
+@test
+def t_deny_rule_filters_walks_glob(c):
+    deny_walk(c, "Read(**/.env)")
+
+
+@test
+def t_deny_rule_filters_walks_project_rel(c):
+    deny_walk(c, "Read(./.env),Read(./sub/.env)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# An untrusted project's settings cannot widen the boundary (a trusted one can)
+
+def project_settings_write(c, name, settings, trusted):
+    """A project settings file (name under .claude/) and a Write to ROOT/outside/new.txt with the file
+    rules allowed by flag: refused (and the stderr line names what was left out) unless trusted."""
+    c.layout()
+    c.write(os.path.join(".claude", name), json.dumps(settings) + "\n")
+    args = ["--allowedTools", ",".join(FILE_RULES)]
+    if trusted:
+        c.trust()
+        return outside_write_allowed(c, args, o(c, "new.txt"))
+    srv = c.server(seq(W("toolu_ps1", o(c, "new.txt"), "added\n")))
+    r = c.run(srv, args)
+    c.ok(r)
+    c.is_err(c.result(srv, 1, "toolu_ps1"), "Write outside from an untrusted project's settings")
+    c.check(not os.path.exists(o(c, "new.txt")), "the outside file was created")
+    c.has(r.err, "this folder is not trusted, so its .claude settings were read without", "stderr")
+
+
+def bypass(c):
+    return {"permissions": {"defaultMode": "bypassPermissions"}}
+
+
+def add_outside(c):
+    return {"permissions": {"additionalDirectories": [c.out]}}
+
+
+def abs_rule(c):
+    return {"permissions": {"allow": ["Write(/%s/**)" % c.out]}}
+
+
+for _kind, _settings in (("bypass", bypass), ("additional_dirs", add_outside), ("abs_rule", abs_rule)):
+    for _name in ("settings.json", "settings.local.json"):
+        for _trusted in (False, True):
+            def _t(c, _s=_settings, _n=_name, _tr=_trusted):
+                project_settings_write(c, _n, _s(c), _tr)
+            _t.__name__ = "t_project_%s_%s_%s" % (_name.split(".")[0].replace("-", "_") +
+                                                  ("_local" if "local" in _name else ""), _kind,
+                                                  "trusted_allowed" if _trusted else "untrusted_refused")
+            test(_t)
 
 
 if __name__ == "__main__":

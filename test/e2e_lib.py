@@ -239,6 +239,13 @@ class Ctx:
         with open(self.path(rel), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def trust(self, folder=None):
+        """Mark folder (the working directory) trusted, as a yes at the agent's trust question records it."""
+        state = os.path.join(self.home, "state", "agent")
+        os.makedirs(state, exist_ok=True)
+        with open(os.path.join(state, "trusted-folders"), "a") as f:
+            f.write(os.path.realpath(folder or self.work) + "\n")
+
     def server(self, script=None, pages=None, tls=False):
         """A started mock server (SERVER) on 127.0.0.1, port 0; tls: HTTPS with the test certificate."""
         srv = self.SERVER(script=script or [], pages=pages, tls=certs("server") if tls else None).start()

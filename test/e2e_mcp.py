@@ -443,9 +443,11 @@ class Ctx(e2e_lib.Ctx):
             return []
 
     def mcp_json(self, servers, approve=True):
-        """Write .mcp.json in the working directory; approve: and approve its servers as the user does, in
-        .claude/settings.local.json (a project's servers start only when approved)."""
+        """Write .mcp.json in the working directory; approve: and approve its servers as the user does, by
+        trusting the folder and then in .claude/settings.local.json (a project's servers start only when
+        approved)."""
         if approve:
+            self.trust()
             self.write_json(".claude/settings.local.json", {"enableAllProjectMcpServers": True})
         return self.write_json(".mcp.json", {"mcpServers": servers})
 

@@ -1073,7 +1073,7 @@ def t_api_key_helper_of_an_untrusted_project(c):
     c.ok(r, 2)
     c.nreq(srv, 0)
     c.check(not os.path.exists(marker), "the apiKeyHelper of an untrusted project's settings ran")
-    c.has(r.err, "apiKeyHelper of .claude/settings.json was not run: this folder is not trusted", "stderr")
+    c.has(r.err, "this folder is not trusted, so its .claude settings were read without apiKeyHelper", "stderr")
     state = os.path.join(c.home, "state", "agent")          # trusted (as a yes at the question records it): it runs
     os.makedirs(state, exist_ok=True)
     with open(os.path.join(state, "trusted-folders"), "w") as f:
