@@ -58,9 +58,7 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <wchar.h>
 #ifdef __GLIBC__
-#include <locale.h>
 #endif
 #include <time.h>
 #include <unistd.h>
@@ -813,19 +811,44 @@ b64_val(int c)
 	return -1;
 }
 
-/* Base64 with whitespace skipped, stopping at '='. Returns bytes written, or AG_E_INVAL / AG_E_TOOBIG. */
-static long
+/* Base64 with whitespace skipped, stopping at '=' or '"' (the end of a JSON string). Returns bytes written,
+ * or AG_E_INVAL / AG_E_TOOBIG. Four characters at a time through tables while they are all digits (a Bedrock
+ * chunk, a PEM line): compiled for speed, not size, as the event-stream reader's other loop. */
+#define AG_HOT __attribute__((optimize("O2")))
+static long AG_HOT
 b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
 {
+	static uint32_t t[4][256];       /* a digit's value in place for its position; 0xFF000000: not a digit */
 	unsigned acc = 0;
 	int bits = 0;
 	size_t i, o = 0;
+	if (!t[0][0]) {
+		for (i = 0; i < 256; i++) {
+			int v = b64_val((int)i), k;
+			for (k = 0; k < 4; k++)
+				t[k][i] = v < 0 ? 0xFF000000u : (uint32_t)v << (18 - 6 * k);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		int v;
-		char c = s[i];
+		char c;
+		while (!bits && i + 4 <= n && o + 4 <= cap) {
+			const unsigned char *u = (const unsigned char *)s + i;
+			uint32_t w = t[0][u[0]] | t[1][u[1]] | t[2][u[2]] | t[3][u[3]];
+			unsigned char b4[4];
+			if (w >> 24)
+				break;
+			b4[0] = (unsigned char)(w >> 16), b4[1] = (unsigned char)(w >> 8), b4[2] = (unsigned char)w, b4[3] = 0;
+			memcpy(out + o, b4, 4);           /* one store; the fourth byte is written over next */
+			o += 3;
+			i += 4;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
 		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
 			continue;
-		if (c == '=')
+		if (c == '=' || c == '"')
 			break;
 		v = b64_val((unsigned char)c);
 		if (v < 0)
@@ -4144,6 +4167,7 @@ conv_free(struct conv *c)
 #endif
 
 struct api_aws;
+struct api_gcp;
 
 struct api_cfg {
 	struct url url;
@@ -4159,6 +4183,7 @@ struct api_cfg {
 	long long thinking;       /* extended thinking budget, 0 for none */
 	int openai;               /* speak OpenAI's Chat Completions (--provider openai) */
 	struct api_aws *bedrock;  /* Amazon Bedrock (--provider bedrock): its region and credentials, else NULL */
+	struct api_gcp *vertex;   /* Google Vertex AI (--provider vertex): project, region, token, else NULL */
 };
 
 /* What the stream tells whoever shows it; every callback is optional. */
@@ -4883,11 +4908,15 @@ api_aws_json(struct api_aws *k, const char *s, size_t n, const char *source)
 	return r;
 }
 
-/* One small HTTP exchange with a credentials endpoint (never through a proxy): the body into out.
- * 0, or AG_E_* with e set; a status other than 200 is AG_E_API. */
+static void api_raw_body(struct jw *w, void *ctx);
+
+/* One small HTTP exchange with a credentials endpoint: the answer's body into out (an error's too). A
+ * plain http:// one (metadata, container endpoints) is never reached through a proxy; an https:// one
+ * (an OAuth token endpoint) is verified against trust and goes through the proxy the environment names.
+ * body: a request body (NULL: none). 0, or AG_E_* with e set; a status other than 200 is AG_E_API. */
 static int
-api_fetch(const char *base, const char *method, const char *path, const char *headers, struct buf *out, int ms,
-          struct ag_err *e)
+api_fetch(const char *base, const char *method, const char *path, const char *headers, const char *body,
+          struct buf *out, int ms, struct tls_trust *trust, struct ag_err *e)
 {
 	struct http *h = calloc(1, sizeof *h);
 	char tmp[4096];
@@ -4898,10 +4927,13 @@ api_fetch(const char *base, const char *method, const char *path, const char *he
 	h->net.fd = -1;
 	h->e = e;
 	rc = url_parse(base, &h->url, e);
+	h->trust = trust;
+	if (!rc && h->url.tls && (!trust || net_proxy_for(&h->url, &h->proxy, e)))
+		rc = trust ? e->code : err_set(e, AG_E_USAGE, "%.200s: only http:// here", base);
 	if (!rc) {
 		h->net.timeout_ms = ms;
 		h->deadline_ms = clk_ms() + ms * 2;
-		rc = http_request(h, method, path, headers, NULL, NULL);
+		rc = http_request(h, method, path, headers, body ? api_raw_body : NULL, (void *)body);
 	}
 	while (!rc && (r = http_body_read(h, tmp, sizeof tmp)) > 0 && out->len < 65536)
 		buf_add(out, tmp, (size_t)r);
@@ -4938,7 +4970,7 @@ api_aws_container(struct api_aws *k, struct ag_err *e)
 	if (tok && *tok && !strpbrk(tok, "\r\n"))
 		buf_printf(&hd, "authorization: %s\r\n", tok);
 	buf_adds(&hd, "accept: application/json\r\nconnection: close\r\n");
-	rc = api_fetch(url, "GET", "", hd.p, &body, 2000, e);
+	rc = api_fetch(url, "GET", "", hd.p, NULL, &body, 2000, NULL, e);
 	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, "the container credentials endpoint"))
 		rc = err_set(e, AG_E_API, "the container credentials endpoint (%.200s) answered without AccessKeyId and "
 		             "SecretAccessKey", url);
@@ -4966,12 +4998,12 @@ api_aws_imds(struct api_aws *k, struct ag_err *e)
 	while (base[0] && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = 0;
 	rc = api_fetch(base, "PUT", "/latest/api/token", "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"
-	               "connection: close\r\n", &token, 1000, e);
+	               "connection: close\r\n", NULL, &token, 1000, NULL, e);
 	if (!rc && (!token.len || memchr(token.p, '\r', token.len) || memchr(token.p, '\n', token.len)))
 		rc = err_set(e, AG_E_API, "the instance metadata service gave no session token");
 	if (!rc) {
 		buf_printf(&hd, "x-aws-ec2-metadata-token: %s\r\nconnection: close\r\n", token.p);
-		rc = api_fetch(base, "GET", "/latest/meta-data/iam/security-credentials/", hd.p, &role, 1000, e);
+		rc = api_fetch(base, "GET", "/latest/meta-data/iam/security-credentials/", hd.p, NULL, &role, 1000, NULL, e);
 	}
 	while (!rc && role.len && strchr("\r\n ", role.p[role.len - 1]))
 		role.p[--role.len] = 0;
@@ -4980,7 +5012,7 @@ api_aws_imds(struct api_aws *k, struct ag_err *e)
 	if (!rc) {
 		char path[400], src[160];
 		base_snprintf(path, sizeof path, "/latest/meta-data/iam/security-credentials/%.300s", role.p);
-		rc = api_fetch(base, "GET", path, hd.p, &body, 1000, e);
+		rc = api_fetch(base, "GET", path, hd.p, NULL, &body, 1000, NULL, e);
 		base_snprintf(src, sizeof src, "the instance metadata service (role %.100s)", role.p);
 		if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, src))
 			rc = err_set(e, AG_E_API, "the instance metadata service answered without the role's credentials");
@@ -4996,45 +5028,59 @@ api_aws_imds(struct api_aws *k, struct ag_err *e)
 	return rc;
 }
 
-/* A profile's credential_process: run, its JSON read from stdout. */
+static void tool_env_scrub(void);
+
+/* Run cmd with /bin/sh under a keeper, stdin /dev/null, its stdout (up to about cap bytes) into out; scrub:
+ * without the keys in its environment. Its exit status, or -1 when it did not start or was killed. */
 static int
-api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
+api_run_sh(const char *cmd, struct buf *out, size_t cap, int scrub)
 {
-	int p[2], status = 0, rc;
+	int p[2], status = 0;
 	pid_t pid;
-	struct buf out = {0};
-	char tmp[4096], src[160];
+	char tmp[4096];
 	ssize_t r;
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_set(e, AG_E_IO, "credential_process: cannot create a pipe");
+		return -1;
 	pid = base_fork_kept();
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0)
 			_exit(127);
+		if (scrub)
+			tool_env_scrub();
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
-		return err_set(e, AG_E_IO, "credential_process: cannot start /bin/sh");
+		return -1;
 	}
 	while ((r = read(p[0], tmp, sizeof tmp)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 || out.len > 65536)
+		if (r < 0 || out->len > cap)
 			break;
-		buf_add(&out, tmp, (size_t)r);
+		buf_add(out, tmp, (size_t)r);
 	}
-	close(p[0]);
 	explicit_bzero(tmp, sizeof tmp);
+	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A profile's credential_process: run, its JSON read from stdout. */
+static int
+api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
+{
+	struct buf out = {0};
+	char src[160];
+	int st = api_run_sh(cmd, &out, 65536, 0), rc;
 	base_snprintf(src, sizeof src, "credential_process of profile %s", k->profile);
-	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !api_aws_json(k, out.p ? out.p : "", out.len, src) ? 0 :
+	rc = st == 0 && !api_aws_json(k, out.p ? out.p : "", out.len, src) ? 0 :
 	     err_set(e, AG_E_USAGE, "credential_process '%.80s' (profile %s) failed (exit %d) or printed no JSON "
-	             "credentials", cmd, k->profile, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	             "credentials", cmd, k->profile, st);
 	if (out.p)
 		explicit_bzero(out.p, out.len);
 	buf_free(&out);
@@ -5102,17 +5148,286 @@ api_aws_creds(struct api_aws *k, struct ag_err *e)
 	               "instance metadata service (disabled)", k->profile, cred, conf);
 }
 
-/* CRC-32 (IEEE 802.3, reflected), as the event-stream prelude and message use. */
-static uint32_t
+/* Vertex AI speaks the Messages API's JSON (without model, with anthropic_version) and its SSE at
+ * POST /projects/P/locations/R/publishers/anthropic/models/MODEL:streamRawPredict, with an OAuth 2.0 access
+ * token found as Google's client libraries find one: a service account key (a JWT signed RS256 with
+ * BearSSL, exchanged at the key's token_uri), an authorized_user file (its refresh token), or the metadata
+ * server of a Google VM. The token is kept until 5 minutes before it ends. Keys and refresh tokens stay in
+ * their files: they are read again for each new token and wiped after use. */
+struct api_gcp {
+	char project[128], region[64];
+	char file[PATH_MAX];      /* the credentials file; "": the metadata server */
+	char meta[256];           /* the metadata server: host[:port] (GCE_METADATA_HOST) */
+	struct buf token;         /* the access token (empty: none yet) */
+	long long expires;        /* unix time it ends */
+	char source[400];         /* where it came from, for --status and errors */
+	int skip_auth;            /* CLAUDE_CODE_SKIP_VERTEX_AUTH: a gateway authenticates for us */
+	struct tls_trust *trust;  /* for a token_uri over https */
+};
+
+static int
+api_buf_sink(void *ctx, const char *s, size_t n)
+{
+	return buf_add(ctx, s, n);
+}
+
+static void
+api_raw_body(struct jw *w, void *ctx)
+{
+	jw_raw(w, ctx, strlen(ctx));
+}
+
+/* base64url without padding (RFC 7515), appended to out. */
+static void
+api_b64url(const void *p, size_t n, struct buf *out)
+{
+	size_t i = out->len;
+	b64_encode(p, n, out);
+	for (; i < out->len; i++)
+		out->p[i] = out->p[i] == '+' ? '-' : out->p[i] == '/' ? '_' : out->p[i];
+	while (out->len && out->p[out->len - 1] == '=')
+		out->p[--out->len] = 0;
+}
+
+/* An RSA private key from the DER of a PEM block (PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY"): the
+ * CRT parts BearSSL signs with, pointing into der. */
+static int
+api_rsa_key(const unsigned char *p, size_t n, br_rsa_private_key *sk)
+{
+	const unsigned char *c, *v[8], *q;
+	size_t cl, vl[8], qn;
+	int i;
+	if (der_next(&p, &n, &c, &cl) != 0x30 || (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x02)
+		return -1;
+	q = p;
+	qn = n;
+	if (der_next(&q, &qn, &c, &cl) == 0x30) {   /* PKCS#8: the algorithm, then the PKCS#1 key in an OCTET STRING */
+		if (der_next(&q, &qn, &c, &cl) != 0x04 || (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x30 ||
+		    (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x02)
+			return -1;
+	}
+	for (i = 0; i < 8; i++) {                    /* n e d p q dp dq qinv */
+		if (der_next(&p, &n, &v[i], &vl[i]) != 0x02 || !vl[i])
+			return -1;
+		while (vl[i] > 1 && !v[i][0])
+			v[i]++, vl[i]--;
+	}
+	for (sk->n_bitlen = (uint32_t)vl[0] * 8, i = 0x80; i && !(v[0][0] & i); i >>= 1)
+		sk->n_bitlen--;
+	sk->p = (unsigned char *)v[3];
+	sk->plen = vl[3];
+	sk->q = (unsigned char *)v[4];
+	sk->qlen = vl[4];
+	sk->dp = (unsigned char *)v[5];
+	sk->dplen = vl[5];
+	sk->dq = (unsigned char *)v[6];
+	sk->dqlen = vl[6];
+	sk->iq = (unsigned char *)v[7];
+	sk->iqlen = vl[7];
+	return sk->n_bitlen < 1024 || sk->n_bitlen > 4096 ? -1 : 0;
+}
+
+/* The service account's assertion (RFC 7523): header.claims signed RS256, for scope cloud-platform. */
+static int
+api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_err *e)
+{
+	char email[256] = "", kid[128] = "";
+	unsigned char der[4096], h[32], sig[512];
+	struct buf pem = {0}, js = {0};
+	br_rsa_private_key sk;
+	br_sha256_context sc;
+	struct jw w;
+	long dl = -1;
+	int rc = 0;
+	size_t at = out->len;                       /* out may hold a form before the assertion */
+	const char *b, *eol;
+	json_str(j, json_get(j, 0, "client_email"), email, sizeof email);
+	json_str(j, json_get(j, 0, "private_key_id"), kid, sizeof kid);
+	json_str_buf(j, json_get(j, 0, "private_key"), &pem);
+	if (pem.p && (b = str_find(pem.p, "-----BEGIN ")) && (eol = strchr(b, '\n')) && str_find(eol, "-----END"))
+		dl = b64_decode(eol + 1, (size_t)(str_find(eol, "-----END") - eol - 1), der, sizeof der);
+	if (!email[0] || dl <= 0 || api_rsa_key(der, (size_t)dl, &sk))
+		rc = err_set(e, AG_E_USAGE, "the service account key lacks client_email or an RSA private_key in PEM");
+	for (int part = 0; !rc && part < 2; part++) {
+		js.len = 0;
+		jw_init(&w, api_buf_sink, &js);
+		jw_open(&w, '{');
+		if (!part) {
+			jw_key(&w, "alg"), jw_str(&w, "RS256"), jw_key(&w, "typ"), jw_str(&w, "JWT");
+			if (kid[0])
+				jw_key(&w, "kid"), jw_str(&w, kid);
+		} else {
+			jw_key(&w, "iss"), jw_str(&w, email);
+			jw_key(&w, "scope"), jw_str(&w, "https://www.googleapis.com/auth/cloud-platform");
+			jw_key(&w, "aud"), jw_str(&w, uri);
+			jw_key(&w, "iat"), jw_int(&w, clk_now());
+			jw_key(&w, "exp"), jw_int(&w, clk_now() + 3600);
+		}
+		jw_close(&w, '}');
+		if (part)
+			buf_add(out, ".", 1);
+		api_b64url(js.p, js.len, out);
+	}
+	if (!rc) {
+		br_sha256_init(&sc);
+		br_sha256_update(&sc, out->p + at, out->len - at);
+		br_sha256_out(&sc, h);
+		if (!br_rsa_i31_pkcs1_sign(BR_HASH_OID_SHA256, h, 32, &sk, sig))
+			rc = err_set(e, AG_E_USAGE, "cannot sign with the service account key (not a valid RSA key)");
+		buf_add(out, ".", 1);
+		api_b64url(sig, (sk.n_bitlen + 7) / 8, out);
+	}
+	explicit_bzero(der, sizeof der);
+	if (pem.p)
+		explicit_bzero(pem.p, pem.len);
+	buf_free(&pem);
+	buf_free(&js);
+	return rc;
+}
+
+/* access_token and expires_in of a token answer (the OAuth endpoint's or the metadata server's). */
+static int
+api_gcp_answer(struct api_gcp *g, const struct buf *b, const char *from, struct ag_err *e)
+{
+	struct json j;
+	jsmntok_t *tok = NULL;
+	long long ttl = 3600;
+	int rc = -1;
+	if (json_parse_alloc(&j, b->p ? b->p : "", b->len, &tok) > 0 && j.t[0].type == JSMN_OBJECT) {
+		g->token.len = 0;
+		json_int(&j, json_get(&j, 0, "expires_in"), &ttl);
+		rc = json_str_buf(&j, json_get(&j, 0, "access_token"), &g->token) || !g->token.len ||
+		     memchr(g->token.p, '\r', g->token.len) || memchr(g->token.p, '\n', g->token.len);
+		g->expires = clk_now() + ttl;
+	}
+	free(tok);
+	return rc ? err_set(e, AG_E_API, "%s answered without an access_token", from) : 0;
+}
+
+/* A new access token from the credentials file or the metadata server; the file's project id is taken when
+ * none was set. */
+static int
+api_gcp_token(struct api_gcp *g, struct ag_err *e)
+{
+	struct buf f = {0}, form = {0}, out = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	char type[64] = "", uri[512] = "https://oauth2.googleapis.com/token", from[600];
+	int rc = 0, sa;
+	if (g->skip_auth)
+		return 0;
+	if (!g->file[0]) {
+		base_snprintf(uri, sizeof uri, "http://%s", g->meta);
+		base_snprintf(from, sizeof from, "the metadata server (%s)", g->meta);
+		rc = api_fetch(uri, "GET", "/computeMetadata/v1/instance/service-accounts/default/token",
+		               "metadata-flavor: Google\r\nconnection: close\r\n", NULL, &out, 2000, NULL, e);
+		if (!rc && !(rc = api_gcp_answer(g, &out, from, e)))
+			str_copy(g->source, sizeof g->source, from, strlen(from));
+		goto done;
+	}
+	if (file_read_all(g->file, &f, 1u << 16) < 0 || json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 ||
+	    j.t[0].type != JSMN_OBJECT) {
+		rc = err_set(e, AG_E_USAGE, "cannot read Google credentials from %.300s: %s", g->file,
+		             f.len ? "not JSON" : strerror(errno));
+		goto done;
+	}
+	json_str(&j, json_get(&j, 0, "type"), type, sizeof type);
+	json_str(&j, json_get(&j, 0, "token_uri"), uri, sizeof uri);
+	sa = !strcmp(type, "service_account");
+	if (!g->project[0])
+		json_str(&j, json_get(&j, 0, sa ? "project_id" : "quota_project_id"), g->project, sizeof g->project);
+	if (sa) {
+		char email[256] = "";
+		json_str(&j, json_get(&j, 0, "client_email"), email, sizeof email);
+		base_snprintf(g->source, sizeof g->source, "the service account %.200s (%.150s)", email, g->file);
+		buf_adds(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
+		rc = api_gcp_jwt(&j, uri, &form, e);
+	} else if (!strcmp(type, "authorized_user")) {
+		static const char *const keys[] = { "client_id", "client_secret", "refresh_token" };
+		int k;
+		base_snprintf(g->source, sizeof g->source, "authorized_user credentials (%.300s)", g->file);
+		buf_adds(&form, "grant_type=refresh_token");
+		for (k = 0; k < 3; k++) {
+			struct buf v = {0};
+			json_str_buf(&j, json_get(&j, 0, keys[k]), &v);
+			buf_printf(&form, "&%s=", keys[k]);
+			api_uri_encode(v.p ? v.p : "", v.len, 0, &form);
+			if (v.p)
+				explicit_bzero(v.p, v.len);
+			rc = rc || !v.len;
+			buf_free(&v);
+		}
+		if (rc)
+			rc = err_set(e, AG_E_USAGE, "%.300s lacks client_id, client_secret or refresh_token", g->file);
+	} else {
+		rc = err_set(e, AG_E_USAGE, "%.300s holds Google credentials of type '%.40s'; agent reads service_account "
+		             "and authorized_user files (gcloud auth application-default login) and the metadata server",
+		             g->file, type);
+	}
+	if (!rc && !form.p)
+		rc = err_set(e, AG_E_NOMEM, "out of memory");
+	if (!rc) {
+		base_snprintf(from, sizeof from, "the token endpoint %.300s", uri);
+		rc = api_fetch(uri, "POST", "", "content-type: application/x-www-form-urlencoded\r\naccept: application/json\r\n"
+		               "connection: close\r\n", form.p, &out, 10000, g->trust, e);
+		if (rc == AG_E_API) {
+			char d[300] = "", c[80] = "";
+			struct json ej;
+			jsmntok_t *et = NULL;
+			if (json_parse_alloc(&ej, out.p ? out.p : "", out.len, &et) > 0 && ej.t[0].type == JSMN_OBJECT) {
+				json_str(&ej, json_get(&ej, 0, "error"), c, sizeof c);
+				json_str(&ej, json_get(&ej, 0, "error_description"), d, sizeof d);
+			}
+			free(et);
+			if (c[0] || d[0])
+				e->code = 0;              /* the endpoint's own words instead of its status */
+			if (c[0] || d[0])
+				rc = err_set(e, AG_E_USAGE, "%s refused %s: %s%s%s", from, g->source, c, d[0] ? ": " : "", d);
+		}
+		if (!rc)
+			rc = api_gcp_answer(g, &out, from, e);
+	}
+done:
+	free(tok);
+	if (f.p)
+		explicit_bzero(f.p, f.len);
+	if (form.p)
+		explicit_bzero(form.p, form.len);
+	if (out.p)
+		explicit_bzero(out.p, out.len);
+	buf_free(&f);
+	buf_free(&form);
+	buf_free(&out);
+	return rc;
+}
+
+/* CRC-32 (IEEE 802.3, reflected), as the event-stream prelude and message use: eight bytes a step through
+ * eight tables (8 KB of bss, made on first use; bit by bit it cost 13 times the SSE path's instructions). */
+static uint32_t AG_HOT
 api_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-	crc = ~crc;
-	while (n--) {
-		int b;
-		crc ^= *p++;
-		for (b = 0; b < 8; b++)
-			crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+	static uint32_t t[8][256];
+	int i, k;
+	if (!t[0][1]) {
+		for (i = 0; i < 256; i++) {
+			uint32_t c = (uint32_t)i;
+			for (k = 0; k < 8; k++)
+				c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+			t[0][i] = c;
+		}
+		for (k = 1; k < 8; k++)
+			for (i = 0; i < 256; i++)
+				t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
 	}
+	crc = ~crc;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+		crc ^= (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		crc = t[7][crc & 0xFF] ^ t[6][crc >> 8 & 0xFF] ^ t[5][crc >> 16 & 0xFF] ^ t[4][crc >> 24] ^
+		      t[3][hi & 0xFF] ^ t[2][hi >> 8 & 0xFF] ^ t[1][hi >> 16 & 0xFF] ^ t[0][hi >> 24];
+	}
+	while (n--)
+		crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
 	return ~crc;
 }
 
@@ -5163,10 +5478,12 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 	uint32_t hl = api_be32(m + 4);
 	const unsigned char *h = m + 12, *pl = h + hl;
 	size_t pn = n - 16 - hl, vn = 0, en = 0;
-	const char *mt = api_es_header(h, hl, ":message-type", &vn), *et;
+	const char *et = api_es_header(h, hl, ":event-type", &en), *mt = NULL;
 	struct json j;
 	long dn;
 	int b;
+	if (!et || en != 5 || memcmp(et, "chunk", 5) != 0)   /* (nearly every message is a chunk: one header read) */
+		mt = api_es_header(h, hl, ":message-type", &vn);
 	if (mt && vn == 9 && memcmp(mt, "exception", 9) == 0) {
 		char msg[300] = "";
 		et = api_es_header(h, hl, ":exception-type", &en);
@@ -5182,14 +5499,17 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 		return err_set(a->e, AG_E_API, "Bedrock stream error %s: %.*s", a->stream_error, em ? (int)(vn < 300 ? vn : 300) : 0,
 		               em ? em : "");
 	}
-	et = api_es_header(h, hl, ":event-type", &en);
-	if (!et || en != 5 || memcmp(et, "chunk", 5) != 0)
+	if (mt)
 		return 0;                               /* another event type: nothing of the answer in it */
-	if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) <= 0 || (b = json_get(&j, 0, "bytes")) < 0 ||
-	    j.t[b].type != JSMN_STRING)
+	if (pn > 10 && !memcmp(pl, "{\"bytes\":\"", 10)) {    /* as Bedrock sends it: decoded up to its '"' */
+		dn = b64_decode((const char *)pl + 10, pn - 10, (unsigned char *)a->esd, sizeof a->esd - 1);
+	} else if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) <= 0 || (b = json_get(&j, 0, "bytes")) < 0 ||
+	    j.t[b].type != JSMN_STRING) {
 		return err_set(a->e, AG_E_API, "a Bedrock chunk without its base64 \"bytes\"");
-	dn = b64_decode(j.s + j.t[b].start, (size_t)(j.t[b].end - j.t[b].start), (unsigned char *)a->esd,
-	                sizeof a->esd - 1);
+	} else {
+		dn = b64_decode(j.s + j.t[b].start, (size_t)(j.t[b].end - j.t[b].start), (unsigned char *)a->esd,
+		                sizeof a->esd - 1);
+	}
 	if (dn < 0)
 		return err_set(a->e, dn == AG_E_TOOBIG ? AG_E_TOOBIG : AG_E_API, "a Bedrock chunk %s",
 		               dn == AG_E_TOOBIG ? "over the event size limit" : "with bytes that are not base64");
@@ -5203,6 +5523,20 @@ static int
 api_es_feed(struct api *a, const unsigned char *p, size_t n)
 {
 	while (n) {
+		size_t whole = !a->esn && n >= 16 ? api_be32(p) : 0;
+		uint32_t c8 = whole >= 16 && whole <= n ? api_crc32(0, p, 8) : 0;
+		if (whole >= 16 && whole <= n && whole <= sizeof a->es && api_be32(p + 4) <= whole - 16 &&
+		    c8 == api_be32(p + 8)) {                    /* a whole message in what came: read it where it is */
+			int rc;
+			if (api_crc32(c8, p + 8, whole - 12) != api_be32(p + whole - 4))   /* (the prelude's CRC goes on) */
+				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
+				               "cut answer", a->http.url.host);
+			if ((rc = api_es_message(a, p, whole)) != 0)
+				return rc;
+			p += whole;
+			n -= whole;
+			continue;
+		}
 		size_t need = a->esn < 12 ? 12 - a->esn : (size_t)api_be32(a->es) - a->esn, c = n < need ? n : need;
 		memcpy(a->es + a->esn, p, c);
 		a->esn += c;
@@ -5236,9 +5570,9 @@ api_body(struct jw *w, void *ctx)
 {
 	const struct api_req *q = ctx;
 	jw_open(w, '{');
-	if (q->cfg->bedrock) {                    /* the model is in the path; the version in the body */
+	if (q->cfg->bedrock || q->cfg->vertex) {  /* the model is in the path; the version in the body */
 		jw_key(w, "anthropic_version");
-		jw_str(w, "bedrock-2023-05-31");
+		jw_str(w, q->cfg->bedrock ? "bedrock-2023-05-31" : "vertex-2023-10-16");
 	} else {
 		jw_key(w, "model");
 		jw_str(w, q->cfg->model);
@@ -5605,6 +5939,8 @@ api_http_error(struct api *a)
 		int er = json_get(&j, 0, "error");
 		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
 		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
+		if (!et[0])                           /* Google: {"error": {"code", "message", "status"}} */
+			json_str(&j, json_get(&j, er, "status"), et, sizeof et);
 		if (er < 0 && json_str(&j, json_get(&j, 0, "message"), msg, sizeof msg))   /* AWS: {"message"} */
 			json_str(&j, json_get(&j, 0, "Message"), msg, sizeof msg);
 	}
@@ -5624,6 +5960,13 @@ api_http_error(struct api *a)
 			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; check the model id '%.100s' (ANTHROPIC_MODEL)",
 			              a->cfg->model);
 	}
+	if (a->cfg->vertex && (h->status == 401 || h->status == 403))
+		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; the Google credentials (%.200s) were refused "
+		              "for project %s", a->cfg->vertex->source, a->cfg->vertex->project);
+	else if (a->cfg->vertex && h->status == 404)
+		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; check the model id '%.100s' (ANTHROPIC_MODEL) "
+		              "and that it is enabled for project %s in region %s", a->cfg->model, a->cfg->vertex->project,
+		              a->cfg->vertex->region);
 	a->e->status = h->status;
 	if (h->status == 407 && h->proxy.kind == PROXY_HTTP && !h->url.tls)
 		err_set(a->e, AG_E_API, "the proxy %s:%s %s (407): %s", h->proxy.host, h->proxy.port,
@@ -5657,6 +6000,12 @@ api_headers(struct api *a, struct buf *hd, const char *accept)
 {
 	if (a->cfg->bedrock)
 		return;                               /* api_bedrock_headers */
+	if (a->cfg->vertex) {
+		if (a->cfg->vertex->token.len)
+			buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->vertex->token.p);
+		buf_printf(hd, "content-type: application/json\r\naccept: %s\r\nuser-agent: agent/" AG_VERSION "\r\n", accept);
+		return;
+	}
 	if (a->cfg->openai) {
 		if (a->cfg->bearer)
 			buf_printf(hd, "authorization: Bearer %s\r\n", a->cfg->bearer);
@@ -5717,6 +6066,24 @@ api_bedrock_headers(struct api *a, const struct api_req *q, struct buf *path, st
 	return 0;
 }
 
+/* Vertex's path for the model (one segment, '@' as written), after a new token if this one ends within
+ * 5 minutes. */
+static int
+api_vertex_path(struct api *a, struct buf *path)
+{
+	struct api_gcp *g = a->cfg->vertex;
+	const char *m = a->cfg->model;
+	if (!g->skip_auth && clk_now() >= g->expires - 300 && api_gcp_token(g, a->e))
+		return a->e->code;
+	buf_printf(path, "/projects/%s/locations/%s/publishers/anthropic/models/", g->project, g->region);
+	if (strspn(m, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@") == strlen(m))
+		buf_adds(path, m);
+	else
+		api_uri_encode(m, strlen(m), 0, path);
+	buf_adds(path, ":streamRawPredict");
+	return path->p ? 0 : err_set(a->e, AG_E_NOMEM, "out of memory");
+}
+
 /* POST /v1/messages/count_tokens: the input tokens the conversation would cost now. */
 static int
 api_count_tokens(struct api *a, const struct conv *c, long long *out)
@@ -5733,8 +6100,8 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 	a->http.e = a->e;
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
-	if (a->cfg->openai)
-		return err_set(a->e, AG_E_API, "token counting needs the Anthropic API; this session uses --provider openai");
+	if (a->cfg->openai || a->cfg->bedrock || a->cfg->vertex)
+		return err_set(a->e, AG_E_API, "token counting needs the Anthropic API; this session uses another provider");
 	api_headers(a, &hd, "application/json");
 	rc = http_request(&a->http, "POST", "/v1/messages/count_tokens", hd.p, api_body, &q);
 	explicit_bzero(hd.p, hd.len);
@@ -5784,6 +6151,12 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	a->http.e = a->e;
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
+	if (a->cfg->vertex && (rc = api_vertex_path(a, &bpath)) != 0) {
+		buf_free(&bpath);
+		return rc;
+	}
+	if (a->cfg->vertex)
+		path = bpath.p;
 	api_headers(a, &hd, "text/event-stream");
 	if (a->cfg->bedrock) {
 		if ((rc = api_bedrock_headers(a, &q, &bpath, &hd)) != 0) {
@@ -12608,8 +12981,51 @@ term_free(struct term *t)
 	t->nhist = 0;
 }
 
-/* Display width of the character at s (and its byte length in *len): wcwidth for printable characters,
- * 0 for combining marks, 2 for controls shown as ^X. */
+/* Columns of a code point, as terminals show it: 0 for combining marks and format characters, 2 for East
+ * Asian wide and full-width ones and emoji, 1 for the rest. Ranges as start and length - 1 (hex below 0x10000
+ * for the BMP, +0x10000 above): 0.6 KB where musl's wcwidth tables are 4.3 KB. */
+static const uint32_t term_zero[] = {
+	0x0300006F, 0x04830006, 0x0591002C, 0x05BF0000, 0x05C10001, 0x05C40001, 0x05C70000, 0x0610000A,
+	0x064B0014, 0x06700000, 0x06D60006, 0x06DF0005, 0x06E70001, 0x06EA0003, 0x0E310000, 0x0E340006,
+	0x0E470007, 0x1160009F, 0x1AB0004F, 0x1DC0003F, 0x200B0004, 0x202A0004, 0x20600004, 0x20D00020, 0xFE00000F,
+	0xFE20000F, 0xFEFF0000, 0xD7B0004F,
+};
+static const uint32_t term_wide[] = {
+	0x1100005F, 0x231A0001, 0x23290001, 0x23E90003, 0x23F00000, 0x23F30000, 0x25FD0001, 0x26140001,
+	0x2648000B, 0x267F0000, 0x26930000, 0x26A10000, 0x26AA0001, 0x26BD0001, 0x26C40001, 0x26CE0000,
+	0x26D40000, 0x26EA0000, 0x26F20001, 0x26F50000, 0x26FA0000, 0x26FD0000, 0x27050000, 0x270A0001,
+	0x27280000, 0x274C0000, 0x274E0000, 0x27530002, 0x27570000, 0x27950002, 0x27B00000, 0x27BF0000,
+	0x2B1B0001, 0x2B500000, 0x2B550000, 0x2E8001BE, 0x304103BE, 0x34001BFF, 0x4E0056CF, 0xA960001F,
+	0xAC002BA3, 0xF90001FF, 0xFE100009, 0xFE30003F, 0xFF000060, 0xFFE00006,
+};
+static const uint32_t term_wide1[] = {    /* above 0xFFFF: starts less 0x10000 */
+	0x6FE00004, 0x70001CFF, 0xB00002FF, 0xF0040000, 0xF0CF0000, 0xF18E0000, 0xF1910009, 0xF2000051,
+	0xF3000020, 0xF32D0008, 0xF3370045, 0xF37E0015, 0xF3A0002A, 0xF3CF0004, 0xF3E00010, 0xF3F40000,
+	0xF3F80046, 0xF4400000, 0xF44200BA, 0xF4FF003E, 0xF54B0003, 0xF5500017, 0xF57A0000, 0xF5950001,
+	0xF5A40000, 0xF5FB0054, 0xF680007F, 0xF7E0000B, 0xF90C00F3, 0xFA70008F,
+};
+
+static int
+term_in(const uint32_t *t, size_t n, unsigned cp)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (cp >= t[i] >> 16 && cp <= (t[i] >> 16) + (t[i] & 0xFFFF))
+			return 1;
+	return 0;
+}
+
+static int
+term_cp_width(unsigned cp)
+{
+	if (term_in(term_zero, sizeof term_zero / 4, cp) || (cp >= 0xE0100 && cp <= 0xE01EF))
+		return 0;
+	return term_in(term_wide, sizeof term_wide / 4, cp) || (cp >= 0x10000 && cp < 0x20000 &&
+	       term_in(term_wide1, sizeof term_wide1 / 4, cp - 0x10000)) || (cp >= 0x20000 && cp <= 0x3FFFD) ? 2 : 1;
+}
+
+/* Display width of the character at s (and its byte length in *len): term_cp_width for printable
+ * characters, 2 for controls shown as ^X. */
 static int
 term_char(const char *s, size_t n, size_t *len)
 {
@@ -12628,8 +13044,8 @@ term_char(const char *s, size_t n, size_t *len)
 	cp = l == 2 ? (c & 0x1Fu) : l == 3 ? (c & 0x0Fu) : (c & 0x07u);
 	for (int i = 1; i < l; i++)
 		cp = cp << 6 | ((unsigned char)s[i] & 0x3Fu);
-	w = wcwidth((wchar_t)cp);
-	return w < 0 ? 1 : w;
+	w = term_cp_width(cp);
+	return w;
 }
 
 /* Redraw prompt and buffer from the first row, then put the cursor at pos. */
@@ -13720,7 +14136,8 @@ cli_usage(int fd)
 	        "      --append-system-prompt TEXT   add to it\n"
 	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
 	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
-	        "      --provider P             anthropic (default), bedrock (Amazon Bedrock), or openai (Chat Completions)\n"
+	        "      --provider P             anthropic (default), bedrock (Amazon Bedrock), vertex (Google Vertex AI),\n"
+	        "                               or openai (Chat Completions)\n"
 	        "      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
 	        "      --add-dir DIR            let the file tools work in DIR too, as in the working directory\n"
 	        "      --mcp-list               start the MCP servers, list their state and tools, exit\n"
@@ -13738,7 +14155,7 @@ cli_usage(int fd)
 	        "  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
 	        "  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
 	        "  ANTHROPIC_MODEL        default model\n"
-	        "  AGENT_PROVIDER         anthropic, openai or bedrock (as --provider)\n"
+	        "  AGENT_PROVIDER         anthropic, openai, bedrock or vertex (as --provider)\n"
 	        "  OPENAI_BASE_URL        Chat Completions server (default https://api.openai.com/v1; llama.cpp:\n"
 	        "                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
 	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
@@ -13750,6 +14167,10 @@ cli_usage(int fd)
 	        "                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE),\n"
 	        "                         AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
 	        "                         AWS_EC2_METADATA_DISABLED (README: Amazon Bedrock)\n"
+	        "  CLAUDE_CODE_USE_VERTEX=1    Google Vertex AI (as --provider vertex): CLOUD_ML_REGION,\n"
+	        "                         ANTHROPIC_VERTEX_PROJECT_ID (or GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT),\n"
+	        "                         ANTHROPIC_VERTEX_BASE_URL, CLAUDE_CODE_SKIP_VERTEX_AUTH, GOOGLE_APPLICATION_CREDENTIALS,\n"
+	        "                         CLOUDSDK_CONFIG, GCE_METADATA_HOST, GCE_METADATA_IP (README: Google Vertex AI)\n"
 	        "  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
 	        "  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
 	        "  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
@@ -14215,6 +14636,94 @@ cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err
 	return 0;
 }
 
+/* Google Vertex AI as Claude Code reads it: CLOUD_ML_REGION (global or a region), the endpoint
+ * (ANTHROPIC_VERTEX_BASE_URL, else REGION-aiplatform.googleapis.com/v1), CLAUDE_CODE_SKIP_VERTEX_AUTH, and
+ * without --model or ANTHROPIC_MODEL Vertex's name for the default model. */
+static int
+cli_vertex(struct api_cfg *cfg, struct api_gcp *g, int model_set, struct ag_err *e)
+{
+	const char *v = getenv("CLOUD_ML_REGION"), *base = getenv("ANTHROPIC_VERTEX_BASE_URL");
+	char url[600];
+	if (!v || !*v)
+		return err_set(e, AG_E_USAGE, "Vertex AI needs a region: set CLOUD_ML_REGION (global, or one like us-east5)");
+	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v) || strlen(v) >= sizeof g->region)
+		return err_set(e, AG_E_USAGE, "CLOUD_ML_REGION '%.60s' is not a Google Cloud region (like us-east5, or global)", v);
+	str_copy(g->region, sizeof g->region, v, strlen(v));
+	v = getenv("CLAUDE_CODE_SKIP_VERTEX_AUTH");
+	g->skip_auth = v && *v && strcmp(v, "0") != 0;
+	if (base && *base)
+		str_copy(url, sizeof url, base, strlen(base));
+	else
+		base_snprintf(url, sizeof url, "https://%s%saiplatform.googleapis.com/v1", strcmp(g->region, "global") ?
+		              g->region : "", strcmp(g->region, "global") ? "-" : "");
+	if (url_parse(url, &cfg->url, e)) {
+		cli_err_prefix(e, base && *base ? "ANTHROPIC_VERTEX_BASE_URL" : "Vertex endpoint");
+		return e->code;
+	}
+	v = getenv("ANTHROPIC_MODEL");
+	if (!model_set && !(v && *v))
+		base_snprintf(cfg->model, sizeof cfg->model, "claude-sonnet-4-5@20250929");
+	cfg->vertex = g;
+	return 0;
+}
+
+/* Vertex's credentials where Google's client libraries look: GOOGLE_APPLICATION_CREDENTIALS, gcloud's
+ * application default credentials, the metadata server (GCE_METADATA_HOST); the first token now, so that a
+ * problem shows before the first question. The project: ANTHROPIC_VERTEX_PROJECT_ID, GOOGLE_CLOUD_PROJECT,
+ * GCLOUD_PROJECT, the credentials file's, the metadata server's. */
+static int
+cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
+{
+	static const char *const pv[] = { "ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT" };
+	const char *v, *cs = getenv("CLOUDSDK_CONFIG"), *h = getenv("HOME"), *mh = getenv("GCE_METADATA_HOST");
+	char adc[PATH_MAX];
+	struct ag_err e2 = {0};
+	int i;
+	for (i = 0; i < 3 && !g->project[0]; i++)
+		if ((v = getenv(pv[i])) != NULL && *v)
+			str_copy(g->project, sizeof g->project, v, strlen(v));
+	v = getenv("GOOGLE_APPLICATION_CREDENTIALS");
+	if (!mh || !*mh)
+		mh = getenv("GCE_METADATA_IP");
+	if (!mh || !*mh)
+		mh = "169.254.169.254";
+	str_copy(g->meta, sizeof g->meta, mh, strlen(mh));
+	base_snprintf(adc, sizeof adc, "%s%s/application_default_credentials.json", cs && *cs ? cs : h ? h : "",
+	              cs && *cs ? "" : "/.config/gcloud");
+	if (g->skip_auth)
+		str_copy(g->source, sizeof g->source, "none (CLAUDE_CODE_SKIP_VERTEX_AUTH)", 35);
+	else if (v && *v && access(v, R_OK) != 0)
+		return err_set(e, AG_E_USAGE, "GOOGLE_APPLICATION_CREDENTIALS names %.300s, which cannot be read: %s", v,
+		               strerror(errno));
+	else if (v && *v)
+		str_copy(g->file, sizeof g->file, v, strlen(v));
+	else if (access(adc, R_OK) == 0)
+		str_copy(g->file, sizeof g->file, adc, strlen(adc));
+	if (!g->skip_auth && api_gcp_token(g, &e2)) {
+		if (g->file[0])
+			return err_set(e, e2.code, "%s", e2.msg);
+		return err_set(e, AG_E_USAGE, "no Google credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set, %.200s "
+		               "does not exist, and the metadata server (%.100s) did not answer (%.150s); run gcloud auth "
+		               "application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file",
+		               adc, g->meta, e2.msg);
+	}
+	if (!g->project[0] && !g->file[0] && !g->skip_auth) {
+		struct buf b = {0};
+		char base[300];
+		base_snprintf(base, sizeof base, "http://%s", g->meta);
+		if (api_fetch(base, "GET", "/computeMetadata/v1/project/project-id", "metadata-flavor: Google\r\n"
+		              "connection: close\r\n", NULL, &b, 2000, NULL, &e2) == 0 && b.len)
+			str_copy(g->project, sizeof g->project, b.p, strcspn(b.p, "\r\n"));
+		buf_free(&b);
+	}
+	if (!g->project[0])
+		return err_set(e, AG_E_USAGE, "Vertex AI needs a project: set ANTHROPIC_VERTEX_PROJECT_ID (the Google Cloud "
+		               "project id)");
+	if (strspn(g->project, "abcdefghijklmnopqrstuvwxyz0123456789-.:") != strlen(g->project))
+		return err_set(e, AG_E_USAGE, "'%.100s' is not a Google Cloud project id", g->project);
+	return 0;
+}
+
 /* Bedrock's credentials (api_aws_creds), with settings.json's awsCredentialExport (a command printing
  * {"Credentials": {...}}) first and awsAuthRefresh (a command such as aws sso login) run once when none are
  * found, as Claude Code does. */
@@ -14252,42 +14761,11 @@ cli_bedrock_creds(struct api_aws *k, const char *export_cmd, struct ag_err *e)
 static int
 cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 {
-	int p[2], status = 0;
-	pid_t pid;
-	char tmp[512];
-	ssize_t r;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_set(e, AG_E_IO, "apiKeyHelper: cannot create a pipe");
-	pid = base_fork_kept();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0)
-			_exit(127);
-		tool_env_scrub();
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return err_set(e, AG_E_IO, "apiKeyHelper: cannot start /bin/sh");
-	}
-	while ((r = read(p[0], tmp, sizeof tmp)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || key->len > 8192)
-			break;
-		buf_add(key, tmp, (size_t)r);
-	}
-	explicit_bzero(tmp, sizeof tmp);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int st = api_run_sh(cmd, key, 8192, 1);
 	while (key->len && strchr(" \t\r\n", key->p[key->len - 1]))
 		key->p[--key->len] = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !key->len || strpbrk(key->p ? key->p : "", "\r\n"))
-		return err_set(e, AG_E_USAGE, "apiKeyHelper '%.80s' failed (exit %d) or printed no single-line key",
-		               cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (st != 0 || !key->len || strpbrk(key->p ? key->p : "", "\r\n"))
+		return err_set(e, AG_E_USAGE, "apiKeyHelper '%.80s' failed (exit %d) or printed no single-line key", cmd, st);
 	return 0;
 }
 
@@ -14371,6 +14849,7 @@ main(int argc, char **argv)
 	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0, nadd_dir = 0;
 	static struct bound bound;               /* the trust boundary, reached through L.tools and L.perm */
 	static struct api_aws aws;               /* Bedrock's region and credentials, reached through cfg.bedrock */
+	static struct api_gcp gcp;               /* Vertex's, through cfg.vertex */
 	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -14390,9 +14869,6 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-#ifdef __GLIBC__
-	setlocale(LC_CTYPE, "C.UTF-8");              /* glibc's wcwidth needs it; musl's does not */
-#endif
 
 	v = getenv("ANTHROPIC_MODEL");
 	base_snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
@@ -14575,20 +15051,26 @@ main(int argc, char **argv)
 		provider = v;
 	if (!provider && (v = getenv("CLAUDE_CODE_USE_BEDROCK")) != NULL && *v && strcmp(v, "0"))
 		provider = "bedrock";
+	if (!provider && (v = getenv("CLAUDE_CODE_USE_VERTEX")) != NULL && *v && strcmp(v, "0"))
+		provider = "vertex";
 	if (provider && strcmp(provider, "bedrock") == 0) {
 		if (cli_bedrock(&cfg, &aws, model_set, &e))
 			goto usage_error;
+	} else if (provider && strcmp(provider, "vertex") == 0) {
+		if (cli_vertex(&cfg, &gcp, model_set, &e))
+			goto usage_error;
+		gcp.trust = &trust;
 	} else if (provider && strcmp(provider, "openai") == 0) {
 		cfg.openai = 1;
 		if (!max_tokens_set)
 			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
 	} else if (provider && strcmp(provider, "anthropic") != 0) {
-		err_set(&e, AG_E_USAGE, "the provider must be anthropic, bedrock or openai, not '%.40s'", provider);
+		err_set(&e, AG_E_USAGE, "the provider must be anthropic, bedrock, vertex or openai, not '%.40s'", provider);
 		goto usage_error;
 	}
 	cfg.verbose = L.verbose;
-	if (cfg.bedrock) {
-		/* region, endpoint and model set by cli_bedrock; the credentials once the settings are read */
+	if (cfg.bedrock || cfg.vertex) {
+		/* region, endpoint and model set by cli_bedrock / cli_vertex; the credentials once the settings are read */
 	} else if (cfg.openai) {
 		/* a local server (llama.cpp, Ollama, vLLM) needs no key; OpenAI's is sent as a bearer token */
 		cfg.bearer = getenv("OPENAI_API_KEY");
@@ -14656,12 +15138,15 @@ main(int argc, char **argv)
 		aws.refresh_cmd = aws_cmds[0].len ? aws_cmds[0].p : NULL;
 		if (cli_bedrock_creds(&aws, aws_cmds[1].len ? aws_cmds[1].p : NULL, &e))
 			goto usage_error;
+	} else if (cfg.vertex) {
+		if (cli_vertex_creds(&gcp, &e))
+			goto usage_error;
 	} else if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
 		if (cli_key_helper(key_helper.p, &helper_key, &e))
 			goto usage_error;
 		cfg.api_key = helper_key.p;
 	}
-	if (!cfg.openai && !cfg.bedrock && !cfg.api_key && !cfg.bearer) {
+	if (!cfg.openai && !cfg.bedrock && !cfg.vertex && !cfg.api_key && !cfg.bearer) {
 		err_set(&e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
 		        "apiKeyHelper in ~/.claude/settings.json)");
 		goto usage_error;
@@ -14862,6 +15347,9 @@ main(int argc, char **argv)
 			           cfg.url.port, cfg.model);
 			if (cfg.bedrock)
 				buf_printf(&out, "Bedrock: region %s, credentials from %s\n", aws.region, aws.source);
+			if (cfg.vertex)
+				buf_printf(&out, "Vertex AI: project %s, region %s, credentials from %s\n", gcp.project, gcp.region,
+				           gcp.source);
 			repl_ratelimits(&api, &out);
 			fd_write_all(1, out.p, out.len);
 		}

@@ -77,21 +77,33 @@ print("50-turn session, 20 KB per tool result: %d requests, %d connection(s), la
       " max RSS %s KB, CPU %.0f ms, wall %.0f ms" % (len(reqs), len({r["conn"] for r in reqs}), last, rss,
       (float(u) + float(s)) * 1000, float(e) * 1000))
 PY
-# Instructions per streamed text delta (callgrind on the glibc debug build: the same code, stable counts)
+# Instructions per streamed text delta (callgrind on the glibc debug build: the same code, stable counts), and
+# per Bedrock delta: the same deltas as event-stream frames (CRCs, headers, base64 of the event), same reader.
+# ir_of BIN N VAR SERVER...: the instructions of BIN -p go against SERVER (started with its port file as the
+# last argument), reached through the variable VAR (ANTHROPIC_BASE_URL, or ANTHROPIC_BEDROCK_BASE_URL: Bedrock)
+ir_of() {
+	bin=$1 n=$2 var=$3; shift 3
+	rm -f "$tmp/port"
+	"$@" "$tmp/port" >/dev/null 2>&1 &
+	srv=$!
+	k=0; while [ ! -s "$tmp/port" ] && [ $k -lt 300 ]; do sleep 0.1; k=$((k+1)); done
+	env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k CLAUDE_CODE_USE_BEDROCK=$([ "$var" = ANTHROPIC_BASE_URL ] && echo 0 || echo 1) \
+		AWS_REGION=us-east-1 CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 "$var=http://127.0.0.1:$(cat "$tmp/port")" \
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$bin" -p go >/dev/null 2>"$tmp/cgerr" </dev/null
+	kill $srv 2>/dev/null
+	grep -o 'Collected : [0-9]*' "$tmp/cgerr" | awk '{print $3}'
+}
 if command -v valgrind >/dev/null 2>&1 && make -s build/agent-dbg >/dev/null 2>&1; then
 	for n in 1000 2000; do
 		python3 -c "
-import json,sys
-sys.path.insert(0,'test')
+import json
 json.dump([{'text': 'x'*40*$n, 'pieces': ['word '*8]*$n}], open('$tmp/d$n.json','w'))"
-		python3 test/mock_api.py --script "$tmp/d$n.json" --port-file "$tmp/dp$n" >/dev/null 2>&1 &
-		dm=$!
-		k=0; while [ ! -s "$tmp/dp$n" ] && [ $k -lt 300 ]; do sleep 0.1; k=$((k+1)); done
-		env -i PATH="$PATH" HOME="$tmp" ANTHROPIC_API_KEY=k ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$tmp/dp$n")" \
-			valgrind --tool=callgrind --callgrind-out-file="$tmp/cg$n" build/agent-dbg -p go >/dev/null 2>"$tmp/cgerr$n" </dev/null
-		kill $dm 2>/dev/null
-		grep -o 'Collected : [0-9]*' "$tmp/cgerr$n" | awk '{print $3}' > "$tmp/ir$n"
 	done
-	a=$(cat "$tmp/ir1000"); b=$(cat "$tmp/ir2000")
-	echo "instructions per streamed text delta (callgrind, 2000 vs 1000 deltas of 40 bytes): $(( (b - a) / 1000 ))"
+	for bin in build/agent-dbg ./agent; do
+		a=$(ir_of $bin 1000 ANTHROPIC_BASE_URL python3 test/mock_api.py --script "$tmp/d1000.json" --port-file)
+		b=$(ir_of $bin 2000 ANTHROPIC_BASE_URL python3 test/mock_api.py --script "$tmp/d2000.json" --port-file)
+		c=$(ir_of $bin 1000 ANTHROPIC_BEDROCK_BASE_URL python3 test/bench_es.py 1000)
+		d=$(ir_of $bin 2000 ANTHROPIC_BEDROCK_BASE_URL python3 test/bench_es.py 2000)
+		echo "instructions per streamed text delta, $bin (callgrind, 2000 vs 1000 deltas of 40 bytes): SSE $(( (b - a) / 1000 )), Bedrock event-stream $(( (d - c) / 1000 )) ($(( (d - c) * 100 / (b - a) ))% of SSE's)"
+	done
 fi

@@ -131,6 +131,53 @@ text_of(void)
 	return t.p ? t.p : "";
 }
 
+/* A throwaway 1024-bit test key (PKCS#8), made with openssl genpkey for this test only. */
+static const char test_key_b64[] =
+	"MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAM6wAsx03a/tNOX4Nz0GefO9GVul0HvkZp09RkYyZvnWRwvV"
+	"srOJSyPpfVz/v59c31RJqoIr3UhfrDm9EYRzpQZCU4H9lstvhgy/zH2+yT+ndMvQIthnLuOiIAInm/ivUsxp/h+thp0xXaR6"
+	"259QjHrhKzmlhEbzVFKqieDw3iP3AgMBAAECgYB3F4/lQwlhjypFwAoEDbFDMhhkaFyCpo5B18agN/aBymfRd+ap8Fftb2Ie"
+	"rfY52weLx46JxsCQLSBNfJWVXhUdRjRap2pleCYvFhxdcZUz2jccOb0aTrF4AFSgXslgbzJnwd4H7UhlGROwg4Hhkpu6Nv1c"
+	"PO5PuwNNxLKUHGCNsQJBAPlXXyCiJ/t7v7KjgRb4omCNWONte6XnLpKCYUSiszNUdq6mGoRjzzxnHrVP+Fj+dDqeMiwFM+Hm"
+	"x8M49iNlgxMCQQDUNQkrziqu35U/vMdbZOwVYa0/fP+3nUVaX6W3q1QK2tT9s3luLJdcJvTnRtJIjwKa8paf1h3BwCLlQLkF"
+	"wxQNAkEAhaXHX36LX8jc36u0LdPndUlOM9kjRbG8zNsFt/xdgU3sr4BpBj1Zf07mrtjGjS0Wr7TLv7yqKpPAz2tgw2hN8QJB"
+	"AIMfLkaKAqfBcWhLzmczqgjgLPvQ0fVz0TmxZiViUPDQHNGSh1LDbNc9HxCVGzRIYZS6lsW2uPZSMX20i177FjUCQDApMapR"
+	"uPbmpdJSTktQpv0t3Kumm4W34NVVQI1X0TFtJEM0jHbOv87utG67jq5Xa/V/B121BAbIa72bFzwQSDs=";
+
+/* The service account's RSA key: PKCS#8 read, a signature made with it verified by BearSSL's RSA public
+ * operation with the key's own n and e, and every truncation of the key refused without reading past it. */
+static void
+t_rsa(void)
+{
+	unsigned char der[2048], *cut, h[32], sig[128], back[32];
+	long n = b64_decode(test_key_b64, strlen(test_key_b64), der, sizeof der);
+	br_rsa_private_key sk;
+	br_rsa_public_key pk;
+	const unsigned char *p = der, *c, *ne[2];
+	size_t pn, cl, nel[2], i;
+	int bad = 0, ok;
+	T_CHECK(n > 0 && api_rsa_key(der, (size_t)n, &sk) == 0 && sk.n_bitlen == 1024, "PKCS#8 key read (%u bits)",
+	        n > 0 ? (unsigned)sk.n_bitlen : 0);
+	/* n and e, the first two INTEGERs after the version inside the OCTET STRING */
+	pn = (size_t)n;
+	der_next(&p, &pn, &c, &cl), p = c, pn = cl;
+	der_next(&p, &pn, &c, &cl), der_next(&p, &pn, &c, &cl), der_next(&p, &pn, &c, &cl);
+	p = c, pn = cl, der_next(&p, &pn, &c, &cl), p = c, pn = cl, der_next(&p, &pn, &c, &cl);
+	der_next(&p, &pn, &ne[0], &nel[0]), der_next(&p, &pn, &ne[1], &nel[1]);
+	pk.n = (unsigned char *)ne[0] + (ne[0][0] == 0), pk.nlen = nel[0] - (ne[0][0] == 0);
+	pk.e = (unsigned char *)ne[1], pk.elen = nel[1];
+	memset(h, 7, sizeof h);
+	ok = br_rsa_i31_pkcs1_sign(BR_HASH_OID_SHA256, h, 32, &sk, sig);
+	T_CHECK(ok && br_rsa_i31_pkcs1_vrfy(sig, 128, BR_HASH_OID_SHA256, 32, &pk, back) && !memcmp(back, h, 32),
+	        "a PKCS#1 v1.5 SHA-256 signature made with it verifies with its public key");
+	for (i = 0; i < (size_t)n; i++) {            /* each on its own heap block: ASan sees a read past it */
+		cut = malloc(i ? i : 1);
+		memcpy(cut, der, i);
+		bad += api_rsa_key(cut, i, &sk) == 0;
+		free(cut);
+	}
+	T_CHECK(bad == 0, "every truncation of the key is refused (%d read as keys)", bad);
+}
+
 int
 main(void)
 {
@@ -139,6 +186,7 @@ main(void)
 	size_t steps[] = { 1 << 20, 1, 0 };
 	int k;
 
+	t_rsa();
 	/* AWS's test suite (its published signatures) */
 	sig_of("GET", "/", "", "", sig);
 	T_CHECK(!strcmp(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"), "SigV4 get-vanilla: %s", sig);

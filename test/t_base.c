@@ -2,6 +2,8 @@
  * (against qsort), the built-in roots (against the PEM loader's reading of certs/), and the resolver's pieces
  * (query bytes, answer parsing on crafted and random packets, resolv.conf and hosts lines). */
 #include "t_util.h"
+#include <locale.h>
+#include <wchar.h>
 
 static char want[512], got[512];
 
@@ -483,10 +485,46 @@ t_u64(void)
 	T_CHECK(str_to_u64("", 0, 5, &v) != 0 && str_to_u64("1a", 2, 50, &v) != 0, "empty and non-digits");
 }
 
+/* The line editor's character widths against glibc's wcwidth (Unicode's East Asian Width and general
+ * categories): the same in the scripts a terminal user types (all of them checked), and close elsewhere. */
+static void
+t_width(void)
+{
+	static const unsigned ranges[][2] = {
+		{ 0x20, 0x7E }, { 0xA0, 0x2FF }, { 0x300, 0x36F }, { 0x370, 0x52F }, { 0x3041, 0x3096 }, { 0x30A0, 0x30FF },
+		{ 0x4E00, 0x9FFF }, { 0xAC00, 0xD7A3 }, { 0xFF01, 0xFF60 }, { 0x1F600, 0x1F64F }, { 0x1F680, 0x1F6C5 },
+		{ 0x20000, 0x2A6DF },
+	};
+	unsigned cp;
+	size_t r;
+	long bad = 0, seen = 0;
+	setlocale(LC_CTYPE, "C.UTF-8");
+	for (r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+		long miss = 0;
+		unsigned first = 0;
+		for (cp = ranges[r][0]; cp <= ranges[r][1]; cp++) {
+			int w = wcwidth((wchar_t)cp);
+			if (w >= 0 && w != term_cp_width(cp) && !miss++)
+				first = cp;
+		}
+		T_CHECK(miss == 0, "widths of U+%04X..U+%04X as wcwidth's (%ld differ, the first U+%04X)", ranges[r][0],
+		        ranges[r][1], miss, first);
+	}
+	for (cp = 0xA0; cp < 0x40000; cp++) {
+		int w = wcwidth((wchar_t)cp);
+		if (w >= 0 && (cp < 0xD800 || cp > 0xDFFF)) {
+			seen++;
+			bad += w != term_cp_width(cp);
+		}
+	}
+	T_CHECK(bad * 100 < seen, "under 1%% of all printable code points differ from wcwidth (%ld of %ld)", bad, seen);
+}
+
 int
 main(void)
 {
 	t_u64();
+	t_width();
 	t_format();
 	t_sort();
 	t_roots();
