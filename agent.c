@@ -832,16 +832,35 @@ b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
 	for (i = 0; i < n; i++) {
 		int v;
 		char c;
-		while (!bits && i + 4 <= n && o + 4 <= cap) {
+		if (!bits && n - i >= 4 && cap - o >= 4) {
 			const unsigned char *u = (const unsigned char *)s + i;
-			uint32_t w = t[0][u[0]] | t[1][u[1]] | t[2][u[2]] | t[3][u[3]];
-			unsigned char b4[4];
-			if (w >> 24)
-				break;
-			b4[0] = (unsigned char)(w >> 16), b4[1] = (unsigned char)(w >> 8), b4[2] = (unsigned char)w, b4[3] = 0;
-			memcpy(out + o, b4, 4);           /* one store; the fourth byte is written over next */
-			o += 3;
-			i += 4;
+			unsigned char *q = out + o;
+			size_t g = (n - i) / 4, room = (cap - o - 1) / 3;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define B64_OUT(w) __builtin_bswap32((w) << 8)
+#else
+#define B64_OUT(w) ((w) << 8)
+#endif
+			for (g = g < room ? g : room; g >= 2; g -= 2, u += 8, q += 6) {   /* two groups a step */
+				uint32_t w = t[0][u[0]] | t[1][u[1]] | t[2][u[2]] | t[3][u[3]];
+				uint32_t x = t[0][u[4]] | t[1][u[5]] | t[2][u[6]] | t[3][u[7]];
+				if ((w | x) >> 24)
+					break;
+				w = B64_OUT(w);
+				x = B64_OUT(x);
+				memcpy(q, &w, 4);         /* one store each; the fourth byte is written over next */
+				memcpy(q + 3, &x, 4);
+			}
+			for (; g; g--, u += 4, q += 3) {
+				uint32_t w = t[0][u[0]] | t[1][u[1]] | t[2][u[2]] | t[3][u[3]];
+				if (w >> 24)
+					break;
+				w = B64_OUT(w);
+				memcpy(q, &w, 4);
+			}
+#undef B64_OUT
+			i = (size_t)((const char *)u - s);
+			o = (size_t)(q - out);
 		}
 		if (i >= n)
 			break;
@@ -5401,12 +5420,13 @@ done:
 	return rc;
 }
 
-/* CRC-32 (IEEE 802.3, reflected), as the event-stream prelude and message use: eight bytes a step through
- * eight tables (8 KB of bss, made on first use; bit by bit it cost 13 times the SSE path's instructions). */
+/* CRC-32 (IEEE 802.3, reflected), as the event-stream prelude and message use: 32 bytes a step through 32
+ * tables (32 KB of bss, made on first use; bit by bit it cost 13 times the SSE path's instructions, and a
+ * chunk is CRC'd over every byte of it). */
 static uint32_t AG_HOT
 api_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-	static uint32_t t[8][256];
+	static uint32_t t[32][256];
 	int i, k;
 	if (!t[0][1]) {
 		for (i = 0; i < 256; i++) {
@@ -5415,17 +5435,18 @@ api_crc32(uint32_t crc, const unsigned char *p, size_t n)
 				c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
 			t[0][i] = c;
 		}
-		for (k = 1; k < 8; k++)
+		for (k = 1; k < 32; k++)
 			for (i = 0; i < 256; i++)
 				t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
 	}
 	crc = ~crc;
-	for (; n >= 8; n -= 8, p += 8) {
-		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+#define CRC4(k) (t[31 - (k)][p[k]] ^ t[30 - (k)][p[(k) + 1]] ^ t[29 - (k)][p[(k) + 2]] ^ t[28 - (k)][p[(k) + 3]])
+	for (; n >= 32; n -= 32, p += 32) {
 		crc ^= (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-		crc = t[7][crc & 0xFF] ^ t[6][crc >> 8 & 0xFF] ^ t[5][crc >> 16 & 0xFF] ^ t[4][crc >> 24] ^
-		      t[3][hi & 0xFF] ^ t[2][hi >> 8 & 0xFF] ^ t[1][hi >> 16 & 0xFF] ^ t[0][hi >> 24];
+		crc = t[31][crc & 0xFF] ^ t[30][crc >> 8 & 0xFF] ^ t[29][crc >> 16 & 0xFF] ^ t[28][crc >> 24] ^
+		      CRC4(4) ^ CRC4(8) ^ CRC4(12) ^ CRC4(16) ^ CRC4(20) ^ CRC4(24) ^ CRC4(28);
 	}
+#undef CRC4
 	while (n--)
 		crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
 	return ~crc;
@@ -5434,14 +5455,19 @@ api_crc32(uint32_t crc, const unsigned char *p, size_t n)
 static uint32_t
 api_be32(const unsigned char *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+	memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 
 /* The string value of header name in an event-stream message's headers, or NULL (n gets its length). */
 static const char *
-api_es_header(const unsigned char *h, size_t hn, const char *name, size_t *n)
+api_es_header(const unsigned char *h, size_t hn, const char *name, size_t nl, size_t *n)
 {
-	size_t i = 0, nl = strlen(name);
+	size_t i = 0;
 	static const signed char fixed[] = { 0, 0, 1, 2, 4, 8, -1, -1, 8, 16 };   /* bytes of each value type */
 	while (i < hn) {
 		size_t l = h[i], vl;
@@ -5457,7 +5483,7 @@ api_es_header(const unsigned char *h, size_t hn, const char *name, size_t *n)
 			vl = (size_t)h[i + l + 2] << 8 | h[i + l + 3];
 			if (i + l + 4 + vl > hn)
 				return NULL;
-			if (t == 7 && l == nl && memcmp(h + i + 1, name, nl) == 0) {
+			if (t == 7 && l == nl && api_same((const char *)h + i + 1, name, nl)) {
 				*n = vl;
 				return (const char *)h + i + l + 4;
 			}
@@ -5478,30 +5504,30 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 	uint32_t hl = api_be32(m + 4);
 	const unsigned char *h = m + 12, *pl = h + hl;
 	size_t pn = n - 16 - hl, vn = 0, en = 0;
-	const char *et = api_es_header(h, hl, ":event-type", &en), *mt = NULL;
+	const char *et = api_es_header(h, hl, ":event-type", sizeof ":event-type" - 1, &en), *mt = NULL;
 	struct json j;
 	long dn;
 	int b;
-	if (!et || en != 5 || memcmp(et, "chunk", 5) != 0)   /* (nearly every message is a chunk: one header read) */
-		mt = api_es_header(h, hl, ":message-type", &vn);
+	if (!et || en != 5 || !api_same(et, "chunk", 5))    /* (nearly every message is a chunk: one header read) */
+		mt = api_es_header(h, hl, ":message-type", sizeof ":message-type" - 1, &vn);
 	if (mt && vn == 9 && memcmp(mt, "exception", 9) == 0) {
 		char msg[300] = "";
-		et = api_es_header(h, hl, ":exception-type", &en);
+		et = api_es_header(h, hl, ":exception-type", sizeof ":exception-type" - 1, &en);
 		if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) > 0)
 			json_str(&j, json_get(&j, 0, "message"), msg, sizeof msg);
 		str_copy(a->stream_error, sizeof a->stream_error, et ? et : "exception", et ? en : 9);
 		return err_set(a->e, AG_E_API, "Bedrock stream error %s: %s", a->stream_error, msg[0] ? msg : "(no message)");
 	}
 	if (mt && vn == 5 && memcmp(mt, "error", 5) == 0) {
-		const char *em = api_es_header(h, hl, ":error-message", &vn);
-		et = api_es_header(h, hl, ":error-code", &en);
+		const char *em = api_es_header(h, hl, ":error-message", sizeof ":error-message" - 1, &vn);
+		et = api_es_header(h, hl, ":error-code", sizeof ":error-code" - 1, &en);
 		str_copy(a->stream_error, sizeof a->stream_error, et ? et : "error", et ? en : 5);
 		return err_set(a->e, AG_E_API, "Bedrock stream error %s: %.*s", a->stream_error, em ? (int)(vn < 300 ? vn : 300) : 0,
 		               em ? em : "");
 	}
 	if (mt)
 		return 0;                               /* another event type: nothing of the answer in it */
-	if (pn > 10 && !memcmp(pl, "{\"bytes\":\"", 10)) {    /* as Bedrock sends it: decoded up to its '"' */
+	if (pn > 10 && api_same((const char *)pl, "{\"bytes\":\"", 10)) {    /* as Bedrock sends it: decoded up to its '"' */
 		dn = b64_decode((const char *)pl + 10, pn - 10, (unsigned char *)a->esd, sizeof a->esd - 1);
 	} else if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) <= 0 || (b = json_get(&j, 0, "bytes")) < 0 ||
 	    j.t[b].type != JSMN_STRING) {

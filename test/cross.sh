@@ -2,7 +2,8 @@
 # make test-cross: each cross binary build/cross/agent-ARCH under qemu-user, against the same mock server as
 # `make test`: its --self-test, test/e2e.py (through its --wrapper option), test/e2e_loop.py and test/e2e_dns.py
 # (which have no --wrapper: they run build/cross/run-ARCH, a two-line script that execs qemu on the binary),
-# and its OpenWrt package (test/e2e_pkg.py: the .ipk unpacked as opkg does, the binary inside run).
+# and its OpenWrt package (test/e2e_pkg.py: the .ipk unpacked as opkg does, the binary inside run), and the
+# Bedrock and Vertex suites (test/e2e_cloud.py, test/e2e_vertex.py: CRCs, base64, SigV4, RSA in its byte order).
 # Usage: sh test/cross.sh [ARCH...] (default: aarch64 armhf armel mipsel mips riscv64). Failures are shown with their
 # diagnostics, full logs stay in build/cross/test-ARCH.log; per ARCH one line of figures, then a summary.
 cd "$(dirname "$0")/.." || exit 1
@@ -63,7 +64,10 @@ for a; do
 	python3 test/e2e_loop.py --agent "$shim" --label "$a" > "$log.loop" 2>&1
 	python3 test/e2e_dns.py --agent "$shim" --label "$a" > "$log.dns" 2>&1
 	python3 test/e2e_pkg.py --agent "$bin" --arch "$a" --filter ipk --label "$a" > "$log.pkg" 2>&1   # its .ipk
-	for s in e2e loop dns pkg; do
+	# Bedrock and Vertex: SigV4, the event-stream CRCs and base64, RSA signing, on this board's byte order
+	python3 test/e2e_cloud.py --agent "$shim" --label "$a" > "$log.cloud" 2>&1
+	python3 test/e2e_vertex.py --agent "$shim" --label "$a" > "$log.vertex" 2>&1
+	for s in e2e loop dns pkg cloud vertex; do
 		show_failures "$log.$s"
 		tail -n 1 "$log.$s"
 		tap_count "$log.$s"
@@ -75,7 +79,8 @@ for a; do
 	loop=$(tail -n 1 "$log.loop" | sed "s/^[^:]*: //")
 	dns=$(tail -n 1 "$log.dns" | sed "s/^[^:]*: //")
 	pkg=$(tail -n 1 "$log.pkg" | sed "s/^[^:]*: //")
-	cat "$log.e2e" "$log.loop" "$log.dns" "$log.pkg" >> "$log" && rm -f "$log.e2e" "$log.loop" "$log.dns" "$log.pkg"
+	cat "$log.e2e" "$log.loop" "$log.dns" "$log.pkg" "$log.cloud" "$log.vertex" >> "$log" &&
+		rm -f "$log.e2e" "$log.loop" "$log.dns" "$log.pkg" "$log.cloud" "$log.vertex"
 	secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
 	table="$table$a: $size bytes; self-test $self; e2e $e2e; e2e_loop $loop; e2e_dns $dns; ipk $pkg; $secs s
 "

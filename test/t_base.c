@@ -520,11 +520,45 @@ t_width(void)
 	T_CHECK(bad * 100 < seen, "under 1%% of all printable code points differ from wcwidth (%ld of %ld)", bad, seen);
 }
 
+/* base64 decoding, four digits a step where it can, against what b64_encode made of random bytes: with
+ * whitespace at random places, cut at '=' or '"', into an output just big enough and one byte short. */
+static void
+t_b64(void)
+{
+	unsigned char in[300], out[300];
+	int k, bad = 0, big = 0;
+	srand(7);
+	for (k = 0; k < 3000; k++) {
+		size_t n = (size_t)rand() % sizeof in, i;
+		struct buf e = {0}, w = {0};
+		long r;
+		for (i = 0; i < n; i++)
+			in[i] = (unsigned char)rand();
+		b64_encode(in, n, &e);
+		for (i = 0; i < e.len; i++) {
+			if (rand() % 40 == 0)
+				buf_add(&w, "\r\n \t" + rand() % 4, 1);
+			buf_add(&w, e.p + i, 1);
+		}
+		if (k & 1)
+			buf_adds(&w, "\",\"p\":\"abc\"}");
+		r = b64_decode(w.p ? w.p : "", w.len, out, n);
+		bad += r != (long)n || memcmp(out, in, n) != 0;
+		big += n > 0 && b64_decode(w.p, w.len, out, n - 1) != AG_E_TOOBIG;
+		buf_free(&e);
+		buf_free(&w);
+	}
+	T_CHECK(bad == 0, "3000 random base64 texts decode to their bytes (%d differ)", bad);
+	T_CHECK(big == 0, "one byte short of room is AG_E_TOOBIG (%d were not)", big);
+	T_CHECK(b64_decode("QUJD*EVG", 8, out, sizeof out) == AG_E_INVAL, "a character outside the alphabet is refused");
+}
+
 int
 main(void)
 {
 	t_u64();
 	t_width();
+	t_b64();
 	t_format();
 	t_sort();
 	t_roots();
