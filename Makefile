@@ -12,8 +12,9 @@ BUILD_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell date +%s))
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 # -Oz: 3.8 KB smaller than -Os on x86_64 for +0.3% instructions on a 20,000-delta stream (callgrind)
 CFLAGS  ?= -Oz
+# -fomit-frame-pointer: Debian's aarch64 gcc keeps frame pointers at -Oz; without them, 1.4 KB less there
 CFLAGS  += -std=gnu11 $(WARN) -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
+           -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INC      = -Ibuild -Ibuild/include -I/usr/include/bearssl
 LDFLAGS += -static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--hash-style=gnu -Wl,--build-id=none
 # No C++ exceptions or backtraces here: the unwind tables BearSSL and musl carry are dropped at link time

@@ -814,7 +814,9 @@ b64_val(int c)
 /* Base64 with whitespace skipped, stopping at '=' or '"' (the end of a JSON string). Returns bytes written,
  * or AG_E_INVAL / AG_E_TOOBIG. Four characters at a time through tables while they are all digits (a Bedrock
  * chunk, a PEM line): compiled for speed, not size, as the event-stream reader's other loop. */
+#ifndef AG_HOT
 #define AG_HOT __attribute__((optimize("O2")))
+#endif
 static long AG_HOT
 b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
 {
@@ -9703,6 +9705,69 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 	return 0;
 }
 
+/* Hooks (Claude Code's "hooks" in settings.json): commands run at points of the loop, the event as JSON on
+ * their stdin. A project's hooks count only in a trusted folder (struct perm_extra). */
+enum { HOOK_PRE_TOOL, HOOK_POST_TOOL, HOOK_PROMPT, HOOK_STOP, HOOK_SUBAGENT_STOP, HOOK_SESSION_START,
+       HOOK_SESSION_END, HOOK_PRE_COMPACT, HOOK_NOTIFY, HOOK_EVENTS };
+static const char *const hook_event[HOOK_EVENTS] = { "PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop",
+	"SubagentStop", "SessionStart", "SessionEnd", "PreCompact", "Notification" };
+
+struct hook {
+	int ev;
+	char *matcher;            /* the tool events' pattern (NULL: every tool) */
+	char *cmd;
+	int timeout;              /* seconds (default 60) */
+};
+
+struct hooks {
+	struct hook *h;
+	size_t n;
+};
+
+/* {"EVENT": [{"matcher": M, "hooks": [{"type": "command", "command": C, "timeout": S}]}]} of one file. */
+static void
+perm_hooks(const struct json *j, int o, struct hooks *hs)
+{
+	int e, i, k, g, t;
+	for (e = 0; o >= 0 && j->t[o].type == JSMN_OBJECT && e < HOOK_EVENTS; e++) {
+		int arr = json_get(j, o, hook_event[e]);
+		for (i = 0, g = arr + 1; arr >= 0 && j->t[arr].type == JSMN_ARRAY && i < j->t[arr].size; i++, g = json_skip(j, g)) {
+			struct buf m = {0};
+			int in = json_get(j, g, "hooks");
+			json_str_buf(j, json_get(j, g, "matcher"), &m);
+			for (k = 0, t = in + 1; in >= 0 && j->t[in].type == JSMN_ARRAY && k < j->t[in].size; k++, t = json_skip(j, t)) {
+				struct buf c = {0};
+				long long to = 60;
+				struct hook *np;
+				if (!json_eq(j, json_get(j, t, "type"), "command") || json_str_buf(j, json_get(j, t, "command"), &c) ||
+				    !c.len || !(np = realloc(hs->h, (hs->n + 1) * sizeof *hs->h))) {
+					buf_free(&c);
+					continue;
+				}
+				json_int(j, json_get(j, t, "timeout"), &to);
+				hs->h = np;
+				np += hs->n++;
+				np->ev = e;
+				np->matcher = m.len && strcmp(m.p, "*") ? strdup(m.p) : NULL;
+				np->cmd = c.p;
+				np->timeout = to > 0 && to <= 86400 ? (int)to : 60;
+			}
+			buf_free(&m);
+		}
+	}
+}
+
+static void
+perm_hooks_free(struct hooks *hs)
+{
+	while (hs->n--) {
+		free(hs->h[hs->n].matcher);
+		free(hs->h[hs->n].cmd);
+	}
+	free(hs->h);
+	memset(hs, 0, sizeof *hs);
+}
+
 /* What a settings file says besides its rules, for main. A project's .claude/settings.json and
  * settings.local.json may come with a clone: what in them would run a command, start a server or widen
  * the boundary (apiKeyHelper, awsAuthRefresh, awsCredentialExport, MCP approvals, additionalDirectories,
@@ -9715,6 +9780,7 @@ struct perm_extra {
 	int *sandbox;             /* sandbox.enabled */
 	struct bound *dirs;       /* permissions.additionalDirectories are added here */
 	struct mcp *mcp;          /* enableAllProjectMcpServers, enabledMcpjsonServers, disabledMcpjsonServers */
+	struct hooks *hooks;      /* hooks */
 	const char *base;         /* where relative additionalDirectories start (the project) */
 	int shared;               /* this file is the project's (.claude/settings.json or settings.local.json) */
 	int trusted;              /* the folder is trusted */
@@ -9755,8 +9821,10 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 	int perms = json_get(j, 0, "permissions"), sb = json_path(j, 0, "sandbox.enabled"), arr, i, t;
 	int commands = !x->shared || x->trusted;
 	static const char *const cmds[] = { "apiKeyHelper", "awsAuthRefresh", "awsCredentialExport",
-	                                    "enableAllProjectMcpServers", "enabledMcpjsonServers" };
-	for (i = 0; !commands && i < 5; i++)
+	                                    "enableAllProjectMcpServers", "enabledMcpjsonServers", "hooks" };
+	if (commands && x->hooks)
+		perm_hooks(j, json_get(j, 0, "hooks"), x->hooks);
+	for (i = 0; !commands && i < 6; i++)
 		if (json_get(j, 0, cmds[i]) >= 0)
 			perm_drop(x, "%s", cmds[i]);
 	if (!commands && perms >= 0 && json_get(j, perms, "additionalDirectories") >= 0)
@@ -10467,6 +10535,7 @@ struct perm_call {
 	const char *lex;          /* file tools: the path made absolute with links not followed (NULL: arg) */
 	const char *given;        /* file tools: the path as the model wrote it (NULL: lex) */
 	const char *cwd;          /* Bash's working directory, where a command's relative paths start */
+	int hook_allow;           /* a PreToolUse hook said allow: as an allow rule, never past the boundary */
 };
 
 /* A rule of kind that covers the call, by its resolved path or (deny and ask) the path as written. */
@@ -10548,9 +10617,9 @@ perm_check(const struct perm *p, const struct perm_call *c, char *why, size_t ca
 		return PERM_ALLOW;
 	} else if (p->mode == PERM_ACCEPT_EDITS && (strcmp(tool, "Edit") == 0 || strcmp(tool, "Write") == 0)) {
 		return PERM_ALLOW;
-	} else if (strcmp(tool, "Bash") == 0 ? (arg && (perm_find(p, RULE_ALLOW, tool, NULL, root, 0) ||
+	} else if (c->hook_allow || (strcmp(tool, "Bash") == 0 ? (arg && (perm_find(p, RULE_ALLOW, tool, NULL, root, 0) ||
 	                                                perm_bash_allowed(p, arg))) :
-	           perm_find(p, RULE_ALLOW, tool, arg, root, 0) != NULL) {
+	           perm_find(p, RULE_ALLOW, tool, arg, root, 0) != NULL)) {
 		return PERM_ALLOW;
 	} else {
 		base_snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
@@ -11356,6 +11425,10 @@ struct loop {
 	struct buf pending;       /* a message a slash command wants sent */
 	int subagent;             /* a Task's loop: no Task of its own */
 	const char *only;         /* a subagent type's tools list, or NULL for all */
+	struct hooks *hooks;      /* the settings' hooks (main's), or NULL */
+	int stop_hook_active;     /* a Stop hook made this answer go on */
+	struct buf prompt_block;  /* why a UserPromptSubmit hook refused the prompt loop_run is to answer */
+	struct buf hook_context;  /* what SessionStart hooks said, for the first user message */
 	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
 	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
 };
@@ -11852,6 +11925,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.mcp = L->tools.mcp;              /* the same MCP servers */
 	S->tools.bound = L->tools.bound;          /* and the same boundary */
 	S->tools.perm = L->tools.perm;
+	S->hooks = L->hooks;
 	S->agents = L->agents;
 	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
 	S->t_start = clk_ms();
@@ -12249,6 +12323,289 @@ out:
 }
 
 /* Run every tool_use of the assistant message; all results go into one user message, in order. */
+/* ---- hooks: the commands of struct hooks, run at the loop's points ---- */
+
+#ifndef AG_HOOKS_AT_ONCE
+#define AG_HOOKS_AT_ONCE 16
+#endif
+
+/* What the hooks of one event said, merged: the strongest decision wins (deny, then ask, then allow). */
+struct hook_out {
+	int block;                /* exit 2 or "decision": "block" (a PreToolUse deny too) */
+	int decision;             /* PreToolUse: 0, 'a'llow, 'k' ask, 'd'eny */
+	int stop;                 /* "continue": false */
+	struct buf reason;        /* the model's (or the user's) reading of a block or a stop */
+	struct buf context;       /* additionalContext, and stdout of UserPromptSubmit and SessionStart */
+};
+
+/* The event's JSON: the fields every hook gets, then the event's own (fill adds them), closed here. */
+static void
+loop_hook_input(const struct loop *L, int ev, struct buf *out, void (*fill)(struct jw *, const void *), const void *ctx)
+{
+	static const char *const modes[] = { "default", "acceptEdits", "plan", "bypassPermissions" };
+	struct jw w;
+	jw_init(&w, jw_sink_buf, out);
+	jw_open(&w, '{');
+	jw_key(&w, "session_id"), jw_str(&w, L->session_id);
+	jw_key(&w, "transcript_path"), jw_str(&w, L->sess ? L->sess->path : "");
+	jw_key(&w, "cwd"), jw_str(&w, L->tools.cwd);
+	jw_key(&w, "permission_mode"), jw_str(&w, modes[L->perm.mode & 3]);
+	jw_key(&w, "hook_event_name"), jw_str(&w, hook_event[ev]);
+	if (fill)
+		fill(&w, ctx);
+	jw_close(&w, '}');
+}
+
+/* One hook's answer into the merged one. st: its wait status (-1: killed at its timeout). */
+static void
+loop_hook_read(const struct hook *h, int ev, int st, struct buf *so, struct buf *se, struct hook_out *o, int verbose)
+{
+	int code = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	if (code == 2) {                          /* blocks: its stderr is the reason */
+		o->block = 1;
+		buf_printf(&o->reason, "%s%.*s", o->reason.len ? "\n" : "", (int)(se->len < 4000 ? se->len : 4000), se->p ? se->p : "");
+		if (ev == HOOK_PRE_TOOL)
+			o->decision = 'd';
+		return;
+	}
+	if (code != 0) {
+		base_dprintf(2, "agent: %s hook '%.80s' %s%.*s\n", hook_event[ev], h->cmd, st < 0 ? "timed out and was killed" :
+		             code < 0 ? "was killed" : "failed", se->len ? 300 : 0, se->p ? se->p : "");
+		return;
+	}
+	if (verbose && so->len)
+		base_dprintf(2, "agent: %s hook '%.80s': %.*s\n", hook_event[ev], h->cmd, (int)(so->len < 2000 ? so->len : 2000), so->p);
+	if (so->len && so->p[strspn(so->p, " \t\r\n")] == '{' && json_parse_alloc(&j, so->p, so->len, &tok) > 0 &&
+	    j.t[0].type == JSMN_OBJECT) {
+		int hso = json_get(&j, 0, "hookSpecificOutput"), c = json_get(&j, 0, "continue");
+		int pd = json_get(&j, hso, "permissionDecision");
+		struct buf r = {0};
+		if (json_str_buf(&j, json_get(&j, hso, "permissionDecisionReason"), &r) && json_str_buf(&j, json_get(&j, 0, "reason"), &r) &&
+		    json_str_buf(&j, json_get(&j, 0, "stopReason"), &r))
+			r.len = 0;
+		if (c >= 0 && j.s[j.t[c].start] == 'f')
+			o->stop = 1;
+		if (json_eq(&j, json_get(&j, 0, "decision"), "block") || json_eq(&j, pd, "deny") || o->stop)
+			o->block = 1;
+		if (ev == HOOK_PRE_TOOL) {
+			int d = json_eq(&j, pd, "deny") || json_eq(&j, json_get(&j, 0, "decision"), "block") ? 'd' :
+			        json_eq(&j, pd, "ask") ? 'k' : json_eq(&j, pd, "allow") || json_eq(&j, json_get(&j, 0, "decision"), "approve") ? 'a' : 0;
+			if (d == 'd' || (d == 'k' && o->decision != 'd') || (d == 'a' && !o->decision))
+				o->decision = d;
+		}
+		if (r.len && (o->block || ev == HOOK_PRE_TOOL))
+			buf_printf(&o->reason, "%s%s", o->reason.len ? "\n" : "", r.p);
+		r.len = 0;
+		if (!json_str_buf(&j, json_get(&j, hso, "additionalContext"), &r) && r.len)
+			buf_printf(&o->context, "%s%s", o->context.len ? "\n" : "", r.p);
+		buf_free(&r);
+	} else if (so->len && (ev == HOOK_PROMPT || ev == HOOK_SESSION_START)) {
+		buf_printf(&o->context, "%s%.*s", o->context.len ? "\n" : "", (int)(so->len < 16000 ? so->len : 16000), so->p);
+	}
+	free(tok);
+}
+
+/* What a hook wrote so far on one pipe (kept up to 64 KB); the pipe closed at its end. */
+static void
+loop_hook_drain(int *fd, struct buf *b)
+{
+	char tmp[4096];
+	ssize_t k;
+	while (*fd >= 0) {
+		if ((k = read(*fd, tmp, sizeof tmp)) > 0) {
+			if (b->len < 65536)
+				buf_add(b, tmp, (size_t)k);
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0 || errno != EAGAIN)
+			close(*fd), *fd = -1;
+		break;
+	}
+}
+
+/* Run the hooks of ev that match (match: the tool name for the tool events), side by side, each with the
+ * event's JSON on stdin and CLAUDE_PROJECT_DIR set, killed (its whole group) at its timeout or on Ctrl-C;
+ * none can hang the agent (one that never reads stdin just does not get it). 0: none ran. */
+static int
+loop_hooks(struct loop *L, int ev, const char *match, const char *input, struct hook_out *o)
+{
+	struct { pid_t pid; int in, out, err, st, done; size_t wrote; long long end; struct buf so, se; const struct hook *h; } r[AG_HOOKS_AT_ONCE];
+	size_t i, n = 0, len = strlen(input), live;
+	const struct hooks *hs = L->hooks;
+	for (i = 0; hs && i < hs->n && n < AG_HOOKS_AT_ONCE; i++) {
+		const struct hook *h = &hs->h[i];
+		int pi[2], po[2], pe[2];
+		if (h->ev != ev)
+			continue;
+		if (h->matcher && match) {
+			struct tool_rx re;
+			char pat[600], err[80];
+			int hit;
+			base_snprintf(pat, sizeof pat, "^(%.580s)$", h->matcher);
+			if (tool_rx_comp(&re, pat, 0, err, sizeof err))
+				continue;
+			hit = tool_rx_match(&re, match, strlen(match));
+			tool_rx_free(&re);
+			if (!hit)
+				continue;
+		}
+		if (pipe2(pi, O_CLOEXEC) < 0 || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
+			break;
+		memset(&r[n], 0, sizeof r[n]);
+		r[n].h = h;
+		r[n].pid = base_fork_kept();
+		if (r[n].pid == 0) {
+			if (dup2(pi[0], 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+				_exit(127);
+			setenv("CLAUDE_PROJECT_DIR", L->perm.bound && L->perm.bound->n ? L->perm.bound->dir[0] : L->tools.cwd, 1);
+			tool_env_scrub();
+			execl("/bin/sh", "sh", "-c", h->cmd, (char *)NULL);
+			_exit(127);
+		}
+		close(pi[0]), close(po[1]), close(pe[1]);
+		r[n].in = pi[1], r[n].out = po[0], r[n].err = pe[0];
+		fcntl(r[n].in, F_SETFL, O_NONBLOCK);
+		fcntl(r[n].out, F_SETFL, O_NONBLOCK);
+		fcntl(r[n].err, F_SETFL, O_NONBLOCK);
+		r[n].end = clk_ms() + h->timeout * 1000LL;
+		if (r[n].pid < 0) {
+			close(r[n].in), close(r[n].out), close(r[n].err);
+			continue;
+		}
+		n++;
+	}
+	for (live = n; live;) {
+		struct pollfd p[AG_HOOKS_AT_ONCE * 3];
+		nfds_t np = 0;
+		long long now = clk_ms(), wait = 200;
+		for (i = 0; i < n; i++) {
+			if (r[i].done)
+				continue;
+			if (now >= r[i].end || ag_interrupted) {  /* its time is up: the group goes, stdout and all */
+				kill(-r[i].pid, SIGKILL);
+				r[i].st = -1;
+				if (now >= r[i].end + 2000 || ag_interrupted) {   /* something it left holds the pipes */
+					if (r[i].out >= 0)
+						close(r[i].out), r[i].out = -1;
+					if (r[i].err >= 0)
+						close(r[i].err), r[i].err = -1;
+				}
+			}
+			if (r[i].in >= 0)
+				p[np].fd = r[i].in, p[np++].events = POLLOUT;
+			if (r[i].out >= 0)
+				p[np].fd = r[i].out, p[np++].events = POLLIN;
+			if (r[i].err >= 0)
+				p[np].fd = r[i].err, p[np++].events = POLLIN;
+			if (r[i].end - now < wait)
+				wait = r[i].end - now > 0 ? r[i].end - now : 10;
+		}
+		poll(p, np, (int)wait);
+		for (i = 0; i < n; i++) {
+			ssize_t k;
+			if (r[i].done)
+				continue;
+			if (r[i].in >= 0) {
+				k = write(r[i].in, input + r[i].wrote, len - r[i].wrote);
+				if (k > 0)
+					r[i].wrote += (size_t)k;
+				if ((k < 0 && errno != EAGAIN && errno != EINTR) || r[i].wrote == len)
+					close(r[i].in), r[i].in = -1;
+			}
+			loop_hook_drain(&r[i].out, &r[i].so);
+			loop_hook_drain(&r[i].err, &r[i].se);
+			if (r[i].out < 0 && r[i].err < 0) {
+				int st = 0;
+				if (waitpid(r[i].pid, &st, r[i].st < 0 ? 0 : WNOHANG) == r[i].pid) {
+					if (r[i].in >= 0)
+						close(r[i].in), r[i].in = -1;
+					r[i].st = r[i].st < 0 ? -1 : st;
+					r[i].done = 1;
+					live--;
+				}
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		loop_hook_read(r[i].h, ev, r[i].st, &r[i].so, &r[i].se, o, L->verbose);
+		buf_free(&r[i].so);
+		buf_free(&r[i].se);
+	}
+	return (int)n;
+}
+
+
+struct loop_hook_call { const char *name; const struct json *in; const struct buf *id; const struct tool_out *o; };
+
+static void
+loop_hook_tool_fill(struct jw *w, const void *ctx)
+{
+	const struct loop_hook_call *c = ctx;
+	jw_key(w, "tool_name"), jw_str(w, c->name);
+	jw_key(w, "tool_input"), json_copy(w, c->in, 0);
+	jw_key(w, "tool_use_id"), jw_strn(w, c->id->p ? c->id->p : "", c->id->len);
+	if (c->o) {
+		jw_key(w, "tool_response");
+		jw_open(w, '{');
+		jw_key(w, "content"), jw_strn(w, c->o->text.p ? c->o->text.p : "", c->o->text.len);
+		jw_key(w, "is_error"), jw_bool(w, c->o->is_error);
+		jw_close(w, '}');
+	}
+}
+
+/* PreToolUse (o NULL) or PostToolUse (o: the result) for one call; the tool name is what matchers see. */
+static void
+loop_hook_tool(struct loop *L, int ev, const char *name, const struct json *in, const struct buf *id,
+               const struct tool_out *o, struct hook_out *ho)
+{
+	struct buf b = {0};
+	struct loop_hook_call c = { name, in, id, o };
+	if (!L->hooks || !L->hooks->n)
+		return;
+	loop_hook_input(L, ev, &b, loop_hook_tool_fill, &c);
+	loop_hooks(L, ev, name, b.p ? b.p : "{}", ho);
+	buf_free(&b);
+}
+
+/* The other events: up to two string fields of their own, and stop_hook_active when active >= 0. */
+struct loop_hook_kv { const char *k, *v, *k2, *v2; int active; };
+
+static void
+loop_hook_kv_fill(struct jw *w, const void *ctx)
+{
+	const struct loop_hook_kv *c = ctx;
+	if (c->k)
+		jw_key(w, c->k), jw_str(w, c->v);
+	if (c->k2)
+		jw_key(w, c->k2), jw_str(w, c->v2);
+	if (c->active >= 0)
+		jw_key(w, "stop_hook_active"), jw_bool(w, c->active);
+}
+
+static int
+loop_hook_event(struct loop *L, int ev, const struct loop_hook_kv *kv, struct hook_out *ho)
+{
+	struct buf b = {0};
+	int n;
+	if (!L->hooks || !L->hooks->n)
+		return 0;
+	loop_hook_input(L, ev, &b, loop_hook_kv_fill, kv);
+	n = loop_hooks(L, ev, NULL, b.p ? b.p : "{}", ho);
+	buf_free(&b);
+	return n;
+}
+
+static void
+loop_hook_free(struct hook_out *o)
+{
+	buf_free(&o->reason);
+	buf_free(&o->context);
+}
+
 static void
 loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 {
@@ -12316,14 +12673,34 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 			pcall.arg = arg;
 			pcall.cwd = L->tools.cwd;
 			{
-				int pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, &pcall, why, sizeof why);
+				struct hook_out ho;
+				int pc;
+				memset(&ho, 0, sizeof ho);
+				if (!ag_interrupted)
+					loop_hook_tool(L, HOOK_PRE_TOOL, name, &tj, &id, NULL, &ho);
+				pcall.hook_allow = ho.decision == 'a';
+				pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, &pcall, why, sizeof why);
 				if (ag_interrupted)
 					base_snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
+				else if (ho.decision == 'd')
+					base_snprintf(why, sizeof why, "A PreToolUse hook blocked this call: %.900s",
+					              ho.reason.len ? ho.reason.p : "(no reason given)"), pc = PERM_DENY;
+				else if (ho.decision == 'k' && pc == PERM_ALLOW)
+					base_snprintf(why, sizeof why, "A PreToolUse hook says to ask the user first (%.800s), and there is "
+					              "no terminal to ask.", ho.reason.len ? ho.reason.p : "no reason given"),
+					pc = L->perm.interactive ? PERM_ASK : PERM_DENY;
+				loop_hook_free(&ho);
 				ui_tool_start(L->ui, name, summary);
 				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
 					base_snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
 				if (pc == PERM_ASK) {
 					struct buf fb = {0};
+					char note[200];
+					struct loop_hook_kv kv = { "message", note, NULL, NULL, -1 };
+					base_snprintf(note, sizeof note, "agent needs your permission to use %s", name);
+					memset(&ho, 0, sizeof ho);
+					loop_hook_event(L, HOOK_NOTIFY, &kv, &ho);
+					loop_hook_free(&ho);
 					pc = L->ask && L->ask(L, name, &tj, arg, &fb) ? PERM_ALLOW : PERM_DENY;
 					if (pc == PERM_DENY)
 						base_snprintf(why, sizeof why, "The user refused to let you run %s.%s%.800s", name,
@@ -12343,6 +12720,15 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				else
 					tool_run(&L->tools, name, &tj, &o);
 				L->tools.checked = NULL;
+				if (pc != PERM_DENY) {
+					memset(&ho, 0, sizeof ho);
+					loop_hook_tool(L, HOOK_POST_TOOL, name, &tj, &id, &o, &ho);
+					if ((ho.block && ho.reason.len) || ho.context.len)
+						buf_printf(&o.text, "\n\n<post-tool-use-hook>%s%s%s</post-tool-use-hook>",
+						           ho.block ? ho.reason.p : "", ho.block && ho.context.len ? "\n" : "",
+						           ho.context.len ? ho.context.p : "");
+					loop_hook_free(&ho);
+				}
 			}
 			buf_free(&a);
 		}
@@ -12458,12 +12844,32 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 static int
 loop_user_message(struct loop *L, const char *text, size_t n, const struct json *blocks, int bi)
 {
-	struct msg *m = conv_add(&L->conv, ROLE_USER);
-	if (!m)
+	struct msg *m;
+	struct hook_out ho;
+	memset(&ho, 0, sizeof ho);
+	if (text) {                               /* UserPromptSubmit: it may refuse the prompt, or add context */
+		struct buf p = {0};
+		struct loop_hook_kv kv = { "prompt", NULL, NULL, NULL, -1 };
+		buf_add(&p, text, n);
+		kv.v = p.p ? p.p : "";
+		loop_hook_event(L, HOOK_PROMPT, &kv, &ho);
+		buf_free(&p);
+		if (ho.block) {
+			L->prompt_block.len = 0;
+			buf_adds(&L->prompt_block, ho.reason.len ? ho.reason.p : "(no reason given)");
+			loop_hook_free(&ho);
+			return AG_E_USAGE;
+		}
+	}
+	if (!(m = conv_add(&L->conv, ROLE_USER))) {
+		loop_hook_free(&ho);
 		return AG_E_NOMEM;
+	}
 	if (!L->first_user_done) {
 		if (L->memory && *L->memory)
 			loop_reminder(m, L->memory);
+		if (L->hook_context.len)
+			loop_reminder(m, L->hook_context.p);
 		loop_reminder(m, "This is a reminder that your todo list is currently empty. If the task has several "
 		              "steps, plan them with TodoWrite. Do not mention this reminder to the user.");
 		L->first_user_done = 1;
@@ -12480,6 +12886,9 @@ loop_user_message(struct loop *L, const char *text, size_t n, const struct json 
 		}
 		return 0;
 	}
+	if (ho.context.len)
+		loop_reminder(m, ho.context.p);
+	loop_hook_free(&ho);
 	return conv_text_block(m, text, n);
 }
 
@@ -12614,6 +13023,15 @@ loop_compact(struct loop *L, const char *focus)
 	struct conv fresh = {0};
 	int rc, added_msg = 0, i, keep = 0;
 	size_t k;
+	struct hook_out ho;
+	struct loop_hook_kv kv = { "trigger", focus ? "manual" : "auto", "custom_instructions", focus ? focus : "", -1 };
+	memset(&ho, 0, sizeof ho);
+	loop_hook_event(L, HOOK_PRE_COMPACT, &kv, &ho);
+	loop_hook_free(&ho);
+	if (ho.block) {
+		ui_note(L->ui, "a PreCompact hook blocked compaction");
+		return 0;
+	}
 	memset(&kept, 0, sizeof kept);
 	/* the user's newest words (not tool results) are not summarised: they go on after the summary */
 	if (L->conv.n > 1 && L->conv.m[L->conv.n - 1].role == ROLE_USER) {
@@ -12708,6 +13126,12 @@ loop_run(struct loop *L, const char **subtype)
 	struct ag_err *e = L->api->e;
 	int rc;
 	*subtype = "success";
+	if (L->prompt_block.len) {
+		*subtype = "error_during_execution";
+		rc = err_set(e, AG_E_USAGE, "a UserPromptSubmit hook refused the prompt: %.800s", L->prompt_block.p);
+		L->prompt_block.len = 0;
+		return rc;
+	}
 	loop_save(L);
 	for (;;) {
 		struct msg *am, *um;
@@ -12797,6 +13221,24 @@ loop_run(struct loop *L, const char **subtype)
 		}
 		if (strcmp(L->msg.stop_reason, "pause_turn") == 0)
 			continue;                   /* a server tool paused a long turn: send it back to go on */
+		if (L->hooks && L->hooks->n && !ag_interrupted) {   /* Stop / SubagentStop: a block goes on, with its reason */
+			struct hook_out ho;
+			struct loop_hook_kv kv = { NULL, NULL, NULL, NULL, L->stop_hook_active };
+			memset(&ho, 0, sizeof ho);
+			loop_hook_event(L, L->subagent ? HOOK_SUBAGENT_STOP : HOOK_STOP, &kv, &ho);
+			if (ho.block && !ho.stop && ho.reason.len && (um = conv_add(&L->conv, ROLE_USER)) != NULL) {
+				struct buf t = {0};
+				buf_printf(&t, "Stop hook feedback:\n%s", ho.reason.p);
+				conv_text_block(um, t.p, t.len);
+				buf_free(&t);
+				loop_hook_free(&ho);
+				L->stop_hook_active = 1;
+				loop_save(L);
+				continue;
+			}
+			loop_hook_free(&ho);
+		}
+		L->stop_hook_active = 0;
 		if (strcmp(L->msg.stop_reason, "max_tokens") == 0)
 			ui_note(L->ui, "the answer was cut off at --max-tokens");
 		return 0;
@@ -13814,6 +14256,7 @@ static const char repl_help[] =
 "  /todos             the todo list\n"
 "  /permissions       the permission rules in force, and where each came from\n"
 "  /add-dir DIR       let the file tools work in DIR too, for this session\n"
+"  /hooks             the hooks in force: event, matcher, command\n"
 "  /status            model, server, session, and the rate limits the server reported\n"
 "  /mcp               the MCP servers: connected or why not, and their tools\n"
 "  /resume            go back to an earlier session of this directory\n"
@@ -13885,6 +14328,13 @@ repl_command(struct loop *L, const char *line)
 			repl_print(L, "%s is inside the boundary already\n", arg);
 		else
 			repl_print(L, "added %s: the file tools may work there now\n", L->perm.bound->dir[L->perm.bound->n - 1]);
+	} else if (!strcmp(cmd, "/hooks")) {
+		size_t i;
+		for (i = 0; L->hooks && i < L->hooks->n; i++)
+			repl_print(L, "%-16s %-16s %s\n", hook_event[L->hooks->h[i].ev], L->hooks->h[i].matcher ? L->hooks->h[i].matcher : "*",
+			           L->hooks->h[i].cmd);
+		if (!L->hooks || !L->hooks->n)
+			repl_print(L, "no hooks (\"hooks\" in ~/.claude/settings.json, or a trusted project's .claude/settings.json)\n");
 	} else if (!strcmp(cmd, "/status")) {
 		repl_status(L);
 	} else if (!strcmp(cmd, "/mcp")) {
@@ -14548,6 +14998,7 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 	x.sandbox = sandbox;
 	x.dirs = bound;
 	x.mcp = m;
+	x.hooks = L->hooks;
 	x.base = cwd;
 	x.trusted = m->trusted = cli_trusted(bound->dir[0]);
 	if (h && *h && base_snprintf(path, sizeof path, "%s/.claude/settings.json", h) < (int)sizeof path &&
@@ -14876,6 +15327,7 @@ main(int argc, char **argv)
 	static struct bound bound;               /* the trust boundary, reached through L.tools and L.perm */
 	static struct api_aws aws;               /* Bedrock's region and credentials, reached through cfg.bedrock */
 	static struct api_gcp gcp;               /* Vertex's, through cfg.vertex */
+	static struct hooks hooks;               /* the settings' hooks, through L.hooks */
 	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -15147,6 +15599,7 @@ main(int argc, char **argv)
 			goto usage_error;
 	L.tools.bound = L.perm.bound = &bound;
 	L.tools.perm = &L.perm;
+	L.hooks = &hooks;
 	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, aws_cmds, &sandbox, interactive, mcp_list, &e))
 		goto usage_error;
 	if (skip_perm)
@@ -15353,6 +15806,14 @@ main(int argc, char **argv)
 		buf_free(&b);
 	}
 
+	if (!status_only) {                          /* SessionStart: what its hooks print is context for the model */
+		struct hook_out ho;
+		struct loop_hook_kv kv = { "source", resume ? "resume" : "startup", NULL, NULL, -1 };
+		memset(&ho, 0, sizeof ho);
+		loop_hook_event(&L, HOOK_SESSION_START, &kv, &ho);
+		buf_add(&L.hook_context, ho.context.p, ho.context.len);
+		loop_hook_free(&ho);
+	}
 	if (status_only) {
 		/* one minimal request: is the key good, the server reachable, and how much room is left? */
 		struct api_cfg c2 = cfg;
@@ -15442,6 +15903,13 @@ main(int argc, char **argv)
 	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
 		ui_put(&ui, "\n", 1);
 	ui_flush(&ui);
+	if (!status_only) {
+		struct hook_out ho;
+		struct loop_hook_kv kv = { "reason", interactive ? "prompt_input_exit" : "other", NULL, NULL, -1 };
+		memset(&ho, 0, sizeof ho);
+		loop_hook_event(&L, HOOK_SESSION_END, &kv, &ho);
+		loop_hook_free(&ho);
+	}
 	if (L.out_format != OUT_TEXT && !interactive && !status_only)
 		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
 	if (rc) {
@@ -15469,6 +15937,9 @@ done:
 	sess_close(&sess);
 	term_free(&term);
 	buf_free(&L.pending);
+	buf_free(&L.hook_context);
+	buf_free(&L.prompt_block);
+	perm_hooks_free(&hooks);
 	http_close(&api.http);
 	api_msg_free(&L.msg);
 	conv_free(&L.conv);

@@ -298,22 +298,6 @@ class Ctx(e2e_lib.Ctx):
 
     # -- processes --
 
-    def ours(self, pattern=None):
-        """pids of processes with this test's HOME in their environment (started by its agent runs), whose
-        command line contains pattern (any when None)."""
-        mark = ("HOME=%s" % self.home).encode()
-        found = []
-        for pid, _, cmd in e2e_lib.procs():
-            if pid == os.getpid() or (pattern is not None and pattern not in cmd):
-                continue
-            try:
-                with open("/proc/%d/environ" % pid, "rb") as f:
-                    if mark in f.read().split(b"\0"):
-                        found.append((pid, cmd))
-            except OSError:
-                pass
-        return found
-
     def teardown(self):
         for p in self.procs:
             if p.poll() is None:

@@ -239,6 +239,22 @@ class Ctx:
         with open(self.path(rel), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def ours(self, pattern=None):
+        """pids of processes with this test's HOME in their environment (started by its agent runs), whose
+        command line contains pattern (any when None)."""
+        mark = ("HOME=%s" % self.home).encode()
+        found = []
+        for pid, _, cmd in procs():
+            if pid == os.getpid() or (pattern is not None and pattern not in cmd):
+                continue
+            try:
+                with open("/proc/%d/environ" % pid, "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        found.append((pid, cmd))
+            except OSError:
+                pass
+        return found
+
     def trust(self, folder=None):
         """Mark folder (the working directory) trusted, as a yes at the agent's trust question records it."""
         state = os.path.join(self.home, "state", "agent")

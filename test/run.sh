@@ -35,6 +35,7 @@ else
 		run e2e-escape-asan python3 test/e2e_escape.py --agent build/agent-asan --label asan
 		run e2e-cloud-asan python3 test/e2e_cloud.py --agent build/agent-asan --label asan
 		run e2e-vertex-asan python3 test/e2e_vertex.py --agent build/agent-asan --label asan
+		run e2e-hooks-asan python3 test/e2e_hooks.py --agent build/agent-asan --label asan
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
@@ -66,6 +67,7 @@ else
 		run e2e-escape python3 test/e2e_escape.py --agent ./agent
 		run e2e-cloud python3 test/e2e_cloud.py --agent ./agent
 		run e2e-vertex python3 test/e2e_vertex.py --agent ./agent
+		run e2e-hooks python3 test/e2e_hooks.py --agent ./agent
 		run e2e-pkg python3 test/e2e_pkg.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"

@@ -1,19 +1,16 @@
-/* The Bedrock event-stream decoder: api_es_feed on a static struct api that drives api_on_event, as api.c
- * does. Each input is used three ways:
- *   - as raw bytes, fed whole (the in-place path), one byte at a time (the buffered path) and in random
- *     pieces (both; seeded from the input): the result, the error and its message, the bytes left waiting,
- *     what the sink was shown and the message state must be the same all three ways;
- *   - the same with every message's CRCs made right (as far as its lengths go), so that mutations get past
- *     them into the headers and payloads;
- *   - as a list of payloads (its lines, a leading "data: " dropped, "event:" lines skipped, so .sse files
- *     make real events), each framed by the harness with its own CRC-32 (bitwise) and base64 encoder
- *     (:event-type chunk, :content-type application/json, :message-type event, in varying order, at times a
- *     timestamp header first; {"bytes":"..."} or {"p":"..","bytes":"..."}). That stream must agree three
- *     ways too and never read as corrupt; each frame, fed whole and in two pieces, must decode to exactly its
- *     payload (AG_E_TOOBIG past AG_SSE_EVENT_MAX, or for a frame past AG_ES_FRAME_MAX); one frame with one bit
- *     flipped (anywhere, in the prelude, in headers or payload, in the message CRC) must be a cut stream,
- *     AG_E_CLOSED (or AG_E_TOOBIG), both ways: CRC-32 finds every one-bit error, so nothing else is right.
- * Small limits put both edges in reach: a 1024-byte payload fits in some frames, not all.
+/* The Bedrock event-stream decoder: api_es_feed on a static struct api driving api_on_event, as in api.c.
+ * Each input is fed three ways, whole (the in-place path), one byte at a time (the buffered path) and in
+ * random pieces (both; seeded from the input); the result, the error and its message, the bytes left
+ * waiting, what the sink was shown and the message state must agree. Three streams come of each input:
+ *   - its raw bytes; then the same with every message's CRCs made right (as far as its lengths go), so that
+ *     mutations get past them into the headers and payloads;
+ *   - its lines ("data: " dropped, "event:" lines skipped: .sse files make real events), each framed with
+ *     the harness's own CRC-32 (bit by bit) and base64 as a chunk (:event-type, :content-type, :message-type
+ *     in varying order, at times after a timestamp header; {"bytes":..} or {"p":..,"bytes":..}). It must
+ *     never read as corrupt; each frame, whole and in two pieces, must decode to exactly its payload
+ *     (AG_E_TOOBIG past AG_SSE_EVENT_MAX or AG_ES_FRAME_MAX); one frame with one bit flipped (anywhere, in
+ *     the prelude, in headers or payload, in the message CRC) must be a cut stream, AG_E_CLOSED (or
+ *     AG_E_TOOBIG), both ways: CRC-32 finds every one-bit error. Small limits: both edges in reach.
  * fuzz-cflags: -DAG_SSE_EVENT_MAX=1024 -DAG_ES_FRAME_MAX=1500 */
 #include "fuzz.h"
 
@@ -35,16 +32,9 @@ static struct { const unsigned char *p; size_t n, off, len; } fr[FRAMES];
                      (o)[2] = (unsigned char)((v) >> 8), (o)[3] = (unsigned char)(v))
 
 static void
-on_text(void *ctx, const char *s, size_t n)
+on_shown(void *ctx, const char *s, size_t n)           /* text and thinking (which is in its block too) */
 {
-	seen = fuzz_hash(HV(HS(seen, "text"), n), s, n);
-}
-
-static void
-on_thinking(void *ctx, const char *s, size_t n)
-{
-	FUZZ_CHECK(s[n] == 0, "shown thinking not terminated");
-	seen = fuzz_hash(HV(HS(seen, "thinking"), n), s, n);
+	seen = fuzz_hash(HV(HS(seen, "shown"), n), s, n);
 }
 
 static void
@@ -54,15 +44,14 @@ on_block_start(void *ctx, int type)
 	seen = HV(HS(seen, "block"), type);
 }
 
-static const struct api_sink sink = { NULL, on_text, on_thinking, on_block_start };
+static const struct api_sink sink = { NULL, on_shown, on_shown, on_block_start };
 
 static void
 reset(void)
 {
 	api_msg_reset(&msg);
 	sse_init(&a.sse);
-	a.esn = 0;
-	a.stream_error[0] = 0;
+	a.esn = 0, a.stream_error[0] = 0;
 	memset(&e, 0, sizeof e);
 	seen = FUZZ_HASH0;
 }
@@ -140,14 +129,16 @@ ref_b64(unsigned char *o, const unsigned char *p, size_t n)
 	return k;
 }
 
-/* Both CRCs of the message at o made right for its length t (>= 16). */
+/* The prelude CRC of the message at o made right, and its message CRC if t (>= 16) is its length. */
 static void
 seal(unsigned char *o, size_t t)
 {
 	uint32_t c = ref_crc(o, 8);
 	PUT32(o + 8, c);
-	c = ref_crc(o, t - 4);
-	PUT32(o + t - 4, c);
+	if (t) {
+		c = ref_crc(o, t - 4);
+		PUT32(o + t - 4, c);
+	}
 }
 
 /* One chunk message carrying p[0..n) at o; v picks the header order and the JSON's shape. Its length. */
@@ -234,8 +225,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same(data, size, seed, "the input");
 	if (size <= sizeof fx) {
 		memcpy(fx, data, size);
-		for (n = 0; size - n >= 16 && (t = api_be32(fx + n)) >= 16 && t <= size - n; n += t)
-			seal(fx + n, t);
+		for (n = 0, t = 1; t && size - n >= 12; n += t) {
+			t = api_be32(fx + n);
+			seal(fx + n, t = t >= 16 && t <= size - n ? t : 0);
+		}
 		same(fx, size, seed, "the input, its CRCs made right");
 	}
 	nf = build(data, size, (unsigned)h, &n);
