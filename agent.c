@@ -5261,6 +5261,7 @@ api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_er
 	long dl = -1;
 	int rc = 0;
 	size_t at = out->len;                       /* out may hold a form before the assertion */
+	long long now = clk_now();
 	const char *b, *eol;
 	json_str(j, json_get(j, 0, "client_email"), email, sizeof email);
 	json_str(j, json_get(j, 0, "private_key_id"), kid, sizeof kid);
@@ -5281,8 +5282,8 @@ api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_er
 			jw_key(&w, "iss"), jw_str(&w, email);
 			jw_key(&w, "scope"), jw_str(&w, "https://www.googleapis.com/auth/cloud-platform");
 			jw_key(&w, "aud"), jw_str(&w, uri);
-			jw_key(&w, "iat"), jw_int(&w, clk_now());
-			jw_key(&w, "exp"), jw_int(&w, clk_now() + 3600);
+			jw_key(&w, "iat"), jw_int(&w, now);
+			jw_key(&w, "exp"), jw_int(&w, now + 3600);   /* one reading: exp is exactly iat + 3600 */
 		}
 		jw_close(&w, '}');
 		if (part)

@@ -14,7 +14,7 @@
  * fuzz-cflags: -DAG_SSE_EVENT_MAX=1024 -DAG_ES_FRAME_MAX=1500 */
 #include "fuzz.h"
 
-#define PAY_MAX (AG_SSE_EVENT_MAX + 1)  /* longer lines: cut to the limit or one past it, for its edge */
+#define PAY_MAX (AG_SSE_EVENT_MAX + 4)  /* longer lines: cut to 3 below the limit .. 4 past it, in turn */
 #define FRAMES 128
 
 static struct api a;
@@ -175,7 +175,7 @@ build(const unsigned char *s, size_t n, unsigned v, size_t *len)
 	int nf = 0;
 	while (i < n && nf < FRAMES && o + 2 * PAY_MAX < sizeof st) {
 		const unsigned char *nl = memchr(s + i, '\n', n - i), *p = s + i;
-		size_t l = nl ? (size_t)(nl - p) : n - i, k = l < PAY_MAX - nf % 2 ? l : PAY_MAX - nf % 2;
+		size_t l = nl ? (size_t)(nl - p) : n - i, k = l < PAY_MAX - nf % 8 ? l : PAY_MAX - nf % 8;
 		i += k + (k == l && nl);
 		if (k >= 6 && !memcmp(p, "event:", 6))
 			continue;
