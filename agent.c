@@ -5547,7 +5547,8 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 }
 
 /* Bytes of an event-stream body, pushed as they come: whole messages are checked (both CRCs) and handed
- * on; the rest waits in a fixed buffer. A CRC mismatch or an impossible length is a cut stream. */
+ * on; the rest waits in a fixed buffer. A CRC mismatch or an impossible length is a cut stream (and what
+ * waited is dropped, so that a later feed starts clean). */
 static int
 api_es_feed(struct api *a, const unsigned char *p, size_t n)
 {
@@ -5558,7 +5559,7 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 		    c8 == api_be32(p + 8)) {                    /* a whole message in what came: read it where it is */
 			int rc;
 			if (api_crc32(c8, p + 8, whole - 12) != api_be32(p + whole - 4))   /* (the prelude's CRC goes on) */
-				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
 				               "cut answer", a->http.url.host);
 			if ((rc = api_es_message(a, p, whole)) != 0)
 				return rc;
@@ -5574,10 +5575,10 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 		if (a->esn == 12) {
 			uint32_t total = api_be32(a->es), hl = api_be32(a->es + 4);
 			if (api_crc32(0, a->es, 8) != api_be32(a->es + 8) || total < 16 || hl > total - 16)
-				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (prelude CRC or length); "
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (prelude CRC or length); "
 				               "treated as a cut answer", a->http.url.host);
 			if (total > sizeof a->es)
-				return err_set(a->e, AG_E_TOOBIG, "an event-stream message of %u bytes (this build reads up to %u)",
+				return a->esn = 0, err_set(a->e, AG_E_TOOBIG, "an event-stream message of %u bytes (this build reads up to %u)",
 				               (unsigned)total, (unsigned)sizeof a->es);
 		}
 		if (a->esn >= 12 && a->esn == api_be32(a->es)) {
@@ -5585,7 +5586,7 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 			int rc;
 			a->esn = 0;
 			if (api_crc32(0, a->es, total - 4) != api_be32(a->es + total - 4))
-				return err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
 				               "cut answer", a->http.url.host);
 			if ((rc = api_es_message(a, a->es, total)) != 0)
 				return rc;
