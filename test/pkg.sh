@@ -99,8 +99,10 @@ define Package/agent/description
 endef
 
 AGENT_CFLAGS:=-Oz -std=gnu11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \\
-  -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(date +%s)LL
-AGENT_LDFLAGS:=-static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--build-id=none
+  -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(date +%s)LL
+# no unwind tables (the /DISCARD/ agent's own Makefile adds to ld's script)
+AGENT_LDFLAGS:=-static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--build-id=none \\
+  -Wl,-T,\$(PKG_BUILD_DIR)/noeh.ld
 
 define Build/Prepare
 	mkdir -p \$(PKG_BUILD_DIR)
@@ -112,6 +114,7 @@ define Build/Compile
 	  [ -f "\$\$\$\$f" ] || continue; \\
 	  \$(TARGET_CC) \$(TARGET_CFLAGS) -Os -ffunction-sections -fdata-sections -Isrc -Iinc -c "\$\$\$\$f" \\
 	    -o "\$\$\$\$(echo \$\$\$\$f | tr / _).o" || exit 1; done && \$(TARGET_AR) rcs libbearssl.a *.o
+	printf 'SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\\n' > \$(PKG_BUILD_DIR)/noeh.ld
 	\$(TARGET_CC) \$(TARGET_CFLAGS) \$(AGENT_CFLAGS) -I\$(PKG_BUILD_DIR) -I\$(PKG_BUILD_DIR)/bearssl/inc \\
 	  \$(PKG_BUILD_DIR)/agent.c \$(PKG_BUILD_DIR)/bearssl/libbearssl.a -o \$(PKG_BUILD_DIR)/agent \$(AGENT_LDFLAGS)
 endef
