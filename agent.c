@@ -412,6 +412,15 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/* buf_free for a secret: what it held is wiped first, so it does not linger in freed memory. */
+static void
+buf_wipe(struct buf *b)
+{
+	if (b->p)
+		explicit_bzero(b->p, b->cap);
+	buf_free(b);
+}
+
 /* Copy at most cap-1 bytes and terminate; returns the length copied. */
 static size_t
 str_copy(char *dst, size_t cap, const char *src, size_t n)
@@ -2526,8 +2535,7 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 	}
 	buf_adds(&req, "\r\n");
 	r = net_write_all(c, req.p, req.len);
-	explicit_bzero(req.p, req.len);
-	buf_free(&req);
+	buf_wipe(&req);
 	if (r)
 		return err_set(e, AG_E_IO, "cannot send CONNECT to the proxy %s:%s", p->host, p->port);
 	while (n + 1 < sizeof resp) {
@@ -3749,8 +3757,7 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 			b64_encode((const unsigned char *)h->proxy.auth, strlen(h->proxy.auth), &pa);
 			buf_adds(&pa, "\r\n");
 			http_wsink(h, pa.p, pa.len);
-			explicit_bzero(pa.p, pa.len);
-			buf_free(&pa);
+			buf_wipe(&pa);
 		}
 		http_wsink(h, headers, strlen(headers));
 		if (body) {
@@ -4995,12 +5002,9 @@ api_aws_container(struct api_aws *k, struct ag_err *e)
 	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, "the container credentials endpoint"))
 		rc = err_set(e, AG_E_API, "the container credentials endpoint (%.200s) answered without AccessKeyId and "
 		             "SecretAccessKey", url);
-	explicit_bzero(hd.p, hd.len);
-	if (body.p)
-		explicit_bzero(body.p, body.len);
-	buf_free(&hd);
-	buf_free(&body);
-	buf_free(&t);
+	buf_wipe(&hd);
+	buf_wipe(&body);
+	buf_wipe(&t);
 	return rc;
 }
 
@@ -5038,14 +5042,10 @@ api_aws_imds(struct api_aws *k, struct ag_err *e)
 		if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, src))
 			rc = err_set(e, AG_E_API, "the instance metadata service answered without the role's credentials");
 	}
-	if (hd.p)
-		explicit_bzero(hd.p, hd.len);
-	if (body.p)
-		explicit_bzero(body.p, body.len);
-	buf_free(&token);
+	buf_wipe(&token);
 	buf_free(&role);
-	buf_free(&body);
-	buf_free(&hd);
+	buf_wipe(&body);
+	buf_wipe(&hd);
 	return rc;
 }
 
@@ -5102,9 +5102,7 @@ api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
 	rc = st == 0 && !api_aws_json(k, out.p ? out.p : "", out.len, src) ? 0 :
 	     err_set(e, AG_E_USAGE, "credential_process '%.80s' (profile %s) failed (exit %d) or printed no JSON "
 	             "credentials", cmd, k->profile, st);
-	if (out.p)
-		explicit_bzero(out.p, out.len);
-	buf_free(&out);
+	buf_wipe(&out);
 	return rc;
 }
 
@@ -5300,9 +5298,7 @@ api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_er
 		api_b64url(sig, (sk.n_bitlen + 7) / 8, out);
 	}
 	explicit_bzero(der, sizeof der);
-	if (pem.p)
-		explicit_bzero(pem.p, pem.len);
-	buf_free(&pem);
+	buf_wipe(&pem);
 	buf_free(&js);
 	return rc;
 }
@@ -5374,10 +5370,8 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 			json_str_buf(&j, json_get(&j, 0, keys[k]), &v);
 			buf_printf(&form, "&%s=", keys[k]);
 			api_uri_encode(v.p ? v.p : "", v.len, 0, &form);
-			if (v.p)
-				explicit_bzero(v.p, v.len);
 			rc = rc || !v.len;
-			buf_free(&v);
+			buf_wipe(&v);
 		}
 		if (rc)
 			rc = err_set(e, AG_E_USAGE, "%.300s lacks client_id, client_secret or refresh_token", g->file);
@@ -5411,15 +5405,9 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 	}
 done:
 	free(tok);
-	if (f.p)
-		explicit_bzero(f.p, f.len);
-	if (form.p)
-		explicit_bzero(form.p, form.len);
-	if (out.p)
-		explicit_bzero(out.p, out.len);
-	buf_free(&f);
-	buf_free(&form);
-	buf_free(&out);
+	buf_wipe(&f);
+	buf_wipe(&form);
+	buf_wipe(&out);
 	return rc;
 }
 
@@ -6134,8 +6122,7 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 		return err_set(a->e, AG_E_API, "token counting needs the Anthropic API; this session uses another provider");
 	api_headers(a, &hd, "application/json");
 	rc = http_request(&a->http, "POST", "/v1/messages/count_tokens", hd.p, api_body, &q);
-	explicit_bzero(hd.p, hd.len);
-	buf_free(&hd);
+	buf_wipe(&hd);
 	if (rc)
 		return rc;
 	if (a->http.status != 200)
@@ -6219,9 +6206,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	}
 	rc = hd.p ? http_request(&a->http, "POST", path, hd.p, a->cfg->openai ? api_oa_body : api_body, &q) :
 	            err_set(a->e, AG_E_NOMEM, "out of memory");
-	if (hd.p)
-		explicit_bzero(hd.p, hd.len);         /* the key does not linger in freed memory */
-	buf_free(&hd);
+	buf_wipe(&hd);                        /* the key does not linger in freed memory */
 	buf_free(&bpath);
 	if (rc)
 		return rc;
@@ -9120,8 +9105,7 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 	if (s->headers.len)
 		buf_add(&hd, s->headers.p, s->headers.len);
 	rc = http_request(s->h, "POST", s->path, hd.p, mcp_body_json, (void *)b);
-	explicit_bzero(hd.p, hd.len);
-	buf_free(&hd);
+	buf_wipe(&hd);
 	if (rc) {
 		mcp_fail(s, "%s", e.msg);
 		return rc;
@@ -9716,7 +9700,8 @@ static const char *const hook_event[HOOK_EVENTS] = { "PreToolUse", "PostToolUse"
 
 struct hook {
 	int ev;
-	char *matcher;            /* the tool events' pattern (NULL: every tool) */
+	char *matcher;            /* the tool events' pattern (NULL: every tool), as written */
+	struct tool_rx *re;       /* ... compiled once, whole: ^(matcher)$ */
 	char *cmd;
 	int timeout;              /* seconds (default 60) */
 };
@@ -9726,9 +9711,10 @@ struct hooks {
 	size_t n;
 };
 
-/* {"EVENT": [{"matcher": M, "hooks": [{"type": "command", "command": C, "timeout": S}]}]} of one file. */
+/* {"EVENT": [{"matcher": M, "hooks": [{"type": "command", "command": C, "timeout": S}]}]} of one file; a
+ * matcher that is not a regular expression leaves its hooks out, with a line saying so. */
 static void
-perm_hooks(const struct json *j, int o, struct hooks *hs)
+perm_hooks(const struct json *j, int o, const char *path, struct hooks *hs)
 {
 	int e, i, k, g, t;
 	for (e = 0; o >= 0 && j->t[o].type == JSMN_OBJECT && e < HOOK_EVENTS; e++) {
@@ -9741,8 +9727,23 @@ perm_hooks(const struct json *j, int o, struct hooks *hs)
 				struct buf c = {0};
 				long long to = 60;
 				struct hook *np;
+				struct tool_rx *re = NULL;
+				char pat[600], err[120];
+				if (m.len && strcmp(m.p, "*")) {
+					base_snprintf(pat, sizeof pat, "^(%.580s)$", m.p);
+					if (!(re = calloc(1, sizeof *re)) || tool_rx_comp(re, m.p, 0, err, sizeof err) ||   /* (its own offsets) */
+					    (tool_rx_free(re), tool_rx_comp(re, pat, 0, err, sizeof err))) {
+						base_dprintf(2, "agent: %s: the %s matcher '%.100s' is not a regular expression (%s); its hooks "
+						             "are left out\n", path, hook_event[e], m.p, re ? err : "out of memory");
+						free(re);
+						break;
+					}
+				}
 				if (!json_eq(j, json_get(j, t, "type"), "command") || json_str_buf(j, json_get(j, t, "command"), &c) ||
 				    !c.len || !(np = realloc(hs->h, (hs->n + 1) * sizeof *hs->h))) {
+					if (re)
+						tool_rx_free(re);
+					free(re);
 					buf_free(&c);
 					continue;
 				}
@@ -9750,7 +9751,8 @@ perm_hooks(const struct json *j, int o, struct hooks *hs)
 				hs->h = np;
 				np += hs->n++;
 				np->ev = e;
-				np->matcher = m.len && strcmp(m.p, "*") ? strdup(m.p) : NULL;
+				np->matcher = re ? strdup(m.p) : NULL;
+				np->re = re;
 				np->cmd = c.p;
 				np->timeout = to > 0 && to <= 86400 ? (int)to : 60;
 			}
@@ -9763,6 +9765,9 @@ static void
 perm_hooks_free(struct hooks *hs)
 {
 	while (hs->n--) {
+		if (hs->h[hs->n].re)
+			tool_rx_free(hs->h[hs->n].re);
+		free(hs->h[hs->n].re);
 		free(hs->h[hs->n].matcher);
 		free(hs->h[hs->n].cmd);
 	}
@@ -9825,7 +9830,7 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 	static const char *const cmds[] = { "apiKeyHelper", "awsAuthRefresh", "awsCredentialExport",
 	                                    "enableAllProjectMcpServers", "enabledMcpjsonServers", "hooks" };
 	if (commands && x->hooks)
-		perm_hooks(j, json_get(j, 0, "hooks"), x->hooks);
+		perm_hooks(j, json_get(j, 0, "hooks"), path, x->hooks);
 	for (i = 0; !commands && i < 6; i++)
 		if (json_get(j, 0, cmds[i]) >= 0)
 			perm_drop(x, "%s", cmds[i]);
@@ -12373,8 +12378,11 @@ loop_hook_read(const struct hook *h, int ev, int st, struct buf *so, struct buf 
 		return;
 	}
 	if (code != 0) {
-		base_dprintf(2, "agent: %s hook '%.80s' %s%.*s\n", hook_event[ev], h->cmd, st < 0 ? "timed out and was killed" :
-		             code < 0 ? "was killed" : "failed", se->len ? 300 : 0, se->p ? se->p : "");
+		char why[40];
+		base_snprintf(why, sizeof why, st < 0 ? "timed out after %d s and was killed" : code < 0 ? "was killed" :
+		              "failed (exit %d)", st < 0 ? h->timeout : code);
+		base_dprintf(2, "agent: %s hook '%.80s' %s; going on without it%s%.*s\n", hook_event[ev], h->cmd, why,
+		             se->len ? ": " : "", (int)(se->len < 300 ? se->len : 300), se->p ? se->p : "");
 		return;
 	}
 	if (verbose && so->len)
@@ -12443,20 +12451,18 @@ loop_hooks(struct loop *L, int ev, const char *match, const char *input, struct 
 		int pi[2], po[2], pe[2];
 		if (h->ev != ev)
 			continue;
-		if (h->matcher && match) {
-			struct tool_rx re;
-			char pat[600], err[80];
-			int hit;
-			base_snprintf(pat, sizeof pat, "^(%.580s)$", h->matcher);
-			if (tool_rx_comp(&re, pat, 0, err, sizeof err))
-				continue;
-			hit = tool_rx_match(&re, match, strlen(match));
-			tool_rx_free(&re);
-			if (!hit)
-				continue;
-		}
-		if (pipe2(pi, O_CLOEXEC) < 0 || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
+		if (h->re && match && !tool_rx_match(h->re, match, strlen(match)))
+			continue;
+		if (pipe2(pi, O_CLOEXEC) < 0)
 			break;
+		if (pipe2(po, O_CLOEXEC) < 0) {
+			close(pi[0]), close(pi[1]);
+			break;
+		}
+		if (pipe2(pe, O_CLOEXEC) < 0) {
+			close(pi[0]), close(pi[1]), close(po[0]), close(po[1]);
+			break;
+		}
 		memset(&r[n], 0, sizeof r[n]);
 		r[n].h = h;
 		r[n].pid = base_fork_kept();
@@ -15929,9 +15935,8 @@ done:
 	mcp_stop(&mcp);
 	bound_free(&bound);
 	loop_agents_free(&agents);
-	if (helper_key.p)
-		explicit_bzero(helper_key.p, helper_key.len);
-	buf_free(&helper_key);
+	buf_wipe(&helper_key);
+	buf_wipe(&gcp.token);
 	buf_free(&key_helper);
 	buf_free(&aws_cmds[0]);
 	buf_free(&aws_cmds[1]);

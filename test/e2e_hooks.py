@@ -161,6 +161,21 @@ def t_hook_timeout_kills_and_goes_on(c):
 
 
 @test
+def t_bad_matcher_and_failing_hook_are_reported(c):
+    """A matcher that is not a regular expression is named at start (its hooks left out); a hook that fails
+    with another code than 2 gets a stderr line with its exit code and stderr, and the run goes on."""
+    c.hooks({"PreToolUse": [{"matcher": "Bash(", "hooks": [{"type": "command", "command": "exit 2"}]}],
+             "Stop": [{"hooks": [{"type": "command", "command": "echo 'stop hook broke' >&2; exit 3"}]}]})
+    srv = c.server([bash("t1", "touch ran"), say("done")])
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    c.check(os.path.exists(c.path("ran")), "the command did not run (the bad matcher's hook blocked it)")
+    c.has(r.err, "matcher 'Bash(' is not a regular expression (unmatched ( at offset 4", "stderr")
+    c.has(r.err, "failed (exit 3); going on without it: stop hook broke", "stderr")
+    c.eq(r.out, "done\n", "stdout")
+
+
+@test
 def t_hooks_run_side_by_side(c):
     """Two matching hooks of one second each take about one second, not two."""
     c.hooks({"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "sleep 1; touch %s" % c.log("h1")},
