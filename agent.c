@@ -57,6 +57,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <termios.h>
 #ifdef __GLIBC__
 #endif
@@ -336,6 +337,143 @@ str_find(const char *h, const char *n)
 {
 	return memmem(h, strlen(h), n, strlen(n));
 }
+
+/* The allocator of the static build, in place of musl's (9 KB): blocks of 2^k bytes, k = 5..15, each behind
+ * a 16-byte header that holds k, carved from 128 KB mappings and kept on a list per size when freed; larger
+ * blocks are mappings of their own (the header holds the mapping's length), grown with mremap and returned
+ * with munmap, so a long conversation's buffers never fragment the small ones. Pages a mapping has not yet
+ * handed out are never touched, so they cost no memory. agent is single-threaded (children exec at once). */
+#define BASE_MEM_HDR 16
+#define BASE_MEM_MIN 5
+#define BASE_MEM_MAX 15
+#define BASE_MEM_CHUNK ((size_t)128 * 1024)
+
+static char *base_mem_free[BASE_MEM_MAX + 1];   /* headers of free blocks; the next one is in the payload */
+static char *base_mem_next, *base_mem_end;
+
+static void *
+base_mem_map(size_t n)
+{
+	void *p = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? 0 : p;
+}
+
+static void *
+base_mem_alloc(size_t n)
+{
+	char *h;
+	size_t k = BASE_MEM_MIN, len;
+	if (n > ((size_t)1 << BASE_MEM_MAX) - BASE_MEM_HDR) {
+		len = (n + BASE_MEM_HDR + 4095) & ~(size_t)4095;
+		if (len < n || !(h = base_mem_map(len)))
+			goto nomem;
+		*(size_t *)h = len;
+		return h + BASE_MEM_HDR;
+	}
+	while (((size_t)1 << k) - BASE_MEM_HDR < n)
+		k++;
+	if ((h = base_mem_free[k])) {
+		base_mem_free[k] = *(char **)(h + BASE_MEM_HDR);
+	} else {
+		if ((size_t)(base_mem_end - base_mem_next) < (size_t)1 << k) {
+			if (!(base_mem_next = base_mem_map(BASE_MEM_CHUNK)))
+				goto nomem;
+			base_mem_end = base_mem_next + BASE_MEM_CHUNK;
+		}
+		h = base_mem_next;
+		base_mem_next += (size_t)1 << k;
+	}
+	*(size_t *)h = k;
+	return h + BASE_MEM_HDR;
+nomem:
+	errno = ENOMEM;
+	return 0;
+}
+
+/* What a block holds: its usable size. */
+static size_t
+base_mem_size(const char *h)
+{
+	size_t v = *(const size_t *)h;
+	return (v <= BASE_MEM_MAX ? (size_t)1 << v : v) - BASE_MEM_HDR;
+}
+
+static void
+base_mem_release(void *p)
+{
+	char *h;
+	size_t v;
+	if (!p)
+		return;
+	h = (char *)p - BASE_MEM_HDR;
+	if ((v = *(size_t *)h) > BASE_MEM_MAX) {
+		munmap(h, v);
+		return;
+	}
+	*(char **)p = base_mem_free[v];
+	base_mem_free[v] = h;
+}
+
+static void *
+base_mem_resize(void *p, size_t n)
+{
+	char *h, *q;
+	size_t have, len;
+	if (!p)
+		return base_mem_alloc(n);
+	h = (char *)p - BASE_MEM_HDR;
+	if ((have = base_mem_size(h)) >= n && (have <= 4096 || n > have / 2))
+		return p;                              /* big blocks shrink when they halve */
+	if (*(size_t *)h > BASE_MEM_MAX && n > ((size_t)1 << BASE_MEM_MAX) - BASE_MEM_HDR) {
+		len = (n + BASE_MEM_HDR + 4095) & ~(size_t)4095;
+		if (len < n || (q = mremap(h, *(size_t *)h, len, MREMAP_MAYMOVE)) == MAP_FAILED) {
+			errno = ENOMEM;
+			return 0;
+		}
+		*(size_t *)q = len;
+		return q + BASE_MEM_HDR;
+	}
+	if (!(q = base_mem_alloc(n)))
+		return 0;
+	memcpy(q, p, have < n ? have : n);
+	base_mem_release(p);
+	return q;
+}
+
+#ifndef __GLIBC__
+/* libc's names, so that musl's own callers (opendir, setenv, strdup) use the same blocks: the only
+ * functions in agent.c that are not static. */
+void *
+malloc(size_t n)
+{
+	return base_mem_alloc(n);
+}
+
+void
+free(void *p)
+{
+	base_mem_release(p);
+}
+
+void *
+realloc(void *p, size_t n)
+{
+	return base_mem_resize(p, n);
+}
+
+void *
+calloc(size_t m, size_t n)
+{
+	void *p;
+	if (n && m > (size_t)-1 / n) {
+		errno = ENOMEM;
+		return 0;
+	}
+	if ((p = base_mem_alloc(m * n)))
+		memset(p, 0, m * n);
+	return p;
+}
+#endif
 
 /* A growable byte buffer: what grows with the conversation lives in these. Always NUL-terminated. */
 struct buf {
@@ -10009,9 +10147,9 @@ perm_wrap_skip(const struct perm_wrap *wp, char **w, int i, int n, struct buf *t
 			if (l > 30)
 				return -1;
 			base_snprintf(key, sizeof key, " %.*s ", (int)l, a);
-			if (strstr(perm_wrap_opaque, key))
+			if (str_find(perm_wrap_opaque, key))
 				return -1;
-			if (!a[l] && strstr(perm_wrap_long, key) && ++i < n && output && !strcmp(a, "--output") && targets)
+			if (!a[l] && str_find(perm_wrap_long, key) && ++i < n && output && !strcmp(a, "--output") && targets)
 				buf_printf(targets, "%s\n", w[i]);
 			else if (a[l] && output && !strncmp(a, "--output", l) && targets)
 				buf_printf(targets, "%s\n", a + l + 1);

@@ -553,9 +553,57 @@ t_b64(void)
 	T_CHECK(b64_decode("QUJD*EVG", 8, out, sizeof out) == AG_E_INVAL, "a character outside the alphabet is refused");
 }
 
+/* The static build's allocator (malloc, realloc, free and calloc there): 20,000 random allocations, resizes
+ * and frees of 0 bytes to 300 KB, each block filled with its own byte and checked before it changes, so an
+ * overlap, a lost copy or a wrong size class shows; alignment of 16; big blocks given back whole. */
+static void
+t_mem(void)
+{
+	enum { N = 64 };
+	unsigned char *p[N] = {0};
+	size_t len[N] = {0};
+	int bad = 0, misaligned = 0, i, k;
+	t_seed = 777;
+	for (i = 0; i < 20000; i++) {
+		int j = t_rand() % N, op = t_rand() % 3;
+		size_t n = t_rand() % 8 ? t_rand() % 3000 : (size_t)t_rand() * 10;
+		for (k = 0; p[j] && (size_t)k < len[j]; k++)
+			bad += p[j][k] != (unsigned char)j;
+		if (op == 0 && p[j]) {
+			base_mem_release(p[j]);
+			p[j] = 0;
+			continue;
+		}
+		p[j] = p[j] ? base_mem_resize(p[j], n) : base_mem_alloc(n);
+		if (!p[j]) {
+			bad++;
+			continue;
+		}
+		misaligned += ((uintptr_t)p[j] & 15) != 0;
+		bad += base_mem_size((char *)p[j] - BASE_MEM_HDR) < n;
+		memset(p[j], j, n);
+		len[j] = n;
+	}
+	for (i = 0; i < N; i++)
+		base_mem_release(p[i]);
+	T_CHECK(bad == 0 && misaligned == 0, "20000 allocations, resizes and frees keep every byte (%d bad, %d misaligned)",
+	        bad, misaligned);
+	p[0] = base_mem_alloc(100);
+	base_mem_release(p[0]);
+	T_CHECK(base_mem_alloc(90) == p[0], "a freed block of the same size is used again");
+	p[1] = base_mem_alloc(200000);
+	T_CHECK(p[1] && *(size_t *)(p[1] - BASE_MEM_HDR) == 200704, "a 200,000-byte block is a mapping of its own, whole pages");
+	p[1] = base_mem_resize(p[1], 1000);
+	T_CHECK(p[1] && base_mem_size((char *)p[1] - BASE_MEM_HDR) == 1008, "shrunk to 1,000 bytes it moves to a small block");
+	base_mem_release(p[1]);
+	errno = 0;
+	T_CHECK(!base_mem_alloc((size_t)-8) && errno == ENOMEM, "a size that cannot be had is ENOMEM, not a small block");
+}
+
 int
 main(void)
 {
+	t_mem();
 	t_u64();
 	t_width();
 	t_b64();
