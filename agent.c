@@ -6719,7 +6719,16 @@ static const char tool_defs_json[] =
 "find and grep. Quote paths with spaces. Timeout in ms (default 120000, max 600000).\","
 "\"input_schema\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"},"
 "\"timeout\":{\"type\":\"number\",\"description\":\"ms\"},\"description\":{\"type\":\"string\","
-"\"description\":\"what the command does, in 5-10 words\"}},\"required\":[\"command\"],\"additionalProperties\":false}},"
+"\"description\":\"what the command does, in 5-10 words\"},\"run_in_background\":{\"type\":\"boolean\","
+"\"description\":\"start it and return a shell id at once (servers, watchers); read it with BashOutput\"}},"
+"\"required\":[\"command\"],\"additionalProperties\":false}},"
+"{\"name\":\"BashOutput\",\"description\":\"New output of a background Bash command since the last read, and "
+"whether it still runs.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"bash_id\":{\"type\":"
+"\"string\"},\"filter\":{\"type\":\"string\",\"description\":\"regular expression: only matching lines "
+"(the others are read all the same)\"}},\"required\":[\"bash_id\"],\"additionalProperties\":false}},"
+"{\"name\":\"KillShell\",\"description\":\"Stop a background Bash command (its whole process group).\","
+"\"input_schema\":{\"type\":\"object\",\"properties\":{\"shell_id\":{\"type\":\"string\"}},"
+"\"required\":[\"shell_id\"],\"additionalProperties\":false}},"
 "{\"name\":\"Read\",\"description\":\"Read a text file; lines come numbered like cat -n. Reads 2000 lines from offset "
 "(1-based line) unless limit says otherwise; lines over 2000 characters are cut. Read a file before you Edit or "
 "overwrite it.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"file_path\":{\"type\":\"string\"},"
@@ -6795,6 +6804,40 @@ struct todo {
 
 struct mcp;
 
+/* Background Bash (run_in_background): each command has a collector, a child of the agent that reads the
+ * command's output into a ring shared with the agent (AG_BG_RING bytes, the newest kept), waits for it and
+ * records how it ended. So a chatty server never blocks on a full pipe and never grows the agent, whatever
+ * the loop is doing meanwhile. The collector dies with the agent, and the command's keeper with it. */
+#ifndef AG_BG_RING
+#define AG_BG_RING (256 * 1024)
+#endif
+#if AG_BG_RING < 64
+#error "AG_BG_RING too small"
+#endif
+#ifndef AG_BG_JOBS
+#define AG_BG_JOBS 16
+#endif
+struct tool_bg_ring {         /* a shared mapping: the collector writes, the agent reads */
+	unsigned long long total; /* bytes the command has written so far */
+	int pgid;                 /* the command's process group (its keeper), 0 until started */
+	int done, status;         /* it ended, and its wait status */
+	char data[AG_BG_RING];
+};
+struct tool_bg {
+	char id[16];
+	char *cmd;
+	pid_t collector;
+	struct tool_bg_ring *r;
+	unsigned long long seen;  /* what BashOutput has returned */
+	int killed;
+	long long started;
+};
+/* The background commands of a session: main's, shared with subagents. */
+struct tool_bgs {
+	struct tool_bg j[AG_BG_JOBS];
+	int n, next;
+};
+
 struct tool_ctx {
 	char cwd[PATH_MAX];       /* Bash's working directory, and the base of relative paths */
 	struct mcp *mcp;          /* the MCP servers of this run (main's), or NULL */
@@ -6811,6 +6854,7 @@ struct tool_ctx {
 	int outside_ok;           /* this call may go outside the boundary (a path rule, the user, bypass mode) */
 	const char *checked;      /* the resolved path the permission check judged for this call, or NULL */
 	const void *perm;         /* the rules (main's struct perm): a walk skips the files a deny rule names */
+	struct tool_bgs *bg;      /* background commands, or NULL (none can start) */
 };
 
 static int perm_walk_denied(const void *perm, const char *tool, const char *path);
@@ -8674,6 +8718,293 @@ done:
 	return 0;
 }
 
+/* ---- background Bash: run_in_background, BashOutput, KillShell ---- */
+
+/* In the collector: read the command's output into the ring until it ends, then record how it ended. */
+static void
+tool_bg_collect(struct tool_bg_ring *r, int fd, pid_t keeper)
+{
+	char tmp[8192];
+	unsigned long long total = 0;
+	int st = 0;
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		size_t at, first;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		at = (size_t)(total % AG_BG_RING);
+		first = (size_t)n < AG_BG_RING - at ? (size_t)n : AG_BG_RING - at;
+		memcpy(r->data + at, tmp, first);
+		memcpy(r->data, tmp + first, (size_t)n - first);
+		total += (unsigned long long)n;
+		__atomic_store_n(&r->total, total, __ATOMIC_RELEASE);
+	}
+	while (waitpid(keeper, &st, 0) < 0 && errno == EINTR)
+		;
+	r->status = st;
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Bash with run_in_background: start the command and return its id at once. */
+static int
+tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	struct buf cmd = {0};
+	struct tool_bg *b;
+	struct tool_bg_ring *r;
+	pid_t pid;
+	int k;
+	if (tool_arg_str(j, "command", &cmd, 1, "Bash", o) < 0)
+		return 0;
+	if (!tc->bg || !cmd.len || strspn(cmd.p, " \t\n") == cmd.len) {
+		buf_free(&cmd);
+		return tool_fail(o, tc->bg ? "Bash: the command is empty" : "Bash: no background commands here");
+	}
+	for (k = 0; k < tc->bg->n && !(tc->bg->j[k].r->done && tc->bg->j[k].seen == tc->bg->j[k].r->total); k++)
+		;
+	if (k == AG_BG_JOBS) {
+		buf_free(&cmd);
+		return tool_fail(o, "Bash: %d background commands are running or have unread output; read them with "
+		                 "BashOutput or stop one with KillShell first", AG_BG_JOBS);
+	}
+	b = &tc->bg->j[k];
+	if (k < tc->bg->n) {                      /* an ended, fully read one makes room */
+		free(b->cmd);
+		munmap(b->r, sizeof *b->r);
+		waitpid(b->collector, NULL, WNOHANG);
+	} else {
+		tc->bg->n++;
+	}
+	memset(b, 0, sizeof *b);
+	r = mmap(0, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED || (pid = fork()) < 0) {
+		if (r != MAP_FAILED)
+			munmap(r, sizeof *r);
+		tc->bg->n -= k == tc->bg->n - 1;
+		buf_free(&cmd);
+		return tool_fail(o, "Bash: cannot start a background command: %s", strerror(errno));
+	}
+	if (pid == 0) {                           /* the collector */
+		int p[2], fd;
+		pid_t keeper;
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		signal(SIGINT, SIG_IGN);              /* a Ctrl-C in the REPL stops the agent's turn, not this */
+#ifdef SYS_close_range
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)   /* Linux 5.9 */
+#endif
+			for (fd = 3; fd < 4096; fd++)
+				close(fd);                    /* nothing of the agent's: MCP pipes, sockets, other jobs */
+		if (pipe2(p, O_CLOEXEC) < 0 || (keeper = base_fork_kept()) < 0)
+			_exit(127);
+		if (keeper == 0) {
+			int devnull = open("/dev/null", O_RDONLY);
+			signal(SIGPIPE, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || chdir(tc->cwd) < 0 ||
+			    (tc->sandbox && tool_sandbox(tc->bound, tc->cwd) < 0))
+				_exit(126);
+			tool_env_scrub();
+			execl("/bin/sh", "sh", "-c", cmd.p, (char *)NULL);
+			_exit(127);
+		}
+		close(p[1]);
+		__atomic_store_n(&r->pgid, (int)keeper, __ATOMIC_RELEASE);
+		tool_bg_collect(r, p[0], keeper);
+		_exit(0);
+	}
+	b->collector = pid;
+	b->r = r;
+	b->cmd = cmd.p;
+	b->started = clk_ms();
+	base_snprintf(b->id, sizeof b->id, "bash_%d", ++tc->bg->next);
+	o->text.len = 0;
+	buf_printf(&o->text, "Command running in background with ID: %s. Read its output with BashOutput "
+	           "(bash_id \"%s\"); stop it with KillShell.", b->id, b->id);
+	return 0;
+}
+
+static struct tool_bg *
+tool_bg_find(struct tool_ctx *tc, const struct json *j, const char *key, const char *tool, struct tool_out *o)
+{
+	struct buf id = {0};
+	int k;
+	if (tool_arg_str(j, key, &id, 1, tool, o) < 0)
+		return NULL;
+	for (k = 0; tc->bg && k < tc->bg->n && strcmp(tc->bg->j[k].id, id.p); k++)
+		;
+	if (!tc->bg || k == tc->bg->n) {
+		tool_fail(o, "%s: no background command %s (Bash with run_in_background gives the ids)", tool, id.p);
+		buf_free(&id);
+		return NULL;
+	}
+	buf_free(&id);
+	return &tc->bg->j[k];
+}
+
+/* "running", "completed", "failed" or "killed", with the exit code when it has one. */
+static const char *
+tool_bg_state(const struct tool_bg *b, int *code)
+{
+	int done = __atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE), st = b->r->status;
+	*code = done && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return !done ? "running" : b->killed ? "killed" : *code == 0 ? "completed" : "failed";
+}
+
+/* Output since the last read: the ring's newest part when more was written than it keeps. */
+static void
+tool_bg_take(struct tool_bg *b, struct buf *out, unsigned long long *dropped)
+{
+	unsigned long long t1 = __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), start = b->seen, t2, lost;
+	size_t n, at, first;
+	*dropped = 0;
+	if (t1 - start > AG_BG_RING)
+		*dropped = t1 - AG_BG_RING - start, start = t1 - AG_BG_RING;
+	n = (size_t)(t1 - start);
+	at = (size_t)(start % AG_BG_RING);
+	first = n < AG_BG_RING - at ? n : AG_BG_RING - at;
+	buf_add(out, b->r->data + at, first);
+	buf_add(out, b->r->data, n - first);
+	t2 = __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE);
+	if (t2 > start + AG_BG_RING && out->len) {  /* overwritten while copied: those bytes are lost too */
+		lost = t2 - AG_BG_RING - start < out->len ? t2 - AG_BG_RING - start : out->len;
+		memmove(out->p, out->p + lost, out->len - (size_t)lost);
+		out->len -= (size_t)lost;
+		out->p[out->len] = 0;
+		*dropped += lost;
+	}
+	b->seen = t1;
+}
+
+static int
+tool_bash_output(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	struct tool_bg *b = tool_bg_find(tc, j, "bash_id", "BashOutput", o);
+	struct buf got = {0}, flt = {0};
+	struct tool_rx re;
+	unsigned long long dropped;
+	const char *state;
+	int code, filtered = 0;
+	char msg[160];
+	if (!b)
+		return 0;
+	memset(&re, 0, sizeof re);
+	if (tool_arg_str(j, "filter", &flt, 0, "BashOutput", o) < 0)
+		return 0;
+	if (flt.len && tool_rx_comp(&re, flt.p, 0, msg, sizeof msg)) {
+		buf_free(&flt);
+		return tool_fail(o, "BashOutput: filter is not a regular expression we read: %s", msg);
+	}
+	state = tool_bg_state(b, &code);          /* before the output: a command that ended has all of it there */
+	tool_bg_take(b, &got, &dropped);
+	o->text.len = 0;
+	buf_printf(&o->text, "<status>%s</status>\n", state);
+	if (code >= 0)
+		buf_printf(&o->text, "<exit_code>%d</exit_code>\n", code);
+	if (dropped)
+		buf_printf(&o->text, "[%llu bytes of earlier output were dropped: a background command keeps its last %d KB]\n",
+		           dropped, AG_BG_RING / 1024);
+	if (flt.len && got.len) {                 /* only the matching lines; the rest is read all the same */
+		size_t i = 0, keep = 0;
+		while (i < got.len) {
+			char *nl = memchr(got.p + i, '\n', got.len - i);
+			size_t n = nl ? (size_t)(nl - (got.p + i)) : got.len - i;
+			if (tool_rx_match(&re, got.p + i, n)) {
+				memmove(got.p + keep, got.p + i, n);
+				keep += n;
+				got.p[keep++] = '\n';
+			} else {
+				filtered++;
+			}
+			i += n + 1;
+		}
+		got.len = keep;
+	}
+	if (got.len) {
+		tool_clip(&got, AG_TOOL_OUTPUT_MAX);
+		buf_adds(&o->text, "<output>\n");
+		buf_add(&o->text, got.p, got.len);
+		buf_adds(&o->text, got.p[got.len - 1] == '\n' ? "</output>" : "\n</output>");
+	} else {
+		buf_adds(&o->text, "(no new output)");
+	}
+	if (filtered)
+		buf_printf(&o->text, "\n[%d lines did not match the filter]", filtered);
+	tool_rx_free(&re);
+	buf_free(&flt);
+	buf_free(&got);
+	return 0;
+}
+
+/* End a background command's process group: SIGTERM, then SIGKILL after up to 2 s. */
+static void
+tool_bg_stop(struct tool_bg *b)
+{
+	int pg = __atomic_load_n(&b->r->pgid, __ATOMIC_ACQUIRE), i;
+	if (__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE))
+		return;
+	b->killed = 1;
+	if (pg > 0)
+		kill(-pg, SIGTERM);
+	for (i = 0; i < 40 && !__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE); i++)
+		usleep(50000);
+	if (pg > 0)
+		kill(-pg, SIGKILL);
+	if (!__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE))
+		kill(b->collector, SIGKILL);          /* its keeper then ends the group */
+}
+
+static int
+tool_kill_shell(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
+{
+	struct tool_bg *b = tool_bg_find(tc, j, "shell_id", "KillShell", o);
+	int code;
+	if (!b)
+		return 0;
+	if (__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE))
+		return tool_fail(o, "KillShell: %s has already ended (%s)", b->id, tool_bg_state(b, &code));
+	tool_bg_stop(b);
+	o->text.len = 0;
+	buf_printf(&o->text, "Killed %s (%s)", b->id, b->cmd);
+	return 0;
+}
+
+/* One line per background command, for /bashes. */
+static void
+tool_bg_list(const struct tool_bgs *g, struct buf *out)
+{
+	int k, code;
+	for (k = 0; g && k < g->n; k++) {
+		const struct tool_bg *b = &g->j[k];
+		const char *st = tool_bg_state(b, &code);
+		buf_printf(out, "%-8s %-9s %6llds %8llu bytes  %s\n", b->id, st, (clk_ms() - b->started) / 1000,
+		           __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), b->cmd);
+	}
+	if (!g || !g->n)
+		buf_adds(out, "no background commands (the agent starts them with Bash run_in_background)\n");
+}
+
+/* At the end of the session: every background command's group ends, every collector is reaped. */
+static void
+tool_bg_end(struct tool_bgs *g)
+{
+	int k;
+	for (k = 0; g && k < g->n; k++) {
+		struct tool_bg *b = &g->j[k];
+		int pg = __atomic_load_n(&b->r->pgid, __ATOMIC_ACQUIRE);
+		if (pg > 0 && !__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE))
+			kill(-pg, SIGKILL);
+		kill(b->collector, SIGKILL);
+		waitpid(b->collector, NULL, 0);
+		munmap(b->r, sizeof *b->r);
+		free(b->cmd);
+	}
+	if (g)
+		g->n = 0;
+}
+
 /* ---- TodoWrite ---- */
 
 static void
@@ -8738,7 +9069,11 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	if (j->n < 1 || j->t[0].type != JSMN_OBJECT)
 		tool_fail(o, "%s: the input must be a JSON object", name);
 	else if (strcmp(name, "Bash") == 0)
-		tool_bash(tc, j, o);
+		tool_arg_bool(j, "run_in_background") ? tool_bg_start(tc, j, o) : tool_bash(tc, j, o);
+	else if (strcmp(name, "BashOutput") == 0)
+		tool_bash_output(tc, j, o);
+	else if (strcmp(name, "KillShell") == 0)
+		tool_kill_shell(tc, j, o);
 	else if (strcmp(name, "Read") == 0)
 		tool_read(tc, j, o);
 	else if (strcmp(name, "Write") == 0)
@@ -8754,7 +9089,7 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	else if (str_starts(name, "mcp__"))
 		mcp_tool_run(tc->mcp, name, j, o);
 	else
-		tool_fail(o, "There is no tool named %s; the tools are Bash, Read, Write, Edit, Glob, Grep, TodoWrite", name);
+		tool_fail(o, "There is no tool named %s; the tools are Bash, BashOutput, KillShell, Read, Write, Edit, Glob, Grep, TodoWrite", name);
 	if (!o->text.len)
 		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
 }
@@ -10098,7 +10433,8 @@ static int
 perm_tool_is_ro(const char *tool)
 {
 	return strcmp(tool, "Read") == 0 || strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0 ||
-	       strcmp(tool, "TodoWrite") == 0 || strcmp(tool, "Task") == 0;   /* a subagent's own calls are checked */
+	       strcmp(tool, "TodoWrite") == 0 || strcmp(tool, "Task") == 0 ||   /* a subagent's own calls are checked */
+	       strcmp(tool, "BashOutput") == 0 || strcmp(tool, "KillShell") == 0;   /* only what Bash started */
 }
 
 static int
@@ -12070,6 +12406,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	S->tools.mcp = L->tools.mcp;              /* the same MCP servers */
 	S->tools.bound = L->tools.bound;          /* and the same boundary */
 	S->tools.perm = L->tools.perm;
+	S->tools.bg = L->tools.bg;                /* and the same background commands */
 	S->hooks = L->hooks;
 	S->agents = L->agents;
 	base_snprintf(S->session_id, sizeof S->session_id, "%s", L->session_id);
@@ -14403,6 +14740,7 @@ static const char repl_help[] =
 "  /permissions       the permission rules in force, and where each came from\n"
 "  /add-dir DIR       let the file tools work in DIR too, for this session\n"
 "  /hooks             the hooks in force: event, matcher, command\n"
+"  /bashes            the background commands: id, state, output so far\n"
 "  /status            model, server, session, and the rate limits the server reported\n"
 "  /mcp               the MCP servers: connected or why not, and their tools\n"
 "  /resume            go back to an earlier session of this directory\n"
@@ -14481,6 +14819,11 @@ repl_command(struct loop *L, const char *line)
 			           L->hooks->h[i].cmd);
 		if (!L->hooks || !L->hooks->n)
 			repl_print(L, "no hooks (\"hooks\" in ~/.claude/settings.json, or a trusted project's .claude/settings.json)\n");
+	} else if (!strcmp(cmd, "/bashes")) {
+		struct buf b = {0};
+		tool_bg_list(L->tools.bg, &b);
+		repl_print(L, "%s", b.p);
+		buf_free(&b);
 	} else if (!strcmp(cmd, "/status")) {
 		repl_status(L);
 	} else if (!strcmp(cmd, "/mcp")) {
@@ -14997,7 +15340,8 @@ cli_denied(const struct perm *p, const char *name)
 	int denied = 0;
 	for (r = 0; r < p->n; r++)
 		denied |= p->r[r].kind == RULE_DENY && (!p->r[r].spec || !*p->r[r].spec) &&
-		          (strcmp(p->r[r].tool, name) == 0 || perm_mcp_server(p->r[r].tool, name));
+		          (strcmp(p->r[r].tool, name) == 0 || perm_mcp_server(p->r[r].tool, name) ||
+		           (strcmp(p->r[r].tool, "Bash") == 0 && (!strcmp(name, "BashOutput") || !strcmp(name, "KillShell"))));
 	if (p->mode == PERM_PLAN && !perm_tool_is_ro(name))
 		denied = 0;                   /* plan mode refuses at call time, with a reason */
 	return denied;
@@ -15474,6 +15818,7 @@ main(int argc, char **argv)
 	static struct api_aws aws;               /* Bedrock's region and credentials, reached through cfg.bedrock */
 	static struct api_gcp gcp;               /* Vertex's, through cfg.vertex */
 	static struct hooks hooks;               /* the settings' hooks, through L.hooks */
+	static struct tool_bgs bgs;              /* background Bash commands, through L.tools.bg */
 	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -15745,6 +16090,7 @@ main(int argc, char **argv)
 			goto usage_error;
 	L.tools.bound = L.perm.bound = &bound;
 	L.tools.perm = &L.perm;
+	L.tools.bg = &bgs;
 	L.hooks = &hooks;
 	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, aws_cmds, &sandbox, interactive, mcp_list, &e))
 		goto usage_error;
@@ -16070,6 +16416,7 @@ usage_error:
 			loop_emit_result(&L, "error_during_execution", 1, e.msg);
 	}
 done:
+	tool_bg_end(&bgs);
 	mcp_stop(&mcp);
 	bound_free(&bound);
 	loop_agents_free(&agents);

@@ -24,7 +24,7 @@ import mock_api  # noqa: E402
 import e2e_lib  # noqa: E402
 from e2e_lib import Fail, bash, cache_count, call, calls, certs, clip, say, texts  # noqa: E402
 
-TOOL_NAMES = ["Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "WebFetch", "Task"]
+TOOL_NAMES = ["Bash", "BashOutput", "KillShell", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "WebFetch", "Task"]
 SUITE = e2e_lib.Suite("loop")
 test = SUITE.test
 
@@ -137,11 +137,12 @@ def t_system_prompt_replaced(c):
 
 @test
 def t_disallowed_bash_removed_from_tools(c):
+    """Bash denied whole takes BashOutput and KillShell with it: nothing could start what they read."""
     srv = c.server([say("ok")])
     r = c.run(srv, ["--disallowedTools", "Bash"])
     c.ok(r)
     tools = srv.requests[0]["body"]["tools"]
-    c.eq([t["name"] for t in tools], TOOL_NAMES[1:], "tool names")
+    c.eq([t["name"] for t in tools], TOOL_NAMES[3:], "tool names")
     c.check("cache_control" in tools[-1], "last tool lacks cache_control")
 
 

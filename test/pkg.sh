@@ -102,7 +102,7 @@ AGENT_CFLAGS:=-Oz -std=gnu11 -fno-pie -ffunction-sections -fdata-sections -fno-a
   -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(date +%s)LL
 # no unwind tables (the /DISCARD/ agent's own Makefile adds to ld's script)
 AGENT_LDFLAGS:=-static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--build-id=none \\
-  -Wl,-T,\$(PKG_BUILD_DIR)/noeh.ld
+  -Wl,-z,common-page-size=64 -Wl,-T,\$(PKG_BUILD_DIR)/noeh.ld
 
 define Build/Prepare
 	mkdir -p \$(PKG_BUILD_DIR)

@@ -36,6 +36,7 @@ else
 		run e2e-cloud-asan python3 test/e2e_cloud.py --agent build/agent-asan --label asan
 		run e2e-vertex-asan python3 test/e2e_vertex.py --agent build/agent-asan --label asan
 		run e2e-hooks-asan python3 test/e2e_hooks.py --agent build/agent-asan --label asan
+		run e2e-extend-asan python3 test/e2e_extend.py --agent build/agent-asan --label asan
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
@@ -68,6 +69,7 @@ else
 		run e2e-cloud python3 test/e2e_cloud.py --agent ./agent
 		run e2e-vertex python3 test/e2e_vertex.py --agent ./agent
 		run e2e-hooks python3 test/e2e_hooks.py --agent ./agent
+		run e2e-extend python3 test/e2e_extend.py --agent ./agent
 		run e2e-pkg python3 test/e2e_pkg.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"

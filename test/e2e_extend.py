@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""End-to-end tests of Claude Code's extension points beyond hooks: background Bash (run_in_background,
+BashOutput, KillShell), images in Read, and custom slash commands (.claude/commands). The real binary
+against test/mock_api.py.
+
+    python3 test/e2e_extend.py --agent ./agent [--filter S] [--label L]
+
+One line per test: "ok - extend: NAME" or "not ok - extend: NAME" with diagnostics. Python 3 standard
+library only.
+"""
+import base64
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_lib  # noqa: E402
+from e2e_lib import bash, call, rtext, say, texts, tool_names  # noqa: E402
+
+SUITE = e2e_lib.Suite("extend")
+test = SUITE.test
+
+
+class Ctx(e2e_lib.Ctx):
+    TMP_PREFIX = "agent-e2e-extend-"
+    RUN_TIMEOUT = 40
+
+
+def bg(tid, command):
+    return bash(tid, command, run_in_background=True)
+
+
+def out(tid, bash_id="bash_1", flt=None):
+    inp = {"bash_id": bash_id}
+    if flt is not None:
+        inp["filter"] = flt
+    return call(tid, "BashOutput", inp)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Background Bash
+
+@test
+def t_background_server_read_twice_and_killed(c):
+    """A background command returns its id at once; BashOutput gives what is new each time; KillShell ends
+    its whole process group; the loop never waits for it."""
+    cmd = "echo first; sleep 1; echo second; exec sleep 31"
+    srv = c.server([bg("t1", cmd), bash("t2", "sleep 0.3"), out("t3"), bash("t4", "sleep 1.5"), out("t5"),
+                    call("t6", "KillShell", {"shell_id": "bash_1"}), out("t7"), say("done")])
+    t0 = time.time()
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    c.check(time.time() - t0 < 25, "the run waited for the background command")
+    c.check({"BashOutput", "KillShell"} <= set(tool_names(c.body(srv, 0))), "BashOutput and KillShell offered")
+    started = rtext(c.result(srv, 1, "t1"))
+    c.has(started, "bash_1", "the id in Bash's result")
+    first = rtext(c.result(srv, 3, "t3"))
+    c.has(first, "<status>running</status>", "the first read")
+    c.has(first, "first", "the first read")
+    second = rtext(c.result(srv, 5, "t5"))
+    c.has(second, "second", "the second read")
+    c.lacks(second, "first", "the second read (only what is new)")
+    c.not_err(c.result(srv, 6, "t6"), "KillShell")
+    c.has(rtext(c.result(srv, 7, "t7")), "<status>killed</status>", "a read after KillShell")
+    c.eq(c.ours("sleep 31"), [], "processes left of the killed command")
+
+
+@test
+def t_background_commands_end_with_the_session(c):
+    """What is still running when the agent leaves is killed, group and all."""
+    srv = c.server([bg("t1", "sh -c 'exec sleep 32' & exec sleep 33"), say("done")])
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    time.sleep(0.3)
+    c.eq(c.ours("sleep 3"), [], "background processes after the agent ended")
+
+
+@test
+def t_background_output_is_capped_and_filtered(c):
+    """A command that prints 3 MB keeps only the newest 256 KB (the drop is said); filter keeps the lines
+    that match and says how many did not; an exit code is reported when it ends."""
+    srv = c.server([bg("t1", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo tail-line; exit 3"),
+                    bash("t2", "sleep 1.5"), out("t3"),
+                    bg("t4", "printf 'alpha 1\\nbeta 2\\nalpha 3\\n'"), bash("t5", "sleep 0.5"),
+                    out("t6", "bash_2", "^alpha"), out("t7", "bash_2"), say("done")])
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    big = rtext(c.result(srv, 3, "t3"))
+    c.has(big, "<status>failed</status>", "the big one's state")
+    c.has(big, "<exit_code>3</exit_code>", "its exit code")
+    c.has(big, "dropped", "the note of dropped output")
+    c.has(big, "tail-line", "the newest output")
+    c.check(len(big) < 40000, "the result is %d characters, over the tool output limit" % len(big))
+    f = rtext(c.result(srv, 6, "t6"))
+    c.has(f, "alpha 1", "filtered output")
+    c.has(f, "alpha 3", "filtered output")
+    c.lacks(f, "beta", "filtered output")
+    c.has(f, "1 lines did not match", "filtered output")
+    c.has(rtext(c.result(srv, 7, "t7")), "no new output", "a read after a filtered read")
+
+
+@test
+def t_background_ids_and_errors(c):
+    """An unknown id is a tool error that says where ids come from; KillShell of an ended command says so;
+    background Bash is judged by the same permissions as Bash."""
+    srv = c.server([out("t1", "bash_9"), bg("t2", "true"), bash("t3", "sleep 0.4"),
+                    call("t4", "KillShell", {"shell_id": "bash_1"}), say("done")])
+    r = c.run(srv, ["--allowedTools", "Bash"])
+    c.ok(r)
+    b = c.result(srv, 1, "t1")
+    c.is_err(b, "BashOutput of an unknown id")
+    c.has(rtext(b), "run_in_background", "its message")
+    b = c.result(srv, 4, "t4")
+    c.is_err(b, "KillShell of an ended command")
+    c.has(rtext(b), "already ended", "its message")
+    srv = c.server([bg("t1", "touch should-not-exist"), say("done")])
+    r = c.run(srv, [])
+    c.ok(r)
+    c.is_err(c.result(srv, 1, "t1"), "background Bash without permission")
+    time.sleep(0.3)
+    c.check(not os.path.exists(c.path("should-not-exist")), "a background command ran without permission")
+
+
+if __name__ == "__main__":
+    sys.exit(SUITE.main(__doc__, Ctx))
