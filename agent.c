@@ -6729,7 +6729,7 @@ static const char tool_defs_json[] =
 "{\"name\":\"KillShell\",\"description\":\"Stop a background Bash command (its whole process group).\","
 "\"input_schema\":{\"type\":\"object\",\"properties\":{\"shell_id\":{\"type\":\"string\"}},"
 "\"required\":[\"shell_id\"],\"additionalProperties\":false}},"
-"{\"name\":\"Read\",\"description\":\"Read a text file; lines come numbered like cat -n. Reads 2000 lines from offset "
+"{\"name\":\"Read\",\"description\":\"Read a text file (a PNG, JPEG, GIF or WebP comes as the image); lines come numbered like cat -n. Reads 2000 lines from offset "
 "(1-based line) unless limit says otherwise; lines over 2000 characters are cut. Read a file before you Edit or "
 "overwrite it.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"file_path\":{\"type\":\"string\"},"
 "\"offset\":{\"type\":\"number\"},\"limit\":{\"type\":\"number\"}},\"required\":[\"file_path\"],"
@@ -7374,6 +7374,64 @@ tool_is_binary(const char *p, size_t n)
 	return memchr(p, 0, n < 8192 ? n : 8192) != NULL;
 }
 
+/* Images Read returns as image blocks: what the API takes, known by their first bytes, never by the name. */
+#ifndef AG_IMAGE_MAX                /* the API's limit is 5 MB of base64: 3.75 MB of image */
+#define AG_IMAGE_MAX (5 * 1024 * 1024 / 4 * 3)
+#endif
+static const char *
+tool_image_type(const unsigned char *p, size_t n)
+{
+	if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
+		return "image/png";
+	if (n >= 3 && !memcmp(p, "\xff\xd8\xff", 3))
+		return "image/jpeg";
+	if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
+		return "image/gif";
+	if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+		return "image/webp";
+	return NULL;
+}
+
+/* The image block of the file open at fd (size bytes, of type), appended to out: base64 made from the file
+ * in 12 KB pieces, so its bytes are never held whole beside their base64. 0, or -1 with errno. */
+static int
+tool_image_block(int fd, const char *type, struct buf *out)
+{
+	unsigned char in[12288];                 /* a multiple of 3: the pieces join without padding */
+	size_t have = 0;
+	ssize_t n;
+	buf_printf(out, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"%s\",\"data\":\"", type);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	do {
+		n = read(fd, in + have, sizeof in - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		have += (size_t)n;
+		if (have == sizeof in || (n == 0 && have)) {
+			b64_encode(in, have, out);
+			have = 0;
+		}
+	} while (n > 0);
+	return buf_adds(out, "\"}}");
+}
+
+/* Open path (already judged) and make its image block, or say in err why it is not one. 1: an image. */
+static int
+tool_image_open(int fd, const struct stat *st, struct buf *block, const char **type)
+{
+	unsigned char head[16];
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	*type = n > 0 ? tool_image_type(head, (size_t)n) : NULL;
+	if (!*type)
+		return 0;
+	if (st->st_size > AG_IMAGE_MAX)
+		return -2;
+	return tool_image_block(fd, *type, block) ? -1 : 1;
+}
+
 static int
 tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -7409,6 +7467,25 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			return tool_fail(o, "%s is not a regular file", path);
 		return tool_fail(o, "%s is %lld bytes, over the %d MB Read limit; use Grep, or Bash with head/tail/sed -n",
 		                 path, (long long)st.st_size, AG_FILE_MAX >> 20);
+	}
+	{
+		const char *type;
+		int im = tool_image_open(fd, &st, &o->blocks, &type);
+		if (im) {
+			close(fd);
+			if (im == -2)
+				return tool_fail(o, "%s is a %lld-byte %s, over the API's limit of %d bytes for an image (5 MB as "
+				                 "base64); make it smaller first (e.g. convert -resize 50%%)", path, (long long)st.st_size,
+				                 type, AG_IMAGE_MAX);
+			if (im < 0) {
+				buf_free(&o->blocks);
+				return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+			}
+			tool_seen_mark(tc, path, &st);
+			o->text.len = 0;
+			buf_printf(&o->text, "Image %s (%s, %lld bytes)", path, type, (long long)st.st_size);
+			return 0;
+		}
 	}
 	if (bound_read_fd(fd, &data, AG_FILE_MAX) < 0)
 		return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
@@ -13230,7 +13307,16 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 			jw_key(&w, "text"); jw_strn(&w, o.text.p ? o.text.p : "", o.text.len);
 			jw_close(&w, '}');
 			jw_raw(&w, ",", 1);
-			jw_raw(&w, o.blocks.p, o.blocks.len);
+			if (buf_reserve(&o.blocks, res.len + 1) == 0) {   /* an image is MBs: its buffer goes on, not a copy */
+				memmove(o.blocks.p + res.len, o.blocks.p, o.blocks.len + 1);
+				memcpy(o.blocks.p, res.p, res.len);
+				o.blocks.len += res.len;
+				buf_free(&res);
+				res = o.blocks;
+				memset(&o.blocks, 0, sizeof o.blocks);
+			} else {
+				jw_raw(&w, o.blocks.p, o.blocks.len);
+			}
 			jw_close(&w, ']');
 			buf_free(&o.blocks);
 		} else {
@@ -14845,6 +14931,46 @@ repl_command(struct loop *L, const char *line)
 	return 0;
 }
 
+/* Image files named in a typed or pasted prompt (a path ending .png, .jpg, .jpeg, .gif or .webp, bare, quoted,
+ * or with backslash-escaped spaces as terminals paste a dropped file) go with it as image blocks of the user's
+ * message m. The user named them, so no boundary applies; what is not an image stays text only. */
+static void
+repl_images(struct loop *L, struct msg *m, const char *line)
+{
+	static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".gif", ".webp" };
+	const char *p = line;
+	while (*p) {
+		char path[PATH_MAX];
+		size_t n = 0, e;
+		char q = 0;
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '\'' || *p == '"')
+			q = *p++;
+		for (; *p && (q ? *p != q : *p != ' ' && *p != '\t' && *p != '\n'); p++)
+			if (n + 1 < sizeof path)
+				path[n++] = *p == '\\' && !q && p[1] ? *++p : *p;
+		if (q && *p)
+			p++;
+		path[n] = 0;
+		for (e = 0; e < 5 && !(n > strlen(ext[e]) && !strcasecmp(path + n - strlen(ext[e]), ext[e])); e++)
+			;
+		if (e < 5) {
+			struct stat st;
+			struct buf b = {0};
+			const char *type;
+			int fd = open(path, O_RDONLY | O_CLOEXEC), r = fd < 0 || fstat(fd, &st) ? 0 : tool_image_open(fd, &st, &b, &type);
+			if (r == 1 && !conv_block_take(m, &b))
+				repl_print(L, "[image %s: %s, %lld KB]\n", path, type, ((long long)st.st_size + 1023) / 1024);
+			else if (r == -2)
+				repl_print(L, "[image %s is over the API's %d-byte limit: sent as its name only]\n", path, AG_IMAGE_MAX);
+			buf_free(&b);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
 /* The interactive session: read, run the loop, repeat, until /exit or Ctrl-D. */
 static int
 repl_run(struct loop *L)
@@ -14890,7 +15016,8 @@ repl_run(struct loop *L)
 		{
 			struct ag_err e = {0};
 			L->api->e = &e;
-			loop_user_message(L, line.p, line.len, NULL, 0);
+			if (loop_user_message(L, line.p, line.len, NULL, 0) == 0)
+				repl_images(L, &L->conv.m[L->conv.n - 1], line.p);
 			loop_save(L);
 			L->turns = 0;
 			rc = loop_run(L, &subtype);

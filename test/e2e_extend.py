@@ -121,6 +121,70 @@ def t_background_ids_and_errors(c):
     time.sleep(0.3)
     c.check(not os.path.exists(c.path("should-not-exist")), "a background command ran without permission")
 
+# ---------------------------------------------------------------------------------------------------------
+# Images
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 300      # magic bytes, then every byte value
+JPEG = b"\xff\xd8\xff\xe0" + os.urandom(40000)
+GIF = b"GIF89a" + b"\x01\x00\x01\x00" + os.urandom(100)
+WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + os.urandom(777)
+
+
+def image_blocks(b):
+    c = b.get("content")
+    return [x for x in c if isinstance(x, dict) and x.get("type") == "image"] if isinstance(c, list) else []
+
+
+@test
+def t_read_images_as_blocks(c):
+    """Read of a PNG, JPEG, GIF or WebP gives an image block whose base64 is the file byte for byte; the media
+    type comes from the first bytes, not the name (a JPEG named .png is image/jpeg; a text named .png is text)."""
+    c.write("shot.png", PNG)
+    c.write("photo.png", JPEG)
+    c.write("anim.gif", GIF)
+    c.write("pic.dat", WEBP)
+    c.write("notes.png", "just text\n")
+    names = ["shot.png", "photo.png", "anim.gif", "pic.dat", "notes.png"]
+    srv = c.server([call("r%d" % i, "Read", {"file_path": n}) for i, n in enumerate(names)] + [say("done")])
+    r = c.run(srv, ["--allowedTools", "Read"])
+    c.ok(r)
+    for i, (name, data, mt) in enumerate([("shot.png", PNG, "image/png"), ("photo.png", JPEG, "image/jpeg"),
+                                           ("anim.gif", GIF, "image/gif"), ("pic.dat", WEBP, "image/webp")]):
+        b = c.result(srv, i + 1, "r%d" % i)
+        c.not_err(b, "Read of " + name)
+        im = image_blocks(b)
+        c.eq(len(im), 1, "image blocks in the result of " + name)
+        if im:
+            c.eq(im[0]["source"].get("media_type"), mt, "media type of " + name)
+            c.eq(im[0]["source"].get("type"), "base64", "source type of " + name)
+            c.check(base64.b64decode(im[0]["source"].get("data", "")) == data, "the bytes of %s differ" % name)
+        c.has(rtext(b), name, "the text beside the image")
+    b = c.result(srv, 5, "r4")
+    c.eq(image_blocks(b), [], "image blocks for a text file named .png")
+    c.has(rtext(b), "just text", "a text file named .png")
+
+
+@test
+def t_read_image_over_the_limit_and_outside(c):
+    """An image over 3.75 MB (5 MB of base64) is refused with the limit and what to do; an image outside
+    the working directory is refused by the boundary like any Read."""
+    c.write("big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024))
+    outside = os.path.join(c.root, "outside.png")
+    with open(outside, "wb") as f:
+        f.write(PNG)
+    srv = c.server([call("r1", "Read", {"file_path": "big.png"}), call("r2", "Read", {"file_path": outside}),
+                    say("done")])
+    r = c.run(srv, ["--allowedTools", "Read"])
+    c.ok(r)
+    b = c.result(srv, 1, "r1")
+    c.is_err(b, "Read of a 4 MB image")
+    c.has(rtext(b), "limit", "its message")
+    c.eq(image_blocks(b), [], "image blocks of a refused image")
+    b = c.result(srv, 2, "r2")
+    c.is_err(b, "Read of an image outside")
+    c.eq(image_blocks(b), [], "image blocks of an image outside")
+    c.lacks(json.dumps(c.body(srv, 2)), base64.b64encode(PNG[:300]).decode()[:40], "the request")
+
 
 if __name__ == "__main__":
     sys.exit(SUITE.main(__doc__, Ctx))

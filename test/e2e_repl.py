@@ -1455,5 +1455,31 @@ def t_markdown_left_alone_without_colour(c):
     c.check(re.search(r"^- item one$", s, re.M), "no '- item one' line with NO_COLOR")
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Images and custom slash commands
+
+@test
+def t_pasted_image_path_goes_as_an_image(c):
+    """A prompt naming an image file (here as a terminal pastes a dropped file, spaces escaped) sends the
+    image as a block of the user's message, byte for byte, beside the words."""
+    import base64
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
+    with open(os.path.join(c.work, "my shot.png"), "wb") as f:
+        f.write(png)
+    srv = c.server([say("seen")])
+    p = c.start(srv)
+    p.type("what is in my\\ shot.png please")
+    p.keys("Enter")
+    b = c.wait_req(srv, 1)
+    m = b["messages"][-1]
+    im = [x for x in m["content"] if isinstance(x, dict) and x.get("type") == "image"]
+    c.eq(len(im), 1, "image blocks in the user message")
+    if im:
+        c.eq(im[0]["source"]["media_type"], "image/png", "media type")
+        c.check(base64.b64decode(im[0]["source"]["data"]) == png, "the image bytes differ")
+    c.has(" ".join(texts(m)), "what is in my", "the words beside it")
+    p.wait_prompt(after="seen")
+
+
 if __name__ == "__main__":
     sys.exit(SUITE.main(__doc__, Ctx))
