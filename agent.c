@@ -3187,59 +3187,13 @@ static const uint16_t tls_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
-/* Elliptic curves: X25519 (what servers pick for the key exchange) in BearSSL's m31 code, P-256 and P-384
- * through its generic i31 prime-curve code. br_ec_all_m31 would add an 8 KB P-256 specialisation that only
- * speeds up one ECDSA check per certificate; X25519 in the i31 code instead of m31 would save 3 KB but cost
- * 60% more instructions per handshake (20.9 M against 13.1 M for a whole short run, callgrind). */
-static const br_ec_impl *
-tls_ec_for(int curve)
-{
-	return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
-}
-
-static const unsigned char *
-tls_ec_generator(int curve, size_t *len)
-{
-	return tls_ec_for(curve)->generator(curve, len);
-}
-
-static const unsigned char *
-tls_ec_order(int curve, size_t *len)
-{
-	return tls_ec_for(curve)->order(curve, len);
-}
-
-static size_t
-tls_ec_xoff(int curve, size_t *len)
-{
-	return tls_ec_for(curve)->xoff(curve, len);
-}
-
-static uint32_t
-tls_ec_mul(unsigned char *g, size_t glen, const unsigned char *x, size_t xlen, int curve)
-{
-	return tls_ec_for(curve)->mul(g, glen, x, xlen, curve);
-}
-
-static size_t
-tls_ec_mulgen(unsigned char *r, const unsigned char *x, size_t xlen, int curve)
-{
-	return tls_ec_for(curve)->mulgen(r, x, xlen, curve);
-}
-
-static uint32_t
-tls_ec_muladd(unsigned char *a, const unsigned char *b, size_t len, const unsigned char *x, size_t xlen,
-              const unsigned char *y, size_t ylen, int curve)
-{
-	/* only ECDSA calls this, and only for the prime curves */
-	return br_ec_prime_i31.muladd(a, b, len, x, xlen, y, ylen, curve);
-}
-
-static const br_ec_impl tls_ec = {
-	(uint32_t)1 << BR_EC_secp256r1 | (uint32_t)1 << BR_EC_secp384r1 | (uint32_t)1 << BR_EC_secp521r1 |
-		(uint32_t)1 << BR_EC_curve25519,
-	tls_ec_generator, tls_ec_order, tls_ec_xoff, tls_ec_mul, tls_ec_mulgen, tls_ec_muladd
-};
+/* Elliptic curves: P-256 and P-384 (and P-521), for the key exchange and the certificates, through BearSSL's
+ * generic i31 prime-curve code, which the ECDSA checks need anyway. X25519 is not offered: every server that
+ * offers it offers P-256 too. Measured with callgrind, a whole short run over TLS (one handshake) costs
+ * 31.2 M instructions this way, 20.5 M with X25519 in the i31 code (+2.3 KB) and 12.6 M with X25519 in the
+ * m31 code (+4.1 KB): some 20 to 40 ms on a slow board, once per connection (they are kept across turns).
+ * br_ec_all_m31 would add an 8 KB P-256 specialisation. */
+#define tls_ec br_ec_prime_i31
 
 /* BearSSL's record buffer: static, one connection at a time (STYLE.md: the only non-signal global). */
 static unsigned char tls_iobuf[BR_SSL_BUFSIZE_BIDI];
@@ -6818,7 +6772,8 @@ struct mcp;
 #define AG_BG_JOBS 16
 #endif
 struct tool_bg_ring {         /* a shared mapping: the collector writes, the agent reads */
-	unsigned long long total; /* bytes the command has written so far */
+	unsigned long total;      /* bytes the command has written so far (a word: atomic on every board; past
+	                           * 4 GB between two reads on a 32-bit board the drop count is short) */
 	int pgid;                 /* the command's process group (its keeper), 0 until started */
 	int done, status;         /* it ended, and its wait status */
 	char data[AG_BG_RING];
@@ -6828,7 +6783,7 @@ struct tool_bg {
 	char *cmd;
 	pid_t collector;
 	struct tool_bg_ring *r;
-	unsigned long long seen;  /* what BashOutput has returned */
+	unsigned long seen;       /* what BashOutput has returned */
 	int killed;
 	long long started;
 };
@@ -8802,7 +8757,7 @@ static void
 tool_bg_collect(struct tool_bg_ring *r, int fd, pid_t keeper)
 {
 	char tmp[8192];
-	unsigned long long total = 0;
+	unsigned long total = 0;
 	int st = 0;
 	for (;;) {
 		ssize_t n = read(fd, tmp, sizeof tmp);
@@ -8815,7 +8770,7 @@ tool_bg_collect(struct tool_bg_ring *r, int fd, pid_t keeper)
 		first = (size_t)n < AG_BG_RING - at ? (size_t)n : AG_BG_RING - at;
 		memcpy(r->data + at, tmp, first);
 		memcpy(r->data, tmp + first, (size_t)n - first);
-		total += (unsigned long long)n;
+		total += (unsigned long)n;
 		__atomic_store_n(&r->total, total, __ATOMIC_RELEASE);
 	}
 	while (waitpid(keeper, &st, 0) < 0 && errno == EINTR)
@@ -8934,7 +8889,7 @@ tool_bg_state(const struct tool_bg *b, int *code)
 static void
 tool_bg_take(struct tool_bg *b, struct buf *out, unsigned long long *dropped)
 {
-	unsigned long long t1 = __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), start = b->seen, t2, lost;
+	unsigned long t1 = __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), start = b->seen, t2, lost;
 	size_t n, at, first;
 	*dropped = 0;
 	if (t1 - start > AG_BG_RING)
@@ -9057,7 +9012,7 @@ tool_bg_list(const struct tool_bgs *g, struct buf *out)
 		const struct tool_bg *b = &g->j[k];
 		const char *st = tool_bg_state(b, &code);
 		buf_printf(out, "%-8s %-9s %6llds %8llu bytes  %s\n", b->id, st, (clk_ms() - b->started) / 1000,
-		           __atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), b->cmd);
+		           (unsigned long long)__atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), b->cmd);
 	}
 	if (!g || !g->n)
 		buf_adds(out, "no background commands (the agent starts them with Bash run_in_background)\n");
@@ -11987,6 +11942,10 @@ struct loop {
 	int stop_hook_active;     /* a Stop hook made this answer go on */
 	struct buf prompt_block;  /* why a UserPromptSubmit hook refused the prompt loop_run is to answer */
 	struct buf hook_context;  /* what SessionStart hooks said, for the first user message */
+	struct loop_cmds *cmds;   /* custom slash commands (main's), or NULL */
+	int trusted;              /* the project folder is trusted: its commands' allowed-tools count */
+	size_t cmd_rules;         /* rules before a command's allowed-tools were added (SIZE_MAX: none added) */
+	char cmd_model[128];      /* the model before a command's own, or "" */
 	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
 	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
 };
@@ -13814,6 +13773,299 @@ loop_run(struct loop *L, const char **subtype)
 	}
 }
 
+/* ---- custom slash commands: .claude/commands/NAME.md, as Claude Code reads them ---- */
+
+/* Each Markdown file below the project's .claude/commands and then the user's ~/.claude/commands is a
+ * command: /NAME (its file name less .md), also /DIR:NAME when it is in a subfolder (its namespace). The
+ * body is read when the command runs, so an edit counts at once. */
+#ifndef AG_COMMANDS
+#define AG_COMMANDS 128
+#endif
+struct loop_cmd {
+	char name[64], ns[64];
+	char *path, *desc, *hint;
+	int project;
+};
+struct loop_cmds {
+	struct loop_cmd c[AG_COMMANDS];
+	size_t n;
+};
+
+static void
+loop_cmds_dir(struct loop_cmds *C, const char *dir, const char *ns, int project, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL && C->n < AG_COMMANDS) {
+		char path[PATH_MAX], sub[64];
+		size_t n = strlen(de->d_name);
+		struct stat st;
+		struct buf f = {0};
+		const char *fm, *body;
+		size_t fmn;
+		struct loop_cmd *c = &C->c[C->n];
+		if (de->d_name[0] == '.' || base_snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+		    stat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth < 3 && base_snprintf(sub, sizeof sub, "%s%s%s", ns, *ns ? ":" : "", de->d_name) < (int)sizeof sub)
+				loop_cmds_dir(C, path, sub, project, depth + 1);
+			continue;
+		}
+		if (n < 4 || n - 3 >= sizeof c->name || strcmp(de->d_name + n - 3, ".md") || file_read_all(path, &f, 1u << 20))
+			continue;
+		memset(c, 0, sizeof *c);
+		str_copy(c->name, sizeof c->name, de->d_name, n - 3);
+		str_copy(c->ns, sizeof c->ns, ns, strlen(ns));
+		c->path = strdup(path);
+		c->project = project;
+		if (f.p && loop_fm_split(f.p, f.len, &fm, &fmn, &body)) {
+			c->desc = loop_fm_get(fm, fmn, "description");
+			c->hint = loop_fm_get(fm, fmn, "argument-hint");
+		}
+		C->n++;
+		buf_free(&f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void
+loop_cmds_load(struct loop_cmds *C, const char *cwd)
+{
+	char dir[PATH_MAX];
+	const char *h = getenv("HOME");
+	if (base_snprintf(dir, sizeof dir, "%s/.claude/commands", cwd) < (int)sizeof dir)
+		loop_cmds_dir(C, dir, "", 1, 0);
+	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/commands", h) < (int)sizeof dir)
+		loop_cmds_dir(C, dir, "", 0, 0);
+}
+
+static void
+loop_cmds_free(struct loop_cmds *C)
+{
+	size_t i;
+	for (i = 0; C && i < C->n; i++) {
+		free(C->c[i].path);
+		free(C->c[i].desc);
+		free(C->c[i].hint);
+	}
+}
+
+/* The command "/NAME" or "/NS:NAME" names (n bytes after the slash), the project's first; NULL if none. */
+static const struct loop_cmd *
+loop_cmd_find(const struct loop_cmds *C, const char *name, size_t n)
+{
+	size_t i;
+	for (i = 0; C && i < C->n; i++) {
+		const struct loop_cmd *c = &C->c[i];
+		size_t nl = strlen(c->name), sl = strlen(c->ns);
+		if ((n == nl && !memcmp(name, c->name, n)) ||
+		    (sl && n == sl + 1 + nl && !memcmp(name, c->ns, sl) && name[sl] == ':' && !memcmp(name + sl + 1, c->name, nl)))
+			return c;
+	}
+	return NULL;
+}
+
+/* May the command's !`cmd` line (tool Bash) or @file (tool Read) run? The same judgement as a tool call:
+ * rules, mode, the boundary, and the user's answer when there is a terminal to ask on. */
+static int
+loop_cmd_permit(struct loop *L, const char *tool, const char *key, const char *val, char *arg, size_t cap)
+{
+	struct buf doc = {0}, fb = {0};
+	struct jw w;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	struct perm_call pc;
+	char why[1024], given[PATH_MAX];
+	int r = PERM_DENY;
+	jw_init(&w, jw_sink_buf, &doc);
+	jw_open(&w, '{');
+	jw_key(&w, key), jw_str(&w, val);
+	jw_close(&w, '}');
+	memset(&pc, 0, sizeof pc);
+	pc.tool = tool;
+	pc.cwd = L->tools.cwd;
+	if (json_parse_alloc(&j, doc.p, doc.len, &tok) > 0) {
+		if (*tool == 'B')
+			str_copy(arg, cap, val, strlen(val));
+		else if (tool_target(&L->tools, tool, &j, arg, cap, given, sizeof given) <= 0)
+			arg[0] = 0;
+		else
+			pc.given = given;
+		pc.arg = arg;
+		r = perm_check(&L->perm, &pc, why, sizeof why);
+		if (r == PERM_ASK)
+			r = L->ask && L->ask(L, tool, &j, arg, &fb) ? PERM_ALLOW : PERM_DENY;
+		L->tools.outside_ok = *tool == 'R' && r == PERM_ALLOW && !bound_inside(L->perm.bound, arg);
+		L->tools.checked = *tool == 'R' ? arg : NULL;
+	}
+	free(tok);
+	buf_free(&doc);
+	buf_free(&fb);
+	return r == PERM_ALLOW;
+}
+
+/* Run one tool for a command (its input {key: val}), its output into out. 0, or -1 when not permitted. */
+static int
+loop_cmd_tool(struct loop *L, const char *tool, const char *key, const char *val, struct buf *out)
+{
+	char arg[PATH_MAX + 1024];
+	struct buf doc = {0};
+	struct jw w;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	struct tool_out o;
+	if (!loop_cmd_permit(L, tool, key, val, arg, sizeof arg))
+		return -1;
+	memset(&o, 0, sizeof o);
+	jw_init(&w, jw_sink_buf, &doc);
+	jw_open(&w, '{');
+	jw_key(&w, key), jw_str(&w, val);
+	jw_close(&w, '}');
+	if (json_parse_alloc(&j, doc.p, doc.len, &tok) > 0)
+		tool_run(&L->tools, tool, &j, &o);
+	L->tools.checked = NULL;
+	buf_add(out, o.text.p ? o.text.p : "", o.text.len);
+	buf_free(&o.text);
+	buf_free(&o.blocks);
+	buf_free(&doc);
+	free(tok);
+	return 0;
+}
+
+/* $ARGUMENTS, and $1 to $9 (the arguments split on blanks, "quotes" kept together). */
+static void
+loop_cmd_args(const char *body, const char *args, struct buf *out)
+{
+	const char *a[9] = {0};
+	size_t al[9] = {0}, k = 0;
+	const char *p = args;
+	int used = 0;
+	while (*p && k < 9) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (*p == '"' || *p == '\'') {
+			const char *e = strchr(p + 1, *p);
+			a[k] = p + 1, al[k] = e ? (size_t)(e - p - 1) : strlen(p + 1);
+			p = e ? e + 1 : p + strlen(p);
+		} else {
+			a[k] = p, al[k] = strcspn(p, " \t");
+			p += al[k];
+		}
+		k++;
+	}
+	for (p = body; *p; p++) {
+		if (*p == '$' && str_starts(p, "$ARGUMENTS")) {
+			buf_adds(out, args);
+			p += 9, used = 1;
+		} else if (*p == '$' && p[1] >= '1' && p[1] <= '9') {
+			buf_add(out, a[p[1] - '1'] ? a[p[1] - '1'] : "", al[p[1] - '1']);
+			p++, used = 1;
+		} else {
+			buf_add(out, p, 1);
+		}
+	}
+	if (!used && *args)
+		buf_printf(out, "\n\nARGUMENTS: %s", args);
+}
+
+/* line ("/NAME args") as the prompt its command makes, into out: arguments put in, each !`cmd` replaced by
+ * what it prints, each @path followed by the file. The command's model and allowed-tools hold for this
+ * turn (loop_cmd_done ends them); a project's allowed-tools only in a trusted folder. 1: a command, 0: line
+ * names none, -1: it could not run (e says why). */
+static int
+loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err *e)
+{
+	size_t n = strcspn(line + 1, " \t\n");
+	const struct loop_cmd *c = *line == '/' ? loop_cmd_find(L->cmds, line + 1, n) : NULL;
+	const char *args = line + 1 + n, *fm, *body, *p;
+	struct buf f = {0}, t = {0};
+	size_t fmn = 0;
+	char *allowed = NULL, *model = NULL;
+	int rc = 1;
+	if (!c)
+		return 0;
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (file_read_all(c->path, &f, 1u << 20) || !f.p) {
+		buf_free(&f);
+		return err_set(e, AG_E_USAGE, "cannot read the command /%s (%s): %s", c->name, c->path, strerror(errno)), -1;
+	}
+	if (loop_fm_split(f.p, f.len, &fm, &fmn, &body)) {
+		allowed = loop_fm_get(fm, fmn, "allowed-tools");
+		model = loop_fm_get(fm, fmn, "model");
+	} else {
+		body = f.p;
+	}
+	L->cmd_rules = (size_t)-1;
+	if (allowed && *allowed && (!c->project || L->trusted)) {
+		L->cmd_rules = L->perm.n;
+		perm_add(&L->perm, RULE_ALLOW, allowed, c->path, e);
+	} else if (allowed && *allowed && L->verbose) {
+		base_dprintf(2, "agent: /%s: allowed-tools of a command in an untrusted folder are left out\n", c->name);
+	}
+	if (model && *model && strlen(model) < sizeof L->cmd_model) {
+		memcpy(L->cmd_model, L->cfg->model, sizeof L->cmd_model);
+		base_snprintf(L->cfg->model, sizeof L->cfg->model, "%s", model);
+	}
+	loop_cmd_args(body, args, &t);
+	buf_printf(out, "<command-message>%s is running</command-message>\n<command-name>/%s</command-name>\n"
+	           "<command-args>%s</command-args>\n\n", c->name, c->name, args);
+	for (p = t.p ? t.p : ""; *p && rc > 0;) {
+		const char *q;
+		if (p[0] == '!' && p[1] == '`' && (q = strchr(p + 2, '`'))) {
+			struct buf cmd = {0};
+			buf_add(&cmd, p + 2, (size_t)(q - p - 2));
+			if (loop_cmd_tool(L, "Bash", "command", cmd.p, out) < 0)
+				rc = -1, err_set(e, AG_E_USAGE, "/%s: the line !`%.200s` was not allowed to run, so the command was not "
+				                 "sent (allow it with allowed-tools: Bash(...) in the command, or answer yes)", c->name, cmd.p);
+			buf_free(&cmd);
+			p = q + 1;
+		} else if (p[0] == '@' && (p == t.p || p[-1] == ' ' || p[-1] == '\n') && p[1] && p[1] != ' ') {
+			struct buf path = {0}, got = {0};
+			size_t k = strcspn(p + 1, " \t\n");
+			while (k > 1 && strchr(".,;:)!?", p[k]))
+				k--;                             /* "see @a.c." is a.c */
+			buf_add(&path, p + 1, k);
+			buf_add(out, p, k + 1);
+			if (loop_cmd_tool(L, "Read", "file_path", path.p, &got) == 0)
+				buf_printf(out, "\n\n<file path=\"%s\">\n%s</file>\n", path.p, got.p ? got.p : "");
+			else
+				buf_printf(out, " (not read: Read of %s was not allowed)", path.p);
+			buf_free(&path);
+			buf_free(&got);
+			p += k + 1;
+		} else {
+			buf_add(out, p++, 1);
+		}
+	}
+	free(allowed);
+	free(model);
+	buf_free(&f);
+	buf_free(&t);
+	return rc;
+}
+
+/* After a command's turn: its allowed-tools and model end. */
+static void
+loop_cmd_done(struct loop *L)
+{
+	size_t i;
+	if (L->cmd_rules != (size_t)-1 && L->cmd_rules <= L->perm.n) {
+		for (i = L->cmd_rules; i < L->perm.n; i++)
+			free(L->perm.r[i].spec);
+		L->perm.n = L->cmd_rules;
+	}
+	L->cmd_rules = (size_t)-1;
+	if (L->cmd_model[0]) {
+		memcpy(L->cfg->model, L->cmd_model, sizeof L->cmd_model);
+		L->cmd_model[0] = 0;
+	}
+}
+
 /* ==== 16. term: raw mode and the line editor ==== */
 
 /* A line editor in the manner of linenoise: raw mode, UTF-8 aware (wide and combining characters),
@@ -13838,7 +14090,10 @@ struct term {
 	char histpath[PATH_MAX];
 	int rows_drawn;           /* rows the last refresh used below its first row */
 	int cursor_row;           /* the row the cursor was left on, relative to the first */
+	const char *words;        /* what Tab completes a "/" line to: names, one per line, or NULL */
 };
+
+
 
 static void
 term_restore(void)
@@ -14247,11 +14502,44 @@ term_plain(const char *prompt, struct buf *out)
 }
 
 /* Read one entry. 1: a line in out; 0: end of input (Ctrl-D); AG_E_INTR: Ctrl-C. */
+/* Tab on a line that is "/" and part of a command name: the rest of the one name it can be, or as much as
+ * all of them share (a second Tab then lists them). Returns the bytes inserted; 0 when it is no such line. */
+static size_t
+term_complete(struct term *t, struct buf *out, size_t pos, int list)
+{
+	const char *w = t->words, *first = NULL;
+	size_t common = 0, n = 0, matches = 0;
+	if (!w || !out->len || out->p[0] != '/' || pos != out->len || memchr(out->p, ' ', out->len))
+		return 0;
+	for (; *w; w += strcspn(w, "\n") + (w[strcspn(w, "\n")] != 0)) {
+		size_t l = strcspn(w, "\n"), k = 0;
+		if (l < out->len || memcmp(w, out->p, out->len))
+			continue;
+		if (!first)
+			first = w, common = l;
+		while (k < common && k < l && first[k] == w[k])
+			k++;
+		common = k;
+		if (list)
+			fd_write_all(1, matches ? "  " : "\r\n", 2), fd_write_all(1, w, l);
+		matches++;
+	}
+	if (list && matches)
+		fd_write_all(1, "\r\n", 2), t->rows_drawn = 0, t->cursor_row = 0;
+	if (!first || common <= out->len)
+		return 0;
+	term_insert(out, pos, first + out->len, common - out->len);
+	n = common - pos;
+	if (matches == 1)
+		term_insert(out, pos + n, " ", 1), n++;   /* the one name: whole, a space after it */
+	return n;
+}
+
 static int
 term_readline(struct term *t, const char *prompt, struct buf *out)
 {
 	size_t pos = 0, hidx = t->nhist;
-	int paste = 0, r = 1;
+	int paste = 0, r = 1, tabs = 0;
 	struct buf saved = {0};               /* what was typed before walking the history */
 	if (t->dumb)
 		return term_plain(prompt, out);
@@ -14264,6 +14552,8 @@ term_readline(struct term *t, const char *prompt, struct buf *out)
 	term_refresh(t, prompt, out, pos);
 	for (;;) {
 		int c = term_getc(-1);
+		if (c != 9)
+			tabs = 0;
 		char seq[8];
 		if (c == AG_E_AGAIN) {              /* the window changed size */
 			term_refresh(t, prompt, out, pos);
@@ -14398,8 +14688,10 @@ key:
 				buf_adds(out, t->hist[hidx]);
 			pos = out->len;
 		} else if (c == 9 && !paste) {
-			term_insert(out, pos, "  ", 2);  /* no completion: a tab is two spaces */
-			pos += 2;
+			size_t k = term_complete(t, out, pos, tabs++ > 0);
+			if (!k && (!out->len || out->p[0] != '/'))
+				term_insert(out, pos, "  ", 2), k = 2;   /* no completion: a tab is two spaces */
+			pos += k;
 		} else if (c >= 32 || c == 9) {
 			/* a UTF-8 sequence arrives whole before the redraw */
 			char u[4];
@@ -14834,6 +15126,20 @@ static const char repl_help[] =
 "  /exit              leave (Ctrl-D does too)\n"
 "  Enter sends; a line ending in \\ or Alt-Enter continues on the next line. Ctrl-C stops the agent.\n";
 
+/* The custom commands, under /help's list. */
+static void
+repl_cmds_list(struct loop *L)
+{
+	size_t i;
+	for (i = 0; L->cmds && i < L->cmds->n; i++) {
+		const struct loop_cmd *c = &L->cmds->c[i];
+		char left[160];
+		base_snprintf(left, sizeof left, "/%s%s%s", c->name, c->hint ? " " : "", c->hint ? c->hint : "");
+		repl_print(L, "%s  %-18s %s (%s%s%s)\n", i ? "" : "custom commands (.claude/commands):\n", left,
+		           c->desc ? c->desc : "", c->project ? "project" : "user", *c->ns ? ":" : "", c->ns);
+	}
+}
+
 /* A slash command. 1: leave; 0: handled; 2: send L->pending as the user's message. */
 static int
 repl_command(struct loop *L, const char *line)
@@ -14849,6 +15155,7 @@ repl_command(struct loop *L, const char *line)
 		return 1;
 	if (!strcmp(cmd, "/help")) {
 		repl_print(L, "%s", repl_help);
+		repl_cmds_list(L);
 	} else if (!strcmp(cmd, "/clear")) {
 		conv_free(&L->conv);
 		L->first_user_done = 0;
@@ -14926,7 +15233,18 @@ repl_command(struct loop *L, const char *line)
 		         "concrete, commands first. If AGENTS.md or CLAUDE.md exists, improve it instead.");
 		return 2;
 	} else {
-		repl_print(L, "unknown command %s\n%s", cmd, repl_help);
+		struct ag_err e = {0};
+		int c;
+		L->pending.len = 0;
+		if ((c = loop_cmd_expand(L, line, &L->pending, &e)) > 0)
+			return 2;
+		if (c < 0) {
+			loop_cmd_done(L);
+			repl_print(L, "%s\n", e.msg);
+		} else {
+			repl_print(L, "unknown command %s\n%s", cmd, repl_help);
+			repl_cmds_list(L);
+		}
 	}
 	return 0;
 }
@@ -14975,8 +15293,20 @@ repl_images(struct loop *L, struct msg *m, const char *line)
 static int
 repl_run(struct loop *L)
 {
-	struct buf line = {0};
+	struct buf line = {0}, words = {0};
 	int ctrl_c = 0;
+	const char *h;
+	size_t i;
+	for (h = repl_help; (h = str_find(h, "  /")) != NULL; h += 3)   /* what Tab completes: /help's names */
+		buf_add(&words, h + 2, strcspn(h + 2, " \n")), buf_add(&words, "\n", 1);
+	for (i = 0; L->cmds && i < L->cmds->n; i++) {
+		const struct loop_cmd *c = &L->cmds->c[i];
+		buf_printf(&words, "/%s\n", c->name);
+		if (*c->ns)
+			buf_printf(&words, "/%s:%s\n", c->ns, c->name);
+	}
+	if (L->term)
+		L->term->words = words.p;
 	repl_print(L, "agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n", AG_VERSION, L->cfg->model, L->tools.cwd);
 	if (L->conv.n)
 		repl_print(L, "(resumed a conversation of %zu messages)\n", L->conv.n);
@@ -15021,6 +15351,7 @@ repl_run(struct loop *L)
 			loop_save(L);
 			L->turns = 0;
 			rc = loop_run(L, &subtype);
+			loop_cmd_done(L);
 			ui_md_end(L->ui);
 			if (L->ui->last && L->ui->last != '\n')
 				ui_put(L->ui, "\n", 1);
@@ -15064,6 +15395,9 @@ repl_run(struct loop *L)
 			}
 		}
 	}
+	if (L->term)
+		L->term->words = NULL;
+	buf_free(&words);
 	buf_free(&line);
 	return 0;
 }
@@ -15946,6 +16280,7 @@ main(int argc, char **argv)
 	static struct api_gcp gcp;               /* Vertex's, through cfg.vertex */
 	static struct hooks hooks;               /* the settings' hooks, through L.hooks */
 	static struct tool_bgs bgs;              /* background Bash commands, through L.tools.bg */
+	static struct loop_cmds cmds;            /* custom slash commands, through L.cmds */
 	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
 	static struct sess sess;                 /* zeroed in .bss; fd set below */
 	static struct term term;
@@ -16223,6 +16558,10 @@ main(int argc, char **argv)
 		goto usage_error;
 	if (skip_perm)
 		L.perm.mode = PERM_BYPASS;
+	L.trusted = cli_trusted(L.tools.cwd);
+	L.cmd_rules = (size_t)-1;
+	loop_cmds_load(&cmds, L.tools.cwd);
+	L.cmds = &cmds;
 	if (mcp_list) {
 		struct buf b = {0};
 		mcp_report(&mcp, &b);
@@ -16516,8 +16855,16 @@ main(int argc, char **argv)
 		buf_free(&in);
 		buf_free(&line);
 	} else {
-		loop_user_message(&L, prompt.p, prompt.len, NULL, 0);
-		rc = loop_run(&L, &subtype);
+		struct buf cp = {0};                 /* -p "/NAME args": a custom command's prompt */
+		int c = prompt.p[0] == '/' ? loop_cmd_expand(&L, prompt.p, &cp, &e) : 0;
+		if (c < 0) {
+			rc = AG_E_USAGE;
+		} else {
+			loop_user_message(&L, c ? cp.p : prompt.p, c ? cp.len : prompt.len, NULL, 0);
+			rc = loop_run(&L, &subtype);
+		}
+		loop_cmd_done(&L);
+		buf_free(&cp);
 	}
 	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
 		ui_put(&ui, "\n", 1);
@@ -16544,6 +16891,7 @@ usage_error:
 	}
 done:
 	tool_bg_end(&bgs);
+	loop_cmds_free(&cmds);
 	mcp_stop(&mcp);
 	bound_free(&bound);
 	loop_agents_free(&agents);

@@ -186,5 +186,105 @@ def t_read_image_over_the_limit_and_outside(c):
     c.lacks(json.dumps(c.body(srv, 2)), base64.b64encode(PNG[:300]).decode()[:40], "the request")
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Custom slash commands
+
+def user_text(body):
+    return "\n".join(texts(body["messages"][-1]))
+
+
+def command(c, rel, text, where="project"):
+    base = c.path(".claude/commands") if where == "project" else os.path.join(c.home, ".claude", "commands")
+    c.write(os.path.join(base, rel), text)
+
+
+@test
+def t_command_arguments_and_front_matter(c):
+    """-p "/review ARGS": $ARGUMENTS and $1, $2 (quotes keep words together) put in; the request names the
+    command as Claude Code's do; model in the front matter is this turn's model."""
+    command(c, "review.md", "---\ndescription: review a file\nargument-hint: FILE [FOCUS]\nmodel: claude-haiku-4-5\n"
+            "---\nReview $ARGUMENTS carefully. First: $1; second: $2.\n")
+    srv = c.server([say("reviewed")])
+    r = c.run(srv, [], prompt="/review a.c 'b c'")
+    c.ok(r)
+    t = user_text(c.body(srv, 0))
+    c.has(t, "Review a.c 'b c' carefully. First: a.c; second: b c.", "the prompt")
+    c.has(t, "<command-name>/review</command-name>", "the prompt")
+    c.lacks(t, "description:", "the prompt (front matter)")
+    c.eq(c.body(srv, 0).get("model"), "claude-haiku-4-5", "the model of the command's turn")
+    c.has(r.out, "reviewed", "stdout")
+
+
+@test
+def t_command_namespaces_and_user_commands(c):
+    """A subfolder is the namespace (/comp and /frontend:comp); ~/.claude/commands are the user's; without
+    $ARGUMENTS the arguments follow as ARGUMENTS:; an unknown /word is sent as it is."""
+    command(c, "frontend/comp.md", "Make a component.")
+    command(c, "hello.md", "Say hello to the user.", where="user")
+    for prompt, want in [("/comp Button", "Make a component.\n\nARGUMENTS: Button"),
+                         ("/frontend:comp Card", "ARGUMENTS: Card"), ("/hello", "Say hello to the user."),
+                         ("/etc/hosts: what is this file?", "/etc/hosts: what is this file?")]:
+        srv = c.server([say("ok")])
+        r = c.run(srv, [], prompt=prompt)
+        c.ok(r)
+        c.has(user_text(c.body(srv, 0)), want, "the prompt of %r" % prompt)
+
+
+@test
+def t_command_bang_lines_run_under_permissions(c):
+    """A !`cmd` line runs first and its output is inlined, when allowed-tools (or a rule) allows it; without
+    permission the command is refused before anything is sent, with what to do."""
+    command(c, "st.md", "---\nallowed-tools: Bash(echo:*)\n---\nState: !`echo bang-output-42`\nGo on.", where="user")
+    command(c, "nope.md", "Files: !`touch made-by-bang; echo x`", where="user")
+    srv = c.server([say("ok")])
+    r = c.run(srv, [], prompt="/st")
+    c.ok(r)
+    t = user_text(c.body(srv, 0))
+    c.has(t, "State: bang-output-42", "the prompt")
+    c.lacks(t, "!`", "the prompt")
+    srv = c.server([say("ok")])
+    r = c.run(srv, [], prompt="/nope")
+    c.check(r.rc != 0, "exit code %d for a refused command" % r.rc)
+    c.has(r.err, "not allowed", "stderr")
+    c.nreq(srv, 0, " (nothing sent for a refused command)")
+    c.check(not os.path.exists(c.path("made-by-bang")), "the refused line ran")
+
+
+@test
+def t_command_allowed_tools_hold_for_its_turn(c):
+    """allowed-tools lets the model's calls of that turn run without asking; a project's command in an
+    untrusted folder does not get them until the folder is trusted."""
+    command(c, "mk.md", "---\nallowed-tools: Bash(touch:*)\n---\nMake the file.")
+    srv = c.server([bash("t1", "touch made-1"), say("done")])
+    r = c.run(srv, [], prompt="/mk")
+    c.ok(r)
+    c.is_err(c.result(srv, 1, "t1"), "Bash in an untrusted folder's command")
+    c.check(not os.path.exists(c.path("made-1")), "an untrusted command's allowed-tools were used")
+    c.trust()
+    srv = c.server([bash("t1", "touch made-2"), say("done")])
+    r = c.run(srv, [], prompt="/mk")
+    c.ok(r)
+    c.not_err(c.result(srv, 1, "t1"), "Bash allowed by the command")
+    c.check(os.path.exists(c.path("made-2")), "the allowed command did not run")
+
+
+@test
+def t_command_at_file_included(c):
+    """@path in a command puts the file after it (under the Read rules); a file outside the boundary is not
+    read."""
+    c.write("notes.txt", "the secret plan is X7\n")
+    outside = os.path.join(c.root, "outside.txt")
+    with open(outside, "w") as f:
+        f.write("outside-content-99\n")
+    command(c, "look.md", "Look at @notes.txt and @%s now." % outside, where="user")
+    srv = c.server([say("ok")])
+    r = c.run(srv, [], prompt="/look")
+    c.ok(r)
+    t = user_text(c.body(srv, 0))
+    c.has(t, "the secret plan is X7", "the prompt")
+    c.lacks(t, "outside-content-99", "the prompt")
+    c.has(t, "not read", "the prompt")
+
+
 if __name__ == "__main__":
     sys.exit(SUITE.main(__doc__, Ctx))

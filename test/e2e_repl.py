@@ -1481,5 +1481,27 @@ def t_pasted_image_path_goes_as_an_image(c):
     p.wait_prompt(after="seen")
 
 
+@test
+def t_custom_command_in_the_repl(c):
+    """/help lists the custom commands with their hints and descriptions; Tab completes a command's name;
+    the command runs with its arguments."""
+    d = os.path.join(c.work, ".claude", "commands")
+    os.makedirs(d)
+    with open(os.path.join(d, "review-file.md"), "w") as f:
+        f.write("---\ndescription: look hard at one file\nargument-hint: FILE\n---\nReview $1 now.\n")
+    srv = c.server([say("reviewed it")])
+    p = c.start(srv)
+    p.line("/help")
+    p.wait(lambda s: "look hard at one file" in s, "the command in /help")
+    c.check("/review-file FILE" in p.screen(), "/help's line lacks the name and hint: %r" % p.screen()[-600:])
+    p.type("/revi")
+    p.keys("Tab")
+    p.type("main.c")
+    p.keys("Enter")
+    b = c.wait_req(srv, 1)
+    c.has(last_text(b), "Review main.c now.", "the prompt the command made")
+    p.wait_prompt(after="reviewed it")
+
+
 if __name__ == "__main__":
     sys.exit(SUITE.main(__doc__, Ctx))
