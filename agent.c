@@ -414,6 +414,8 @@ base_mem_release(void *p)
 	base_mem_free[v] = h;
 }
 
+static void *base_mem_resize(void *p, size_t n) __attribute__((unused));   /* only realloc's, and t_base's */
+
 static void *
 base_mem_resize(void *p, size_t n)
 {
