@@ -13,6 +13,8 @@ WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 # -Oz: 3.8 KB smaller than -Os on x86_64 for +0.3% instructions on a 20,000-delta stream (callgrind)
 CFLAGS  ?= -Oz
 # -fomit-frame-pointer: Debian's aarch64 gcc keeps frame pointers at -Oz; without them, 1.4 KB less there
+# -fipa-pta -fno-tree-switch-conversion: 1.0 KB less on x86_64 and aarch64 (switches as compares, not tables)
+CFLAGS  += -fipa-pta -fno-tree-switch-conversion
 CFLAGS  += -std=gnu11 $(WARN) -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INC      = -Ibuild -Ibuild/include -I/usr/include/bearssl

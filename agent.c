@@ -331,6 +331,74 @@ base_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void
 	}
 }
 
+/* strerror for the errors agent meets, in musl's words (musl's whole table is 2.2 KB); others as "error N". */
+static const char *
+base_strerror(int e)
+{
+	static const unsigned short code[] = {
+		EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD,
+		EAGAIN, ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL,
+		ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, EROFS, EPIPE, ENAMETOOLONG, ENOSYS,
+		ENOTEMPTY, ELOOP, EADDRINUSE, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ECONNABORTED, ECONNRESET, ENOTCONN, ETIMEDOUT,
+		ECONNREFUSED, EHOSTUNREACH, EPROTO, EDQUOT, ENOTSUP, EAFNOSUPPORT
+	};
+	static const char text[] =
+	"Operation not permitted\0"
+	"No such file or directory\0"
+	"No such process\0"
+	"Interrupted system call\0"
+	"I/O error\0"
+	"No such device or address\0"
+	"Argument list too long\0"
+	"Exec format error\0"
+	"Bad file descriptor\0"
+	"No child process\0"
+	"Resource temporarily unavailable\0"
+	"Out of memory\0"
+	"Permission denied\0"
+	"Resource busy\0"
+	"File exists\0"
+	"Cross-device link\0"
+	"No such device\0"
+	"Not a directory\0"
+	"Is a directory\0"
+	"Invalid argument\0"
+	"Too many open files in system\0"
+	"No file descriptors available\0"
+	"Not a tty\0"
+	"Text file busy\0"
+	"File too large\0"
+	"No space left on device\0"
+	"Read-only file system\0"
+	"Broken pipe\0"
+	"Filename too long\0"
+	"Function not implemented\0"
+	"Directory not empty\0"
+	"Symbolic link loop\0"
+	"Address in use\0"
+	"Address not available\0"
+	"Network is down\0"
+	"Network unreachable\0"
+	"Connection aborted\0"
+	"Connection reset by peer\0"
+	"Socket not connected\0"
+	"Operation timed out\0"
+	"Connection refused\0"
+	"Host is unreachable\0"
+	"Protocol error\0"
+	"Quota exceeded\0"
+	"Not supported\0"
+	"Address family not supported by protocol\0";
+	static char other[24];
+	const char *t = text;
+	size_t i;
+	for (i = 0; i < sizeof code / sizeof code[0]; i++, t += strlen(t) + 1)
+		if (code[i] == e)
+			return t;
+	base_snprintf(other, sizeof other, "error %d", e);
+	return other;
+}
+
 /* strstr through memmem: musl's strstr is another 1.3 KB of the same two-way search. */
 static char *
 str_find(const char *h, const char *n)
@@ -2403,7 +2471,7 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 				               "from " AG_RESOLV_CONF ") within %d s; check this device's network and DNS",
 				               host, ns, c.timeout_s);
 			return err_set(e, AG_E_IO, "cannot resolve host %s: cannot ask the DNS servers (%s); check this "
-			               "device's network", host, strerror(errno));
+			               "device's network", host, base_strerror(errno));
 		}
 	}
 	/* IPv6 addresses this host can route to, IPv4, then the IPv6 addresses it cannot */
@@ -2444,7 +2512,7 @@ net_connect(struct net *c, const char *host, const char *port, struct ag_err *e)
 		return 0;
 	}
 	return err_set(e, AG_E_IO, "cannot connect to %s port %s: %s", host, port,
-	               last ? strerror(last) : "no address");
+	               last ? base_strerror(last) : "no address");
 }
 
 /* Proxies, as curl reads them: HTTPS_PROXY / https_proxy for https URLs, HTTP_PROXY / http_proxy for http,
@@ -2990,7 +3058,7 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 	if (file && *file) {
 		r = tls_trust_add_file(t, file);
 		if (r < 0)
-			return err_set(e, AG_E_TLS, "cannot read SSL_CERT_FILE=%s: %s", file, strerror(errno));
+			return err_set(e, AG_E_TLS, "cannot read SSL_CERT_FILE=%s: %s", file, base_strerror(errno));
 		if (r == 0)
 			return err_set(e, AG_E_TLS, "SSL_CERT_FILE=%s holds no usable PEM certificates", file);
 		base_snprintf(t->source, sizeof t->source, "SSL_CERT_FILE=%s", file);
@@ -2999,7 +3067,7 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 		struct dirent *de;
 		char path[PATH_MAX];
 		if (!d)
-			return err_set(e, AG_E_TLS, "cannot open SSL_CERT_DIR=%s: %s", dir, strerror(errno));
+			return err_set(e, AG_E_TLS, "cannot open SSL_CERT_DIR=%s: %s", dir, base_strerror(errno));
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
@@ -3551,7 +3619,7 @@ http_fill(struct http *h)
 	if (r == AG_E_CLOSED)
 		return 0;
 	if (r < 0)
-		return err_set(h->e, (int)r, "cannot read from %s: %s", h->url.host, strerror(errno));
+		return err_set(h->e, (int)r, "cannot read from %s: %s", h->url.host, base_strerror(errno));
 	h->rlen += (size_t)r;
 	return r;
 }
@@ -5440,7 +5508,7 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 	if (file_read_all(g->file, &f, 1u << 16) < 0 || json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 ||
 	    j.t[0].type != JSMN_OBJECT) {
 		rc = err_set(e, AG_E_USAGE, "cannot read Google credentials from %.300s: %s", g->file,
-		             f.len ? "not JSON" : strerror(errno));
+		             f.len ? "not JSON" : base_strerror(errno));
 		goto done;
 	}
 	json_str(&j, json_get(&j, 0, "type"), type, sizeof type);
@@ -6945,7 +7013,7 @@ tool_open_fail(struct tool_out *o, const char *tool, const char *path)
 	if (errno == ELOOP || errno == ENOTDIR)
 		return tool_fail(o, "%s: %s changed while it was being opened (a directory or file was replaced by a "
 		                 "symbolic link); nothing was done", tool, path);
-	return tool_fail(o, "Cannot open %s: %s", path, strerror(errno));
+	return tool_fail(o, "Cannot open %s: %s", path, base_strerror(errno));
 }
 
 static struct tool_seen *
@@ -7219,7 +7287,7 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		timeout = 600000;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(cwdp, O_CLOEXEC) < 0) {
 		buf_free(&cmd);
-		return tool_fail(o, "Bash: cannot create a pipe: %s", strerror(errno));
+		return tool_fail(o, "Bash: cannot create a pipe: %s", base_strerror(errno));
 	}
 	pid = base_fork_kept();
 	if (pid == 0) {
@@ -7248,7 +7316,7 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		close(out[0]);
 		close(cwdp[0]);
 		buf_free(&cmd);
-		return tool_fail(o, "Bash: cannot start /bin/sh: %s", strerror(errno));
+		return tool_fail(o, "Bash: cannot start /bin/sh: %s", base_strerror(errno));
 	}
 	setpgid(pid, pid);
 	deadline = clk_ms() + timeout;
@@ -7436,7 +7504,7 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 				                 type, AG_IMAGE_MAX);
 			if (im < 0) {
 				buf_free(&o->blocks);
-				return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+				return tool_fail(o, "Cannot read %s: %s", path, base_strerror(errno));
 			}
 			tool_seen_mark(tc, path, &st);
 			o->text.len = 0;
@@ -7445,7 +7513,7 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		}
 	}
 	if (bound_read_fd(fd, &data, AG_FILE_MAX) < 0)
-		return tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+		return tool_fail(o, "Cannot read %s: %s", path, base_strerror(errno));
 	tool_seen_mark(tc, path, &st);
 	o->text.len = 0;
 	if (data.len == 0) {
@@ -7508,7 +7576,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		if (errno == ELOOP || errno == ENOTDIR)
 			return tool_fail(o, "Refused to write %s: a directory on its path was replaced by a symbolic link or a "
 			                 "file after the permission check; nothing was changed", path), -1;
-		return tool_fail(o, "Cannot create or open directory %s: %s (nothing was changed)", dir, strerror(errno)), -1;
+		return tool_fail(o, "Cannot create or open directory %s: %s (nothing was changed)", dir, base_strerror(errno)), -1;
 	}
 	r = base_snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
 	fd = r > 0 ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -7517,7 +7585,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, old ? (old->st_mode & 07777) : 0644);
 	if (fd < 0) {
 		close(dfd);
-		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(errno)), -1;
+		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, base_strerror(errno)), -1;
 	}
 	if (old)
 		fchmod(fd, old->st_mode & 07777);     /* the umask may have trimmed it */
@@ -7526,7 +7594,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		int err = errno;
 		unlinkat(dfd, tmp, 0);
 		close(dfd);
-		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, strerror(err)), -1;
+		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, base_strerror(err)), -1;
 	}
 	if ((sfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(sfd);                           /* the new name survives a power cut too */
@@ -7612,7 +7680,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		goto done;
 	}
 	if (bound_read_fd(fd, &data, AG_FILE_MAX) < 0) {
-		tool_fail(o, "Cannot read %s: %s", path, strerror(errno));
+		tool_fail(o, "Cannot read %s: %s", path, base_strerror(errno));
 		goto done;
 	}
 	for (i = 0; data.len >= olds.len && i <= data.len - olds.len;) {
@@ -8818,7 +8886,7 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			munmap(r, sizeof *r);
 		tc->bg->n -= k == tc->bg->n - 1;
 		buf_free(&cmd);
-		return tool_fail(o, "Bash: cannot start a background command: %s", strerror(errno));
+		return tool_fail(o, "Bash: cannot start a background command: %s", base_strerror(errno));
 	}
 	if (pid == 0) {                           /* the collector */
 		int p[2], fd;
@@ -9194,7 +9262,7 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 	int ms, i, k, r = 0;
 	if (file_read_all(path, &f, 4u << 20)) {
 		buf_free(&f);
-		return must_exist ? err_set(e, AG_E_USAGE, "cannot read the MCP config %s: %s", path, strerror(errno)) : 0;
+		return must_exist ? err_set(e, AG_E_USAGE, "cannot read the MCP config %s: %s", path, base_strerror(errno)) : 0;
 	}
 	if (json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 || tok[0].type != JSMN_OBJECT) {
 		r = err_set(e, AG_E_USAGE, "%s is not valid JSON; fix it or move it away", path);
@@ -9374,7 +9442,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd, const struct buf *logdir)
 		}
 		signal(SIGPIPE, SIG_DFL);
 		execvp(s->argv[0], s->argv);
-		base_dprintf(2, "agent: cannot run %s: %s\n", s->argv[0], strerror(errno));
+		base_dprintf(2, "agent: cannot run %s: %s\n", s->argv[0], base_strerror(errno));
 		_exit(127);
 	}
 	close(a[0]);
@@ -9543,7 +9611,7 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 				return AG_E_CLOSED;
 			}
 			if (r < 0 && errno != EAGAIN && errno != EINTR) {
-				mcp_fail(s, "reading from it failed: %s", strerror(errno));
+				mcp_fail(s, "reading from it failed: %s", base_strerror(errno));
 				return AG_E_IO;
 			}
 			if (r > 0 && buf_add(&s->in, tmp, (size_t)r))
@@ -9894,7 +9962,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 		if (s->state == MCP_FAILED || s->http)
 			continue;
 		if (mcp_spawn(s, cwd, &m->logdir))
-			mcp_fail(s, "cannot start %s: %s", s->argv[0], strerror(errno));
+			mcp_fail(s, "cannot start %s: %s", s->argv[0], base_strerror(errno));
 	}
 	for (i = 0; i < m->n; i++) {             /* initialize requests out to every stdio server at once */
 		struct mcp_srv *s = &m->srv[i];
@@ -11409,7 +11477,7 @@ sess_load(const char *path, struct conv *c, char *model, size_t mcap, struct ag_
 	int line = 0, r = 0;
 	if (file_read_all(path, &b, 1u << 30) < 0) {
 		buf_free(&b);
-		return err_set(e, AG_E_IO, "cannot read session %s: %s", path, strerror(errno));
+		return err_set(e, AG_E_IO, "cannot read session %s: %s", path, base_strerror(errno));
 	}
 	while (p < b.len && !r) {
 		char *nl = memchr(b.p + p, '\n', b.len - p);
@@ -13994,7 +14062,7 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 		args++;
 	if (file_read_all(c->path, &f, 1u << 20) || !f.p) {
 		buf_free(&f);
-		return err_set(e, AG_E_USAGE, "cannot read the command /%s (%s): %s", c->name, c->path, strerror(errno)), -1;
+		return err_set(e, AG_E_USAGE, "cannot read the command /%s (%s): %s", c->name, c->path, base_strerror(errno)), -1;
 	}
 	if (loop_fm_split(f.p, f.len, &fm, &fmn, &body)) {
 		allowed = loop_fm_get(fm, fmn, "allowed-tools");
@@ -16124,7 +16192,7 @@ cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
 		str_copy(g->source, sizeof g->source, "none (CLAUDE_CODE_SKIP_VERTEX_AUTH)", 35);
 	else if (v && *v && access(v, R_OK) != 0)
 		return err_set(e, AG_E_USAGE, "GOOGLE_APPLICATION_CREDENTIALS names %.300s, which cannot be read: %s", v,
-		               strerror(errno));
+		               base_strerror(errno));
 	else if (v && *v)
 		str_copy(g->file, sizeof g->file, v, strlen(v));
 	else if (access(adc, R_OK) == 0)
@@ -16542,7 +16610,7 @@ main(int argc, char **argv)
 		cfg.timeout_ms = (int)n;
 	}
 	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
-		err_set(&e, AG_E_IO, "cannot read the working directory: %s", strerror(errno));
+		err_set(&e, AG_E_IO, "cannot read the working directory: %s", base_strerror(errno));
 		goto usage_error;
 	}
 
@@ -16714,7 +16782,7 @@ main(int argc, char **argv)
 		str_random_hex(h, 16);
 		base_snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
 		if (sess_create(&sess, L.tools.cwd, L.session_id, cfg.model) && L.verbose)
-			base_dprintf(2, "agent: cannot save this session under the state directory: %s\n", strerror(errno));
+			base_dprintf(2, "agent: cannot save this session under the state directory: %s\n", base_strerror(errno));
 	}
 	if (interactive) {
 		struct sigaction sf;

@@ -98,7 +98,7 @@ define Package/agent/description
   (Bash, Read, Write, Edit, Glob, Grep, TodoWrite, WebFetch, Task, MCP) with the same flags and files.
 endef
 
-AGENT_CFLAGS:=-Oz -std=gnu11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \\
+AGENT_CFLAGS:=-Oz -fipa-pta -fno-tree-switch-conversion -std=gnu11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \\
   -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(date +%s)LL
 # no unwind tables (the /DISCARD/ agent's own Makefile adds to ld's script)
 AGENT_LDFLAGS:=-static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--build-id=none \\

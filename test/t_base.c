@@ -600,10 +600,23 @@ t_mem(void)
 	T_CHECK(!base_mem_alloc((size_t)-8) && errno == ENOMEM, "a size that cannot be had is ENOMEM, not a small block");
 }
 
+/* Our strerror: musl's words for the errors agent meets (glibc's agree for these), "error N" for others. */
+static void
+t_strerror(void)
+{
+	T_CHECK(!strcmp(base_strerror(ENOENT), "No such file or directory"), "ENOENT: %s", base_strerror(ENOENT));
+	T_CHECK(!strcmp(base_strerror(EACCES), strerror(EACCES)), "EACCES as libc says it: %s", base_strerror(EACCES));
+	T_CHECK(!strcmp(base_strerror(ECONNREFUSED), "Connection refused"), "ECONNREFUSED: %s", base_strerror(ECONNREFUSED));
+	T_CHECK(!strcmp(base_strerror(EAFNOSUPPORT), "Address family not supported by protocol"), "the last entry: %s",
+	        base_strerror(EAFNOSUPPORT));
+	T_CHECK(!strcmp(base_strerror(4095), "error 4095"), "an unknown one: %s", base_strerror(4095));
+}
+
 int
 main(void)
 {
 	t_mem();
+	t_strerror();
 	t_u64();
 	t_width();
 	t_b64();
