@@ -3248,13 +3248,12 @@ static const br_x509_class tls_x509_vtable = {
 	tls_x509_end_cert, tls_x509_end_chain, tls_x509_get_pkey
 };
 
-/* Only ECDHE with AES-GCM or ChaCha20-Poly1305, TLS 1.2: what api.anthropic.com and every modern server
+/* Only ECDHE with AES-GCM, TLS 1.2: what api.anthropic.com and every modern server
  * offer. br_ssl_client_init_full would also register RSA key exchange, CBC, 3DES and TLS 1.0/1.1, about
  * 25 KB of code none of those servers need, and suites we would not want negotiated anyway. */
 static const uint16_t tls_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
 /* Elliptic curves: P-256 and P-384 (and P-521), for the key exchange and the certificates, through BearSSL's
@@ -3403,11 +3402,8 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 		br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 		br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 		br_ssl_engine_set_default_aes_gcm(eng);
-		/* ChaCha20-Poly1305 in its portable constant-time form only: servers pick it for CPUs without AES
-		 * instructions, which is where these small implementations run anyway (saves ~4 KB) */
-		br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-		br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
-		br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+		/* No ChaCha20-Poly1305 (2.8 KB): every server that offers it offers AES-GCM, and BearSSL's
+		 * constant-time AES decrypts megabytes a second on the slowest board, far above what an answer streams */
 		br_ssl_engine_set_buffer(eng, tls_iobuf, sizeof tls_iobuf, 1);
 	}
 	t->x509.vtable = &tls_x509_vtable;
@@ -6891,6 +6887,8 @@ struct tool_out {
 };
 
 static void mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool_out *o);
+static void mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o);
+static void mcp_resource_read(struct mcp *m, const struct json *in, struct tool_out *o);
 
 static int
 tool_fail(struct tool_out *o, const char *fmt, ...)
@@ -9190,6 +9188,10 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 		tool_todo(tc, j, o);
 	else if (str_starts(name, "mcp__"))
 		mcp_tool_run(tc->mcp, name, j, o);
+	else if (strcmp(name, "ListMcpResourcesTool") == 0)
+		mcp_resources_list(tc->mcp, j, o);
+	else if (strcmp(name, "ReadMcpResourceTool") == 0)
+		mcp_resource_read(tc->mcp, j, o);
 	else
 		tool_fail(o, "There is no tool named %s; the tools are Bash, BashOutput, KillShell, Read, Write, Edit, Glob, Grep, TodoWrite", name);
 	if (!o->text.len)
@@ -9236,7 +9238,10 @@ struct mcp_srv {
 	long long id;
 	struct mcp_tool *tools;
 	size_t ntools;
+	int caps;                 /* MCP_CAP_*: what its initialize answer offered */
+	struct buf prompts;       /* its prompts: "NAME\tARG ARG\tDESCRIPTION\n" lines */
 };
+enum { MCP_CAP_RES = 1, MCP_CAP_PROMPTS = 2 };
 
 /* The servers of one run, owned by main and passed down (the tool context carries a pointer). */
 struct mcp {
@@ -9546,6 +9551,22 @@ mcp_answer(struct mcp_srv *s, const struct json *j, long long deadline)
 		mcp_send_stdio(s, &b, deadline);
 }
 
+/* notifications/progress from a server at work on a request: one line on stderr. */
+static void
+mcp_progress(struct mcp_srv *s, const struct json *j)
+{
+	int p = json_get(j, 0, "params");
+	long long done = 0, total = 0;
+	char msg[200] = "";
+	json_int(j, json_get(j, p, "progress"), &done);
+	json_int(j, json_get(j, p, "total"), &total);
+	json_str(j, json_get(j, p, "message"), msg, sizeof msg);
+	if (total > 0)
+		base_dprintf(2, "  [%s] progress %lld of %lld%s%s\n", s->name, done, total, msg[0] ? ": " : "", msg);
+	else
+		base_dprintf(2, "  [%s] progress %lld%s%s\n", s->name, done, msg[0] ? ": " : "", msg);
+}
+
 /* Read stdio lines until the answer to id arrives; it is left in *out (the whole message). */
 static int
 mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *out)
@@ -9562,6 +9583,8 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 				if (json_get(&j, 0, "method") >= 0) {
 					if (json_get(&j, 0, "id") >= 0)
 						mcp_answer(s, &j, deadline);
+					else if (json_eq(&j, json_get(&j, 0, "method"), "notifications/progress"))
+						mcp_progress(s, &j);
 				} else if (!json_int(&j, json_get(&j, 0, "id"), &got) && got == id) {
 					out->len = 0;
 					buf_add(out, s->in.p, n);
@@ -9595,8 +9618,7 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 			if (ready <= 0) {
 				if (left > 0)
 					continue;
-				mcp_fail(s, "no answer in time");
-				return AG_E_TIMEOUT;
+				return AG_E_TIMEOUT;          /* the caller cancels the request, or gives the server up */
 			}
 			r = read(s->from, tmp, sizeof tmp);
 			if (r == 0) {
@@ -9735,6 +9757,8 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 	return 0;
 }
 
+static void mcp_notify(struct mcp_srv *s, const char *method, const char *params);
+
 /* A request and its answer's "result" (parsed into *j with *tok to free); an "error" is a failure. */
 static int
 mcp_call(struct mcp_srv *s, const char *method, const char *params, long long timeout_ms, struct buf *msg,
@@ -9759,8 +9783,19 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 		rc = mcp_wait_stdio(s, b.id, deadline, msg);
 	else
 		mcp_fail(s, "it stopped reading its input (exited?)");
-	if (rc == AG_E_TIMEOUT)
-		base_snprintf(s->why, sizeof s->why, "no answer to %s within %lld ms", method, timeout_ms);
+	if (rc == AG_E_TIMEOUT && str_starts(method, "tools/call") == 0 && str_starts(method, "resources/read") == 0)
+		mcp_fail(s, "no answer to %s within %lld ms", method, timeout_ms);   /* set-up: the server is given up */
+	if ((rc == AG_E_INTR || rc == AG_E_TIMEOUT) && s->state != MCP_FAILED) {   /* the work is not wanted now */
+		char c[160];
+		base_snprintf(c, sizeof c, "{\"requestId\":%lld,\"reason\":\"%s\"}", b.id,
+		              rc == AG_E_INTR ? "the user pressed Ctrl-C" : "timed out");
+		mcp_notify(s, "notifications/cancelled", c);
+		if (rc == AG_E_TIMEOUT) {
+			base_snprintf(err, ecap, "no answer to %s within %lld ms (MCP_TOOL_TIMEOUT); the request was cancelled",
+			              method, timeout_ms);
+			return rc;
+		}
+	}
 	if (rc) {
 		if (rc == AG_E_TOOBIG && s->state != MCP_FAILED)
 			base_snprintf(err, ecap, "its answer came as one event over %d bytes, more than this build reads",
@@ -9790,9 +9825,9 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 }
 
 static void
-mcp_notify(struct mcp_srv *s, const char *method)
+mcp_notify(struct mcp_srv *s, const char *method, const char *params)
 {
-	struct mcp_body b = { method, NULL, 0, 0 };
+	struct mcp_body b = { method, params, 0, 0 };
 	struct buf out = {0};
 	if (s->http)
 		mcp_http(s, &b, clk_ms() + 10000, &out);
@@ -9931,6 +9966,8 @@ mcp_approved(const struct mcp *m, const char *name)
 	return m->trusted || m->approve_all || mcp_listed(&m->enabled, name);
 }
 
+static void mcp_list_prompts(struct mcp_srv *s, long long deadline);
+
 static void
 mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 {
@@ -9987,8 +10024,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			} else {
 				rc = mcp_wait_stdio(s, s->id, deadline, &msg);
 				if (rc == AG_E_TIMEOUT)
-					base_snprintf(s->why, sizeof s->why, "no answer to initialize within %lld ms (MCP_TIMEOUT)",
-					         mcp_env_ms("MCP_TIMEOUT", 30000));
+					mcp_fail(s, "no answer to initialize within %lld ms (MCP_TIMEOUT)", mcp_env_ms("MCP_TIMEOUT", 30000));
 				if (!rc && (json_parse_alloc(&j, msg.p, msg.len, &tok) <= 0 || json_get(&j, 0, "result") < 0)) {
 					json_str(&j, json_path(&j, 0, "error.message"), err, sizeof err);
 					mcp_fail(s, "initialize failed: %s", err[0] ? err : "no result in its answer");
@@ -9997,7 +10033,11 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			if (rc && s->state != MCP_FAILED)
 				mcp_fail(s, "initialize failed: %s", err[0] ? err : "no answer");
 			if (s->state != MCP_FAILED) {
-				mcp_notify(s, "notifications/initialized");
+				mcp_notify(s, "notifications/initialized", NULL);
+				s->caps = (json_path(&j, 0, "result.capabilities.resources") >= 0) |
+				          (json_path(&j, 0, "result.capabilities.prompts") >= 0) << 1;
+				if (s->caps & MCP_CAP_PROMPTS)
+					mcp_list_prompts(s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));
 				mcp_list_tools(m, s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));   /* it answered: its own time */
 			}
 			buf_free(&msg);
@@ -10061,6 +10101,7 @@ mcp_stop(struct mcp *m)
 		buf_free(&s->env);
 		buf_free(&s->in);
 		buf_free(&s->headers);
+		buf_free(&s->prompts);
 	}
 	m->n = 0;
 	buf_free(&m->logdir);
@@ -10079,6 +10120,29 @@ mcp_find(struct mcp *m, const char *full, struct mcp_srv **srv)
 				return &m->srv[i].tools[k];
 			}
 	return NULL;
+}
+
+/* An image of a server's answer (data, base64, of type mt) as an image block of the tool result. */
+static void
+mcp_image(struct tool_out *o, const struct json *j, int mt, int data)
+{
+	struct jw bw;
+	if (o->blocks.len)
+		buf_adds(&o->blocks, ",");
+	jw_init(&bw, jw_sink_buf, &o->blocks);
+	jw_open(&bw, '{');
+	jw_key(&bw, "type"); jw_str(&bw, "image");
+	jw_key(&bw, "source");
+	jw_open(&bw, '{');
+	jw_key(&bw, "type"); jw_str(&bw, "base64");
+	jw_key(&bw, "media_type");
+	if (mt >= 0 && j->t[mt].type == JSMN_STRING)
+		json_copy(&bw, j, mt);
+	else
+		jw_str(&bw, "image/png");
+	jw_key(&bw, "data"); json_copy(&bw, j, data);
+	jw_close(&bw, '}');
+	jw_close(&bw, '}');
 }
 
 /* tools/call: the content as our tool result: text joined, images kept as image blocks (o->blocks). */
@@ -10101,6 +10165,10 @@ mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool
 	jw_open(&w, '{');
 	jw_key(&w, "name"); jw_str(&w, t->name);
 	jw_key(&w, "arguments"); json_copy(&w, in, 0);
+	jw_key(&w, "_meta");                      /* progress notifications, shown as they come */
+	jw_open(&w, '{');
+	jw_key(&w, "progressToken"); jw_int(&w, s->id + 1);
+	jw_close(&w, '}');
 	jw_close(&w, '}');
 	res = s->state;
 	if (mcp_call(s, "tools/call", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
@@ -10119,23 +10187,7 @@ mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool
 					buf_adds(&o->text, "\n");
 				json_str_buf(&j, json_get(&j, k, "text"), &o->text);
 			} else if (json_eq(&j, ty, "image") && json_get(&j, k, "data") >= 0) {
-				struct jw bw;
-				if (o->blocks.len)
-					buf_adds(&o->blocks, ",");
-				jw_init(&bw, jw_sink_buf, &o->blocks);
-				jw_open(&bw, '{');
-				jw_key(&bw, "type"); jw_str(&bw, "image");
-				jw_key(&bw, "source");
-				jw_open(&bw, '{');
-				jw_key(&bw, "type"); jw_str(&bw, "base64");
-				jw_key(&bw, "media_type");
-				if (json_get(&j, k, "mimeType") >= 0 && j.t[json_get(&j, k, "mimeType")].type == JSMN_STRING)
-					json_copy(&bw, &j, json_get(&j, k, "mimeType"));
-				else
-					jw_str(&bw, "image/png");
-				jw_key(&bw, "data"); json_copy(&bw, &j, json_get(&j, k, "data"));
-				jw_close(&bw, '}');
-				jw_close(&bw, '}');
+				mcp_image(o, &j, json_get(&j, k, "mimeType"), json_get(&j, k, "data"));
 			} else if (json_eq(&j, ty, "resource") || json_eq(&j, ty, "resource_link")) {
 				int r = json_get(&j, k, "resource");
 				if (o->text.len)
@@ -10160,6 +10212,237 @@ out:
 	buf_free(&params);
 	buf_free(&msg);
 	free(tok);
+}
+
+/* The tools that reach servers' resources, offered when one of them has resources. */
+static const char mcp_res_defs[] =
+"{\"name\":\"ListMcpResourcesTool\",\"description\":\"List the resources (files, documents, data) the MCP servers "
+"offer: uri, name, type, description.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"server\":{\"type\":"
+"\"string\",\"description\":\"only this server's\"}},\"additionalProperties\":false}}\0"
+"{\"name\":\"ReadMcpResourceTool\",\"description\":\"Read one resource of an MCP server by its uri.\",\"input_schema\":"
+"{\"type\":\"object\",\"properties\":{\"server\":{\"type\":\"string\"},\"uri\":{\"type\":\"string\"}},\"required\":"
+"[\"server\",\"uri\"],\"additionalProperties\":false}}";
+
+static int
+mcp_has(const struct mcp *m, int cap)
+{
+	size_t i;
+	for (i = 0; m && i < m->n; i++)
+		if (m->srv[i].state != MCP_FAILED && (m->srv[i].caps & cap))
+			return 1;
+	return 0;
+}
+
+static struct mcp_srv *
+mcp_srv_named(struct mcp *m, const char *name, size_t n)
+{
+	size_t i;
+	for (i = 0; m && i < m->n; i++)
+		if (strlen(m->srv[i].name) == n && !memcmp(m->srv[i].name, name, n))
+			return &m->srv[i];
+	return NULL;
+}
+
+/* ListMcpResourcesTool: resources/list of each server with resources (every page), one line per resource. */
+static void
+mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
+{
+	struct buf only = {0};
+	size_t i;
+	json_str_buf(in, json_get(in, 0, "server"), &only);
+	o->text.len = 0;
+	for (i = 0; m && i < m->n; i++) {
+		struct mcp_srv *s = &m->srv[i];
+		char cursor[512] = "", err[400];
+		int pages;
+		if (!(s->caps & MCP_CAP_RES) || (only.len && strcmp(only.p, s->name)))
+			continue;
+		for (pages = 0; pages < 20; pages++) {
+			struct buf msg = {0}, params = {0};
+			struct json j;
+			jsmntok_t *tok = NULL;
+			int r, k, c;
+			buf_adds(&params, "{");
+			if (cursor[0])
+				buf_printf(&params, "\"cursor\":\"%s\"", cursor);
+			buf_adds(&params, "}");
+			if (mcp_call(s, "resources/list", params.p, mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j, &tok, err, sizeof err)) {
+				buf_printf(&o->text, "%s: resources/list failed: %s\n", s->name, err);
+				pages = 99;
+			} else {
+				r = json_path(&j, 0, "result.resources");
+				for (c = 0, k = r + 1; r >= 0 && c < j.t[r].size; c++, k = json_skip(&j, k)) {
+					buf_printf(&o->text, "%s: ", s->name);
+					json_str_buf(&j, json_get(&j, k, "uri"), &o->text);
+					buf_adds(&o->text, " (");
+					json_str_buf(&j, json_get(&j, k, "name"), &o->text);
+					if (json_get(&j, k, "mimeType") >= 0)
+						buf_adds(&o->text, ", "), json_str_buf(&j, json_get(&j, k, "mimeType"), &o->text);
+					buf_adds(&o->text, ")");
+					if (json_get(&j, k, "description") >= 0)
+						buf_adds(&o->text, " "), json_str_buf(&j, json_get(&j, k, "description"), &o->text);
+					buf_adds(&o->text, "\n");
+				}
+				cursor[0] = 0;
+				json_str(&j, json_path(&j, 0, "result.nextCursor"), cursor, sizeof cursor);
+				if (!cursor[0] || strchr(cursor, '"') || strchr(cursor, '\\'))
+					pages = 99;
+			}
+			buf_free(&msg);
+			buf_free(&params);
+			free(tok);
+		}
+	}
+	if (!o->text.len)
+		buf_printf(&o->text, only.len ? "No resources from MCP server '%s' (it has none, or no such server)" :
+		           "No MCP server offers resources", only.p);
+	buf_free(&only);
+}
+
+/* ReadMcpResourceTool (and @server:uri): resources/read; text contents as text, image blobs as images,
+ * other blobs by size. */
+static void
+mcp_resource_read(struct mcp *m, const struct json *in, struct tool_out *o)
+{
+	struct buf name = {0}, uri = {0}, params = {0}, msg = {0};
+	struct mcp_srv *s;
+	struct json j;
+	jsmntok_t *tok = NULL;
+	struct jw w;
+	char err[400];
+	int r, k, c;
+	json_str_buf(in, json_get(in, 0, "server"), &name);
+	json_str_buf(in, json_get(in, 0, "uri"), &uri);
+	if (!(s = mcp_srv_named(m, name.p ? name.p : "", name.len)) || !uri.len) {
+		tool_fail(o, "ReadMcpResourceTool needs server (one of the MCP servers; ListMcpResourcesTool lists them) and uri");
+		goto out;
+	}
+	jw_init(&w, jw_sink_buf, &params);
+	jw_open(&w, '{');
+	jw_key(&w, "uri"); jw_strn(&w, uri.p, uri.len);
+	jw_close(&w, '}');
+	if (mcp_call(s, "resources/read", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
+		tool_fail(o, "MCP server '%s' could not read %s: %s", s->name, uri.p, err);
+		goto out;
+	}
+	o->text.len = 0;
+	r = json_path(&j, 0, "result.contents");
+	for (c = 0, k = r + 1; r >= 0 && c < j.t[r].size; c++, k = json_skip(&j, k)) {
+		int b = json_get(&j, k, "blob"), mt = json_get(&j, k, "mimeType");
+		if (json_get(&j, k, "text") >= 0) {
+			json_str_buf(&j, json_get(&j, k, "text"), &o->text);
+		} else if (b >= 0 && mt >= 0 && j.t[mt].end - j.t[mt].start > 6 && !memcmp(j.s + j.t[mt].start, "image/", 6)) {
+			mcp_image(o, &j, mt, b);
+		} else if (b >= 0) {
+			buf_printf(&o->text, "[binary content, %d characters of base64]", j.t[b].end - j.t[b].start);
+		}
+	}
+	if (!o->text.len)
+		buf_printf(&o->text, "(%s: %s has no text content)", s->name, uri.p);
+out:
+	buf_free(&name);
+	buf_free(&uri);
+	buf_free(&params);
+	buf_free(&msg);
+	free(tok);
+}
+
+/* prompts/list: each prompt's name, its arguments' names, its description. */
+static void
+mcp_list_prompts(struct mcp_srv *s, long long deadline)
+{
+	struct buf msg = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	char err[400];
+	long long left = deadline - clk_ms();
+	int r, k, c, a, x, y;
+	if (!mcp_call(s, "prompts/list", "{}", left > 0 ? left : 1, &msg, &j, &tok, err, sizeof err)) {
+		r = json_path(&j, 0, "result.prompts");
+		for (c = 0, k = r + 1; r >= 0 && c < j.t[r].size; c++, k = json_skip(&j, k)) {
+			json_str_buf(&j, json_get(&j, k, "name"), &s->prompts);
+			buf_adds(&s->prompts, "\t");
+			a = json_get(&j, k, "arguments");
+			for (x = 0, y = a + 1; a >= 0 && j.t[a].type == JSMN_ARRAY && x < j.t[a].size; x++, y = json_skip(&j, y)) {
+				if (x)
+					buf_adds(&s->prompts, " ");
+				json_str_buf(&j, json_get(&j, y, "name"), &s->prompts);
+			}
+			buf_adds(&s->prompts, "\t");
+			json_str_buf(&j, json_get(&j, k, "description"), &s->prompts);
+			buf_adds(&s->prompts, "\n");
+		}
+	}
+	buf_free(&msg);
+	free(tok);
+}
+
+/* "/mcp__SERVER__PROMPT args": prompts/get with the words given to the prompt's arguments in order (the
+ * last takes the rest), its messages' text into out. 1: such a prompt, 0: none, -1: it failed (e). */
+static int
+mcp_prompt_get(struct mcp *m, const char *cmd, size_t n, const char *args, struct buf *out, struct ag_err *e)
+{
+	const char *sep, *l;
+	struct mcp_srv *s;
+	struct buf params = {0}, msg = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	struct jw w;
+	char err[400];
+	int r, k, c;
+	if (n < 6 || memcmp(cmd, "mcp__", 5) || !(sep = str_find(cmd + 5, "__")) || sep >= cmd + n ||
+	    !(s = mcp_srv_named(m, cmd + 5, (size_t)(sep - cmd - 5))) || !(s->caps & MCP_CAP_PROMPTS))
+		return 0;
+	sep += 2;
+	for (l = s->prompts.p ? s->prompts.p : ""; *l; l += strcspn(l, "\n") + 1)
+		if ((size_t)(cmd + n - sep) == strcspn(l, "\t") && !memcmp(l, sep, (size_t)(cmd + n - sep)))
+			break;
+	if (!*l)
+		return 0;
+	jw_init(&w, jw_sink_buf, &params);
+	jw_open(&w, '{');
+	jw_key(&w, "name"); jw_strn(&w, sep, (size_t)(cmd + n - sep));
+	jw_key(&w, "arguments");
+	jw_open(&w, '{');
+	{
+		const char *an = l + strcspn(l, "\t") + 1, *p = args;
+		while (*an && *an != '\t' && *an != '\n') {
+			size_t al = strcspn(an, " \t\n"), vl;
+			char key[64];
+			while (*p == ' ')
+				p++;
+			str_copy(key, sizeof key, an, al);
+			an += al + (an[al] == ' ');
+			vl = *an == '\t' || *an == '\n' ? strlen(p) : strcspn(p, " ");
+			if (vl) {
+				jw_key(&w, key);
+				jw_strn(&w, p, vl);
+			}
+			p += vl;
+		}
+	}
+	jw_close(&w, '}');
+	jw_close(&w, '}');
+	if (mcp_call(s, "prompts/get", params.p, mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j, &tok, err, sizeof err)) {
+		err_set(e, AG_E_USAGE, "the MCP prompt /%.*s failed: %s", (int)n, cmd, err);
+		r = -1;
+	} else {
+		r = json_path(&j, 0, "result.messages");
+		for (c = 0, k = r + 1; r >= 0 && c < j.t[r].size; c++, k = json_skip(&j, k)) {
+			int ct = json_get(&j, k, "content");
+			if (out->len)
+				buf_adds(out, "\n\n");
+			if (json_get(&j, ct, "text") >= 0)
+				json_str_buf(&j, json_get(&j, ct, "text"), out);
+			else if (json_path(&j, ct, "resource.text") >= 0)
+				json_str_buf(&j, json_path(&j, ct, "resource.text"), out);
+		}
+		r = 1;
+	}
+	buf_free(&params);
+	buf_free(&msg);
+	free(tok);
+	return r;
 }
 
 static size_t
@@ -10536,7 +10819,8 @@ perm_tool_is_ro(const char *tool)
 {
 	return strcmp(tool, "Read") == 0 || strcmp(tool, "Glob") == 0 || strcmp(tool, "Grep") == 0 ||
 	       strcmp(tool, "TodoWrite") == 0 || strcmp(tool, "Task") == 0 ||   /* a subagent's own calls are checked */
-	       strcmp(tool, "BashOutput") == 0 || strcmp(tool, "KillShell") == 0;   /* only what Bash started */
+	       strcmp(tool, "BashOutput") == 0 || strcmp(tool, "KillShell") == 0 ||   /* only what Bash started */
+	       strcmp(tool, "ListMcpResourcesTool") == 0 || strcmp(tool, "ReadMcpResourceTool") == 0;
 }
 
 static int
@@ -13937,71 +14221,53 @@ loop_cmd_find(const struct loop_cmds *C, const char *name, size_t n)
 	return NULL;
 }
 
-/* May the command's !`cmd` line (tool Bash) or @file (tool Read) run? The same judgement as a tool call:
- * rules, mode, the boundary, and the user's answer when there is a terminal to ask on. */
+/* Run one tool for a command (its input {key: val}), its output into out, after the same judgement as a
+ * tool call: rules, mode, the boundary, and the user's answer when there is a terminal to ask on. 0, or -1
+ * when it may not run. */
 static int
-loop_cmd_permit(struct loop *L, const char *tool, const char *key, const char *val, char *arg, size_t cap)
+loop_cmd_tool(struct loop *L, const char *tool, const char *key, const char *val, struct buf *out)
 {
+	char arg[PATH_MAX + 1024], why[1024], given[PATH_MAX];
 	struct buf doc = {0}, fb = {0};
 	struct jw w;
 	struct json j;
 	jsmntok_t *tok = NULL;
+	struct tool_out o;
 	struct perm_call pc;
-	char why[1024], given[PATH_MAX];
 	int r = PERM_DENY;
+	memset(&o, 0, sizeof o);
+	memset(&pc, 0, sizeof pc);
 	jw_init(&w, jw_sink_buf, &doc);
 	jw_open(&w, '{');
 	jw_key(&w, key), jw_str(&w, val);
 	jw_close(&w, '}');
-	memset(&pc, 0, sizeof pc);
 	pc.tool = tool;
 	pc.cwd = L->tools.cwd;
+	pc.arg = arg;
 	if (json_parse_alloc(&j, doc.p, doc.len, &tok) > 0) {
 		if (*tool == 'B')
-			str_copy(arg, cap, val, strlen(val));
-		else if (tool_target(&L->tools, tool, &j, arg, cap, given, sizeof given) <= 0)
+			str_copy(arg, sizeof arg, val, strlen(val));
+		else if (tool_target(&L->tools, tool, &j, arg, sizeof arg, given, sizeof given) <= 0)
 			arg[0] = 0;
 		else
 			pc.given = given;
-		pc.arg = arg;
 		r = perm_check(&L->perm, &pc, why, sizeof why);
 		if (r == PERM_ASK)
 			r = L->ask && L->ask(L, tool, &j, arg, &fb) ? PERM_ALLOW : PERM_DENY;
-		L->tools.outside_ok = *tool == 'R' && r == PERM_ALLOW && !bound_inside(L->perm.bound, arg);
-		L->tools.checked = *tool == 'R' ? arg : NULL;
 	}
-	free(tok);
-	buf_free(&doc);
-	buf_free(&fb);
-	return r == PERM_ALLOW;
-}
-
-/* Run one tool for a command (its input {key: val}), its output into out. 0, or -1 when not permitted. */
-static int
-loop_cmd_tool(struct loop *L, const char *tool, const char *key, const char *val, struct buf *out)
-{
-	char arg[PATH_MAX + 1024];
-	struct buf doc = {0};
-	struct jw w;
-	struct json j;
-	jsmntok_t *tok = NULL;
-	struct tool_out o;
-	if (!loop_cmd_permit(L, tool, key, val, arg, sizeof arg))
-		return -1;
-	memset(&o, 0, sizeof o);
-	jw_init(&w, jw_sink_buf, &doc);
-	jw_open(&w, '{');
-	jw_key(&w, key), jw_str(&w, val);
-	jw_close(&w, '}');
-	if (json_parse_alloc(&j, doc.p, doc.len, &tok) > 0)
+	if (r == PERM_ALLOW) {
+		L->tools.outside_ok = *tool == 'R' && !bound_inside(L->perm.bound, arg);
+		L->tools.checked = *tool == 'R' ? arg : NULL;
 		tool_run(&L->tools, tool, &j, &o);
-	L->tools.checked = NULL;
-	buf_add(out, o.text.p ? o.text.p : "", o.text.len);
+		L->tools.checked = NULL;
+		buf_add(out, o.text.p ? o.text.p : "", o.text.len);
+	}
 	buf_free(&o.text);
 	buf_free(&o.blocks);
 	buf_free(&doc);
+	buf_free(&fb);
 	free(tok);
-	return 0;
+	return r == PERM_ALLOW ? 0 : -1;
 }
 
 /* $ARGUMENTS, and $1 to $9 (the arguments split on blanks, "quotes" kept together). */
@@ -14056,10 +14322,17 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 	size_t fmn = 0;
 	char *allowed = NULL, *model = NULL;
 	int rc = 1;
-	if (!c)
-		return 0;
 	while (*args == ' ' || *args == '\t')
 		args++;
+	if (!c && *line == '/' && (rc = mcp_prompt_get(L->tools.mcp, line + 1, n, args, &t, e)) != 0) {
+		buf_printf(out, "<command-name>/%.*s</command-name>\n<command-args>%s</command-args>\n\n%s", (int)n, line + 1,
+		           args, t.p ? t.p : "");
+		buf_free(&t);
+		return rc;
+	}
+	rc = 1;
+	if (!c)
+		return 0;
 	if (file_read_all(c->path, &f, 1u << 20) || !f.p) {
 		buf_free(&f);
 		return err_set(e, AG_E_USAGE, "cannot read the command /%s (%s): %s", c->name, c->path, base_strerror(errno)), -1;
@@ -15196,11 +15469,25 @@ static const char repl_help[] =
 "  /exit              leave (Ctrl-D does too)\n"
 "  Enter sends; a line ending in \\ or Alt-Enter continues on the next line. Ctrl-C stops the agent.\n";
 
-/* The custom commands, under /help's list. */
+/* The custom commands and the MCP servers' prompts, under /help's list; with words, each name a line. */
 static void
-repl_cmds_list(struct loop *L)
+repl_cmds_list(struct loop *L, struct buf *words)
 {
 	size_t i;
+	for (i = 0; L->tools.mcp && i < L->tools.mcp->n; i++) {
+		const struct mcp_srv *s = &L->tools.mcp->srv[i];
+		const char *l;
+		for (l = s->prompts.p ? s->prompts.p : ""; *l; l += strcspn(l, "\n") + 1) {
+			size_t a = strcspn(l, "\t"), b = strcspn(l + a + 1, "\t\n");
+			if (words)
+				buf_printf(words, "/mcp__%s__%.*s\n", s->name, (int)a, l);
+			else
+				repl_print(L, "  /mcp__%s__%.*s %.*s  (MCP prompt) %.*s\n", s->name, (int)a, l, (int)b, l + a + 1,
+				           (int)strcspn(l + a + 2 + b, "\n"), l + a + 1 + b + (l[a + 1 + b] == '\t'));
+		}
+	}
+	if (words)
+		return;
 	for (i = 0; L->cmds && i < L->cmds->n; i++) {
 		const struct loop_cmd *c = &L->cmds->c[i];
 		char left[160];
@@ -15225,7 +15512,7 @@ repl_command(struct loop *L, const char *line)
 		return 1;
 	if (!strcmp(cmd, "/help")) {
 		repl_print(L, "%s", repl_help);
-		repl_cmds_list(L);
+		repl_cmds_list(L, NULL);
 	} else if (!strcmp(cmd, "/clear")) {
 		conv_free(&L->conv);
 		L->first_user_done = 0;
@@ -15313,7 +15600,7 @@ repl_command(struct loop *L, const char *line)
 			repl_print(L, "%s\n", e.msg);
 		} else {
 			repl_print(L, "unknown command %s\n%s", cmd, repl_help);
-			repl_cmds_list(L);
+			repl_cmds_list(L, NULL);
 		}
 	}
 	return 0;
@@ -15375,6 +15662,7 @@ repl_run(struct loop *L)
 		if (*c->ns)
 			buf_printf(&words, "/%s:%s\n", c->ns, c->name);
 	}
+	repl_cmds_list(L, &words);
 	if (L->term)
 		L->term->words = words.p;
 	repl_print(L, "agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n", AG_VERSION, L->cfg->model, L->tools.cwd);
@@ -15893,7 +16181,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 	struct buf *defs = NULL;
 	if (n <= 0)
 		return AG_E_INVAL;
-	defs = calloc((size_t)j.t[0].size + nextra + mcp_tool_count(mcp) + 1, sizeof *defs);
+	defs = calloc((size_t)j.t[0].size + nextra + mcp_tool_count(mcp) + 3, sizeof *defs);
 	if (!defs)
 		return AG_E_NOMEM;
 	for (i = 0, k = 1; i < j.t[0].size && k < j.n; i++, k = json_skip(&j, k)) {
@@ -15914,6 +16202,10 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 			continue;
 		buf_add(&defs[count++], extra[x].p, extra[x].len);
 	}
+	for (x = 0; x < 2 && mcp_has(mcp, MCP_CAP_RES); x++)
+		if (!cli_denied(p, x ? "ReadMcpResourceTool" : "ListMcpResourcesTool") &&
+		    (!only || cli_listed(only, x ? "ReadMcpResourceTool" : "ListMcpResourcesTool")))
+			buf_adds(&defs[count++], x ? mcp_res_defs + strlen(mcp_res_defs) + 1 : mcp_res_defs);
 	for (x = 0; mcp && x < mcp->n; x++)
 		for (m = 0; m < mcp->srv[x].ntools; m++) {
 			const struct mcp_tool *t = &mcp->srv[x].tools[m];

@@ -239,6 +239,12 @@ for line in sys.stdin:
             sys.stderr.flush()
             os._exit(7)
         elif name == "slow":
+            tok = (p.get("_meta") or {}).get("progressToken")
+            if tok is not None:     # progress as the spec has it: the token the request carried
+                L("progress token %r" % (tok,))
+                for k in (1, 2):
+                    out({"jsonrpc": "2.0", "method": "notifications/progress",
+                         "params": {"progressToken": tok, "progress": k, "total": 2, "message": "step %d" % k}})
             time.sleep(float(args.get("seconds", 1)))
             text("slept")
         elif name == "shout":
@@ -1280,6 +1286,64 @@ def t_repl_mcp_command_python_only(c):
     c.check(re.search(r"good[^\n]*connected", s), "'good' not shown as connected: %r" % s)
     c.check(re.search(r"hung[^\n]*failed", s), "'hung' not shown as failed: %r" % s)
     c.has(s, "env_dump", "/mcp tools of 'good'")
+
+
+@test
+def t_py_progress_shown_and_cancelled_on_timeout(c):
+    """tools/call carries a progressToken and the server's progress notifications are shown on stderr; a call
+    given up at MCP_TOOL_TIMEOUT is cancelled with notifications/cancelled (the server reads it once it is
+    done sleeping, while the agent goes on)."""
+    c.mcp_json({"sleepy": c.py("good", "sleepy.methods")})
+    srv = c.server([call("toolu_p1", "mcp__sleepy__slow", {"seconds": 0.1}),
+                    call("toolu_p2", "mcp__sleepy__slow", {"seconds": 1.5}),
+                    call("toolu_p3", "Bash", {"command": "sleep 2.5"}), say("moved on")])
+    r = c.run(srv, ["--allowedTools", "mcp__sleepy,Bash"], extra={"MCP_TOOL_TIMEOUT": "800"})
+    c.ok(r)
+    c.not_err(c.result(srv, 1, "toolu_p1"), "a quick call")
+    c.has(r.err, "[sleepy] progress 1 of 2: step 1", "stderr")
+    c.has(r.err, "[sleepy] progress 2 of 2: step 2", "stderr")
+    c.is_err(c.result(srv, 2, "toolu_p2"), "a call past MCP_TOOL_TIMEOUT")
+    c.check("notifications/cancelled" in c.methods("sleepy.methods"),
+            "the server got no notifications/cancelled: %r" % c.methods("sleepy.methods"))
+
+
+@test(node=True)
+def t_everything_resources_listed_and_read(c):
+    """A server with resources brings ListMcpResourcesTool and ReadMcpResourceTool (never asked: read-only);
+    the list names each uri; a text resource reads as its text."""
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([call("toolu_r1", "ListMcpResourcesTool", {}),
+                    call("toolu_r2", "ReadMcpResourceTool", {"server": "everything",
+                                                             "uri": "demo://resource/dynamic/text/7"}),
+                    call("toolu_r3", "ReadMcpResourceTool", {"server": "nosuch", "uri": "x://y"}),
+                    say("read")])
+    r = c.run(srv, [])
+    c.ok(r)
+    tools = c.tools(srv, 0)
+    c.check("ListMcpResourcesTool" in tools and "ReadMcpResourceTool" in tools,
+            "the resource tools are not offered: %r" % sorted(tools))
+    b = c.result(srv, 1, "toolu_r1")
+    c.not_err(b, "ListMcpResourcesTool")
+    c.has(rtext(b), "everything: demo://resource/static/document/architecture.md", "the list")
+    b = c.result(srv, 2, "toolu_r2")
+    c.not_err(b, "ReadMcpResourceTool")
+    c.has(rtext(b), "7", "the dynamic resource's text")
+    c.is_err(c.result(srv, 3, "toolu_r3"), "a resource of a server that is not there")
+
+
+@test(node=True)
+def t_everything_prompt_as_slash_command(c):
+    """/mcp__SERVER__PROMPT args in -p: prompts/get with the words as the prompt's arguments in order; its
+    messages are the user's prompt."""
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [], prompt="/mcp__everything__args-prompt Lisbon Estremadura")
+    c.ok(r)
+    t = json.dumps(c.body(srv, 0)["messages"][-1])
+    c.has(t, "Lisbon", "the prompt's text")
+    c.has(t, "Estremadura", "the prompt's text (second argument)")
+    c.has(t, "<command-name>/mcp__everything__args-prompt</command-name>", "the prompt's text")
+    c.no_leftovers()
 
 
 if __name__ == "__main__":
