@@ -16614,48 +16614,49 @@ main(int argc, char **argv)
 }
 #define main cli_main
 #endif
-#ifdef AGENT_TEST
-#define main agent_main
-#endif
-int
-main(int argc, char **argv)
-{
-	static struct api api;                    /* big fixed buffers: not on the stack */
-	static struct loop L;
-	static struct ui ui;
-	static struct mcp mcp;                   /* the MCP servers, reached through L.tools.mcp */
-	static struct loop_agents agents;        /* the subagent types, reached through L.agents */
-	struct api_cfg cfg;
-	struct tls_trust trust;
+/* What main keeps for one run: the command line's choices and the state every mode works on. Static: the
+ * API's buffers are big. */
+struct cli_run {                       /* small and often used first: short offsets on RISC boards */
+	int print, rc, in_stream, skip_perm, interactive, cont, max_retries_set, sandbox, status_only;
+	int model_set, nmcp_cfg, mcp_list, max_tokens_set, nadd_dir;
+	long long thinking;
+	const char *sysprompt, *append, *subtype, *resume, *provider, *mcp_cfg[8], *add_dir[AG_BOUND_DIRS];
 	struct ag_err e;
-	struct buf prompt = {0}, system = {0}, tools = {0}, memory = {0};
-	struct sigaction sa;
-	const char *base, *v, *sysprompt = cli_system_prompt, *append = NULL, *subtype = "success";
+	struct buf prompt, system, tools, memory, key_helper, helper_key;
+	struct buf aws_cmds[2];            /* settings.json awsAuthRefresh, awsCredentialExport */
+	struct api_cfg cfg;
+	struct ui ui;
+	struct loop L;
 	char user_id[80];
-	int i, print = 0, rc = 0, in_stream = 0, skip_perm = 0, interactive = 0, cont = 0, max_retries_set = 0;
-	int sandbox = 0, status_only = 0;
-	struct buf key_helper = {0}, helper_key = {0};
-	const char *resume = NULL, *provider = NULL, *mcp_cfg[8], *add_dir[AG_BOUND_DIRS];
-	int model_set = 0, nmcp_cfg = 0, mcp_list = 0, max_tokens_set = 0, nadd_dir = 0;
-	static struct bound bound;               /* the trust boundary, reached through L.tools and L.perm */
-	static struct api_aws aws;               /* Bedrock's region and credentials, reached through cfg.bedrock */
-	static struct api_gcp gcp;               /* Vertex's, through cfg.vertex */
-	static struct hooks hooks;               /* the settings' hooks, through L.hooks */
-	static struct tool_bgs bgs;              /* background Bash commands, through L.tools.bg */
-	static struct loop_cmds cmds;            /* custom slash commands, through L.cmds */
-	struct buf aws_cmds[2] = {{0}, {0}};      /* settings.json awsAuthRefresh, awsCredentialExport */
-	static struct sess sess;                 /* zeroed in .bss; fd set below */
-	static struct term term;
-	long long thinking = 0;
+	struct sess sess;
+	struct term term;
+	struct hooks hooks;                /* the settings' hooks, through L.hooks */
+	struct tool_bgs bgs;               /* background Bash commands, through L.tools.bg */
+	struct loop_cmds cmds;             /* custom slash commands, through L.cmds */
+	struct bound bound;                /* the trust boundary, reached through L.tools and L.perm */
+	struct api_aws aws;                /* Bedrock's region and credentials, reached through cfg.bedrock */
+	struct api_gcp gcp;                /* Vertex's, through cfg.vertex */
+	struct tls_trust trust;
+	struct loop_agents agents;         /* the subagent types, reached through L.agents */
+	struct mcp mcp;                    /* the MCP servers, reached through L.tools.mcp */
+	struct api api;
+};
+
+/* Signals, and what the environment sets before any flag is read. */
+static void
+cli_init(struct cli_run *R)
+{
+	const char *v;
+	struct sigaction sa;
 	cli_hide_secrets();
-	memset(&cfg, 0, sizeof cfg);
-	memset(&trust, 0, sizeof trust);
-	memset(&e, 0, sizeof e);
-	L.cfg = &cfg;                                /* an early error's result object goes out through these */
-	L.ui = &ui;
-	L.t_start = clk_ms();
-	api.http.net.fd = -1;
-	sess.fd = -1;
+	memset(&R->cfg, 0, sizeof R->cfg);
+	memset(&R->trust, 0, sizeof R->trust);
+	memset(&R->e, 0, sizeof R->e);
+	R->L.cfg = &R->cfg;                                /* an early error's result object goes out through these */
+	R->L.ui = &R->ui;
+	R->L.t_start = clk_ms();
+	R->api.http.net.fd = -1;
+	R->sess.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = cli_on_signal;
@@ -16664,419 +16665,470 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	v = getenv("ANTHROPIC_MODEL");
-	base_snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
-	L.max_retries = 10;                          /* as Claude Code */
+	base_snprintf(R->cfg.model, sizeof R->cfg.model, "%s", v && *v ? v : CLI_DEFAULT_MODEL);
+	R->L.max_retries = 10;                          /* as Claude Code */
 	v = getenv("ANTHROPIC_MAX_RETRIES");
 	if (v && *v) {
 		unsigned long long mr;
 		if (str_to_u64(v, strlen(v), 100, &mr))
-			err_set(&e, AG_E_USAGE, "ANTHROPIC_MAX_RETRIES must be a whole number from 0 to 100, not '%.40s'", v);
+			err_set(&R->e, AG_E_USAGE, "ANTHROPIC_MAX_RETRIES must be a whole number from 0 to 100, not '%.40s'", v);
 		else
-			L.max_retries = (int)mr;
+			R->L.max_retries = (int)mr;
 	}
-	cfg.max_tokens = CLI_DEFAULT_MAX_TOKENS;
+	R->cfg.max_tokens = CLI_DEFAULT_MAX_TOKENS;
 	v = getenv("MAX_THINKING_TOKENS");
 	if (v && *v) {
 		unsigned long long t;
 		if (str_to_u64(v, strlen(v), 10000000, &t))
-			err_set(&e, AG_E_USAGE, "MAX_THINKING_TOKENS must be a whole number, not '%.40s'", v);
-		thinking = (long long)t;
+			err_set(&R->e, AG_E_USAGE, "MAX_THINKING_TOKENS must be a whole number, not '%.40s'", v);
+		R->thinking = (long long)t;
 	}
-	for (i = 1; i < argc && !e.code; i++) {
+}
+
+/* The flags and the prompt (arguments, then piped stdin). 0: go on; 1: done (--help, --version, --self-test:
+ * R->rc is the exit code); -1: a usage error in R->e. */
+static int
+cli_parse(struct cli_run *R, int argc, char **argv)
+{
+	int i;
+	const char *v;
+	for (i = 1; i < argc && !R->e.code; i++) {
 		const char *a = argv[i];
 		unsigned long long num;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			cli_usage(1);
-			return 0;
+			return 1;
 		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
 			base_dprintf(1, "agent %s (BearSSL, TLS 1.2)\n", AG_VERSION);
-			return 0;
+			return 1;
 		} else if (strcmp(a, "--self-test") == 0) {
-			return selftest_run();
+			R->rc = selftest_run();
+			return 1;
 		} else if (strcmp(a, "-p") == 0 || strcmp(a, "--print") == 0) {
-			print = 1;
+			R->print = 1;
 			if (i + 1 < argc && argv[i + 1][0] != '-') {
-				if (prompt.len)
-					buf_adds(&prompt, " ");
-				buf_adds(&prompt, argv[++i]);
+				if (R->prompt.len)
+					buf_adds(&R->prompt, " ");
+				buf_adds(&R->prompt, argv[++i]);
 			}
 		} else if (cli_is(a, "--model")) {
-			if ((v = cli_value(argc, argv, &i, "--model", &e)) != NULL) {
-				if (!*v || strlen(v) >= sizeof cfg.model)
-					err_set(&e, AG_E_USAGE, "--model needs a model name");
+			if ((v = cli_value(argc, argv, &i, "--model", &R->e)) != NULL) {
+				if (!*v || strlen(v) >= sizeof R->cfg.model)
+					err_set(&R->e, AG_E_USAGE, "--model needs a model name");
 				else
-					base_snprintf(cfg.model, sizeof cfg.model, "%s", v);
-				model_set = 1;
+					base_snprintf(R->cfg.model, sizeof R->cfg.model, "%s", v);
+				R->model_set = 1;
 			}
 		} else if (cli_is(a, "--max-tokens") || cli_is(a, "--max-turns") || cli_is(a, "--thinking")) {
 			const char *name = cli_is(a, "--max-tokens") ? "--max-tokens" : cli_is(a, "--thinking") ? "--thinking" :
 			                   "--max-turns";
-			if ((v = cli_value(argc, argv, &i, name, &e)) != NULL) {
+			if ((v = cli_value(argc, argv, &i, name, &R->e)) != NULL) {
 				if (str_to_u64(v, strlen(v), 10000000, &num) || num == 0)
-					err_set(&e, AG_E_USAGE, "%s needs a positive whole number, not '%.40s'", name, v);
+					err_set(&R->e, AG_E_USAGE, "%s needs a positive whole number, not '%.40s'", name, v);
 				else if (name[2] == 't')
-					thinking = (long long)num;
+					R->thinking = (long long)num;
 				else if (strcmp(name, "--max-tokens") == 0)
-					cfg.max_tokens = (long long)num, max_tokens_set = 1;
+					R->cfg.max_tokens = (long long)num, R->max_tokens_set = 1;
 				else
-					L.max_turns = (long long)num;
+					R->L.max_turns = (long long)num;
 			}
 		} else if (cli_is(a, "--output-format") || cli_is(a, "--input-format")) {
 			int out = a[2] == 'o';
-			if ((v = cli_value(argc, argv, &i, out ? "--output-format" : "--input-format", &e)) != NULL) {
+			if ((v = cli_value(argc, argv, &i, out ? "--output-format" : "--input-format", &R->e)) != NULL) {
 				if (strcmp(v, "stream-json") == 0)
-					*(out ? &L.out_format : &in_stream) = out ? OUT_STREAM_JSON : 1;
+					*(out ? &R->L.out_format : &R->in_stream) = out ? OUT_STREAM_JSON : 1;
 				else if (out && strcmp(v, "json") == 0)
-					L.out_format = OUT_JSON;
+					R->L.out_format = OUT_JSON;
 				else if (strcmp(v, "text") != 0)
-					err_set(&e, AG_E_USAGE, "%s must be %s, not '%.40s'", out ? "--output-format" : "--input-format",
+					err_set(&R->e, AG_E_USAGE, "%s must be %s, not '%.40s'", out ? "--output-format" : "--input-format",
 					        out ? "text, json or stream-json" : "text or stream-json", v);
 			}
 		} else if (cli_is(a, "--allowedTools") || cli_is(a, "--allowed-tools")) {
-			if ((v = cli_value(argc, argv, &i, "--allowedTools", &e)) != NULL)
-				perm_add(&L.perm, RULE_ALLOW, v, "--allowedTools", &e);
+			if ((v = cli_value(argc, argv, &i, "--allowedTools", &R->e)) != NULL)
+				perm_add(&R->L.perm, RULE_ALLOW, v, "--allowedTools", &R->e);
 		} else if (cli_is(a, "--disallowedTools") || cli_is(a, "--disallowed-tools")) {
-			if ((v = cli_value(argc, argv, &i, "--disallowedTools", &e)) != NULL)
-				perm_add(&L.perm, RULE_DENY, v, "--disallowedTools", &e);
+			if ((v = cli_value(argc, argv, &i, "--disallowedTools", &R->e)) != NULL)
+				perm_add(&R->L.perm, RULE_DENY, v, "--disallowedTools", &R->e);
 		} else if (cli_is(a, "--permission-mode")) {
-			if ((v = cli_value(argc, argv, &i, "--permission-mode", &e)) != NULL) {
-				if (strcmp(v, "default") == 0) L.perm.mode = PERM_DEFAULT;
-				else if (strcmp(v, "acceptEdits") == 0) L.perm.mode = PERM_ACCEPT_EDITS;
-				else if (strcmp(v, "plan") == 0) L.perm.mode = PERM_PLAN;
-				else if (strcmp(v, "bypassPermissions") == 0) L.perm.mode = PERM_BYPASS;
+			if ((v = cli_value(argc, argv, &i, "--permission-mode", &R->e)) != NULL) {
+				if (strcmp(v, "default") == 0) R->L.perm.mode = PERM_DEFAULT;
+				else if (strcmp(v, "acceptEdits") == 0) R->L.perm.mode = PERM_ACCEPT_EDITS;
+				else if (strcmp(v, "plan") == 0) R->L.perm.mode = PERM_PLAN;
+				else if (strcmp(v, "bypassPermissions") == 0) R->L.perm.mode = PERM_BYPASS;
 				else
-					err_set(&e, AG_E_USAGE, "--permission-mode must be default, acceptEdits, plan or "
+					err_set(&R->e, AG_E_USAGE, "--permission-mode must be default, acceptEdits, plan or "
 					        "bypassPermissions, not '%.40s'", v);
 			}
 		} else if (strcmp(a, "--dangerously-skip-permissions") == 0) {
-			skip_perm = 1;
+			R->skip_perm = 1;
 		} else if (cli_is(a, "--system-prompt")) {
-			sysprompt = cli_value(argc, argv, &i, "--system-prompt", &e);
+			R->sysprompt = cli_value(argc, argv, &i, "--system-prompt", &R->e);
 		} else if (cli_is(a, "--append-system-prompt")) {
-			append = cli_value(argc, argv, &i, "--append-system-prompt", &e);
+			R->append = cli_value(argc, argv, &i, "--append-system-prompt", &R->e);
 		} else if (cli_is(a, "--max-retries")) {
-			if ((v = cli_value(argc, argv, &i, "--max-retries", &e)) != NULL) {
+			if ((v = cli_value(argc, argv, &i, "--max-retries", &R->e)) != NULL) {
 				if (str_to_u64(v, strlen(v), 100, &num))
-					err_set(&e, AG_E_USAGE, "--max-retries needs a whole number from 0 to 100, not '%.40s'", v);
+					err_set(&R->e, AG_E_USAGE, "--max-retries needs a whole number from 0 to 100, not '%.40s'", v);
 				else
-					L.max_retries = (int)num;
-				max_retries_set = 1;
+					R->L.max_retries = (int)num;
+				R->max_retries_set = 1;
 			}
 		} else if (cli_is(a, "--add-dir")) {
-			if ((v = cli_value(argc, argv, &i, "--add-dir", &e)) != NULL) {
-				if (nadd_dir == AG_BOUND_DIRS - 1)
-					err_set(&e, AG_E_USAGE, "--add-dir: at most %d directories", AG_BOUND_DIRS - 1);
+			if ((v = cli_value(argc, argv, &i, "--add-dir", &R->e)) != NULL) {
+				if (R->nadd_dir == AG_BOUND_DIRS - 1)
+					err_set(&R->e, AG_E_USAGE, "--add-dir: at most %d directories", AG_BOUND_DIRS - 1);
 				else
-					add_dir[nadd_dir++] = v;
+					R->add_dir[R->nadd_dir++] = v;
 			}
 		} else if (cli_is(a, "--mcp-config")) {
-			if ((v = cli_value(argc, argv, &i, "--mcp-config", &e)) != NULL && nmcp_cfg < 8)
-				mcp_cfg[nmcp_cfg++] = v;
+			if ((v = cli_value(argc, argv, &i, "--mcp-config", &R->e)) != NULL && R->nmcp_cfg < 8)
+				R->mcp_cfg[R->nmcp_cfg++] = v;
 		} else if (strcmp(a, "--mcp-list") == 0) {
-			mcp_list = 1;
-			print = 1;
+			R->mcp_list = 1;
+			R->print = 1;
 		} else if (cli_is(a, "--provider")) {
-			if ((v = cli_value(argc, argv, &i, "--provider", &e)) != NULL)
-				provider = v;
+			if ((v = cli_value(argc, argv, &i, "--provider", &R->e)) != NULL)
+				R->provider = v;
 		} else if (strcmp(a, "--sandbox") == 0) {
-			sandbox = 1;
+			R->sandbox = 1;
 		} else if (strcmp(a, "--status") == 0) {
-			status_only = 1;
-			print = 1;
+			R->status_only = 1;
+			R->print = 1;
 		} else if (strcmp(a, "--verbose") == 0) {
-			L.verbose = 1;
+			R->L.verbose = 1;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--continue") == 0) {
-			cont = 1;
+			R->cont = 1;
 		} else if (strcmp(a, "-r") == 0 || strcmp(a, "--resume") == 0) {
 			size_t id = i + 1 < argc ? strspn(argv[i + 1], "0123456789abcdef-") : 0;
-			resume = "";
+			R->resume = "";
 			if (id && argv[i + 1][0] != '-' && id < 64 && (!argv[i + 1][id] || !strcmp(argv[i + 1] + id, ".jsonl"))) {
 				argv[i + 1][id] = 0;             /* the id as the picker and the file name show it */
-				resume = argv[++i];
+				R->resume = argv[++i];
 			}
 		} else if (a[0] == '-' && a[1]) {
-			err_set(&e, AG_E_USAGE, "unknown option '%.60s'; see agent --help", a);
+			err_set(&R->e, AG_E_USAGE, "unknown option '%.60s'; see agent --help", a);
 		} else {
-			if (prompt.len)
-				buf_adds(&prompt, " ");
-			buf_adds(&prompt, a);
+			if (R->prompt.len)
+				buf_adds(&R->prompt, " ");
+			buf_adds(&R->prompt, a);
 		}
 	}
-	if (!e.code && thinking && (thinking < 1024 || thinking >= cfg.max_tokens))
-		err_set(&e, AG_E_USAGE, "the thinking budget must be at least 1024 tokens and below --max-tokens (%lld)",
-		        cfg.max_tokens);
-	(void)max_retries_set;
-	if (e.code)
-		goto usage_error;
-	if (skip_perm)
-		L.perm.mode = PERM_BYPASS;
-	if (!in_stream && !isatty(0)) {            /* piped input is part of the prompt */
+	if (!R->e.code && R->thinking && (R->thinking < 1024 || R->thinking >= R->cfg.max_tokens))
+		err_set(&R->e, AG_E_USAGE, "the thinking budget must be at least 1024 tokens and below --max-tokens (%lld)",
+		        R->cfg.max_tokens);
+	(void)R->max_retries_set;
+	if (R->e.code)
+		return -1;
+	if (R->skip_perm)
+		R->L.perm.mode = PERM_BYPASS;
+	if (!R->in_stream && !isatty(0)) {            /* piped input is part of the prompt */
 		struct buf in = {0};
 		if (file_read_all("/dev/stdin", &in, 16u << 20) == AG_E_TOOBIG) {
-			err_set(&e, AG_E_USAGE, "the input on stdin is over 16 MB; pass a smaller prompt");
-			goto usage_error;
+			err_set(&R->e, AG_E_USAGE, "the input on stdin is over 16 MB; pass a smaller prompt");
+			return -1;
 		}
 		if (in.len) {
-			if (prompt.len)
-				buf_adds(&prompt, "\n\n");
-			buf_add(&prompt, in.p, in.len);
+			if (R->prompt.len)
+				buf_adds(&R->prompt, "\n\n");
+			buf_add(&R->prompt, in.p, in.len);
 		}
 		buf_free(&in);
-		print = 1;
+		R->print = 1;
 	}
-	if (in_stream)
-		print = 1;
-	interactive = !print && isatty(0) && isatty(1);
-	if (!print && !interactive) {
-		err_set(&e, AG_E_USAGE, "not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
+	if (R->in_stream)
+		R->print = 1;
+	R->interactive = !R->print && isatty(0) && isatty(1);
+	if (!R->print && !R->interactive) {
+		err_set(&R->e, AG_E_USAGE, "not a terminal: use agent -p \"your question\" (print mode), or run agent in a "
 		        "terminal for an interactive session");
-		goto usage_error;
+		return -1;
 	}
-	if ((status_only || mcp_list) && !prompt.len)
-		buf_adds(&prompt, "hi");
-	if (strspn(prompt.p ? prompt.p : "", " \t\r\n") == prompt.len)
-		prompt.len = 0;                          /* only blanks: no prompt, as an empty stdin */
-	if (!prompt.len && !in_stream && !interactive) {
-		err_set(&e, AG_E_USAGE, "no prompt: give one after -p, or pipe it on stdin");
-		goto usage_error;
+	if ((R->status_only || R->mcp_list) && !R->prompt.len)
+		buf_adds(&R->prompt, "hi");
+	if (strspn(R->prompt.p ? R->prompt.p : "", " \t\r\n") == R->prompt.len)
+		R->prompt.len = 0;                          /* only blanks: no prompt, as an empty stdin */
+	if (!R->prompt.len && !R->in_stream && !R->interactive) {
+		err_set(&R->e, AG_E_USAGE, "no prompt: give one after -p, or pipe it on stdin");
+		return -1;
 	}
-	if (!provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
-		provider = v;
-	if (!provider && (v = getenv("CLAUDE_CODE_USE_BEDROCK")) != NULL && *v && strcmp(v, "0"))
-		provider = "bedrock";
-	if (!provider && (v = getenv("CLAUDE_CODE_USE_VERTEX")) != NULL && *v && strcmp(v, "0"))
-		provider = "vertex";
-	if (provider && strcmp(provider, "bedrock") == 0) {
-		if (cli_bedrock(&cfg, &aws, model_set, &e))
-			goto usage_error;
-	} else if (provider && strcmp(provider, "vertex") == 0) {
-		if (cli_vertex(&cfg, &gcp, model_set, &e))
-			goto usage_error;
-		gcp.trust = &trust;
-	} else if (provider && strcmp(provider, "openai") == 0) {
-		cfg.openai = 1;
-		if (!max_tokens_set)
-			cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
-	} else if (provider && strcmp(provider, "anthropic") != 0) {
-		err_set(&e, AG_E_USAGE, "the provider must be anthropic, bedrock, vertex or openai, not '%.40s'", provider);
-		goto usage_error;
+	return 0;
+}
+
+/* The provider (Anthropic, Bedrock, Vertex, an OpenAI-compatible server), its URL and key, the timeout,
+ * the working directory. 0, or -1 with R->e set. */
+static int
+cli_provider(struct cli_run *R)
+{
+	const char *v;
+	const char *base;
+	if (!R->provider && (v = getenv("AGENT_PROVIDER")) != NULL && *v)
+		R->provider = v;
+	if (!R->provider && (v = getenv("CLAUDE_CODE_USE_BEDROCK")) != NULL && *v && strcmp(v, "0"))
+		R->provider = "bedrock";
+	if (!R->provider && (v = getenv("CLAUDE_CODE_USE_VERTEX")) != NULL && *v && strcmp(v, "0"))
+		R->provider = "vertex";
+	if (R->provider && strcmp(R->provider, "bedrock") == 0) {
+		if (cli_bedrock(&R->cfg, &R->aws, R->model_set, &R->e))
+			return -1;
+	} else if (R->provider && strcmp(R->provider, "vertex") == 0) {
+		if (cli_vertex(&R->cfg, &R->gcp, R->model_set, &R->e))
+			return -1;
+		R->gcp.trust = &R->trust;
+	} else if (R->provider && strcmp(R->provider, "openai") == 0) {
+		R->cfg.openai = 1;
+		if (!R->max_tokens_set)
+			R->cfg.max_tokens = CLI_DEFAULT_OPENAI_MAX_TOKENS;   /* within what gpt-4o-mini and local models allow */
+	} else if (R->provider && strcmp(R->provider, "anthropic") != 0) {
+		err_set(&R->e, AG_E_USAGE, "the provider must be anthropic, bedrock, vertex or openai, not '%.40s'", R->provider);
+		return -1;
 	}
-	cfg.verbose = L.verbose;
-	if (cfg.bedrock || cfg.vertex) {
+	R->cfg.verbose = R->L.verbose;
+	if (R->cfg.bedrock || R->cfg.vertex) {
 		/* region, endpoint and model set by cli_bedrock / cli_vertex; the credentials once the settings are read */
-	} else if (cfg.openai) {
+	} else if (R->cfg.openai) {
 		/* a local server (llama.cpp, Ollama, vLLM) needs no key; OpenAI's is sent as a bearer token */
-		cfg.bearer = getenv("OPENAI_API_KEY");
-		if (cfg.bearer && !*cfg.bearer)
-			cfg.bearer = NULL;
-		if (!model_set) {
+		R->cfg.bearer = getenv("OPENAI_API_KEY");
+		if (R->cfg.bearer && !*R->cfg.bearer)
+			R->cfg.bearer = NULL;
+		if (!R->model_set) {
 			v = getenv("OPENAI_MODEL");
-			base_snprintf(cfg.model, sizeof cfg.model, "%s", v && *v ? v : CLI_DEFAULT_OPENAI_MODEL);
+			base_snprintf(R->cfg.model, sizeof R->cfg.model, "%s", v && *v ? v : CLI_DEFAULT_OPENAI_MODEL);
 		}
 		base = getenv("OPENAI_BASE_URL");
-		if (url_parse(base && *base ? base : "https://api.openai.com/v1", &cfg.url, &e)) {
-			cli_err_prefix(&e, "OPENAI_BASE_URL");
-			goto usage_error;
+		if (url_parse(base && *base ? base : "https://api.openai.com/v1", &R->cfg.url, &R->e)) {
+			cli_err_prefix(&R->e, "OPENAI_BASE_URL");
+			return -1;
 		}
 	} else {
-		cfg.api_key = getenv("ANTHROPIC_API_KEY");
-		if (cfg.api_key && !*cfg.api_key)
-			cfg.api_key = NULL;
-		cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
-		if (cfg.bearer && !*cfg.bearer)
-			cfg.bearer = NULL;
+		R->cfg.api_key = getenv("ANTHROPIC_API_KEY");
+		if (R->cfg.api_key && !*R->cfg.api_key)
+			R->cfg.api_key = NULL;
+		R->cfg.bearer = getenv("ANTHROPIC_AUTH_TOKEN");
+		if (R->cfg.bearer && !*R->cfg.bearer)
+			R->cfg.bearer = NULL;
 		base = getenv("ANTHROPIC_BASE_URL");
-		if (url_parse(base && *base ? base : "https://api.anthropic.com", &cfg.url, &e)) {
-			cli_err_prefix(&e, "ANTHROPIC_BASE_URL");
-			goto usage_error;
+		if (url_parse(base && *base ? base : "https://api.anthropic.com", &R->cfg.url, &R->e)) {
+			cli_err_prefix(&R->e, "ANTHROPIC_BASE_URL");
+			return -1;
 		}
 	}
-	cfg.timeout_ms = 600000;
+	R->cfg.timeout_ms = 600000;
 	v = getenv("API_TIMEOUT_MS");
 	if (v && *v) {
 		unsigned long long n;
 		if (str_to_u64(v, strlen(v), 24ULL * 3600 * 1000, &n) || n == 0) {
-			err_set(&e, AG_E_USAGE, "API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'", v);
-			goto usage_error;
+			err_set(&R->e, AG_E_USAGE, "API_TIMEOUT_MS must be a positive number of milliseconds, not '%.40s'", v);
+			return -1;
 		}
-		cfg.timeout_ms = (int)n;
+		R->cfg.timeout_ms = (int)n;
 	}
-	if (!getcwd(L.tools.cwd, sizeof L.tools.cwd)) {
-		err_set(&e, AG_E_IO, "cannot read the working directory: %s", base_strerror(errno));
-		goto usage_error;
+	if (!getcwd(R->L.tools.cwd, sizeof R->L.tools.cwd)) {
+		err_set(&R->e, AG_E_IO, "cannot read the working directory: %s", base_strerror(errno));
+		return -1;
 	}
+	return 0;
+}
 
+/* The trust boundary, the settings and project files (rules, hooks, MCP servers), custom commands. */
+static int
+cli_setup(struct cli_run *R)
+{
+	int i;
 	/* the trust boundary: the starting directory and the added ones */
-	if (bound_add(&bound, "/", L.tools.cwd, &e) < 0)
-		goto usage_error;
-	for (i = 0; i < nadd_dir; i++)
-		if (bound_add(&bound, L.tools.cwd, add_dir[i], &e) < 0)
-			goto usage_error;
-	L.tools.bound = L.perm.bound = &bound;
-	L.tools.perm = &L.perm;
-	L.tools.bg = &bgs;
-	L.hooks = &hooks;
-	if (cli_project(&L, &mcp, &trust, mcp_cfg, nmcp_cfg, &bound, &key_helper, aws_cmds, &sandbox, interactive, mcp_list, &e))
-		goto usage_error;
-	if (skip_perm)
-		L.perm.mode = PERM_BYPASS;
-	L.trusted = cli_trusted(L.tools.cwd);
-	L.cmd_rules = (size_t)-1;
-	loop_cmds_load(&cmds, L.tools.cwd);
-	L.cmds = &cmds;
-	if (mcp_list) {
-		struct buf b = {0};
-		mcp_report(&mcp, &b);
-		base_dprintf(1, "%s", b.p);
-		buf_free(&b);
-		rc = 0;
-		goto done;
+	if (bound_add(&R->bound, "/", R->L.tools.cwd, &R->e) < 0)
+		return -1;
+	for (i = 0; i < R->nadd_dir; i++)
+		if (bound_add(&R->bound, R->L.tools.cwd, R->add_dir[i], &R->e) < 0)
+			return -1;
+	R->L.tools.bound = R->L.perm.bound = &R->bound;
+	R->L.tools.perm = &R->L.perm;
+	R->L.tools.bg = &R->bgs;
+	R->L.hooks = &R->hooks;
+	if (cli_project(&R->L, &R->mcp, &R->trust, R->mcp_cfg, R->nmcp_cfg, &R->bound, &R->key_helper, R->aws_cmds, &R->sandbox, R->interactive, R->mcp_list, &R->e))
+		return -1;
+	if (R->skip_perm)
+		R->L.perm.mode = PERM_BYPASS;
+	R->L.trusted = cli_trusted(R->L.tools.cwd);
+	R->L.cmd_rules = (size_t)-1;
+	loop_cmds_load(&R->cmds, R->L.tools.cwd);
+	R->L.cmds = &R->cmds;
+	return 0;
+}
+
+/* --mcp-list: the MCP servers, their state and tools; no API key needed. */
+static void
+cli_mcp_list(struct cli_run *R)
+{
+	struct buf b = {0};
+	mcp_report(&R->mcp, &b);
+	base_dprintf(1, "%s", b.p);
+	buf_free(&b);
+}
+
+/* Credentials (Bedrock, Vertex, apiKeyHelper), the sandbox, the context window. 0, or -1 (R->e). */
+static int
+cli_creds(struct cli_run *R)
+{
+	const char *v;
+	R->L.perm.interactive = R->interactive;
+	if (R->cfg.bedrock) {
+		R->aws.refresh_cmd = R->aws_cmds[0].len ? R->aws_cmds[0].p : NULL;
+		if (cli_bedrock_creds(&R->aws, R->aws_cmds[1].len ? R->aws_cmds[1].p : NULL, &R->e))
+			return -1;
+	} else if (R->cfg.vertex) {
+		if (cli_vertex_creds(&R->gcp, &R->e))
+			return -1;
+	} else if (!R->cfg.openai && !R->cfg.api_key && !R->cfg.bearer && R->key_helper.len) {
+		if (cli_key_helper(R->key_helper.p, &R->helper_key, &R->e))
+			return -1;
+		R->cfg.api_key = R->helper_key.p;
 	}
-	L.perm.interactive = interactive;
-	if (cfg.bedrock) {
-		aws.refresh_cmd = aws_cmds[0].len ? aws_cmds[0].p : NULL;
-		if (cli_bedrock_creds(&aws, aws_cmds[1].len ? aws_cmds[1].p : NULL, &e))
-			goto usage_error;
-	} else if (cfg.vertex) {
-		if (cli_vertex_creds(&gcp, &e))
-			goto usage_error;
-	} else if (!cfg.openai && !cfg.api_key && !cfg.bearer && key_helper.len) {
-		if (cli_key_helper(key_helper.p, &helper_key, &e))
-			goto usage_error;
-		cfg.api_key = helper_key.p;
-	}
-	if (!cfg.openai && !cfg.bedrock && !cfg.vertex && !cfg.api_key && !cfg.bearer) {
-		err_set(&e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
+	if (!R->cfg.openai && !R->cfg.bedrock && !R->cfg.vertex && !R->cfg.api_key && !R->cfg.bearer) {
+		err_set(&R->e, AG_E_USAGE, "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway, or "
 		        "apiKeyHelper in ~/.claude/settings.json)");
-		goto usage_error;
+		return -1;
 	}
-	if (sandbox) {
+	if (R->sandbox) {
 		int abi = tool_landlock_abi();
 		if (abi < 1) {
-			err_set(&e, AG_E_USAGE, "--sandbox: this kernel has no Landlock (Linux 5.13 or later, with landlock "
+			err_set(&R->e, AG_E_USAGE, "--sandbox: this kernel has no Landlock (Linux 5.13 or later, with landlock "
 			        "among the LSMs), so there is no sandbox to run commands in; refusing rather than pretend");
-			goto usage_error;
+			return -1;
 		}
-		L.tools.sandbox = 1;
-		if (L.verbose)
+		R->L.tools.sandbox = 1;
+		if (R->L.verbose)
 			base_dprintf(2, "agent: Bash runs under Landlock ABI %d: writes only below %s, /tmp and /dev/null%s\n",
-			        abi, L.tools.cwd, abi >= 4 ? "; no TCP" : "");
+			        abi, R->L.tools.cwd, abi >= 4 ? "; no TCP" : "");
 	}
 	v = getenv("AGENT_CONTEXT_WINDOW");
-	L.ctx_window = 200000;                       /* every current Claude model; AGENT_CONTEXT_WINDOW overrides */
+	R->L.ctx_window = 200000;                       /* every current Claude model; AGENT_CONTEXT_WINDOW overrides */
 	if (v && *v) {
 		unsigned long long w;
 		if (str_to_u64(v, strlen(v), 100000000, &w) || w < 1000) {
-			err_set(&e, AG_E_USAGE, "AGENT_CONTEXT_WINDOW must be a number of tokens (at least 1000), not '%.40s'", v);
-			goto usage_error;
+			err_set(&R->e, AG_E_USAGE, "AGENT_CONTEXT_WINDOW must be a number of tokens (at least 1000), not '%.40s'", v);
+			return -1;
 		}
-		L.ctx_window = (long long)w;
+		R->L.ctx_window = (long long)w;
 	}
+	return 0;
+}
 
+/* -c and -r: the session to go on with. 0, or -1 (R->e). */
+static int
+cli_session(struct cli_run *R)
+{
 	/* the session: resumed (-c, -r) or new */
-	L.sess = &sess;
-	if (cont || resume) {
+	R->L.sess = &R->sess;
+	if (R->cont || R->resume) {
 		struct sess_entry *list = NULL;
-		int n = sess_list(L.tools.cwd, &list), k, found = -1;
+		int n = sess_list(R->L.tools.cwd, &list), k, found = -1;
 		char model[128] = "";
 		int matches = 0;
 		for (k = 0; k < n; k++) {                /* -c: the newest; -r ID: the one session ID starts */
 			const char *fname = strrchr(list[k].path, '/');
-			if ((cont && k == 0) || (resume && *resume && fname && str_starts(fname + 1, resume))) {
+			if ((R->cont && k == 0) || (R->resume && *R->resume && fname && str_starts(fname + 1, R->resume))) {
 				if (found < 0)
 					found = k;
 				matches++;
 			}
 		}
 		if (matches > 1) {
-			err_set(&e, AG_E_USAGE, "%d sessions here start with %s; give more of the id (agent -r lists them)",
-			        matches, resume);
+			err_set(&R->e, AG_E_USAGE, "%d sessions here start with %s; give more of the id (agent -r lists them)",
+			        matches, R->resume);
 			free(list);
-			goto usage_error;
+			return -1;
 		}
-		if (resume && !*resume && interactive && n > 0) {
+		if (R->resume && !*R->resume && R->interactive && n > 0) {
 			found = -2;                          /* chosen from a list once the session is up */
 		} else if (found < 0) {
 			if (n <= 0)
-				err_set(&e, AG_E_USAGE, "no saved session for %s to %s", L.tools.cwd, cont ? "continue" : "resume");
-			else if (resume && !*resume)
-				err_set(&e, AG_E_USAGE, "which session? give its id: agent -r ID (%d saved here; the newest is %.*s)",
+				err_set(&R->e, AG_E_USAGE, "no saved session for %s to %s", R->L.tools.cwd, R->cont ? "continue" : "resume");
+			else if (R->resume && !*R->resume)
+				err_set(&R->e, AG_E_USAGE, "which session? give its id: agent -r ID (%d saved here; the newest is %.*s)",
 				        n, (int)strlen(strrchr(list[0].path, '/') + 1) - 6, strrchr(list[0].path, '/') + 1);
 			else
-				err_set(&e, AG_E_USAGE, "no session %s here (%s): %d saved here, the newest is %.*s; run agent -r in a "
-				        "terminal to pick one", resume, L.tools.cwd, n, (int)strlen(strrchr(list[0].path, '/') + 1) - 6,
+				err_set(&R->e, AG_E_USAGE, "no session %s here (%s): %d saved here, the newest is %.*s; run agent -r in a "
+				        "terminal to pick one", R->resume, R->L.tools.cwd, n, (int)strlen(strrchr(list[0].path, '/') + 1) - 6,
 				        strrchr(list[0].path, '/') + 1);
 			free(list);
-			goto usage_error;
-		} else if (sess_load(list[found].path, &L.conv, model, sizeof model, &e)) {
+			return -1;
+		} else if (sess_load(list[found].path, &R->L.conv, model, sizeof model, &R->e)) {
 			free(list);
-			goto usage_error;
+			return -1;
 		} else {
 			size_t m;
-			for (m = 0; m < L.conv.n; m++)
-				L.conv.m[m].saved = L.conv.m[m].n;
-			L.first_user_done = L.conv.n > 0;
-			sess_reopen(&sess, list[found].path);
-			base_snprintf(L.session_id, sizeof L.session_id, "%s", sess.id);
+			for (m = 0; m < R->L.conv.n; m++)
+				R->L.conv.m[m].saved = R->L.conv.m[m].n;
+			R->L.first_user_done = R->L.conv.n > 0;
+			sess_reopen(&R->sess, list[found].path);
+			base_snprintf(R->L.session_id, sizeof R->L.session_id, "%s", R->sess.id);
 		}
 		if (found == -2)
-			resume = "pick";
+			R->resume = "pick";
 		else
-			resume = NULL;
+			R->resume = NULL;
 		free(list);
 	}
+	return 0;
+}
 
+/* What every request carries (system prompt, tools, memory), the output, the terminal, a new session's
+ * file, and the SessionStart hooks. */
+static int
+cli_request(struct cli_run *R)
+{
+	const char *v;
 	/* what every request carries, built once */
 	{
 		struct buf skills = {0}, task = {0};
-		L.agents = &agents;
-		loop_agents_load(&agents, L.tools.cwd, &skills);
-		if (skills.len && append)
-			buf_printf(&skills, "\n%s", append);
-		loop_task_def(&agents, &task);
-		cli_system(&system, sysprompt ? sysprompt : cli_system_prompt, skills.len ? skills.p : append, L.tools.cwd,
-		           cfg.model);
-		cli_tools(&tools, &L.perm, L.tools.mcp, &task, 1, NULL, 0);
+		R->L.agents = &R->agents;
+		loop_agents_load(&R->agents, R->L.tools.cwd, &skills);
+		if (skills.len && R->append)
+			buf_printf(&skills, "\n%s", R->append);
+		loop_task_def(&R->agents, &task);
+		cli_system(&R->system, R->sysprompt ? R->sysprompt : cli_system_prompt, skills.len ? skills.p : R->append, R->L.tools.cwd,
+		           R->cfg.model);
+		cli_tools(&R->tools, &R->L.perm, R->L.tools.mcp, &task, 1, NULL, 0);
 		buf_free(&skills);
 		buf_free(&task);
 	}
-	cli_user_id(user_id, sizeof user_id);
-	cli_memory(L.tools.cwd, &memory);
-	cfg.system_json = system.p;
-	cfg.tools_json = tools.p;
-	cfg.user_id = user_id;
-	cfg.thinking = thinking;
+	cli_user_id(R->user_id, sizeof R->user_id);
+	cli_memory(R->L.tools.cwd, &R->memory);
+	R->cfg.system_json = R->system.p;
+	R->cfg.tools_json = R->tools.p;
+	R->cfg.user_id = R->user_id;
+	R->cfg.thinking = R->thinking;
 
-	ui.tty = isatty(1);
-	ui.err_tty = isatty(2);
+	R->ui.tty = isatty(1);
+	R->ui.err_tty = isatty(2);
 	v = getenv("NO_COLOR");
-	ui.color = ui.err_tty && !(v && *v);
-	ui.quiet = L.out_format != OUT_TEXT && !L.verbose;
-	ui.verbose = L.verbose;
-	ui.sink.ctx = &ui;
-	ui.sink.text = ui_text;
-	ui.sink.thinking = ui_thinking;
-	ui.sink.block_start = ui_block_start;
-	api.cfg = &cfg;
-	api.e = &e;
-	api.http.url = cfg.url;
-	if (net_proxy_for(&cfg.url, &api.http.proxy, &e))
-		goto usage_error;
-	api.http.trust = &trust;
-	api.http.net.fd = -1;
-	L.api = &api;
-	L.cfg = &cfg;
-	L.ui = &ui;
-	L.memory = memory.len ? memory.p : NULL;
-	L.t_start = clk_ms();
-	if (sess.fd < 0) {
+	R->ui.color = R->ui.err_tty && !(v && *v);
+	R->ui.quiet = R->L.out_format != OUT_TEXT && !R->L.verbose;
+	R->ui.verbose = R->L.verbose;
+	R->ui.sink.ctx = &R->ui;
+	R->ui.sink.text = ui_text;
+	R->ui.sink.thinking = ui_thinking;
+	R->ui.sink.block_start = ui_block_start;
+	R->api.cfg = &R->cfg;
+	R->api.e = &R->e;
+	R->api.http.url = R->cfg.url;
+	if (net_proxy_for(&R->cfg.url, &R->api.http.proxy, &R->e))
+		return -1;
+	R->api.http.trust = &R->trust;
+	R->api.http.net.fd = -1;
+	R->L.api = &R->api;
+	R->L.cfg = &R->cfg;
+	R->L.ui = &R->ui;
+	R->L.memory = R->memory.len ? R->memory.p : NULL;
+	R->L.t_start = clk_ms();
+	if (R->sess.fd < 0) {
 		char h[33];
 		str_random_hex(h, 16);
-		base_snprintf(L.session_id, sizeof L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
-		if (sess_create(&sess, L.tools.cwd, L.session_id, cfg.model) && L.verbose)
+		base_snprintf(R->L.session_id, sizeof R->L.session_id, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+		if (sess_create(&R->sess, R->L.tools.cwd, R->L.session_id, R->cfg.model) && R->L.verbose)
 			base_dprintf(2, "agent: cannot save this session under the state directory: %s\n", base_strerror(errno));
 	}
-	if (interactive) {
+	if (R->interactive) {
 		struct sigaction sf;
 		const char *tv = getenv("TERM");
 		static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT };
@@ -17087,201 +17139,268 @@ main(int argc, char **argv)
 			sigaction(fatal[f], &sf, NULL);
 		sf.sa_handler = term_on_winch;
 		sigaction(SIGWINCH, &sf, NULL);
-		term.dumb = !tv || !*tv || strcmp(tv, "dumb") == 0 || !term_answers();
+		R->term.dumb = !tv || !*tv || strcmp(tv, "dumb") == 0 || !term_answers();
 		term_restore();
-		term_hist_load(&term);
-		L.term = &term;
-		L.ask = repl_ask;
-		ui.md = ui.color && !term.dumb;
-		api.http.net.tick = ui_spin_tick;
-		api.http.net.tick_ctx = &ui;
+		term_hist_load(&R->term);
+		R->L.term = &R->term;
+		R->L.ask = repl_ask;
+		R->ui.md = R->ui.color && !R->term.dumb;
+		R->api.http.net.tick = ui_spin_tick;
+		R->api.http.net.tick_ctx = &R->ui;
 	}
-	if (L.out_format == OUT_STREAM_JSON) {
+	if (R->L.out_format == OUT_STREAM_JSON) {
 		struct buf b = {0};
 		struct jw w;
 		jw_init(&w, jw_sink_buf, &b);
 		jw_open(&w, '{');
 		jw_key(&w, "type"); jw_str(&w, "system");
 		jw_key(&w, "subtype"); jw_str(&w, "init");
-		jw_key(&w, "cwd"); jw_str(&w, L.tools.cwd);
-		jw_key(&w, "session_id"); jw_str(&w, L.session_id);
+		jw_key(&w, "cwd"); jw_str(&w, R->L.tools.cwd);
+		jw_key(&w, "session_id"); jw_str(&w, R->L.session_id);
 		jw_key(&w, "tools");
 		jw_open(&w, '[');
 		{
 			jsmntok_t *tt = NULL;
 			struct json tj;
 			int k, c;
-			if (json_parse_alloc(&tj, tools.p ? tools.p : "[]", tools.len ? tools.len : 2, &tt) > 0)
+			if (json_parse_alloc(&tj, R->tools.p ? R->tools.p : "[]", R->tools.len ? R->tools.len : 2, &tt) > 0)
 				for (c = 0, k = 1; c < tj.t[0].size; c++, k = json_skip(&tj, k))
 					json_copy(&w, &tj, json_get(&tj, k, "name"));
 			free(tt);
 		}
 		jw_close(&w, ']');
-		jw_key(&w, "model"); jw_str(&w, cfg.model);
+		jw_key(&w, "model"); jw_str(&w, R->cfg.model);
 		jw_key(&w, "permissionMode");
-		jw_str(&w, L.perm.mode == PERM_BYPASS ? "bypassPermissions" : L.perm.mode == PERM_PLAN ? "plan" :
-		           L.perm.mode == PERM_ACCEPT_EDITS ? "acceptEdits" : "default");
+		jw_str(&w, R->L.perm.mode == PERM_BYPASS ? "bypassPermissions" : R->L.perm.mode == PERM_PLAN ? "plan" :
+		           R->L.perm.mode == PERM_ACCEPT_EDITS ? "acceptEdits" : "default");
 		jw_close(&w, '}');
-		loop_emit(&L, &b);
+		loop_emit(&R->L, &b);
 		buf_free(&b);
 	}
 
-	if (!status_only) {                          /* SessionStart: what its hooks print is context for the model */
+	if (!R->status_only) {                          /* SessionStart: what its hooks print is context for the model */
 		struct hook_out ho;
-		struct loop_hook_kv kv = { "source", resume ? "resume" : "startup", NULL, NULL, -1 };
+		struct loop_hook_kv kv = { "source", R->resume ? "resume" : "startup", NULL, NULL, -1 };
 		memset(&ho, 0, sizeof ho);
-		loop_hook_event(&L, HOOK_SESSION_START, &kv, &ho);
-		buf_add(&L.hook_context, ho.context.p, ho.context.len);
+		loop_hook_event(&R->L, HOOK_SESSION_START, &kv, &ho);
+		buf_add(&R->L.hook_context, ho.context.p, ho.context.len);
 		loop_hook_free(&ho);
 	}
-	if (status_only) {
-		/* one minimal request: is the key good, the server reachable, and how much room is left? */
-		struct api_cfg c2 = cfg;
-		struct conv one = {0};
-		struct msg *m = conv_add(&one, ROLE_USER);
-		struct buf out = {0};
-		c2.system_json = c2.tools_json = NULL;
-		c2.max_tokens = 1;
-		c2.thinking = 0;
-		api.cfg = &c2;
-		if (m)
-			conv_text_block(m, "hi", 2);
-		rc = m ? api_call(&api, &one, &L.msg, NULL, NULL, NULL) : AG_E_NOMEM;
-		conv_free(&one);
-		api.cfg = &cfg;
-		if (!rc) {
-			buf_printf(&out, "ok: %s://%s:%s answered for model %s\n", cfg.url.tls ? "https" : "http", cfg.url.host,
-			           cfg.url.port, cfg.model);
-			if (cfg.bedrock)
-				buf_printf(&out, "Bedrock: region %s, credentials from %s\n", aws.region, aws.source);
-			if (cfg.vertex)
-				buf_printf(&out, "Vertex AI: project %s, region %s, credentials from %s\n", gcp.project, gcp.region,
-				           gcp.source);
-			repl_ratelimits(&api, &out);
-			fd_write_all(1, out.p, out.len);
-		}
-		buf_free(&out);
-	} else if (interactive) {
-		if (resume)
-			repl_pick_session(&L);
-		if (prompt.len) {                  /* agent "first request": sent before the first prompt */
-			struct ag_err e2 = {0};
-			api.e = &e2;
-			loop_user_message(&L, prompt.p, prompt.len, NULL, 0);
-			term_hist_add(&term, prompt.p, 1);
-			if (loop_run(&L, &subtype) && e2.msg[0])
-				base_dprintf(2, "agent: %s\n", e2.msg);
-			ui_md_end(&ui);
-			if (ui.last && ui.last != '\n')
-				ui_put(&ui, "\n", 1);
-			ui_flush(&ui);
-			api.e = &e;
-		}
-		repl_run(&L);
-		term_restore();
-	} else if (in_stream) {
-		/* one user message per JSON line on stdin, each run to the end of its turn */
-		struct buf in = {0}, line = {0};
-		size_t p = 0;
-		file_read_all("/dev/stdin", &in, 64u << 20);
-		while (p < in.len && !rc) {
-			char *nl = memchr(in.p + p, '\n', in.len - p);
-			size_t n = nl ? (size_t)(nl - (in.p + p)) : in.len - p;
-			jsmntok_t *tok = NULL;
-			struct json j;
-			int c;
-			line.len = 0;
-			buf_add(&line, in.p + p, n);
-			p += n + 1;
-			if (strspn(line.p, " \t\r") == line.len)
-				continue;
-			if (json_parse_alloc(&j, line.p, line.len, &tok) <= 0 ||
-			    !json_eq(&j, json_get(&j, 0, "type"), "user") || (c = json_path(&j, 0, "message.content")) < 0) {
-				free(tok);
-				err_set(&e, AG_E_USAGE, "stdin line is not a stream-json user message "
-				        "({\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":...}})");
-				rc = AG_E_USAGE;
-				break;
-			}
-			if (j.t[c].type == JSMN_STRING) {
-				struct buf t = {0};
-				json_str_buf(&j, c, &t);
-				loop_user_message(&L, t.p ? t.p : "", t.len, NULL, 0);
-				buf_free(&t);
-			} else if (j.t[c].type == JSMN_ARRAY) {
-				loop_user_message(&L, NULL, 0, &j, c);
-			}
+	return 0;
+}
+
+/* --status: one minimal request; is the key good, the server reachable, how much room is left? */
+static void
+cli_status(struct cli_run *R)
+{
+	/* one minimal request: is the key good, the server reachable, and how much room is left? */
+	struct api_cfg c2 = R->cfg;
+	struct conv one = {0};
+	struct msg *m = conv_add(&one, ROLE_USER);
+	struct buf out = {0};
+	c2.system_json = c2.tools_json = NULL;
+	c2.max_tokens = 1;
+	c2.thinking = 0;
+	R->api.cfg = &c2;
+	if (m)
+		conv_text_block(m, "hi", 2);
+	R->rc = m ? api_call(&R->api, &one, &R->L.msg, NULL, NULL, NULL) : AG_E_NOMEM;
+	conv_free(&one);
+	R->api.cfg = &R->cfg;
+	if (!R->rc) {
+		buf_printf(&out, "ok: %s://%s:%s answered for model %s\n", R->cfg.url.tls ? "https" : "http", R->cfg.url.host,
+		           R->cfg.url.port, R->cfg.model);
+		if (R->cfg.bedrock)
+			buf_printf(&out, "Bedrock: region %s, credentials from %s\n", R->aws.region, R->aws.source);
+		if (R->cfg.vertex)
+			buf_printf(&out, "Vertex AI: project %s, region %s, credentials from %s\n", R->gcp.project, R->gcp.region,
+			           R->gcp.source);
+		repl_ratelimits(&R->api, &out);
+		fd_write_all(1, out.p, out.len);
+	}
+	buf_free(&out);
+}
+
+/* The interactive session, after the first request given on the command line. */
+static void
+cli_repl(struct cli_run *R)
+{
+	if (R->resume)
+		repl_pick_session(&R->L);
+	if (R->prompt.len) {                  /* agent "first request": sent before the first prompt */
+		struct ag_err e2 = {0};
+		R->api.e = &e2;
+		loop_user_message(&R->L, R->prompt.p, R->prompt.len, NULL, 0);
+		term_hist_add(&R->term, R->prompt.p, 1);
+		if (loop_run(&R->L, &R->subtype) && e2.msg[0])
+			base_dprintf(2, "agent: %s\n", e2.msg);
+		ui_md_end(&R->ui);
+		if (R->ui.last && R->ui.last != '\n')
+			ui_put(&R->ui, "\n", 1);
+		ui_flush(&R->ui);
+		R->api.e = &R->e;
+	}
+	repl_run(&R->L);
+	term_restore();
+}
+
+/* --input-format stream-json: one user message per JSON line on stdin, each run to the end of its turn. */
+static void
+cli_stream(struct cli_run *R)
+{
+	/* one user message per JSON line on stdin, each run to the end of its turn */
+	struct buf in = {0}, line = {0};
+	size_t p = 0;
+	file_read_all("/dev/stdin", &in, 64u << 20);
+	while (p < in.len && !R->rc) {
+		char *nl = memchr(in.p + p, '\n', in.len - p);
+		size_t n = nl ? (size_t)(nl - (in.p + p)) : in.len - p;
+		jsmntok_t *tok = NULL;
+		struct json j;
+		int c;
+		line.len = 0;
+		buf_add(&line, in.p + p, n);
+		p += n + 1;
+		if (strspn(line.p, " \t\r") == line.len)
+			continue;
+		if (json_parse_alloc(&j, line.p, line.len, &tok) <= 0 ||
+		    !json_eq(&j, json_get(&j, 0, "type"), "user") || (c = json_path(&j, 0, "message.content")) < 0) {
 			free(tok);
-			rc = loop_run(&L, &subtype);
+			err_set(&R->e, AG_E_USAGE, "stdin line is not a stream-json user message "
+			        "({\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":...}})");
+			R->rc = AG_E_USAGE;
+			break;
 		}
-		buf_free(&in);
-		buf_free(&line);
-	} else {
-		struct buf cp = {0};                 /* -p "/NAME args": a custom command's prompt */
-		int c = prompt.p[0] == '/' ? loop_cmd_expand(&L, prompt.p, &cp, &e) : 0;
-		if (c < 0) {
-			rc = AG_E_USAGE;
-		} else {
-			loop_user_message(&L, c ? cp.p : prompt.p, c ? cp.len : prompt.len, NULL, 0);
-			rc = loop_run(&L, &subtype);
+		if (j.t[c].type == JSMN_STRING) {
+			struct buf t = {0};
+			json_str_buf(&j, c, &t);
+			loop_user_message(&R->L, t.p ? t.p : "", t.len, NULL, 0);
+			buf_free(&t);
+		} else if (j.t[c].type == JSMN_ARRAY) {
+			loop_user_message(&R->L, NULL, 0, &j, c);
 		}
-		loop_cmd_done(&L);
-		buf_free(&cp);
+		free(tok);
+		R->rc = loop_run(&R->L, &R->subtype);
 	}
-	if (ui.last && ui.last != '\n' && L.out_format == OUT_TEXT)
-		ui_put(&ui, "\n", 1);
-	ui_flush(&ui);
-	if (!status_only) {
+	buf_free(&in);
+	buf_free(&line);
+}
+
+/* Print mode: the prompt (a custom command's when it names one), the loop, the answer on stdout. */
+static void
+cli_print(struct cli_run *R)
+{
+	struct buf cp = {0};                 /* -p "/NAME args": a custom command's prompt */
+	int c = R->prompt.p[0] == '/' ? loop_cmd_expand(&R->L, R->prompt.p, &cp, &R->e) : 0;
+	if (c < 0) {
+		R->rc = AG_E_USAGE;
+	} else {
+		loop_user_message(&R->L, c ? cp.p : R->prompt.p, c ? cp.len : R->prompt.len, NULL, 0);
+		R->rc = loop_run(&R->L, &R->subtype);
+	}
+	loop_cmd_done(&R->L);
+	buf_free(&cp);
+}
+
+/* After a mode: the last newline, SessionEnd, the result object, the exit code. */
+static void
+cli_finish(struct cli_run *R)
+{
+	if (R->ui.last && R->ui.last != '\n' && R->L.out_format == OUT_TEXT)
+		ui_put(&R->ui, "\n", 1);
+	ui_flush(&R->ui);
+	if (!R->status_only) {
 		struct hook_out ho;
-		struct loop_hook_kv kv = { "reason", interactive ? "prompt_input_exit" : "other", NULL, NULL, -1 };
+		struct loop_hook_kv kv = { "reason", R->interactive ? "prompt_input_exit" : "other", NULL, NULL, -1 };
 		memset(&ho, 0, sizeof ho);
-		loop_hook_event(&L, HOOK_SESSION_END, &kv, &ho);
+		loop_hook_event(&R->L, HOOK_SESSION_END, &kv, &ho);
 		loop_hook_free(&ho);
 	}
-	if (L.out_format != OUT_TEXT && !interactive && !status_only)
-		loop_emit_result(&L, rc ? subtype : "success", rc != 0, rc ? e.msg : NULL);
-	if (rc) {
-		base_dprintf(2, "agent: %s\n", e.msg[0] ? e.msg : "failed");
-		rc = rc == AG_E_USAGE ? 2 : 1;
+	if (R->L.out_format != OUT_TEXT && !R->interactive && !R->status_only)
+		loop_emit_result(&R->L, R->rc ? R->subtype : "success", R->rc != 0, R->rc ? R->e.msg : NULL);
+	if (R->rc) {
+		base_dprintf(2, "agent: %s\n", R->e.msg[0] ? R->e.msg : "failed");
+		R->rc = R->rc == AG_E_USAGE ? 2 : 1;
 	}
-	if (0) {
-usage_error:
-		base_dprintf(2, "agent: %s\n", e.msg);
-		rc = e.code == AG_E_USAGE ? 2 : 1;
-		if (L.out_format != OUT_TEXT)      /* scripts that parse stdout get the error as a result too */
-			loop_emit_result(&L, "error_during_execution", 1, e.msg);
+}
+
+/* A usage or set-up error: the message, the exit code, and the result object for scripts. */
+static void
+cli_usage_error(struct cli_run *R)
+{
+	base_dprintf(2, "agent: %s\n", R->e.msg);
+	R->rc = R->e.code == AG_E_USAGE ? 2 : 1;
+	if (R->L.out_format != OUT_TEXT)      /* scripts that parse stdout get the error as a result too */
+		loop_emit_result(&R->L, "error_during_execution", 1, R->e.msg);
+}
+
+/* Everything the run holds goes, secrets wiped. */
+static void
+cli_free(struct cli_run *R)
+{
+	int i;
+	tool_bg_end(&R->bgs);
+	loop_cmds_free(&R->cmds);
+	mcp_stop(&R->mcp);
+	bound_free(&R->bound);
+	loop_agents_free(&R->agents);
+	buf_wipe(&R->helper_key);
+	buf_wipe(&R->gcp.token);
+	buf_free(&R->key_helper);
+	buf_free(&R->aws_cmds[0]);
+	buf_free(&R->aws_cmds[1]);
+	explicit_bzero(&R->aws, sizeof R->aws);
+	sess_close(&R->sess);
+	term_free(&R->term);
+	buf_free(&R->L.pending);
+	buf_free(&R->L.hook_context);
+	buf_free(&R->L.prompt_block);
+	perm_hooks_free(&R->hooks);
+	http_close(&R->api.http);
+	api_msg_free(&R->L.msg);
+	conv_free(&R->L.conv);
+	tool_todos_free(R->L.tools.todos, R->L.tools.ntodos);
+	for (i = 0; i < (int)R->L.tools.nseen; i++)
+		free(R->L.tools.seen[i].path);
+	free(R->L.tools.seen);
+	perm_free(&R->L.perm);
+	buf_free(&R->L.last_text);
+	tls_trust_free(&R->trust);
+	buf_free(&R->prompt);
+	buf_free(&R->system);
+	buf_free(&R->tools);
+	buf_free(&R->memory);
+}
+
+#ifdef AGENT_TEST
+#define main agent_main
+#endif
+/* The program's outline: flags, then set-up in steps, then one mode. */
+int
+main(int argc, char **argv)
+{
+	static struct cli_run R;                 /* in .bss: zeroed, and no room in the file */
+	int r;
+	R.sysprompt = cli_system_prompt;
+	R.subtype = "success";
+	cli_init(&R);
+	if ((r = cli_parse(&R, argc, argv)) > 0)
+		return R.rc;
+	if (!r && !(r = cli_provider(&R)) && !(r = cli_setup(&R)) && R.mcp_list)
+		cli_mcp_list(&R);
+	else if (!r && !(r = cli_creds(&R)) && !(r = cli_session(&R)) && !(r = cli_request(&R))) {
+		if (R.status_only)
+			cli_status(&R);
+		else if (R.interactive)
+			cli_repl(&R);
+		else if (R.in_stream)
+			cli_stream(&R);
+		else
+			cli_print(&R);
+		cli_finish(&R);
 	}
-done:
-	tool_bg_end(&bgs);
-	loop_cmds_free(&cmds);
-	mcp_stop(&mcp);
-	bound_free(&bound);
-	loop_agents_free(&agents);
-	buf_wipe(&helper_key);
-	buf_wipe(&gcp.token);
-	buf_free(&key_helper);
-	buf_free(&aws_cmds[0]);
-	buf_free(&aws_cmds[1]);
-	explicit_bzero(&aws, sizeof aws);
-	sess_close(&sess);
-	term_free(&term);
-	buf_free(&L.pending);
-	buf_free(&L.hook_context);
-	buf_free(&L.prompt_block);
-	perm_hooks_free(&hooks);
-	http_close(&api.http);
-	api_msg_free(&L.msg);
-	conv_free(&L.conv);
-	tool_todos_free(L.tools.todos, L.tools.ntodos);
-	for (i = 0; i < (int)L.tools.nseen; i++)
-		free(L.tools.seen[i].path);
-	free(L.tools.seen);
-	perm_free(&L.perm);
-	buf_free(&L.last_text);
-	tls_trust_free(&trust);
-	buf_free(&prompt);
-	buf_free(&system);
-	buf_free(&tools);
-	buf_free(&memory);
-	return rc;
+	if (r < 0)
+		cli_usage_error(&R);
+	cli_free(&R);
+	return R.rc;
 }
