@@ -302,7 +302,7 @@ irun() {
 	if [ "$runner" = cg ]; then
 		(cd "$tmp/iw" && cleanenv "$tmp/ih" "$url" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$label" \
 			"$tmp/bin/agent-dbg" -p "$prompt" --dangerously-skip-permissions > /dev/null 2> "$tmp/cg.$label.err" < /dev/null)
-		grep -o 'Collected : [0-9]*' "$tmp/cg.$label.err" | awk '{ print $3 }'
+		grep -o 'Collected : [0-9]*' "$tmp/cg.$label.err" | awk '{ print $3 }' | tail -n 1   # the agent's own: it ends last (a forked keeper reports first)
 	else
 		rm -f "$tmp/q.out"
 		(cd "$tmp/iw" && cleanenv "$tmp/ih" "$url" $runner -plugin "$tmp/libinsn.so,out=$tmp/q.out" "$qbin" \
