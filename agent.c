@@ -8882,7 +8882,7 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (r == MAP_FAILED || (pid = fork()) < 0) {
 		if (r != MAP_FAILED)
 			munmap(r, sizeof *r);
-		tc->bg->n -= k == tc->bg->n - 1;
+		*b = tc->bg->j[--tc->bg->n];          /* the slot goes: the last one takes its place */
 		buf_free(&cmd);
 		return tool_fail(o, "Bash: cannot start a background command: %s", base_strerror(errno));
 	}
