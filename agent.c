@@ -7262,6 +7262,31 @@ tool_cap_finish(struct tool_cap *c, struct buf *out)
 	free(c->tail);
 }
 
+/* In the child of a Bash command: stdin from /dev/null, stdout and stderr to out (and fd 3 to fd3 when it is
+ * not -1), in tc's directory and sandbox, without the API keys; then sh -c script (with arg as its $1 when
+ * not NULL). Never returns. */
+static void
+tool_sh_exec(const struct tool_ctx *tc, int out, int fd3, const char *script, const char *arg)
+{
+	int devnull = open("/dev/null", O_RDONLY);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || (fd3 >= 0 && dup2(fd3, 3) < 0))
+		_exit(127);
+	if (chdir(tc->cwd) < 0)
+		_exit(126);
+	if (tc->sandbox && tool_sandbox(tc->bound, tc->cwd) < 0) {
+		static const char m[] = "agent: the Landlock sandbox could not be applied; the command was not run\n";
+		if (write(2, m, sizeof m - 1) < 0) {
+		}
+		_exit(126);
+	}
+	tool_env_scrub();
+	execl("/bin/sh", "sh", "-c", script, "sh", arg, (char *)NULL);
+	_exit(127);
+}
+
 static int
 tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -7288,26 +7313,8 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		return tool_fail(o, "Bash: cannot create a pipe: %s", base_strerror(errno));
 	}
 	pid = base_fork_kept();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 ||
-		    dup2(cwdp[1], 3) < 0)
-			_exit(127);
-		if (chdir(tc->cwd) < 0)
-			_exit(126);
-		if (tc->sandbox && tool_sandbox(tc->bound, tc->cwd) < 0) {
-			static const char m[] = "agent: the Landlock sandbox could not be applied; the command was not run\n";
-			if (write(2, m, sizeof m - 1) < 0) {
-			}
-			_exit(126);
-		}
-		tool_env_scrub();
-		execl("/bin/sh", "sh", "-c", script, "sh", cmd.p, (char *)NULL);
-		_exit(127);
-	}
+	if (pid == 0)
+		tool_sh_exec(tc, out[1], cwdp[1], script, cmd.p);
 	close(out[1]);
 	close(cwdp[1]);
 	if (pid < 0) {
@@ -8898,18 +8905,8 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 				close(fd);                    /* nothing of the agent's: MCP pipes, sockets, other jobs */
 		if (pipe2(p, O_CLOEXEC) < 0 || (keeper = base_fork_kept()) < 0)
 			_exit(127);
-		if (keeper == 0) {
-			int devnull = open("/dev/null", O_RDONLY);
-			signal(SIGPIPE, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || chdir(tc->cwd) < 0 ||
-			    (tc->sandbox && tool_sandbox(tc->bound, tc->cwd) < 0))
-				_exit(126);
-			tool_env_scrub();
-			execl("/bin/sh", "sh", "-c", cmd.p, (char *)NULL);
-			_exit(127);
-		}
+		if (keeper == 0)
+			tool_sh_exec(tc, p[1], -1, cmd.p, NULL);
 		close(p[1]);
 		__atomic_store_n(&r->pgid, (int)keeper, __ATOMIC_RELEASE);
 		tool_bg_collect(r, p[0], keeper);
@@ -9783,7 +9780,7 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 		rc = mcp_wait_stdio(s, b.id, deadline, msg);
 	else
 		mcp_fail(s, "it stopped reading its input (exited?)");
-	if (rc == AG_E_TIMEOUT && str_starts(method, "tools/call") == 0 && str_starts(method, "resources/read") == 0)
+	if (rc == AG_E_TIMEOUT && (!strcmp(method, "initialize") || str_find(method, "/list")))
 		mcp_fail(s, "no answer to %s within %lld ms", method, timeout_ms);   /* set-up: the server is given up */
 	if ((rc == AG_E_INTR || rc == AG_E_TIMEOUT) && s->state != MCP_FAILED) {   /* the work is not wanted now */
 		char c[160];
@@ -9846,6 +9843,20 @@ mcp_env_ms(const char *name, long long def)
 
 static const struct mcp_tool *mcp_find(struct mcp *m, const char *full, struct mcp_srv **srv);
 
+/* The params of a paginated list request: {"cursor": ...} after the first page, none before it. */
+static void
+mcp_page_params(struct buf *params, const char *cursor)
+{
+	struct jw w;
+	if (!cursor[0])
+		return;
+	jw_init(&w, jw_sink_buf, params);
+	jw_open(&w, '{');
+	jw_key(&w, "cursor");
+	jw_str(&w, cursor);
+	jw_close(&w, '}');
+}
+
 /* tools/list, every page; each tool's definition kept in the form the Messages API takes. */
 static void
 mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
@@ -9858,14 +9869,7 @@ mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 		jsmntok_t *tok = NULL;
 		int res, tl, i, k, nc;
 		long long left = deadline - clk_ms();
-		if (cursor[0]) {
-			struct jw w;
-			jw_init(&w, jw_sink_buf, &params);
-			jw_open(&w, '{');
-			jw_key(&w, "cursor");
-			jw_str(&w, cursor);
-			jw_close(&w, '}');
-		}
+		mcp_page_params(&params, cursor);
 		if (mcp_call(s, "tools/list", params.p ? params.p : "{}", left > 0 ? left : 1, &msg, &j, &tok, err, sizeof err)) {
 			mcp_fail(s, "tools/list: %s", err);
 			buf_free(&msg);
@@ -10262,11 +10266,9 @@ mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
 			struct json j;
 			jsmntok_t *tok = NULL;
 			int r, k, c;
-			buf_adds(&params, "{");
-			if (cursor[0])
-				buf_printf(&params, "\"cursor\":\"%s\"", cursor);
-			buf_adds(&params, "}");
-			if (mcp_call(s, "resources/list", params.p, mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j, &tok, err, sizeof err)) {
+			mcp_page_params(&params, cursor);
+			if (mcp_call(s, "resources/list", params.p ? params.p : "{}", mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j,
+			             &tok, err, sizeof err)) {
 				buf_printf(&o->text, "%s: resources/list failed: %s\n", s->name, err);
 				pages = 99;
 			} else {
@@ -10285,7 +10287,7 @@ mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
 				}
 				cursor[0] = 0;
 				json_str(&j, json_path(&j, 0, "result.nextCursor"), cursor, sizeof cursor);
-				if (!cursor[0] || strchr(cursor, '"') || strchr(cursor, '\\'))
+				if (!cursor[0])
 					pages = 99;
 			}
 			buf_free(&msg);
@@ -14347,8 +14349,9 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 	if (allowed && *allowed && (!c->project || L->trusted)) {
 		L->cmd_rules = L->perm.n;
 		perm_add(&L->perm, RULE_ALLOW, allowed, c->path, e);
-	} else if (allowed && *allowed && L->verbose) {
-		base_dprintf(2, "agent: /%s: allowed-tools of a command in an untrusted folder are left out\n", c->name);
+	} else if (allowed && *allowed) {
+		base_dprintf(2, "agent: /%s: its allowed-tools are left out until this folder is trusted (run agent here in "
+		             "a terminal once and answer yes)\n", c->name);
 	}
 	if (model && *model && strlen(model) < sizeof L->cmd_model) {
 		memcpy(L->cmd_model, L->cfg->model, sizeof L->cmd_model);

@@ -259,6 +259,7 @@ def t_command_allowed_tools_hold_for_its_turn(c):
     r = c.run(srv, [], prompt="/mk")
     c.ok(r)
     c.is_err(c.result(srv, 1, "t1"), "Bash in an untrusted folder's command")
+    c.has(r.err, "until this folder is trusted", "stderr (why the allowed-tools did not count)")
     c.check(not os.path.exists(c.path("made-1")), "an untrusted command's allowed-tools were used")
     c.trust()
     srv = c.server([bash("t1", "touch made-2"), say("done")])
