@@ -16,7 +16,7 @@ CFLAGS  ?= -Oz
 # -fipa-pta -fno-tree-switch-conversion: 1.0 KB less on x86_64 and aarch64 (switches as compares, not tables)
 CFLAGS  += -fipa-pta -fno-tree-switch-conversion
 CFLAGS  += -std=gnu11 $(WARN) -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
+           -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_DATA -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 INC      = -Ibuild -Ibuild/include -I/usr/include/bearssl
 LDFLAGS += -static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--hash-style=gnu -Wl,--build-id=none
 # No C++ exceptions or backtraces here: the unwind tables BearSSL and musl carry are dropped at link time
@@ -29,7 +29,7 @@ LDFLAGS += -Wl,-T,build/noeh.ld
 LDFLAGS += -Wl,-z,common-page-size=64
 
 # The sanitizer build: glibc, dynamic, same agent.c (sanitizers and valgrind do not run on static musl).
-DBG_CFLAGS = -std=gnu11 $(WARN) -g -O1 -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
+DBG_CFLAGS = -std=gnu11 $(WARN) -g -O1 -DAG_HAVE_DATA -DAG_BUILD_EPOCH=$(BUILD_EPOCH)LL
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Cross builds: the same flags with a cross gcc pointed at Debian's musl for that architecture (its
@@ -100,18 +100,20 @@ build/include/jsmn.h:
 	@test -f /usr/include/jsmn.h || { echo "jsmn.h not found: install libjsmn-dev (./build.sh does)"; exit 1; }
 	ln -sf /usr/include/jsmn.h $@
 
-# certs/*.pem as C trust anchors (the fallback roots), by agent.c itself built as a generator for this host.
-build/gen-roots: agent.c build/include/jsmn.h
+# build/data.h: certs/*.pem as C trust anchors (the fallback roots) and agent.c's long texts (PROSE) packed by
+# gzip -9n, by agent.c itself built as a generator for this host (it checks that the texts inflate back whole).
+build/gen: agent.c build/include/jsmn.h
 	@mkdir -p build
-	$(MUSL_CC) -Os -std=gnu11 $(WARN) -DAG_GEN_ROOTS $(INC) agent.c $(BEARSSL_A) -o $@ -static
-build/roots.h: build/gen-roots $(wildcard certs/*.pem)
-	build/gen-roots certs/*.pem > $@.tmp && mv -f $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+	$(MUSL_CC) -Os -std=gnu11 $(WARN) -DAG_GEN $(INC) agent.c $(BEARSSL_A) -o $@ -static
+build/data.h: build/gen $(wildcard certs/*.pem)
+	build/gen prose | gzip -9n > build/prose.gz && build/gen data build/prose.gz certs/*.pem > $@.tmp && \
+	  mv -f $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 build/noeh.ld: Makefile
 	@mkdir -p build
 	@printf 'SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n' > $@
 
-agent: agent.c build/roots.h build/include/jsmn.h build/noeh.ld Makefile
+agent: agent.c build/data.h build/include/jsmn.h build/noeh.ld Makefile
 	@test -f $(BEARSSL_A) || { echo "$(BEARSSL_A) not found: install libbearssl-dev (./build.sh does)"; exit 1; }
 	@# built under a private name and renamed: two builds at once never leave a half-written binary
 	$(MUSL_CC) $(CFLAGS) $(INC) agent.c $(BEARSSL_A) -o $@.$$$$.tmp $(LDFLAGS) && \
@@ -125,7 +127,7 @@ build/cross/%.specs:
 	  test -f $$f || { echo "$$f not found: run ./build.sh cross"; exit 1; }; \
 	  sed 's|\([ L]\)/usr/|\1$(abspath $(X_ROOT_$*))/usr/|g' $$f > $@
 
-$(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/roots.h build/include/jsmn.h build/cross/%.specs build/noeh.ld Makefile
+$(XARCHS:%=build/cross/agent-%): build/cross/agent-%: agent.c build/data.h build/include/jsmn.h build/cross/%.specs build/noeh.ld Makefile
 	@command -v $(X_TRIPLET_$*)-gcc >/dev/null || { echo "$(X_TRIPLET_$*)-gcc not found: run ./build.sh cross"; exit 1; }
 	@test -f $(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a || \
 	  { echo "$(X_ROOT_$*)/usr/lib/$(X_TRIPLET_$*)/libbearssl.a not found: run ./build.sh cross"; exit 1; }
@@ -141,21 +143,21 @@ test-cross: cross
 
 # Portability warnings: each architecture compiled (not linked) with extra format and alignment checks.
 cross-warn: $(CROSS_ARCHS:%=cross-warn-%)
-cross-warn-%: build/roots.h build/include/jsmn.h build/cross/%.specs
+cross-warn-%: build/data.h build/include/jsmn.h build/cross/%.specs
 	@echo "cross-warn: $*"
 	@$(X_TRIPLET_$*)-gcc -specs build/cross/$*.specs $(CFLAGS) $(X_WARN) -Ibuild -Ibuild/include \
 	  -I$(X_ROOT_$*)/usr/include/bearssl -c agent.c -o /dev/null
 
-build/agent-asan: agent.c build/roots.h
+build/agent-asan: agent.c build/data.h
 	$(HOST_CC) $(DBG_CFLAGS) $(SAN) -Ibuild -I/usr/include/bearssl agent.c $(BEARSSL_A) -o $@
 
-build/agent-dbg: agent.c build/roots.h
+build/agent-dbg: agent.c build/data.h
 	$(HOST_CC) $(DBG_CFLAGS) -Ibuild -I/usr/include/bearssl agent.c $(BEARSSL_A) -o $@
 
-build/t_%: test/t_%.c test/t_util.h agent.c build/roots.h
+build/t_%: test/t_%.c test/t_util.h agent.c build/data.h
 	$(HOST_CC) $(DBG_CFLAGS) $(SAN) -Ibuild -I/usr/include/bearssl $< $(BEARSSL_A) -o $@
 
-build/t_small_%: test/t_%.c test/t_util.h agent.c build/roots.h
+build/t_small_%: test/t_%.c test/t_util.h agent.c build/data.h
 	$(HOST_CC) $(DBG_CFLAGS) $(SAN) -DAG_SSE_EVENT_MAX=96 -DAG_JSON_TOKENS=16 -DAG_HTTP_RBUF=16 \
 	  -Ibuild -I/usr/include/bearssl $< $(BEARSSL_A) -o $@
 
@@ -174,7 +176,7 @@ valgrind: agent build/agent-dbg
 # Each libFuzzer harness for up to FUZZ_RUNS executions or FUZZ_SECS seconds (`make test` runs a short pass).
 FUZZ_RUNS ?= 10000000
 FUZZ_SECS ?= 3600
-fuzz: build/roots.h
+fuzz: build/data.h
 	@sh test/fuzz.sh --runs $(FUZZ_RUNS) --jobs 2 $(FUZZ_SECS)
 
 bench: agent
@@ -191,7 +193,7 @@ toc-check:
 # -> build/dist/agent-VERSION-ARCH for every board built, SHA256SUMS, the FROM scratch Dockerfile, install.txt.
 ipk: $(or $(X_ONE),agent)
 	@sh test/pkg.sh ipk $(or $(filter-out host amd64,$(ARCH)),x86_64)
-openwrt-feed: build/roots.h
+openwrt-feed: build/data.h
 	@sh test/pkg.sh feed
 dist: agent cross
 	@sh test/pkg.sh dist build/dist x86_64 $(CROSS_ARCHS)

@@ -69,6 +69,9 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 #include <bearssl.h>
+#if defined(AG_HAVE_DATA) && !defined(AG_GEN)
+#include "data.h"                 /* made by build/gen: the built-in roots and the packed prose */
+#endif
 
 #define AG_VERSION "0.1.0"
 
@@ -398,6 +401,208 @@ base_strerror(int e)
 	base_snprintf(other, sizeof other, "error %d", e);
 	return other;
 }
+
+/* Inflate (RFC 1951), for the prose below: the long texts (tool definitions, system prompts, --help) are
+ * written in this file as PROSE(name, "..."), and the binary keeps them deflated. build/gen (this file built
+ * with AG_GEN) writes them out, gzip -9 packs them, and build/data.h holds the packed bytes and where each
+ * text starts; base_prose inflates them all the first time one is used. The generator inflates its own output
+ * and compares, so a build never ships texts that do not come back whole. Builds without build/data.h (the
+ * generator, fuzzers) keep them as plain strings. */
+struct base_infl {
+	const unsigned char *in;
+	size_t inlen, ipos, olen, omax;
+	unsigned char *out;
+	unsigned long bits;
+	int nbits, bad;
+};
+struct base_huff {                /* canonical Huffman code: how many codes of each length, symbols by code */
+	unsigned short count[16], sym[288];
+};
+
+static unsigned
+base_infl_bits(struct base_infl *s, int need)
+{
+	unsigned long v = s->bits;
+	while (s->nbits < need) {
+		if (s->ipos >= s->inlen) {
+			s->bad = 1;
+			return 0;
+		}
+		v |= (unsigned long)s->in[s->ipos++] << s->nbits;
+		s->nbits += 8;
+	}
+	s->bits = v >> need;
+	s->nbits -= need;
+	return (unsigned)(v & ((1UL << need) - 1));
+}
+
+/* The code of n symbols from their lengths; 0, or -1 when the lengths are more than a code can have. */
+static int
+base_huff_make(struct base_huff *h, const unsigned char *len, int n)
+{
+	unsigned short off[16];
+	int i, left = 1;
+	memset(h->count, 0, sizeof h->count);
+	for (i = 0; i < n; i++)
+		h->count[len[i]]++;
+	for (i = 1, off[1] = 0; i < 16; i++) {
+		if ((left = 2 * left - h->count[i]) < 0)
+			return -1;
+		if (i < 15)
+			off[i + 1] = (unsigned short)(off[i] + h->count[i]);
+	}
+	for (i = 0; i < n; i++)
+		if (len[i])
+			h->sym[off[len[i]]++] = (unsigned short)i;
+	return 0;
+}
+
+static int
+base_huff_get(struct base_infl *s, const struct base_huff *h)
+{
+	int code = 0, first = 0, index = 0, len;
+	for (len = 1; len < 16; len++) {
+		code |= (int)base_infl_bits(s, 1);
+		if (code - h->count[len] < first)
+			return h->sym[index + code - first];
+		index += h->count[len];
+		first = (first + h->count[len]) << 1;
+		code <<= 1;
+	}
+	s->bad = 1;
+	return 0;
+}
+
+/* One block's codes: literals, and (length, distance) copies of what is already out. */
+static void
+base_infl_codes(struct base_infl *s, const struct base_huff *lit, const struct base_huff *dist)
+{
+	int sym, e;
+	size_t len, d;
+	while (!s->bad && (sym = base_huff_get(s, lit)) != 256) {
+		if (sym < 256) {
+			if (s->olen >= s->omax)
+				break;
+			s->out[s->olen++] = (unsigned char)sym;
+			continue;
+		}
+		sym -= 257;                 /* lengths 3..258 and distances 1..32768 as RFC 1951's tables say */
+		if (sym >= 29)
+			break;
+		e = sym < 8 || sym == 28 ? 0 : (sym >> 2) - 1;
+		len = sym == 28 ? 258 : sym < 8 ? (size_t)sym + 3 : ((size_t)(4 + (sym & 3)) << e) + 3;
+		len += base_infl_bits(s, e);
+		if ((sym = base_huff_get(s, dist)) >= 30)
+			break;
+		e = sym < 4 ? 0 : (sym >> 1) - 1;
+		d = (sym < 4 ? (size_t)sym : (size_t)(2 + (sym & 1)) << e) + 1 + base_infl_bits(s, e);
+		if (d > s->olen || len > s->omax - s->olen)
+			break;
+		for (; len; len--, s->olen++)
+			s->out[s->olen] = s->out[s->olen - d];
+	}
+	if (sym != 256)
+		s->bad = 1;
+}
+
+/* A dynamic block's two codes, themselves sent as lengths in a third code. */
+static void
+base_infl_dynamic(struct base_infl *s, struct base_huff *lit, struct base_huff *dist)
+{
+	static const unsigned char order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+	unsigned char len[320];
+	int nlit = (int)base_infl_bits(s, 5) + 257, ndist = (int)base_infl_bits(s, 5) + 1;
+	int ncode = (int)base_infl_bits(s, 4) + 4, i, sym, rep, val;
+	memset(len, 0, sizeof len);
+	for (i = 0; i < ncode; i++)
+		len[order[i]] = (unsigned char)base_infl_bits(s, 3);
+	if (nlit > 286 || ndist > 30 || base_huff_make(lit, len, 19) < 0) {
+		s->bad = 1;
+		return;
+	}
+	for (i = 0; i < nlit + ndist && !s->bad;) {
+		if ((sym = base_huff_get(s, lit)) < 16) {
+			len[i++] = (unsigned char)sym;
+			continue;
+		}
+		val = sym == 16 && i ? len[i - 1] : 0;
+		rep = sym == 16 ? 3 + (int)base_infl_bits(s, 2) : sym == 17 ? 3 + (int)base_infl_bits(s, 3)
+		                                                            : 11 + (int)base_infl_bits(s, 7);
+		if ((sym == 16 && !i) || i + rep > nlit + ndist)
+			s->bad = 1;
+		while (!s->bad && rep--)
+			len[i++] = (unsigned char)val;
+	}
+	if (s->bad || base_huff_make(lit, len, nlit) < 0 || base_huff_make(dist, len + nlit, ndist) < 0)
+		s->bad = 1;
+}
+
+/* in (a raw deflate stream) into out; the length out, or -1 when the stream is not whole or does not fit. */
+static long
+base_inflate(const unsigned char *in, size_t inlen, unsigned char *out, size_t omax)
+{
+	struct base_infl s = {in, inlen, 0, 0, omax, out, 0, 0, 0};
+	struct base_huff lit, dist;
+	unsigned char len[320];
+	int last, type, i;
+	do {
+		last = (int)base_infl_bits(&s, 1);
+		type = (int)base_infl_bits(&s, 2);
+		if (type == 0) {            /* stored: LEN, NLEN, the bytes */
+			size_t n;
+			s.bits = 0, s.nbits = 0;
+			if (s.ipos + 4 > inlen || (in[s.ipos] ^ in[s.ipos + 2]) != 0xff ||
+			    (in[s.ipos + 1] ^ in[s.ipos + 3]) != 0xff)
+				return -1;
+			n = in[s.ipos] | (size_t)in[s.ipos + 1] << 8;
+			s.ipos += 4;
+			if (n > inlen - s.ipos || n > omax - s.olen)
+				return -1;
+			memcpy(out + s.olen, in + s.ipos, n);
+			s.ipos += n, s.olen += n;
+			continue;
+		}
+		if (type == 1) {            /* fixed codes */
+			for (i = 0; i < 288; i++)
+				len[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+			memset(len + 288, 5, 30);
+			base_huff_make(&lit, len, 288);
+			base_huff_make(&dist, len + 288, 30);
+		} else if (type == 2) {
+			base_infl_dynamic(&s, &lit, &dist);
+		} else {
+			return -1;
+		}
+		if (!s.bad)
+			base_infl_codes(&s, &lit, &dist);
+		if (s.bad)
+			return -1;
+	} while (!last);
+	return (long)s.olen;
+}
+
+#if defined(AG_HAVE_DATA) && !defined(AG_GEN)
+#define PROSE(name, text)
+#define prose(name) (base_prose() + PROSE_AT_##name)
+static char base_prose_text[PROSE_SIZE];
+
+static const char *
+base_prose(void)
+{
+	static int done;
+	if (!done && base_inflate(ag_prose_z, sizeof ag_prose_z, (unsigned char *)base_prose_text,
+	                          sizeof base_prose_text) != PROSE_SIZE) {
+		static const char msg[] = "agent: the texts built into this binary are damaged: copy it again\n";
+		(void)!write(2, msg, sizeof msg - 1);
+		_exit(70);
+	}
+	done = 1;
+	return base_prose_text;
+}
+#else
+#define PROSE(name, text) static const char name[] = text;
+#define prose(name) (name)
+#endif
 
 /* strstr through memmem: musl's strstr is another 1.3 KB of the same two-way search. */
 static char *
@@ -2784,11 +2989,10 @@ struct tls_trust {
 	int loaded;
 };
 
-/* The roots built in (the PEM files of certs/), the fallback where a device has no CA bundle: made by build/gen-roots
- * (this file built with AG_GEN_ROOTS) into build/roots.h as trust anchors, ag_roots[], so the binary holds
+/* The roots built in (the PEM files of certs/), the fallback where a device has no CA bundle: made by build/gen
+ * (this file built with AG_GEN) into build/data.h as trust anchors, ag_roots[], so the binary holds
  * their names and keys (3 KB) rather than the PEM (9 KB), and nothing is decoded at start-up. */
-#if defined(AG_HAVE_ROOTS) && !defined(AG_GEN_ROOTS)
-#include "roots.h"
+#if defined(AG_HAVE_DATA) && !defined(AG_GEN)
 #define AG_NROOTS (sizeof ag_roots / sizeof ag_roots[0])
 #else
 static const br_x509_trust_anchor *const ag_roots = NULL;
@@ -6733,7 +6937,7 @@ bound_is_config(const char *path)
 
 /* Definitions sent on every request: Claude Code's names and parameters, our own short descriptions
  * (every word here is paid for in tokens on every turn). */
-static const char tool_defs_json[] =
+PROSE(tool_defs_json,
 "[{\"name\":\"Bash\",\"description\":\"Run a shell command with /bin/sh -c; stdout and stderr merged, stdin empty. "
 "The working directory persists between calls. Prefer Read, Edit, Write, Glob and Grep over cat, sed, echo >, "
 "find and grep. Quote paths with spaces. Timeout in ms (default 120000, max 600000).\","
@@ -6785,7 +6989,7 @@ static const char tool_defs_json[] =
 "reads the page as text and its answer is the result. For documentation, issues, API references.\",\"input_schema\":"
 "{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\",\"format\":\"uri\"},\"prompt\":{\"type\":"
 "\"string\",\"description\":\"what to find or extract from the page\"}},\"required\":[\"url\",\"prompt\"],"
-"\"additionalProperties\":false}}]";
+"\"additionalProperties\":false}}]")
 
 #ifndef AG_TOOL_OUTPUT_MAX          /* characters of tool output kept: head and tail around a marked cut */
 #define AG_TOOL_OUTPUT_MAX 30000
@@ -10219,13 +10423,13 @@ out:
 }
 
 /* The tools that reach servers' resources, offered when one of them has resources. */
-static const char mcp_res_defs[] =
+PROSE(mcp_res_defs,
 "{\"name\":\"ListMcpResourcesTool\",\"description\":\"List the resources (files, documents, data) the MCP servers "
 "offer: uri, name, type, description.\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"server\":{\"type\":"
 "\"string\",\"description\":\"only this server's\"}},\"additionalProperties\":false}}\0"
 "{\"name\":\"ReadMcpResourceTool\",\"description\":\"Read one resource of an MCP server by its uri.\",\"input_schema\":"
 "{\"type\":\"object\",\"properties\":{\"server\":{\"type\":\"string\"},\"uri\":{\"type\":\"string\"}},\"required\":"
-"[\"server\",\"uri\"],\"additionalProperties\":false}}";
+"[\"server\",\"uri\"],\"additionalProperties\":false}}")
 
 static int
 mcp_has(const struct mcp *m, int cap)
@@ -12639,6 +12843,11 @@ loop_skills_dir(const char *dir, struct buf *out)
 		closedir(d);
 }
 
+PROSE(loop_skills_intro,
+	"Skills: folders of instructions (and sometimes scripts) for particular tasks. When a "
+	"task matches a skill's description, Read its SKILL.md first and follow it; read the other "
+	"files it names only when needed.\n%s")
+
 static void
 loop_agents_load(struct loop_agents *A, const char *cwd, struct buf *skills)
 {
@@ -12654,9 +12863,7 @@ loop_agents_load(struct loop_agents *A, const char *cwd, struct buf *skills)
 	if (h && *h && base_snprintf(dir, sizeof dir, "%s/.claude/skills", h) < (int)sizeof dir)
 		loop_skills_dir(dir, &list);
 	if (list.len)
-		buf_printf(skills, "Skills: folders of instructions (and sometimes scripts) for particular tasks. When a "
-		           "task matches a skill's description, Read its SKILL.md first and follow it; read the other "
-		           "files it names only when needed.\n%s", list.p);
+		buf_printf(skills, prose(loop_skills_intro), list.p);
 	buf_free(&list);
 }
 
@@ -12674,12 +12881,19 @@ loop_agents_free(struct loop_agents *A)
 	A->n = 0;
 }
 
-static const char loop_task_schema[] =
+PROSE(loop_task_desc,
+	"Start a subagent: a fresh agent with its own context and the same tools (but Task) that does "
+	"one self-contained task and answers with its final text, which only you see. Use it for broad "
+	"searches or work that would fill your context; give it everything it needs in prompt. Several "
+	"independent tasks can be started in one message. Types (subagent_type):\n- general-purpose: any "
+	"task (the default)\n")
+
+PROSE(loop_task_schema,
 	"{\"type\":\"object\",\"properties\":{\"description\":{\"type\":\"string\",\"description\":"
 	"\"3 to 5 words\"},\"prompt\":{\"type\":\"string\",\"description\":\"the whole task\"},"
 	"\"subagent_type\":{\"type\":\"string\"},\"model\":{\"type\":\"string\",\"description\":\"sonnet, "
 	"opus or haiku; default: the type's or yours\"}},\"required\":[\"description\",\"prompt\"],"
-	"\"additionalProperties\":false}";
+	"\"additionalProperties\":false}")
 
 /* The Task tool's definition, naming the subagent types there are. */
 static void
@@ -12688,11 +12902,7 @@ loop_task_def(const struct loop_agents *A, struct buf *out)
 	struct buf d = {0};
 	struct jw w;
 	size_t i;
-	buf_adds(&d, "Start a subagent: a fresh agent with its own context and the same tools (but Task) that does "
-	         "one self-contained task and answers with its final text, which only you see. Use it for broad "
-	         "searches or work that would fill your context; give it everything it needs in prompt. Several "
-	         "independent tasks can be started in one message. Types (subagent_type):\n- general-purpose: any "
-	         "task (the default)\n");
+	buf_adds(&d, prose(loop_task_desc));
 	for (i = 0; i < A->n; i++)
 		buf_printf(&d, "- %s: %s\n", A->t[i].name, A->t[i].desc ? A->t[i].desc : "");
 	jw_init(&w, jw_sink_buf, out);
@@ -12700,7 +12910,7 @@ loop_task_def(const struct loop_agents *A, struct buf *out)
 	jw_key(&w, "name"); jw_str(&w, "Task");
 	jw_key(&w, "description"); jw_strn(&w, d.p, d.len);
 	jw_key(&w, "input_schema");
-	jw_json(&w, loop_task_schema, sizeof loop_task_schema - 1);
+	jw_json(&w, prose(loop_task_schema), strlen(prose(loop_task_schema)));
 	jw_close(&w, '}');
 	buf_free(&d);
 }
@@ -12731,10 +12941,10 @@ static void cli_system(struct buf *out, const char *prompt, const char *append, 
 static int cli_listed(const char *list, const char *name);
 static int cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const struct buf *extra,
                      size_t nextra, const char *only, int no_task);
-static const char loop_subagent_prompt[] =
+PROSE(loop_subagent_prompt,
 	"You are a subagent of a coding agent: you do one task for it with the tools you have, then answer with a "
 	"concise final report of what you found or did (file paths, line numbers, what changed). The report is all "
-	"it sees of your work. Do not ask questions: no one can answer them.";
+	"it sees of your work. Do not ask questions: no one can answer them.")
 
 /* Task: a nested agent loop with a fresh conversation, on the same connection and permissions; its final
  * text is the result. Its tool calls show indented under the Task line. */
@@ -12773,7 +12983,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 		goto out;
 	}
 	base_snprintf(cfg.model, sizeof cfg.model, "%s", loop_agent_model(model.len ? model.p : t ? t->model : NULL, L->cfg->model));
-	cli_system(&system, t && t->body && *t->body ? t->body : loop_subagent_prompt, NULL, L->tools.cwd, cfg.model);
+	cli_system(&system, t && t->body && *t->body ? t->body : prose(loop_subagent_prompt), NULL, L->tools.cwd, cfg.model);
 	cli_tools(&tools, &L->perm, L->tools.mcp, NULL, 0, t ? t->tools : NULL, 1);
 	cfg.system_json = system.p;
 	cfg.tools_json = tools.p;
@@ -13481,6 +13691,10 @@ loop_hook_free(struct hook_out *o)
 	buf_free(&o->context);
 }
 
+PROSE(loop_todo_nudge,
+	"The TodoWrite tool has not been used for a while. If this task has several steps, "
+	"track them with TodoWrite. Do not mention this reminder to the user.")
+
 static void
 loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 {
@@ -13653,8 +13867,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 	else
 		L->tools.rounds_without_todo++;
 	if (!L->nudged && L->tools.rounds_without_todo >= LOOP_TODO_NUDGE_ROUNDS) {
-		loop_reminder(um, "The TodoWrite tool has not been used for a while. If this task has several steps, "
-		              "track them with TodoWrite. Do not mention this reminder to the user.");
+		loop_reminder(um, prose(loop_todo_nudge));
 		L->nudged = 1;
 	}
 }
@@ -13720,6 +13933,10 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 	buf_free(&b);
 }
 
+PROSE(loop_todo_empty,
+	"This is a reminder that your todo list is currently empty. If the task has several "
+	"steps, plan them with TodoWrite. Do not mention this reminder to the user.")
+
 /* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
  * The user message that starts the run is already the newest in the conversation. 0 or an error code;
  * *subtype names how it ended for the result object. */
@@ -13754,8 +13971,7 @@ loop_user_message(struct loop *L, const char *text, size_t n, const struct json 
 			loop_reminder(m, L->memory);
 		if (L->hook_context.len)
 			loop_reminder(m, L->hook_context.p);
-		loop_reminder(m, "This is a reminder that your todo list is currently empty. If the task has several "
-		              "steps, plan them with TodoWrite. Do not mention this reminder to the user.");
+		loop_reminder(m, prose(loop_todo_empty));
 		L->first_user_done = 1;
 	}
 	if (blocks) {
@@ -13896,6 +14112,12 @@ loop_compact_message(struct loop *L, const char *summary, size_t n, struct buf *
 	         "anything.");
 }
 
+PROSE(loop_compact_ask,
+	"Summarise this conversation so that the work can go on from the summary alone: the user's "
+	"requests and intent, decisions made, files changed and why, commands that matter and their results, "
+	"errors met and how they were fixed, and exactly what remains to be done. Be complete but concise. "
+	"Answer with the summary only; call no tools.")
+
 /* Summarise the conversation with the model and go on from the summary (auto-compact and /compact).
  * The session file keeps the whole history and records what the conversation goes on from. */
 static int
@@ -13928,10 +14150,7 @@ loop_compact(struct loop *L, const char *focus)
 			L->conv.n--;
 		}
 	}
-	buf_adds(&ask, "Summarise this conversation so that the work can go on from the summary alone: the user's "
-	         "requests and intent, decisions made, files changed and why, commands that matter and their results, "
-	         "errors met and how they were fixed, and exactly what remains to be done. Be complete but concise. "
-	         "Answer with the summary only; call no tools.");
+	buf_adds(&ask, prose(loop_compact_ask));
 	if (focus && *focus)
 		buf_printf(&ask, " Focus on: %s", focus);
 	m = L->conv.n && L->conv.m[L->conv.n - 1].role == ROLE_USER ? &L->conv.m[L->conv.n - 1] : NULL;
@@ -14000,6 +14219,10 @@ loop_compact(struct loop *L, const char *focus)
 	L->last_input = 0;
 	return 0;
 }
+
+PROSE(loop_cut_off,
+	"Your last reply was cut off by the output token limit in the middle of a tool call, so that call was not "
+	"run. Continue in smaller steps (for a large file, write it in parts or use Edit).")
 
 /* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
  * The user message that starts the run is already the newest in the conversation. 0 or an error code;
@@ -14080,10 +14303,7 @@ loop_run(struct loop *L, const char **subtype)
 			if (tools)
 				loop_run_tools(L, am, um);
 			{
-				static const char cont[] = "Your last reply was cut off by the output token limit in the middle "
-				                           "of a tool call, so that call was not run. Continue in smaller steps "
-				                           "(for a large file, write it in parts or use Edit).";
-				conv_text_block(um, cont, sizeof cont - 1);
+				conv_text_block(um, prose(loop_cut_off), strlen(prose(loop_cut_off)));
 			}
 			loop_save(L);
 			if (L->out_format == OUT_STREAM_JSON)
@@ -15453,7 +15673,7 @@ repl_status(struct loop *L)
 	buf_free(&b);
 }
 
-static const char repl_help[] =
+PROSE(repl_help,
 "  /help              this list\n"
 "  /clear             start a new conversation\n"
 "  /compact [focus]   summarise the conversation and go on from the summary\n"
@@ -15470,7 +15690,7 @@ static const char repl_help[] =
 "  /resume            go back to an earlier session of this directory\n"
 "  /init              have the agent study the project and write AGENTS.md\n"
 "  /exit              leave (Ctrl-D does too)\n"
-"  Enter sends; a line ending in \\ or Alt-Enter continues on the next line. Ctrl-C stops the agent.\n";
+"  Enter sends; a line ending in \\ or Alt-Enter continues on the next line. Ctrl-C stops the agent.\n")
 
 /* The custom commands and the MCP servers' prompts, under /help's list; with words, each name a line. */
 static void
@@ -15500,6 +15720,11 @@ repl_cmds_list(struct loop *L, struct buf *words)
 	}
 }
 
+PROSE(repl_init_ask,
+	"Study this project: its layout, how to build it, how to run its tests, its "
+	"conventions. Then write AGENTS.md at its root with what a coding agent needs to work here: short, "
+	"concrete, commands first. If AGENTS.md or CLAUDE.md exists, improve it instead.")
+
 /* A slash command. 1: leave; 0: handled; 2: send L->pending as the user's message. */
 static int
 repl_command(struct loop *L, const char *line)
@@ -15514,7 +15739,7 @@ repl_command(struct loop *L, const char *line)
 	if (!strcmp(cmd, "/exit") || !strcmp(cmd, "/quit"))
 		return 1;
 	if (!strcmp(cmd, "/help")) {
-		repl_print(L, "%s", repl_help);
+		repl_print(L, "%s", prose(repl_help));
 		repl_cmds_list(L, NULL);
 	} else if (!strcmp(cmd, "/clear")) {
 		conv_free(&L->conv);
@@ -15588,9 +15813,7 @@ repl_command(struct loop *L, const char *line)
 		repl_pick_session(L);
 	} else if (!strcmp(cmd, "/init")) {
 		L->pending.len = 0;
-		buf_adds(&L->pending, "Study this project: its layout, how to build it, how to run its tests, its "
-		         "conventions. Then write AGENTS.md at its root with what a coding agent needs to work here: short, "
-		         "concrete, commands first. If AGENTS.md or CLAUDE.md exists, improve it instead.");
+		buf_adds(&L->pending, prose(repl_init_ask));
 		return 2;
 	} else {
 		struct ag_err e = {0};
@@ -15602,7 +15825,7 @@ repl_command(struct loop *L, const char *line)
 			loop_cmd_done(L);
 			repl_print(L, "%s\n", e.msg);
 		} else {
-			repl_print(L, "unknown command %s\n%s", cmd, repl_help);
+			repl_print(L, "unknown command %s\n%s", cmd, prose(repl_help));
 			repl_cmds_list(L, NULL);
 		}
 	}
@@ -15657,7 +15880,7 @@ repl_run(struct loop *L)
 	int ctrl_c = 0;
 	const char *h;
 	size_t i;
-	for (h = repl_help; (h = str_find(h, "  /")) != NULL; h += 3)   /* what Tab completes: /help's names */
+	for (h = prose(repl_help); (h = str_find(h, "  /")) != NULL; h += 3)   /* what Tab completes: /help's names */
 		buf_add(&words, h + 2, strcspn(h + 2, " \n")), buf_add(&words, "\n", 1);
 	for (i = 0; L->cmds && i < L->cmds->n; i++) {
 		const struct loop_cmd *c = &L->cmds->c[i];
@@ -15884,7 +16107,7 @@ selftest_run(void)
 #define CLI_DEFAULT_MAX_TOKENS 32000
 #define CLI_DEFAULT_OPENAI_MAX_TOKENS 8192
 
-static const char cli_system_prompt[] =
+PROSE(cli_system_prompt,
 "You are agent, a coding agent working in a terminal, often on a small Linux device reached over SSH. You help "
 "with software and system tasks: you read code, run commands, edit files and report what you found.\n\n"
 "# How you work\n"
@@ -15898,79 +16121,80 @@ static const char cli_system_prompt[] =
 "- Ask before anything destructive or irreversible (deleting data, rm -rf, overwriting others' work).\n\n"
 "# Git\n"
 "- Never change git config, never force-push, never skip hooks, and never commit or push unless the user asks.\n"
-"- When asked to commit: look at git status and git diff first, then write a short message that says why.";
+"- When asked to commit: look at git status and git diff first, then write a short message that says why.")
+
+PROSE(cli_usage_text,
+	"usage: agent [options] [PROMPT]      an interactive session in a terminal (PROMPT: its first request)\n"
+	"       agent -p PROMPT [options]     do the task, print the answer, exit\n"
+	"       echo PROMPT | agent -p        the prompt may come on stdin\n"
+	"\n"
+	"options:\n"
+	"  -p, --print [PROMPT]         print mode: run the agent loop, the answer on stdout\n"
+	"      --model NAME             model (default: $ANTHROPIC_MODEL or " CLI_DEFAULT_MODEL ")\n"
+	"      --max-tokens N           output token limit per reply (default %d)\n"
+	"      --max-turns N            stop after N model calls\n"
+	"      --output-format F        text (default), json (one result object), stream-json (one object per line)\n"
+	"      --input-format F         text (default) or stream-json (user messages as JSON lines on stdin)\n"
+	"      --allowedTools LIST      tools allowed without asking: Bash, Edit, Write, Bash(git diff:*), Edit(src/**)\n"
+	"      --disallowedTools LIST   tools never used (removed from what the model sees)\n"
+	"      --permission-mode MODE   default, acceptEdits, plan or bypassPermissions\n"
+	"      --dangerously-skip-permissions   run every tool without asking\n"
+	"      --system-prompt TEXT     replace agent's system prompt\n"
+	"      --append-system-prompt TEXT   add to it\n"
+	"      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
+	"      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
+	"      --provider P             anthropic (default), bedrock (Amazon Bedrock), vertex (Google Vertex AI),\n"
+	"                               or openai (Chat Completions)\n"
+	"      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
+	"      --add-dir DIR            let the file tools work in DIR too, as in the working directory\n"
+	"      --mcp-list               start the MCP servers, list their state and tools, exit\n"
+	"      --sandbox                run Bash under Landlock: writes only in this directory and /tmp, no TCP\n"
+	"      --status                 one minimal request: check the key and server, show the rate limits\n"
+	"  -c, --continue               resume the newest session of this directory\n"
+	"  -r, --resume [ID]            resume a session (a list to pick from without ID)\n"
+	"      --verbose                show each turn's request and usage on stderr\n"
+	"      --self-test              run the built-in checks (first thing to try on a new device)\n"
+	"  -v, --version                print the version\n"
+	"  -h, --help                   this text\n"
+	"\n"
+	"environment:\n"
+	"  ANTHROPIC_API_KEY      API key (sent as x-api-key)\n"
+	"  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
+	"  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
+	"  ANTHROPIC_MODEL        default model\n"
+	"  AGENT_PROVIDER         anthropic, openai, bedrock or vertex (as --provider)\n"
+	"  OPENAI_BASE_URL        Chat Completions server (default https://api.openai.com/v1; llama.cpp:\n"
+	"                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
+	"  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
+	"  OPENAI_MODEL           its model (default " CLI_DEFAULT_OPENAI_MODEL ")\n"
+	"  CLAUDE_CODE_USE_BEDROCK=1   Amazon Bedrock (as --provider bedrock): AWS_REGION or AWS_DEFAULT_REGION,\n"
+	"                         ANTHROPIC_BEDROCK_BASE_URL, CLAUDE_CODE_SKIP_BEDROCK_AUTH, AWS_BEARER_TOKEN_BEDROCK,\n"
+	"                         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,\n"
+	"                         AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI,\n"
+	"                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE),\n"
+	"                         AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
+	"                         AWS_EC2_METADATA_DISABLED (README: Amazon Bedrock)\n"
+	"  CLAUDE_CODE_USE_VERTEX=1    Google Vertex AI (as --provider vertex): CLOUD_ML_REGION,\n"
+	"                         ANTHROPIC_VERTEX_PROJECT_ID (or GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT),\n"
+	"                         ANTHROPIC_VERTEX_BASE_URL, CLAUDE_CODE_SKIP_VERTEX_AUTH, GOOGLE_APPLICATION_CREDENTIALS,\n"
+	"                         CLOUDSDK_CONFIG, GCE_METADATA_HOST, GCE_METADATA_IP (README: Google Vertex AI)\n"
+	"  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
+	"  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
+	"  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
+	"  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
+	"  ANTHROPIC_MAX_RETRIES  retries of a failed request (default 10, as --max-retries)\n"
+	"  MAX_THINKING_TOKENS    extended thinking budget (as --thinking)\n"
+	"  AGENT_CONTEXT_WINDOW   tokens of context the model has (default 200000: when to compact)\n"
+	"  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   proxies as curl reads them (lower case too)\n"
+	"  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
+	"  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
+	"  XDG_STATE_HOME, XDG_CONFIG_HOME   where agent keeps state (~/.local/state/agent, ~/.config/agent)\n"
+	"  NO_COLOR               no colours\n")
 
 static void
 cli_usage(int fd)
 {
-	base_dprintf(fd,
-	        "usage: agent [options] [PROMPT]      an interactive session in a terminal (PROMPT: its first request)\n"
-	        "       agent -p PROMPT [options]     do the task, print the answer, exit\n"
-	        "       echo PROMPT | agent -p        the prompt may come on stdin\n"
-	        "\n"
-	        "options:\n"
-	        "  -p, --print [PROMPT]         print mode: run the agent loop, the answer on stdout\n"
-	        "      --model NAME             model (default: $ANTHROPIC_MODEL or " CLI_DEFAULT_MODEL ")\n"
-	        "      --max-tokens N           output token limit per reply (default %d)\n"
-	        "      --max-turns N            stop after N model calls\n"
-	        "      --output-format F        text (default), json (one result object), stream-json (one object per line)\n"
-	        "      --input-format F         text (default) or stream-json (user messages as JSON lines on stdin)\n"
-	        "      --allowedTools LIST      tools allowed without asking: Bash, Edit, Write, Bash(git diff:*), Edit(src/**)\n"
-	        "      --disallowedTools LIST   tools never used (removed from what the model sees)\n"
-	        "      --permission-mode MODE   default, acceptEdits, plan or bypassPermissions\n"
-	        "      --dangerously-skip-permissions   run every tool without asking\n"
-	        "      --system-prompt TEXT     replace agent's system prompt\n"
-	        "      --append-system-prompt TEXT   add to it\n"
-	        "      --thinking N             extended thinking with a budget of N tokens (also MAX_THINKING_TOKENS)\n"
-	        "      --max-retries N          retries of a failed request (default 10; ANTHROPIC_MAX_RETRIES)\n"
-	        "      --provider P             anthropic (default), bedrock (Amazon Bedrock), vertex (Google Vertex AI),\n"
-	        "                               or openai (Chat Completions)\n"
-	        "      --mcp-config FILE        MCP servers from FILE too ({\"mcpServers\": ...}, as .mcp.json)\n"
-	        "      --add-dir DIR            let the file tools work in DIR too, as in the working directory\n"
-	        "      --mcp-list               start the MCP servers, list their state and tools, exit\n"
-	        "      --sandbox                run Bash under Landlock: writes only in this directory and /tmp, no TCP\n"
-	        "      --status                 one minimal request: check the key and server, show the rate limits\n"
-	        "  -c, --continue               resume the newest session of this directory\n"
-	        "  -r, --resume [ID]            resume a session (a list to pick from without ID)\n"
-	        "      --verbose                show each turn's request and usage on stderr\n"
-	        "      --self-test              run the built-in checks (first thing to try on a new device)\n"
-	        "  -v, --version                print the version\n"
-	        "  -h, --help                   this text\n"
-	        "\n"
-	        "environment:\n"
-	        "  ANTHROPIC_API_KEY      API key (sent as x-api-key)\n"
-	        "  ANTHROPIC_AUTH_TOKEN   bearer token for gateways, used when there is no API key\n"
-	        "  ANTHROPIC_BASE_URL     API server (default https://api.anthropic.com; http:// for local servers)\n"
-	        "  ANTHROPIC_MODEL        default model\n"
-	        "  AGENT_PROVIDER         anthropic, openai, bedrock or vertex (as --provider)\n"
-	        "  OPENAI_BASE_URL        Chat Completions server (default https://api.openai.com/v1; llama.cpp:\n"
-	        "                         http://host:8080/v1, Ollama: http://host:11434/v1)\n"
-	        "  OPENAI_API_KEY         its key (sent as a bearer token; local servers need none)\n"
-	        "  OPENAI_MODEL           its model (default " CLI_DEFAULT_OPENAI_MODEL ")\n"
-	        "  CLAUDE_CODE_USE_BEDROCK=1   Amazon Bedrock (as --provider bedrock): AWS_REGION or AWS_DEFAULT_REGION,\n"
-	        "                         ANTHROPIC_BEDROCK_BASE_URL, CLAUDE_CODE_SKIP_BEDROCK_AUTH, AWS_BEARER_TOKEN_BEDROCK,\n"
-	        "                         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,\n"
-	        "                         AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_CONTAINER_CREDENTIALS_FULL_URI,\n"
-	        "                         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE),\n"
-	        "                         AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_EC2_METADATA_SERVICE_ENDPOINT,\n"
-	        "                         AWS_EC2_METADATA_DISABLED (README: Amazon Bedrock)\n"
-	        "  CLAUDE_CODE_USE_VERTEX=1    Google Vertex AI (as --provider vertex): CLOUD_ML_REGION,\n"
-	        "                         ANTHROPIC_VERTEX_PROJECT_ID (or GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT),\n"
-	        "                         ANTHROPIC_VERTEX_BASE_URL, CLAUDE_CODE_SKIP_VERTEX_AUTH, GOOGLE_APPLICATION_CREDENTIALS,\n"
-	        "                         CLOUDSDK_CONFIG, GCE_METADATA_HOST, GCE_METADATA_IP (README: Google Vertex AI)\n"
-	        "  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
-	        "  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
-	        "  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
-	        "  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
-	        "  ANTHROPIC_MAX_RETRIES  retries of a failed request (default 10, as --max-retries)\n"
-	        "  MAX_THINKING_TOKENS    extended thinking budget (as --thinking)\n"
-	        "  AGENT_CONTEXT_WINDOW   tokens of context the model has (default 200000: when to compact)\n"
-	        "  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   proxies as curl reads them (lower case too)\n"
-	        "  SSL_CERT_FILE, SSL_CERT_DIR   CA bundle to trust instead of the system's\n"
-	        "  NODE_EXTRA_CA_CERTS    one more CA to trust (a corporate proxy's)\n"
-	        "  XDG_STATE_HOME, XDG_CONFIG_HOME   where agent keeps state (~/.local/state/agent, ~/.config/agent)\n"
-	        "  NO_COLOR               no colours\n",
-	        CLI_DEFAULT_MAX_TOKENS);
+	base_dprintf(fd, prose(cli_usage_text), CLI_DEFAULT_MAX_TOKENS);
 }
 
 static void
@@ -16038,6 +16262,10 @@ cli_user_id(char *out, size_t cap)
 		file_write_atomic(path, out, strlen(out), 0600);
 }
 
+PROSE(cli_memory_intro,
+	"These instructions from the user and the project override the defaults; follow them. They may "
+	"not all matter for this task.\n\n")
+
 /* Project memory: ~/.claude/CLAUDE.md, then CLAUDE.md and AGENTS.md in every directory from / down to the
  * working directory, as one reminder text. Empty when there are none. */
 static void
@@ -16077,8 +16305,7 @@ cli_memory(const char *cwd, struct buf *out)
 	buf_free(&body);
 	if (out->len) {
 		struct buf t = {0};
-		buf_adds(&t, "These instructions from the user and the project override the defaults; follow them. They may "
-		         "not all matter for this task.\n\n");
+		buf_adds(&t, prose(cli_memory_intro));
 		buf_add(&t, out->p, out->len);
 		buf_free(out);
 		*out = t;
@@ -16086,6 +16313,10 @@ cli_memory(const char *cwd, struct buf *out)
 			out->p[--out->len] = 0;
 	}
 }
+
+PROSE(cli_env_text,
+	"<env>\nWorking directory: %s\nIs a git repository: %s\nPlatform: linux\nOS: %s %s %s\n"
+	"Shell: /bin/sh\nToday's date: %s\n</env>\nYou are running as model %s.")
 
 /* The system blocks: our prompt (or the user's), the environment, and any appended text; the last one
  * carries a cache breakpoint. */
@@ -16109,8 +16340,7 @@ cli_system(struct buf *out, const char *prompt, const char *append, const char *
 	clk_date(now, date, sizeof date);
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof u);
-	buf_printf(&env, "<env>\nWorking directory: %s\nIs a git repository: %s\nPlatform: linux\nOS: %s %s %s\n"
-	           "Shell: /bin/sh\nToday's date: %s\n</env>\nYou are running as model %s.", cwd, is_git ? "yes" : "no",
+	buf_printf(&env, prose(cli_env_text), cwd, is_git ? "yes" : "no",
 	           u.sysname, u.release, u.machine, date, model);
 	jw_init(&w, jw_sink_buf, out);
 	jw_open(&w, '[');
@@ -16179,7 +16409,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 	static jsmntok_t tok[512];
 	struct json j;
 	struct jw w;
-	int k, i, n = json_parse(&j, tool_defs_json, sizeof tool_defs_json - 1, tok, 512), count = 0;
+	int k, i, n = json_parse(&j, prose(tool_defs_json), strlen(prose(tool_defs_json)), tok, 512), count = 0;
 	size_t x, m;
 	struct buf *defs = NULL;
 	if (n <= 0)
@@ -16208,7 +16438,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 	for (x = 0; x < 2 && mcp_has(mcp, MCP_CAP_RES); x++)
 		if (!cli_denied(p, x ? "ReadMcpResourceTool" : "ListMcpResourcesTool") &&
 		    (!only || cli_listed(only, x ? "ReadMcpResourceTool" : "ListMcpResourcesTool")))
-			buf_adds(&defs[count++], x ? mcp_res_defs + strlen(mcp_res_defs) + 1 : mcp_res_defs);
+			buf_adds(&defs[count++], x ? prose(mcp_res_defs) + strlen(prose(mcp_res_defs)) + 1 : prose(mcp_res_defs));
 	for (x = 0; mcp && x < mcp->n; x++)
 		for (m = 0; m < mcp->srv[x].ntools; m++) {
 			const struct mcp_tool *t = &mcp->srv[x].tools[m];
@@ -16562,39 +16792,47 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 	return 0;
 }
 
-#ifdef AG_GEN_ROOTS
-/* The build's generator of build/roots.h: the PEM files named on the command line, through the same loader
- * as a CA bundle, printed as C trust anchors (ag_roots[]) on stdout. */
+#ifdef AG_GEN
+/* The build's generator of build/data.h (this file built with AG_GEN): `gen prose` writes the texts of
+ * PROSE_LIST out, each with its NUL, for gzip -9n to pack; `gen data PACKED.gz PEM...` prints build/data.h:
+ * the PEM files (certs/) through the same loader as a CA bundle as C trust anchors (ag_roots[]), and the packed
+ * texts (ag_prose_z[]) with where each one starts, after inflating them and comparing with the texts here. */
+#define PROSE_LIST(X) X(tool_defs_json) X(mcp_res_defs) X(loop_skills_intro) X(loop_task_desc) \
+	X(loop_task_schema) X(loop_subagent_prompt) X(loop_todo_nudge) X(loop_todo_empty) X(loop_compact_ask) \
+	X(loop_cut_off) X(repl_help) X(repl_init_ask) X(cli_system_prompt) X(cli_usage_text) X(cli_memory_intro) \
+	X(cli_env_text)
+#define CLI_GEN_TEXT(name) buf_add(&all, name, sizeof name);
+#define CLI_GEN_AT(name) base_dprintf(1, "#define PROSE_AT_%s %zu\n", #name, at), at += sizeof name;
+
 static void
 cli_gen_bytes(const char *name, size_t k, const unsigned char *p, size_t n)
 {
 	size_t i;
-	base_dprintf(1, "static const unsigned char ag_root_%s%zu[] = {", name, k);
+	base_dprintf(1, "static const unsigned char ag_%s%zu[] = {", name, k);
 	for (i = 0; i < n; i++)
 		base_dprintf(1, "%s%u,", i % 16 ? "" : "\n\t", p[i]);
 	base_dprintf(1, "\n};\n");
 }
 
-int
-main(int argc, char **argv)
+static int
+cli_gen_roots(int argc, char **argv)
 {
 	struct tls_trust t = {0};
 	size_t k;
 	int i;
-	for (i = 1; i < argc; i++)
+	for (i = 0; i < argc; i++)
 		if (tls_trust_add_file(&t, argv[i]) != 1) {
-			base_dprintf(2, "gen-roots: %s: not one PEM certificate\n", argv[i]);
+			base_dprintf(2, "gen: %s: not one PEM certificate\n", argv[i]);
 			return 1;
 		}
-	base_dprintf(1, "/* made by build/gen-roots from the PEM files of certs/: the built-in roots as trust anchors */\n");
 	for (k = 0; k < t.n; k++) {
 		const br_x509_pkey *pk = &t.ta[k].pkey;
-		cli_gen_bytes("dn", k, t.ta[k].dn.data, t.ta[k].dn.len);
+		cli_gen_bytes("root_dn", k, t.ta[k].dn.data, t.ta[k].dn.len);
 		if (pk->key_type == BR_KEYTYPE_RSA) {
-			cli_gen_bytes("n", k, pk->key.rsa.n, pk->key.rsa.nlen);
-			cli_gen_bytes("e", k, pk->key.rsa.e, pk->key.rsa.elen);
+			cli_gen_bytes("root_n", k, pk->key.rsa.n, pk->key.rsa.nlen);
+			cli_gen_bytes("root_e", k, pk->key.rsa.e, pk->key.rsa.elen);
 		} else {
-			cli_gen_bytes("q", k, pk->key.ec.q, pk->key.ec.qlen);
+			cli_gen_bytes("root_q", k, pk->key.ec.q, pk->key.ec.qlen);
 		}
 	}
 	base_dprintf(1, "static const br_x509_trust_anchor ag_roots[] = {\n");
@@ -16614,6 +16852,53 @@ main(int argc, char **argv)
 	i = t.n ? 0 : 1;
 	tls_trust_free(&t);
 	return i;
+}
+
+/* The packed texts: gzip's member (RFC 1952: a 10-byte header with no name, the deflate stream, 8 bytes of
+ * trailer) less its header and trailer. */
+static int
+cli_gen_prose(const char *gz)
+{
+	struct buf all = {0}, z = {0}, back = {0};
+	size_t at = 0, n;
+	int rc = 1;
+	PROSE_LIST(CLI_GEN_TEXT)
+	if (file_read_all(gz, &z, 1 << 20) < 0 || z.len < 18 || (unsigned char)z.p[0] != 0x1f ||
+	    (unsigned char)z.p[1] != 0x8b || z.p[2] != 8 || z.p[3] != 0) {
+		base_dprintf(2, "gen: %s is not the output of gzip -9n\n", gz);
+		goto out;
+	}
+	n = z.len - 18;
+	if (buf_reserve(&back, all.len + 1) < 0 ||
+	    base_inflate((unsigned char *)z.p + 10, n, (unsigned char *)back.p, all.len) != (long)all.len ||
+	    memcmp(back.p, all.p, all.len)) {
+		base_dprintf(2, "gen: %s does not inflate back to the texts of PROSE_LIST\n", gz);
+		goto out;
+	}
+	PROSE_LIST(CLI_GEN_AT)
+	base_dprintf(1, "#define PROSE_SIZE %zu\n", at);
+	cli_gen_bytes("prose_z", 0, (unsigned char *)z.p + 10, n);
+	base_dprintf(1, "#define ag_prose_z ag_prose_z0\n");
+	rc = 0;
+out:
+	buf_free(&all), buf_free(&z), buf_free(&back);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "prose")) {
+		struct buf all = {0};
+		PROSE_LIST(CLI_GEN_TEXT)
+		return fd_write_all(1, all.p, all.len) < 0;
+	}
+	if (argc < 3 || strcmp(argv[1], "data")) {
+		base_dprintf(2, "usage: gen prose > TEXTS; gen data TEXTS.gz CERT.pem... > data.h\n");
+		return 2;
+	}
+	base_dprintf(1, "/* made by build/gen from agent.c's PROSE texts and the PEM files of certs/ */\n");
+	return cli_gen_prose(argv[2]) || cli_gen_roots(argc - 3, argv + 3);
 }
 #define main cli_main
 #endif
@@ -17089,7 +17374,7 @@ cli_request(struct cli_run *R)
 		if (skills.len && R->append)
 			buf_printf(&skills, "\n%s", R->append);
 		loop_task_def(&R->agents, &task);
-		cli_system(&R->system, R->sysprompt ? R->sysprompt : cli_system_prompt, skills.len ? skills.p : R->append, R->L.tools.cwd,
+		cli_system(&R->system, R->sysprompt ? R->sysprompt : prose(cli_system_prompt), skills.len ? skills.p : R->append, R->L.tools.cwd,
 		           R->cfg.model);
 		cli_tools(&R->tools, &R->L.perm, R->L.tools.mcp, &task, 1, NULL, 0);
 		buf_free(&skills);
@@ -17384,7 +17669,7 @@ main(int argc, char **argv)
 {
 	static struct cli_run R;                 /* in .bss: zeroed, and no room in the file */
 	int r;
-	R.sysprompt = cli_system_prompt;
+	R.sysprompt = prose(cli_system_prompt);
 	R.subtype = "success";
 	cli_init(&R);
 	if ((r = cli_parse(&R, argc, argv)) > 0)

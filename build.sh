@@ -14,6 +14,7 @@ command -v musl-gcc >/dev/null 2>&1 || need="$need musl-tools"
 [ -f /usr/include/jsmn.h ] || need="$need libjsmn-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v gzip >/dev/null 2>&1 || need="$need gzip"     # packs the texts into build/data.h
 if [ "$mode" = test ] || [ "$mode" = test-cross ]; then
 	command -v python3 >/dev/null 2>&1 || need="$need python3"
 	command -v openssl >/dev/null 2>&1 || need="$need openssl"

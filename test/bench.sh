@@ -17,7 +17,7 @@ done
 echo "--version wall time:           $(awk '{print $1*1000}' "$tmp/v" | median) ms (median of 21)"
 echo "--version max RSS:             $(awk '{print $2}' "$tmp/v" | median) KB"
 # CA bundle decode, agent's loader against BearSSL's generic decoder (both static musl -Oz, like agent)
-if musl-gcc -Oz -std=gnu11 -DAG_HAVE_ROOTS -Ibuild -Ibuild/include -I/usr/include/bearssl test/b_ca.c \
+if musl-gcc -Oz -std=gnu11 -DAG_HAVE_DATA -Ibuild -Ibuild/include -I/usr/include/bearssl test/b_ca.c \
 	"/usr/lib/$(gcc -dumpmachine)/libbearssl.a" -static -o "$tmp/b_ca" 2>/dev/null; then
 	"$tmp/b_ca" | sed 's/^/  /'
 fi

@@ -185,7 +185,7 @@ def t_openwrt_feed_builds(c):
     mk = c.pkg("feed", out)
     text = open(mk).read()
     for want in ("PKG_NAME:=agent", "PKG_VERSION:=%s" % VERSION, "$(eval $(call BuildPackage,agent))",
-                 "-Oz -fipa-pta -fno-tree-switch-conversion -std=gnu11", "-DAG_HAVE_ROOTS", "-static"):
+                 "-Oz -fipa-pta -fno-tree-switch-conversion -std=gnu11", "-DAG_HAVE_DATA", "-static"):
         c.has(text, want, "the feed's Makefile")
     top = os.path.join(c.root, "openwrt")
     os.makedirs(os.path.join(top, "include"))

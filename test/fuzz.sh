@@ -53,7 +53,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 	exit
 fi
 [ -f "$BEARSSL_A" ] || { echo "fuzz: $BEARSSL_A not found (install libbearssl-dev)"; exit 1; }
-make -s build/roots.h || exit 1
+make -s build/data.h || exit 1
 mkdir -p "$OUT"
 # replays only need the first line of a report; symbolizing every failing stack is slow
 REPLAY_ASAN=${ASAN_OPTIONS:-symbolize=0}
@@ -63,13 +63,13 @@ build() {
 	src=test/fuzz/$h.c
 	[ -f "$src" ] || { echo "fuzz: no harness $src"; return 1; }
 	extra=$(sed -n 's/.*fuzz-cflags:\(.*\)\*\/.*/\1/p' "$src" | head -1)
-	if [ -x "$OUT/$h" ] && [ -z "$(find "$src" test/fuzz/fuzz.h test/fuzz/fuzz_http.h test/t_util.h agent.c build/roots.h \
+	if [ -x "$OUT/$h" ] && [ -z "$(find "$src" test/fuzz/fuzz.h test/fuzz/fuzz_http.h test/t_util.h agent.c build/data.h \
 	    -newer "$OUT/$h" 2>/dev/null)" ]; then
 		return 0
 	fi
 	# shellcheck disable=SC2086
 	$CC -g $FUZZ_OPT -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	    -Wall -Wno-unused-function -Wno-unused-parameter -DAG_HAVE_ROOTS $extra \
+	    -Wall -Wno-unused-function -Wno-unused-parameter -DAG_HAVE_DATA $extra \
 	    -Ibuild -I/usr/include/bearssl "$src" "$BEARSSL_A" -o "$OUT/$h.tmp" 2>"$OUT/$h.log" &&
 	    mv "$OUT/$h.tmp" "$OUT/$h" || { echo "not ok - fuzz: building $h failed:"; cat "$OUT/$h.log"; return 1; }
 }

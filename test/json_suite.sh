@@ -44,11 +44,11 @@ if [ ! -f "$DIR/test_parsing/.complete" ]; then
 	touch "$DIR/test_parsing/.complete"
 fi
 
-make -s build/roots.h || exit 1
+make -s build/data.h || exit 1
 if [ ! -x build/json_suite ] || [ test/json_suite.c -nt build/json_suite ] || [ agent.c -nt build/json_suite ] ||
    [ test/fuzz/fuzz.h -nt build/json_suite ]; then
 	$CC -std=gnu11 -g -O1 -Wall -Wno-unused-function -Wno-unused-parameter -fsanitize=address,undefined \
-	    -fno-sanitize-recover=undefined -DAG_HAVE_ROOTS -Ibuild -I/usr/include/bearssl \
+	    -fno-sanitize-recover=undefined -DAG_HAVE_DATA -Ibuild -I/usr/include/bearssl \
 	    test/json_suite.c "$BEARSSL_A" -o build/json_suite || exit 1
 fi
 [ -s "$DIR/lossy.txt" ] && echo "carried with U+FFFD for invalid UTF-8 by the npm package: $(wc -l <"$DIR/lossy.txt") files"

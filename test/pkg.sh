@@ -64,13 +64,13 @@ EOF
 	echo "$f"
 }
 
-feed() { # [outdir]: OUT/agent/Makefile and OUT/agent/src (agent.c, roots.h, jsmn.h, BearSSL's sources)
+feed() { # [outdir]: OUT/agent/Makefile and OUT/agent/src (agent.c, data.h, jsmn.h, BearSSL's sources)
 	out=${1:-build/openwrt-feed}
 	p="$out/agent"
 	bs=$(sh test/debsrc.sh | tail -n 1) || exit 1        # Debian's BearSSL sources, as the cross builds use
-	[ -f build/roots.h ] || { echo "pkg.sh: build/roots.h is missing: run make" >&2; exit 1; }
+	[ -f build/data.h ] || { echo "pkg.sh: build/data.h is missing: run make" >&2; exit 1; }
 	rm -rf "$p" && mkdir -p "$p/src/bearssl"
-	cp agent.c build/roots.h /usr/include/jsmn.h "$p/src/"
+	cp agent.c build/data.h /usr/include/jsmn.h "$p/src/"
 	cp -R "$bs/inc" "$bs/src" "$p/src/bearssl/"
 	cp "$bs/LICENSE.txt" "$p/src/bearssl/"
 	# the flags of the Makefile's static build, with OpenWrt's own cross compiler and musl
@@ -99,7 +99,7 @@ define Package/agent/description
 endef
 
 AGENT_CFLAGS:=-Oz -fipa-pta -fno-tree-switch-conversion -std=gnu11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \\
-  -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_ROOTS -DAG_BUILD_EPOCH=$(date +%s)LL
+  -fomit-frame-pointer -fno-stack-protector -DAG_HAVE_DATA -DAG_BUILD_EPOCH=$(date +%s)LL
 # no unwind tables (the /DISCARD/ agent's own Makefile adds to ld's script)
 AGENT_LDFLAGS:=-static -no-pie -s -Wl,--gc-sections -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,--build-id=none \\
   -Wl,-z,common-page-size=64 -Wl,-T,\$(PKG_BUILD_DIR)/noeh.ld

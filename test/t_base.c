@@ -612,9 +612,55 @@ t_strerror(void)
 	T_CHECK(!strcmp(base_strerror(4095), "error 4095"), "an unknown one: %s", base_strerror(4095));
 }
 
+/* Inflate: a stored, a fixed and a dynamic block (made by Python's zlib), every damaged form refused, and the
+ * binary's own packed texts whole. */
+static void
+t_inflate(void)
+{
+	static const char stored[] = "\x01\x19\x00\xe6\xff" "hello, hello, hello world";
+	static const char fixed[] = "\xcb\x48\xcd\xc9\xc9\xd7\x51\xc8\x40\xa2\x14\xca\xf3\x8b\x72\x52\x00";
+	static const char dynamic[] = "\xa5\xd5\x4b\x16\x01\x41\x0c\x46\xe1\xb9\x55\x64\x01\x06\xf2\xc7\x7b\x37\x8d\x42\x53\xba\x68\xda\x6b\xf5\x9a\x25\xb8\x99\xe6\xdc\xd9\x77\x92\x5c\x37\xc9\x46\x4b\xbb\xed\x93\x5d\xba\x7a\x7d\xb4\x55\x5b\x1e\x8d\x6d\xcb\xd3\x0e\xdd\xe9\x7c\xb5\x72\x4f\xed\x6f\x9d\xab\xf7\xcb\x36\x65\x37\xb4\xd4\x8f\x55\xfd\x0c\xf2\x37\x77\x96\x8b\xe5\xc1\xf2\x31\xcb\x27\x2c\x9f\xb2\x7c\xc6\xf2\x39\xcb\x17\x90\x0d\x65\x07\xdd\x39\x84\xe7\x50\x9e\x43\x7a\x0e\xed\x39\xc4\xe7\x50\x9f\x43\x7e\x0e\xfd\x09\xfa\x13\xbd\x7b\xd0\x9f\xa0\x3f\x41\x7f\x82\xfe\x04\xfd\x09\xfa\x13\xf4\x27\xe8\x2f\xa0\xbf\x80\xfe\x82\x3e\x5e\xe8\x2f\xa0\xbf\x80\xfe\x02\xfa\x0b\xe8\x2f\xa0\xbf\xf8\xdf\xdf\x07";
+	unsigned char out[4096];
+	struct buf lines = {0};
+	long n;
+	int i;
+	size_t k;
+	n = base_inflate((const unsigned char *)stored, sizeof stored - 1, out, sizeof out);
+	T_CHECK(n == 25 && !memcmp(out, "hello, hello, hello world", 25), "a stored block: %ld", n);
+	n = base_inflate((const unsigned char *)fixed, sizeof fixed - 1, out, sizeof out);
+	T_CHECK(n == 25 && !memcmp(out, "hello, hello, hello world", 25), "a fixed block: %ld", n);
+	for (i = 0; i < 40; i++)
+		buf_printf(&lines, "line %d: the quick brown fox jumps over the lazy dog, eeee aaaa\n", i);
+	n = base_inflate((const unsigned char *)dynamic, sizeof dynamic - 1, out, sizeof out);
+	T_CHECK(n == (long)lines.len && !memcmp(out, lines.p, lines.len), "a dynamic block: %ld of %zu", n, lines.len);
+	for (k = 0; k < sizeof dynamic - 1; k++)
+		if (base_inflate((const unsigned char *)dynamic, k, out, sizeof out) != -1)
+			break;
+	T_CHECK(k == sizeof dynamic - 1, "every cut of the stream is refused (the first not refused: %zu bytes)", k);
+	n = base_inflate((const unsigned char *)dynamic, sizeof dynamic - 1, out, lines.len - 1);
+	T_CHECK(n == -1, "output one byte too small is refused: %ld", n);
+	n = base_inflate((const unsigned char *)"\x01\x19\x00\xe7\xff" "hello", 10, out, sizeof out);
+	T_CHECK(n == -1, "a stored block whose NLEN is not ~LEN is refused: %ld", n);
+	n = base_inflate((const unsigned char *)"\x07", 1, out, sizeof out);
+	T_CHECK(n == -1, "block type 3 is refused: %ld", n);
+	n = base_inflate((const unsigned char *)"\x03\x02\x00", 3, out, sizeof out);
+	T_CHECK(n == -1, "a distance before the start is refused: %ld", n);
+	for (k = 1; k < sizeof dynamic - 1; k += 7) {    /* flipped bits: refused or some bytes, never a crash */
+		char bad[sizeof dynamic];
+		memcpy(bad, dynamic, sizeof bad);
+		bad[k] ^= (char)(1 << (k % 8));
+		base_inflate((const unsigned char *)bad, sizeof bad - 1, out, sizeof out);
+	}
+	T_CHECK(!strncmp(prose(tool_defs_json), "[{\"name\":\"Bash\"", 15) &&
+	        strlen(prose(cli_env_text)) + PROSE_AT_cli_env_text + 1 == PROSE_SIZE,
+	        "the packed texts: the first and the last whole (%d bytes)", PROSE_SIZE);
+	buf_free(&lines);
+}
+
 int
 main(void)
 {
+	t_inflate();
 	t_mem();
 	t_strerror();
 	t_u64();
