@@ -3695,6 +3695,10 @@ struct http {
 	int framing;
 	int chunk_state;
 	unsigned long long remain;
+	/* called once the request is sent, before its head is read: returns when the answer is there to read
+	 * (an MCP client reads the server's other stream meanwhile); 0, or an error that ends the request */
+	int (*wait)(struct http *h, void *ctx);
+	void *wait_ctx;
 	char hdr[AG_HTTP_HEADER_MAX]; /* "name: value\n" lines, names lower-cased */
 	size_t hdrlen;
 };
@@ -4132,6 +4136,8 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 			http_wsink(h, "\r\n", 2);
 		}
 		r = http_wflush(h);
+		if (r == 0 && h->wait)
+			r = h->wait(h, h->wait_ctx);
 		if (r == 0)
 			r = http_read_head(h, strcmp(method, "HEAD") == 0, &got);
 		if (r == 0)
@@ -4146,6 +4152,15 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 		return r;
 	}
 	return h->e->code;
+}
+
+/* Whether h holds response bytes not yet taken (in its buffer, or decrypted by TLS): a poll on its socket
+ * would not see them. */
+static int
+http_buffered(struct http *h)
+{
+	return h->rpos < h->rlen || (h->url.tls && h->connected &&
+	                             (br_ssl_engine_current_state(&h->tls.cc.eng) & BR_SSL_RECVAPP));
 }
 
 /* Pull decoded body bytes: > 0 count, 0 at the end of the body, < 0 error (set). */
@@ -4256,7 +4271,8 @@ struct sse {
 	int bom;                  /* bytes of the BOM matched so far; 3 or -1 once past the start */
 	int unterminated;         /* the event being dispatched lacked its blank line (the stream ended) */
 	char event[64];
-	char id[128];
+	char id[128];             /* the last event id (kept from event to event, as the spec says) */
+	long retry;               /* the last retry field: ms to wait before reconnecting; -1: none */
 	char buf[AG_SSE_EVENT_MAX + 1];
 };
 
@@ -4268,6 +4284,7 @@ sse_init(struct sse *s)
 	s->dlen = s->llen = 0;
 	s->have_data = s->cr = s->bom = s->unterminated = 0;
 	s->event[0] = s->id[0] = 0;
+	s->retry = -1;
 }
 
 /* One line (without its end): in the buffer after the data (when it came in pieces), or straight from
@@ -4308,9 +4325,14 @@ sse_line(struct sse *s, const char *line, size_t n, sse_cb cb, void *ctx)
 	} else if (nl == 5 && memcmp(line, "event", 5) == 0) {
 		str_copy(s->event, sizeof s->event, val, vl);
 	} else if (nl == 2 && memcmp(line, "id", 2) == 0) {
-		str_copy(s->id, sizeof s->id, val, vl);
+		if (!memchr(val, 0, vl))
+			str_copy(s->id, sizeof s->id, val, vl);
+	} else if (nl == 5 && memcmp(line, "retry", 5) == 0) {
+		unsigned long long v;
+		if (vl && !str_to_u64(val, vl, 3600000ULL, &v))
+			s->retry = (long)v;
 	}
-	return 0;                                 /* retry and unknown fields are ignored */
+	return 0;                                 /* unknown fields are ignored */
 }
 
 /* Where the line ends: the first CR or LF in p[0..n), or n. Eight bytes at a time: a word with no byte
@@ -9435,11 +9457,21 @@ struct mcp_srv {
 	char path[512];
 	struct buf headers;       /* configured headers as "name: value\r\n" lines */
 	char session[200];        /* Mcp-Session-Id */
-	struct http *h;
+	struct http *h, *get, *side;   /* requests; the server's event stream; our answers meanwhile */
+	int get_state;            /* the GET stream: 1 open, 0 not (yet), -1 the server has none */
+	int gfd;                  /* its reader's pipe, the reader, when it was opened, what came not yet a line */
+	pid_t gpid;
+	long long get_at;
+	struct buf gin;
+	long retry;               /* the last stream's retry delay (ms, -1: none) and last event id */
+	char last_id[128];
+	struct buf token;         /* the OAuth access token */
+	struct mcp *m;
 	long long id;
 	struct mcp_tool *tools;
 	size_t ntools;
 	int caps;                 /* MCP_CAP_*: what its initialize answer offered */
+	int stale;                /* it said its tools changed: they are listed again before the next request */
 	struct buf prompts;       /* its prompts: "NAME\tARG ARG\tDESCRIPTION\n" lines */
 };
 enum { MCP_CAP_RES = 1, MCP_CAP_PROMPTS = 2 };
@@ -9452,6 +9484,11 @@ struct mcp {
 	/* which of the project's .mcp.json servers may start: the folder is trusted, or settings approve them */
 	int trusted, approve_all;
 	struct buf enabled, disabled;   /* enabledMcpjsonServers, disabledMcpjsonServers: names, one per line */
+	const char *roots;        /* the trust boundary's folders, one a line: the answer to roots/list */
+	/* asks the user (elicitation): prompt shown, a line read into *answer; < 0 when the user gave up.
+	 * NULL without a terminal. */
+	int (*ask)(void *ctx, const char *prompt, struct buf *answer);
+	void *ask_ctx;
 };
 
 /* A config file's "mcpServers": each entry becomes a server to start (later files do not replace a name).
@@ -9596,6 +9633,8 @@ out:
 	return r;
 }
 
+static void mcp_get_close(struct mcp_srv *s);
+
 static void
 mcp_fail(struct mcp_srv *s, const char *fmt, ...)
 {
@@ -9619,6 +9658,8 @@ mcp_fail(struct mcp_srv *s, const char *fmt, ...)
 	s->to = s->from = -1;
 	if (s->h)
 		http_close(s->h);
+	mcp_get_close(s);
+	s->get_state = -1;
 }
 
 static int
@@ -9731,25 +9772,173 @@ mcp_send_stdio(struct mcp_srv *s, const struct mcp_body *b, long long deadline)
 	return r;
 }
 
-/* The server asked us something (ping, roots/list, sampling...): ping is answered, the rest refused. */
+/* One field of an elicitation's schema asked of the user: the default taken on an empty line, the answer
+ * checked against the field's type (and enum) and asked again when it does not fit. 0 answered (or left out),
+ * -1 the user gave up (Ctrl-C, Ctrl-D). */
+static int
+mcp_elicit_field(struct mcp *m, const struct json *j, int k, struct jw *w)
+{
+	int v = k + 1, def = json_get(j, v, "default"), en = json_get(j, v, "enum"), tries, i, e;
+	char name[64] = "", type[16] = "string", prompt[400];
+	struct buf d = {0}, line = {0};
+	json_str(j, k, name, sizeof name);
+	json_str(j, json_get(j, v, "type"), type, sizeof type);
+	json_str_buf(j, json_get(j, v, "description"), &d);
+	if (def >= 0 && j->t[def].type == JSMN_STRING)
+		json_str_buf(j, def, &line);
+	else if (def >= 0)
+		buf_add(&line, j->s + j->t[def].start, (size_t)(j->t[def].end - j->t[def].start));
+	base_snprintf(prompt, sizeof prompt, "  %s (%s%s%.200s) [%.80s]: ", name, type, d.len ? ": " : "",
+	              d.len ? d.p : "", line.p ? line.p : "");
+	buf_free(&d);
+	for (tries = 0; tries < 3; tries++) {
+		unsigned long long n;
+		line.len = 0;
+		if (m->ask(m->ask_ctx, prompt, &line) < 0) {
+			buf_free(&line);
+			return -1;
+		}
+		if (!line.len) {                  /* the default, or nothing */
+			if (def >= 0) {
+				jw_key(w, name);
+				json_copy(w, j, def);
+			}
+			break;
+		}
+		e = !strcmp(type, "boolean") ? (strchr("yYtT1", line.p[0]) ? 1 : strchr("nNfF0", line.p[0]) ? 0 : -1) : 2;
+		if (e == 0 || e == 1) {
+			jw_key(w, name);
+			jw_json(w, e ? "true" : "false", e ? 4 : 5);
+			break;
+		}
+		if ((!strcmp(type, "integer") || !strcmp(type, "number")) && e == 2) {
+			const char *p = line.p + (line.p[0] == '-');
+			if (!str_to_u64(p, strcspn(p, "."), ~0ULL >> 1, &n) &&
+			    (!strcmp(type, "number") || !strchr(p, '.')) && strspn(p, "0123456789.") == strlen(p)) {
+				jw_key(w, name);
+				jw_json(w, line.p, line.len);
+				break;
+			}
+		} else if (e == 2) {
+			for (i = 0; en >= 0 && i < j->t[en].size && !json_eq(j, en + 1 + i, line.p); i++)
+				;
+			if (en < 0 || i < j->t[en].size) {
+				jw_key(w, name);
+				jw_strn(w, line.p, line.len);
+				break;
+			}
+		}
+		base_dprintf(2, "  that is not a %s%s; try again\n", type, en >= 0 ? " of the list" : "");
+	}
+	buf_free(&line);
+	return 0;
+}
+
+/* elicitation/create: the server's message and each field of its schema asked of the user; without a
+ * terminal (m->ask NULL) declined, and said on stderr. */
+static void
+mcp_elicit(struct mcp_srv *s, const struct json *j, struct buf *res)
+{
+	int p = json_get(j, 0, "params"), props = json_path(j, p, "requestedSchema.properties"), i, k, gone = 0;
+	struct buf msg = {0}, line = {0};
+	struct jw w;
+	json_str_buf(j, json_get(j, p, "message"), &msg);
+	if (!s->m || !s->m->ask) {
+		base_dprintf(2, "agent: MCP server '%s' asked a question, declined: there is no terminal to ask it at "
+		             "(%.200s)\n", s->name, msg.p ? msg.p : "");
+		buf_adds(res, "{\"action\":\"decline\"}");
+		buf_free(&msg);
+		return;
+	}
+	base_dprintf(2, "\nMCP server '%s' asks: %s\n", s->name, msg.p ? msg.p : "");
+	buf_free(&msg);
+	jw_init(&w, jw_sink_buf, res);
+	jw_open(&w, '{');
+	jw_key(&w, "action");
+	jw_str(&w, "accept");
+	jw_key(&w, "content");
+	jw_open(&w, '{');
+	for (i = 0, k = props + 1; props >= 0 && j->t[props].type == JSMN_OBJECT && i < j->t[props].size && !gone;
+	     i++, k = json_skip(j, k + 1))
+		gone = mcp_elicit_field(s->m, j, k, &w) < 0;
+	jw_close(&w, '}');
+	jw_close(&w, '}');
+	if (!gone && s->m->ask(s->m->ask_ctx, "  send this answer? (y: accept, n: decline, c: cancel) [y]: ", &line) < 0)
+		gone = 1;
+	if (gone || (line.len && strchr("nNcC", line.p[0]))) {
+		res->len = 0;
+		buf_adds(res, gone || strchr("cC", line.p[0]) ? "{\"action\":\"cancel\"}" : "{\"action\":\"decline\"}");
+	}
+	buf_free(&line);
+}
+
+/* The server's request that we answer: ping; roots/list (the folders of the trust boundary); elicitation/create
+ * (asked of the user); anything else refused as unknown. The answer goes back the way requests go. */
+static void mcp_elicit(struct mcp_srv *s, const struct json *j, struct buf *res);
+static void mcp_post_side(struct mcp_srv *s, const char *json, long long deadline);
+
 static void
 mcp_answer(struct mcp_srv *s, const struct json *j, long long deadline)
 {
-	struct mcp_body b;
-	long long id;
-	if (json_int(j, json_get(j, 0, "id"), &id))
-		return;
-	b.id = id;
-	b.result = 1;
+	int id = json_get(j, 0, "id");
+	struct buf msg = {0}, res = {0};
+	buf_adds(&msg, "{\"jsonrpc\":\"2.0\",\"id\":");
+	buf_add(&msg, j->s + j->t[id].start - (j->t[id].type == JSMN_STRING),
+	        (size_t)(j->t[id].end - j->t[id].start) + 2 * (j->t[id].type == JSMN_STRING));
 	if (json_eq(j, json_get(j, 0, "method"), "ping")) {
-		b.method = "result";
-		b.params = "{}";
-	} else {
-		b.method = "error";
-		b.params = "{\"code\":-32601,\"message\":\"Method not found\"}";
+		buf_adds(&res, "{}");
+	} else if (json_eq(j, json_get(j, 0, "method"), "roots/list")) {
+		const char *r = s->m && s->m->roots ? s->m->roots : "";
+		struct jw w;
+		jw_init(&w, jw_sink_buf, &res);
+		jw_open(&w, '{');
+		jw_key(&w, "roots");
+		jw_open(&w, '[');
+		while (*r) {                          /* a folder a line, as a file: URI (RFC 8089) */
+			size_t n = strcspn(r, "\n"), i;
+			struct buf u = {0};
+			buf_adds(&u, "file://");
+			for (i = 0; i < n; i++)
+				buf_printf(&u, isalnum((unsigned char)r[i]) || strchr("/-._~", r[i]) ? "%c" : "%%%02x",
+				           (unsigned char)r[i]);
+			jw_open(&w, '{');
+			jw_key(&w, "uri"); jw_strn(&w, u.p, u.len);
+			jw_key(&w, "name"); jw_strn(&w, r, n);
+			jw_close(&w, '}');
+			buf_free(&u);
+			r += n + (r[n] == '\n');
+		}
+		jw_close(&w, ']');
+		jw_close(&w, '}');
+	} else if (json_eq(j, json_get(j, 0, "method"), "elicitation/create")) {
+		mcp_elicit(s, j, &res);
 	}
-	if (!s->http)
-		mcp_send_stdio(s, &b, deadline);
+	buf_printf(&msg, res.len ? ",\"result\":%s}" : ",\"error\":{\"code\":-32601,\"message\":\"Method not found\"}}",
+	           res.p);
+	if (!s->http) {
+		buf_add(&msg, "\n", 1);
+		mcp_write_all(s->to, msg.p, msg.len, deadline);
+	} else {
+		mcp_post_side(s, msg.p, deadline);
+	}
+	buf_free(&msg);
+	buf_free(&res);
+}
+
+/* What a server sends unasked: its requests (answered), progress (shown) and list changes (its tools are
+ * fetched again before the next request to the model). */
+static void mcp_progress(struct mcp_srv *s, const struct json *j);
+
+static void
+mcp_incoming(struct mcp_srv *s, const struct json *j, long long deadline)
+{
+	int m = json_get(j, 0, "method");
+	if (json_get(j, 0, "id") >= 0)
+		mcp_answer(s, j, deadline);
+	else if (json_eq(j, m, "notifications/progress"))
+		mcp_progress(s, j);
+	else if (json_eq(j, m, "notifications/tools/list_changed"))
+		s->stale = 1;
 }
 
 /* notifications/progress from a server at work on a request: one line on stderr. */
@@ -9782,10 +9971,7 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 			int done = 0;
 			if (n && json_parse_alloc(&j, s->in.p, n, &tok) > 0 && tok[0].type == JSMN_OBJECT) {
 				if (json_get(&j, 0, "method") >= 0) {
-					if (json_get(&j, 0, "id") >= 0)
-						mcp_answer(s, &j, deadline);
-					else if (json_eq(&j, json_get(&j, 0, "method"), "notifications/progress"))
-						mcp_progress(s, &j);
+					mcp_incoming(s, &j, deadline);
 				} else if (!json_int(&j, json_get(&j, 0, "id"), &got) && got == id) {
 					out->len = 0;
 					buf_add(out, s->in.p, n);
@@ -9848,7 +10034,8 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 }
 
 struct mcp_sse {
-	long long id;
+	struct mcp_srv *s;
+	long long id;             /* the answer awaited (0: none) */
 	struct buf *out;
 	int found;
 };
@@ -9860,57 +10047,315 @@ mcp_sse_event(void *ctx, const char *event, char *data, size_t n)
 	struct json j;
 	jsmntok_t *tok = NULL;
 	long long got;
-	if (!m->found && json_parse_alloc(&j, data, n, &tok) > 0 && tok[0].type == JSMN_OBJECT &&
-	    json_get(&j, 0, "method") < 0 && !json_int(&j, json_get(&j, 0, "id"), &got) && got == m->id) {
-		m->out->len = 0;
-		buf_add(m->out, data, n);
-		m->found = 1;
+	if (json_parse_alloc(&j, data, n, &tok) > 0 && tok[0].type == JSMN_OBJECT) {
+		if (json_get(&j, 0, "method") >= 0) {
+			mcp_incoming(m->s, &j, clk_ms() + 10000);
+		} else if (m->id && !m->found && !json_int(&j, json_get(&j, 0, "id"), &got) && got == m->id) {
+			m->out->len = 0;
+			buf_add(m->out, data, n);
+			m->found = 1;
+		}
 	}
 	free(tok);
 	return 0;
 }
 
-/* One POST to a streamable HTTP server; the answer to b->id (if any) in *out. */
+/* One of a streamable HTTP server's connections: s->h carries our requests, s->get its own event stream,
+ * s->side our answers to its questions while s->h is still reading a stream. */
+static struct http *
+mcp_conn(struct mcp_srv *s, struct http **hp, struct ag_err *e)
+{
+	if (!*hp) {
+		struct http *h = calloc(1, sizeof *h);
+		if (!h)
+			return NULL;
+		h->net.fd = -1;
+		h->url = s->url;
+		h->trust = s->trust;
+		if (net_proxy_for(&s->url, &h->proxy, e)) {
+			free(h);
+			mcp_fail(s, "%s", e->msg);
+			return NULL;
+		}
+		*hp = h;
+	}
+	(*hp)->e = e;
+	return *hp;
+}
+
+static void
+mcp_raw_json(struct jw *w, void *ctx)
+{
+	jw_json(w, ctx, strlen(ctx));
+}
+
+/* A request on h: POST with a body (body: its writer), or GET for an event stream (resume: from the last
+ * event id seen). The session id the server gives is kept. */
+static int
+mcp_send_http(struct mcp_srv *s, struct http *h, void (*body)(struct jw *, void *), void *ctx, int resume,
+              long long deadline)
+{
+	struct buf hd = {0};
+	const char *v;
+	size_t vl;
+	int rc;
+	h->net.timeout_ms = (int)(deadline - clk_ms() > 1 ? deadline - clk_ms() : 1);
+	h->deadline_ms = deadline;
+	buf_adds(&hd, body ? "content-type: application/json\r\naccept: application/json, text/event-stream\r\n"
+	                   : "accept: text/event-stream\r\n");
+	buf_adds(&hd, "user-agent: agent/" AG_VERSION "\r\nmcp-protocol-version: " MCP_PROTOCOL "\r\n");
+	if (s->session[0])
+		buf_printf(&hd, "mcp-session-id: %s\r\n", s->session);
+	if (resume && s->last_id[0])
+		buf_printf(&hd, "last-event-id: %s\r\n", s->last_id);
+	if (s->token.len)
+		buf_printf(&hd, "authorization: Bearer %s\r\n", s->token.p);
+	if (s->headers.len)
+		buf_add(&hd, s->headers.p, s->headers.len);
+	rc = http_request(h, body ? "POST" : "GET", s->path, hd.p, body, ctx);
+	buf_wipe(&hd);
+	if (!rc && (v = http_header(h, "mcp-session-id", &vl)) != NULL && vl < sizeof s->session)
+		str_copy(s->session, sizeof s->session, v, vl);
+	return rc;
+}
+
+static int
+mcp_is_stream(struct http *h)
+{
+	size_t vl;
+	const char *v = http_header(h, "content-type", &vl);
+	return h->status == 200 && v && vl >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
+}
+
+/* The server's own event stream (GET) is read by a child process of ours that passes each event on as one
+ * line ("i ID", "r MS" when they change, then "d DATA"): the agent polls the pipe beside its other work and
+ * never blocks inside a half-read chunk of a stream it is not waiting on. */
+struct mcp_pipe {
+	int fd;
+	struct sse *sse;
+	char id[128];
+	long retry;
+};
+
+static int
+mcp_get_line(void *ctx, const char *event, char *data, size_t n)
+{
+	struct mcp_pipe *p = ctx;
+	struct buf b = {0};
+	size_t i;
+	if (strcmp(p->id, p->sse->id)) {
+		str_copy(p->id, sizeof p->id, p->sse->id, strlen(p->sse->id));
+		buf_printf(&b, "i %s\n", p->id);
+	}
+	if (p->retry != p->sse->retry)
+		buf_printf(&b, "r %ld\n", p->retry = p->sse->retry);
+	for (i = 0; i < n; i++)                   /* JSON has no newline but between tokens */
+		if (data[i] == '\n' || data[i] == '\r')
+			data[i] = ' ';
+	buf_adds(&b, "d ");
+	buf_add(&b, data, n);
+	buf_add(&b, "\n", 1);
+	i = fd_write_all(p->fd, b.p, b.len) < 0;
+	buf_free(&b);
+	return i ? AG_E_IO : 0;
+}
+
+/* Opened after initialize, and again when it ends (resume: from the last event id). A server without one
+ * (405, 404) is not asked again. */
+static void
+mcp_get_open(struct mcp_srv *s, int resume, long long deadline)
+{
+	struct ag_err e = {0};
+	struct http *h = mcp_conn(s, &s->get, &e);
+	int fds[2];
+	pid_t agent = getpid();
+	if (!h || s->state == MCP_FAILED)
+		return;
+	http_close(h);
+	if (mcp_send_http(s, h, NULL, NULL, resume, deadline) || !mcp_is_stream(h)) {
+		if (!e.code && !resume)
+			s->get_state = -1;            /* it answered, with no stream: it has none */
+		http_close(h);
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0 || (s->gpid = fork()) < 0) {
+		http_close(h);
+		return;
+	}
+	if (s->gpid == 0) {
+		static struct sse sse;
+		struct mcp_pipe p = { fds[1], &sse, "", -1 };
+		char tmp[4096];
+		long r;
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != agent)
+			_exit(0);
+		signal(SIGINT, SIG_IGN);
+		close(fds[0]);
+		sse_init(&sse);
+		h->deadline_ms = 0;
+		h->net.timeout_ms = 0;
+		while ((r = http_body_read(h, tmp, sizeof tmp)) > 0 && !sse_feed(&sse, tmp, (size_t)r, mcp_get_line, &p))
+			;
+		_exit(0);
+	}
+	close(fds[1]);
+	close(h->net.fd);                         /* the child reads it now */
+	h->net.fd = -1;
+	http_close(h);
+	s->gfd = fds[0];
+	s->gin.len = 0;
+	s->get_at = clk_ms();
+	s->get_state = 1;
+}
+
+static void
+mcp_get_close(struct mcp_srv *s)
+{
+	if (s->get_state != 1)
+		return;
+	close(s->gfd);
+	kill(s->gpid, SIGKILL);
+	waitpid(s->gpid, NULL, 0);
+	s->get_state = 0;
+}
+
+/* Wait for bytes on a (s->h, when reading its stream), or on the GET stream: 1 a, 2 the GET stream, or
+ * AG_E_TIMEOUT / AG_E_INTR. */
+static int
+mcp_pick(struct mcp_srv *s, struct http *a, long long deadline)
+{
+	int g = s->get_state == 1;
+	for (;;) {
+		struct pollfd pf[2] = { { a ? a->net.fd : -1, POLLIN, 0 }, { g ? s->gfd : -1, POLLIN, 0 } };
+		long long left = deadline - clk_ms();
+		if (a && http_buffered(a))
+			return 1;
+		if (g && memchr(s->gin.p ? s->gin.p : "", '\n', s->gin.len))
+			return 2;
+		if (ag_interrupted)
+			return AG_E_INTR;
+		if (poll(pf, 2, left <= 0 ? 0 : left > 200 ? 200 : (int)left) > 0)
+			return pf[0].revents ? 1 : 2;
+		if (left <= 0)
+			return AG_E_TIMEOUT;
+	}
+}
+
+/* What the GET stream's reader passed on: its events handled (m: an answer awaited there too). At its end
+ * the stream is opened again, resumed, unless it lasted less than a second. */
+static void
+mcp_get_read(struct mcp_srv *s, struct mcp_sse *m)
+{
+	char tmp[4096], *nl;
+	ssize_t r = 0;
+	if (!memchr(s->gin.p ? s->gin.p : "", '\n', s->gin.len)) {
+		if ((r = read(s->gfd, tmp, sizeof tmp)) > 0 && buf_add(&s->gin, tmp, (size_t)r))
+			return;
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+			mcp_get_close(s);
+			if (clk_ms() - s->get_at > 1000)
+				mcp_get_open(s, 1, clk_ms() + 5000);
+			return;
+		}
+	}
+	while ((nl = memchr(s->gin.p ? s->gin.p : "", '\n', s->gin.len)) != NULL) {
+		size_t n = (size_t)(nl - s->gin.p);
+		*nl = 0;
+		if (s->gin.p[0] == 'i' && n > 2)
+			str_copy(s->last_id, sizeof s->last_id, s->gin.p + 2, n - 2);
+		else if (s->gin.p[0] == 'r')
+			s->retry = atol(s->gin.p + 2);
+		else if (s->gin.p[0] == 'd')
+			mcp_sse_event(m, NULL, s->gin.p + 2, n - 2);
+		s->gin.len -= n + 1;
+		memmove(s->gin.p, nl + 1, s->gin.len);
+	}
+}
+
+/* The hook of s->h between sending a request and reading its head: the GET stream is served meanwhile (a
+ * server may ask the user something before it answers). */
+static int
+mcp_wait_head(struct http *h, void *ctx)
+{
+	struct mcp_srv *s = ctx;
+	int w;
+	while ((w = mcp_pick(s, h, h->deadline_ms)) == 2) {
+		struct mcp_sse m = { s, 0, NULL, 0 };
+		mcp_get_read(s, &m);
+	}
+	return w == 1 ? 0 : err_set(h->e, w, w == AG_E_INTR ? "interrupted" : "no answer in time");
+}
+
+/* An answer of ours, POSTed on a connection of its own (202 expected; its body is read and dropped). */
+static void
+mcp_post_side(struct mcp_srv *s, const char *json, long long deadline)
+{
+	struct ag_err e = {0};
+	struct http *h = mcp_conn(s, &s->side, &e);
+	char tmp[1024];
+	if (h && !mcp_send_http(s, h, mcp_raw_json, (void *)json, 0, deadline))
+		while (http_body_read(h, tmp, sizeof tmp) > 0)
+			;
+}
+
+/* The answer to m->id from event streams: s->h's (post) and the GET stream. 0: found; 1: s->h's stream
+ * ended without it (it can be resumed); or an error. */
+static int
+mcp_stream_wait(struct mcp_srv *s, struct sse *sse, struct mcp_sse *m, long long deadline)
+{
+	char tmp[4096];
+	while (!m->found) {
+		int w = mcp_pick(s, sse ? s->h : NULL, deadline), big;
+		long r;
+		if (w < 0)
+			return w;
+		if (w == 2) {
+			mcp_get_read(s, m);
+			continue;
+		}
+		if ((r = http_body_read(s->h, tmp, sizeof tmp)) > 0) {
+			if ((big = sse_feed(sse, tmp, (size_t)r, mcp_sse_event, m)) != 0)
+				return big;
+			continue;
+		}
+		if (r == 0)
+			sse_finish(sse, mcp_sse_event, m);
+		if (sse->id[0])
+			str_copy(s->last_id, sizeof s->last_id, sse->id, strlen(sse->id));
+		s->retry = sse->retry;
+		http_close(s->h);
+		return m->found ? 0 : r < 0 ? (int)r : 1;
+	}
+	return 0;
+}
+
+/* One POST to a streamable HTTP server; the answer to b->id (if any) in *out. An event stream that ends
+ * before the answer is resumed, as the spec says: after the server's retry delay, a GET with Last-Event-ID,
+ * up to five times. */
 static int
 mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct buf *out)
 {
+	static struct sse sse;                /* 256 KB: not on the stack */
 	struct ag_err e = {0};
-	struct buf hd = {0};
+	struct mcp_sse m = { s, b->id, out, 0 };
 	char tmp[4096];
-	const char *v;
-	size_t vl;
 	long r;
-	int rc;
-	if (!s->h) {
-		s->h = calloc(1, sizeof *s->h);
-		if (!s->h)
-			return AG_E_NOMEM;
-		s->h->net.fd = -1;
-		s->h->url = s->url;
-		s->h->trust = s->trust;
-		if (net_proxy_for(&s->url, &s->h->proxy, &e)) {
-			mcp_fail(s, "%s", e.msg);
-			return AG_E_USAGE;
-		}
+	int rc, tries;
+	if (!mcp_conn(s, &s->h, &e))
+		return AG_E_NOMEM;
+	s->h->wait = s->get_state == 1 ? mcp_wait_head : NULL;
+	s->h->wait_ctx = s;
+	rc = mcp_send_http(s, s->h, mcp_body_json, (void *)b, 0, deadline);
+	s->h->wait = NULL;
+	if (rc == AG_E_INTR || rc == AG_E_TIMEOUT) {
+		http_close(s->h);
+		return rc;
 	}
-	s->h->e = &e;
-	s->h->net.timeout_ms = (int)(deadline - clk_ms() > 1 ? deadline - clk_ms() : 1);
-	s->h->deadline_ms = deadline;
-	buf_printf(&hd, "content-type: application/json\r\naccept: application/json, text/event-stream\r\n"
-	           "user-agent: agent/" AG_VERSION "\r\nmcp-protocol-version: " MCP_PROTOCOL "\r\n");
-	if (s->session[0])
-		buf_printf(&hd, "mcp-session-id: %s\r\n", s->session);
-	if (s->headers.len)
-		buf_add(&hd, s->headers.p, s->headers.len);
-	rc = http_request(s->h, "POST", s->path, hd.p, mcp_body_json, (void *)b);
-	buf_wipe(&hd);
 	if (rc) {
 		mcp_fail(s, "%s", e.msg);
 		return rc;
 	}
-	if ((v = http_header(s->h, "mcp-session-id", &vl)) != NULL && vl < sizeof s->session)
-		str_copy(s->session, sizeof s->session, v, vl);
-	v = http_header(s->h, "content-type", &vl);
 	if (s->h->status < 200 || s->h->status > 299) {
 		char ex[120];
 		struct buf body = {0};
@@ -9922,19 +10367,20 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 		mcp_fail(s, "HTTP %d: %s", s->h->status, ex[0] ? ex : "(empty body)");
 		return AG_E_API;
 	}
-	if (v && vl >= 17 && strncasecmp(v, "text/event-stream", 17) == 0) {
-		static struct sse sse;                /* 256 KB: not on the stack */
-		struct mcp_sse m = { b->id, out, 0 };
-		int big = 0;
+	if (mcp_is_stream(s->h)) {
 		sse_init(&sse);
-		while (!m.found && (r = http_body_read(s->h, tmp, sizeof tmp)) > 0)
-			if ((big = sse_feed(&sse, tmp, (size_t)r, mcp_sse_event, &m)) != 0)
-				break;
-		if (!m.found && !big)
-			sse_finish(&sse, mcp_sse_event, &m);
-		http_close(s->h);                     /* the rest of the stream is not ours to wait for */
-		if (big == AG_E_TOOBIG && !m.found)
-			return AG_E_TOOBIG;               /* this answer is lost, the server is not */
+		s->last_id[0] = 0;
+		rc = mcp_stream_wait(s, &sse, &m, deadline);
+		for (tries = 0; rc == 1 && b->id && s->last_id[0] && tries < 5; tries++) {
+			long long until = clk_ms() + (s->retry >= 0 ? s->retry : 1000);
+			while (clk_ms() < until && !ag_interrupted)
+				usleep(10000);
+			mcp_get_close(s);
+			mcp_get_open(s, 1, deadline);
+			rc = s->get_state == 1 ? mcp_stream_wait(s, NULL, &m, deadline) : 1;
+		}
+		if (rc == AG_E_TOOBIG || rc == AG_E_INTR || rc == AG_E_TIMEOUT)
+			return rc;                        /* this answer is lost, the server is not */
 		if (b->id && !m.found) {
 			mcp_fail(s, "its event stream ended without the answer%s%s", e.msg[0] ? ": " : "", e.msg);
 			return AG_E_API;
@@ -10147,6 +10593,38 @@ mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 		s->state = MCP_READY;
 }
 
+/* What the servers sent while idle read (stdio lines, the GET streams), and the tools of those that said
+ * they changed (notifications/tools/list_changed) listed again: how many were. */
+static int
+mcp_refresh(struct mcp *m)
+{
+	size_t i, k;
+	int n = 0;
+	for (i = 0; m && i < m->n; i++) {
+		struct mcp_srv *s = &m->srv[i];
+		struct buf tmp = {0};
+		struct mcp_sse q = { s, 0, NULL, 0 };
+		if (s->state == MCP_FAILED)
+			continue;
+		if (!s->http)
+			mcp_wait_stdio(s, -1, clk_ms(), &tmp);
+		while (s->http && s->get_state == 1 && mcp_pick(s, NULL, clk_ms()) == 2)
+			mcp_get_read(s, &q);
+		buf_free(&tmp);
+		if (!s->stale || s->state == MCP_FAILED)
+			continue;
+		s->stale = 0;
+		for (k = 0; k < s->ntools; k++) {
+			free(s->tools[k].name);
+			buf_free(&s->tools[k].def);
+		}
+		s->ntools = 0;
+		mcp_list_tools(m, s, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));
+		n++;
+	}
+	return n;
+}
+
 /* Start every configured server: all stdio children first, then each handshake under one deadline
  * (MCP_TIMEOUT), so they start side by side and a slow one costs its own time, not the sum. */
 /* Is name one of the lines of b? */
@@ -10179,7 +10657,7 @@ static void mcp_list_prompts(struct mcp_srv *s, long long deadline);
 static void
 mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 {
-	static const char init[] = "{\"protocolVersion\":\"" MCP_PROTOCOL "\",\"capabilities\":{},"
+	static const char init[] = "{\"protocolVersion\":\"" MCP_PROTOCOL "\",\"capabilities\":{\"roots\":{\"listChanged\":false},\"elicitation\":{}},"
 	                           "\"clientInfo\":{\"name\":\"agent\",\"version\":\"" AG_VERSION "\"}}";
 	long long deadline = clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000);
 	size_t i;
@@ -10194,6 +10672,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 	for (i = 0; i < m->n; i++) {
 		struct mcp_srv *s = &m->srv[i];
 		s->trust = trust;
+		s->m = m;
 		if (s->project && !mcp_approved(m, s->name)) {
 			s->state = MCP_FAILED;
 			s->project = 2;
@@ -10242,6 +10721,8 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 				mcp_fail(s, "initialize failed: %s", err[0] ? err : "no answer");
 			if (s->state != MCP_FAILED) {
 				mcp_notify(s, "notifications/initialized", NULL);
+				if (s->http)
+					mcp_get_open(s, 0, clk_ms() + mcp_env_ms("MCP_TIMEOUT", 30000));
 				s->caps = (json_path(&j, 0, "result.capabilities.resources") >= 0) |
 				          (json_path(&j, 0, "result.capabilities.prompts") >= 0) << 1;
 				if (s->caps & MCP_CAP_PROMPTS)
@@ -10294,10 +10775,14 @@ mcp_stop(struct mcp *m)
 		}
 		if (s->from >= 0)
 			close(s->from);
-		if (s->h) {
+		if (s->h)
 			http_close(s->h);
-			free(s->h);
-		}
+		mcp_get_close(s);
+		if (s->side)
+			http_close(s->side);
+		free(s->h), free(s->get), free(s->side);
+		buf_free(&s->gin);
+		buf_wipe(&s->token);
 		for (k = 0; s->argv && s->argv[k]; k++)
 			free(s->argv[k]);
 		free(s->argv);
@@ -12508,6 +12993,7 @@ struct loop {
 	char cmd_model[128];      /* the model before a command's own, or "" */
 	/* asks the user before a tool runs: 1 yes, 2 always, 0 no (feedback says what instead) */
 	int (*ask)(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback);
+	void (*retool)(struct loop *L);   /* makes the tools array again when MCP servers' tools changed */
 };
 
 /* Append whatever is not yet in the session file: each message's new blocks, as one line each. */
@@ -14032,6 +14518,8 @@ loop_call(struct loop *L, const struct api_sink *sink)
 {
 	struct ag_err *e = L->api->e;
 	int attempt = 0, rc;
+	if (L->retool && mcp_refresh(L->tools.mcp))
+		L->retool(L);
 	for (;;) {
 		unsigned long long before = L->ui->shown;
 		long long delay, until;
@@ -15433,6 +15921,16 @@ repl_session_rule(const char *name, const char *arg, const struct bound *b, char
 	} else {
 		base_snprintf(out, cap, "%s", name);
 	}
+}
+
+/* An MCP server's question to the user (elicitation): one line read at the prompt; -1 when none is given
+ * (Ctrl-C, Ctrl-D, no terminal yet). */
+static int
+repl_mcp_ask(void *ctx, const char *prompt, struct buf *answer)
+{
+	struct loop *L = ctx;
+	ui_flush(L->ui);
+	return L->term && term_readline(L->term, prompt, answer) == 1 ? 0 : -1;
 }
 
 /* Ask before a tool runs: 1 yes, 2 yes and remember, 0 no (feedback holds what to do instead). */
@@ -16927,6 +17425,7 @@ struct cli_run {                       /* small and often used first: short offs
 	struct tls_trust trust;
 	struct loop_agents agents;         /* the subagent types, reached through L.agents */
 	struct mcp mcp;                    /* the MCP servers, reached through L.tools.mcp */
+	struct buf roots, task;            /* the servers' roots (folders, one a line); the Task tool's definition */
 	struct api api;
 };
 
@@ -17232,6 +17731,13 @@ cli_setup(struct cli_run *R)
 	R->L.tools.perm = &R->L.perm;
 	R->L.tools.bg = &R->bgs;
 	R->L.hooks = &R->hooks;
+	for (i = 0; i < R->bound.n; i++)       /* what MCP servers get for roots/list */
+		buf_printf(&R->roots, "%s\n", R->bound.dir[i]);
+	R->mcp.roots = R->roots.p;
+	if (R->interactive) {
+		R->mcp.ask = repl_mcp_ask;
+		R->mcp.ask_ctx = &R->L;
+	}
 	if (cli_project(&R->L, &R->mcp, &R->trust, R->mcp_cfg, R->nmcp_cfg, &R->bound, &R->key_helper, R->aws_cmds, &R->sandbox, R->interactive, R->mcp_list, &R->e))
 		return -1;
 	if (R->skip_perm)
@@ -17362,28 +17868,38 @@ cli_session(struct cli_run *R)
 
 /* What every request carries (system prompt, tools, memory), the output, the terminal, a new session's
  * file, and the SessionStart hooks. */
+/* The servers' tools changed: the tools array every request carries, made again. */
+static void
+cli_retool(struct loop *L)
+{
+	struct cli_run *R = (struct cli_run *)(void *)((char *)L - offsetof(struct cli_run, L));
+	buf_free(&R->tools);
+	cli_tools(&R->tools, &L->perm, L->tools.mcp, &R->task, 1, NULL, 0);
+	R->cfg.tools_json = R->tools.p;
+}
+
 static int
 cli_request(struct cli_run *R)
 {
 	const char *v;
 	/* what every request carries, built once */
 	{
-		struct buf skills = {0}, task = {0};
+		struct buf skills = {0};
 		R->L.agents = &R->agents;
 		loop_agents_load(&R->agents, R->L.tools.cwd, &skills);
 		if (skills.len && R->append)
 			buf_printf(&skills, "\n%s", R->append);
-		loop_task_def(&R->agents, &task);
+		loop_task_def(&R->agents, &R->task);
 		cli_system(&R->system, R->sysprompt ? R->sysprompt : prose(cli_system_prompt), skills.len ? skills.p : R->append, R->L.tools.cwd,
 		           R->cfg.model);
-		cli_tools(&R->tools, &R->L.perm, R->L.tools.mcp, &task, 1, NULL, 0);
+		cli_tools(&R->tools, &R->L.perm, R->L.tools.mcp, &R->task, 1, NULL, 0);
 		buf_free(&skills);
-		buf_free(&task);
 	}
 	cli_user_id(R->user_id, sizeof R->user_id);
 	cli_memory(R->L.tools.cwd, &R->memory);
 	R->cfg.system_json = R->system.p;
 	R->cfg.tools_json = R->tools.p;
+	R->L.retool = cli_retool;
 	R->cfg.user_id = R->user_id;
 	R->cfg.thinking = R->thinking;
 
@@ -17632,6 +18148,8 @@ cli_free(struct cli_run *R)
 	mcp_stop(&R->mcp);
 	bound_free(&R->bound);
 	loop_agents_free(&R->agents);
+	buf_free(&R->roots);
+	buf_free(&R->task);
 	buf_wipe(&R->helper_key);
 	buf_wipe(&R->gcp.token);
 	buf_free(&R->key_helper);

@@ -166,6 +166,9 @@ TOOLS = [
     {"name": "shout", "description": "Upper-cases its text.", "inputSchema": {"type": "object",
      "properties": {"text": {"type": "string", "description": "what to shout"}}, "required": ["text"]}},
     {"name": "two_texts", "description": "Two text items.", "inputSchema": OBJ},
+    {"name": "grow", "description": "Adds a tool.", "inputSchema": OBJ},
+    {"name": "ask_roots", "description": "Asks the client for its roots.", "inputSchema": OBJ},
+    {"name": "ask_user", "description": "Asks the user a question.", "inputSchema": OBJ},
     {"name": "image_nomime", "description": "An image item without mimeType.", "inputSchema": OBJ},
 ]
 if mode == "page":
@@ -249,6 +252,20 @@ for line in sys.stdin:
             text("slept")
         elif name == "shout":
             text(str(args.get("text", "")).upper())
+        elif name == "grow":     # a new tool, said with notifications/tools/list_changed after the answer
+            TOOLS.append({"name": "grown_tool", "description": "Added mid-session.", "inputSchema": OBJ})
+            text("grown")
+            out({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        elif name == "grown_tool":
+            text("the grown tool ran")
+        elif name in ("ask_roots", "ask_user"):     # a request of the server's own, answered on stdin
+            if name == "ask_roots":
+                out({"jsonrpc": "2.0", "id": "roots-1", "method": "roots/list"})
+            else:
+                out({"jsonrpc": "2.0", "id": 77, "method": "elicitation/create", "params": {
+                     "message": "Which colour?", "requestedSchema": {"type": "object", "properties": {
+                         "colour": {"type": "string", "default": "blue"}}}}})
+            text(json.dumps(json.loads(sys.stdin.readline()), sort_keys=True))
         elif name == "two_texts":
             out({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "first line"},
                                                                      {"type": "text", "text": "second line"}]}})
@@ -686,7 +703,8 @@ def t_filesystem_list_read_and_outside(c):
                     call("toolu_f2", "mcp__fs__read_text_file", {"path": os.path.join(allowed, "notes.txt")}),
                     call("toolu_f3", "mcp__fs__read_text_file", {"path": secret}),
                     say("listed")])
-    r = c.run(srv, ["--allowedTools", "mcp__fs"])
+    # agent answers roots/list with its trust boundary, which the server takes in place of its own list
+    r = c.run(srv, ["--allowedTools", "mcp__fs", "--add-dir", allowed])
     c.ok(r)
     tools = c.tools(srv, 0)
     for t in ("read_text_file", "list_directory", "write_file", "list_allowed_directories"):
@@ -704,8 +722,71 @@ def t_filesystem_list_read_and_outside(c):
     c.lacks(rtext(b), "TOPSECRET", "outside read")
 
 
+@test
+def t_filesystem_roots_are_the_boundary(c):
+    """roots/list: the server-filesystem confines itself to the folders agent works in (the working directory
+    and --add-dir), whatever its command line allowed."""
+    allowed = os.path.join(c.root, "allowed")
+    c.write(os.path.join(allowed, "notes.txt"), "FS-CONTENT\n")
+    c.mcp_json({"fs": filesystem_cfg(allowed)})
+    srv = c.server([call("toolu_r1", "mcp__fs__list_allowed_directories", {}),
+                    call("toolu_r2", "mcp__fs__read_text_file", {"path": os.path.join(allowed, "notes.txt")}),
+                    say("done")])
+    r = c.run(srv, ["--allowedTools", "mcp__fs"])
+    c.ok(r)
+    b = c.result(srv, 1, "toolu_r1")
+    c.not_err(b, "list_allowed_directories")
+    c.has(rtext(b), os.path.realpath(c.work), "the allowed directories are agent's roots")
+    c.lacks(rtext(b), allowed, "the server's own directory is replaced by the roots")
+    b = c.result(srv, 2, "toolu_r2")
+    c.is_err(b, "a file outside the roots")
+    c.lacks(rtext(b), "FS-CONTENT", "a file outside the roots")
+    with open(os.path.join(c.log_dir(), "fs.log")) as f:
+        c.has(f.read(), "Updated allowed directories from MCP roots", "the server's log")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Python stdio servers: results, errors, failures
+
+@test
+def t_py_list_changed_mid_session(c):
+    """notifications/tools/list_changed: the server's tools are listed again before the next request, which
+    offers the new tool; the model can call it."""
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_g1", "mcp__py__grow", {}),
+                    call("toolu_g2", "mcp__py__grown_tool", {}),
+                    say("done")])
+    r = c.run(srv, ["--allowedTools", "mcp__py"])
+    c.ok(r)
+    c.check("mcp__py__grown_tool" not in c.tools(srv, 0), "the new tool is not there before the change")
+    c.check("mcp__py__grown_tool" in c.tools(srv, 1), "the request after the change offers the new tool: %r"
+            % sorted(c.tools(srv, 1)))
+    c.has(rtext(c.result(srv, 2, "toolu_g2")), "the grown tool ran", "the new tool's answer")
+    ms = c.methods("py.methods")
+    c.eq(ms.count("tools/list"), 2, "tools/list asked twice (start, and after the change): %r" % ms)
+
+
+@test
+def t_py_roots_and_elicitation_without_terminal(c):
+    """roots/list answered with the trust boundary's folders as file:// URIs; elicitation/create declined in
+    print mode (no terminal to ask at), said on stderr."""
+    extra = os.path.join(c.root, "extra dir")
+    os.makedirs(extra)
+    c.mcp_json({"py": c.py("good", "py.methods")})
+    srv = c.server([call("toolu_q1", "mcp__py__ask_roots", {}), call("toolu_q2", "mcp__py__ask_user", {}),
+                    say("done")])
+    r = c.run(srv, ["--allowedTools", "mcp__py", "--add-dir", extra])
+    c.ok(r)
+    got = json.loads(rtext(c.result(srv, 1, "toolu_q1")))
+    c.eq(got, {"jsonrpc": "2.0", "id": "roots-1", "result": {"roots": [
+        {"uri": "file://" + os.path.realpath(c.work), "name": os.path.realpath(c.work)},
+        {"uri": "file://" + os.path.realpath(extra).replace(" ", "%20"), "name": os.path.realpath(extra)}]}},
+         "the answer to roots/list (a file: URI is percent-encoded)")
+    got = json.loads(rtext(c.result(srv, 2, "toolu_q2")))
+    c.eq(got, {"jsonrpc": "2.0", "id": 77, "result": {"action": "decline"}}, "the answer to elicitation/create")
+    c.has(r.err, "MCP server 'py' asked a question, declined: there is no terminal to ask it at (Which colour?)",
+          "stderr")
+
 
 @test
 def t_py_tool_call_and_text_items(c):
