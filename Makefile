@@ -204,3 +204,9 @@ readme:
 
 clean:
 	rm -rf build agent
+
+# The official MCP conformance suite against agent, client mode (test/conformance.sh: node 22 and the suite come
+# from the npm registry into build/node22 and build/conformance; one TAP line per scenario)
+conformance: agent
+	@sh test/conformance.sh
+.PHONY: conformance
