@@ -334,76 +334,9 @@ base_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void
 	}
 }
 
-/* strerror for the errors agent meets, in musl's words (musl's whole table is 2.2 KB); others as "error N". */
-static const char *
-base_strerror(int e)
-{
-	static const unsigned short code[] = {
-		EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD,
-		EAGAIN, ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL,
-		ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, EROFS, EPIPE, ENAMETOOLONG, ENOSYS,
-		ENOTEMPTY, ELOOP, EADDRINUSE, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ECONNABORTED, ECONNRESET, ENOTCONN, ETIMEDOUT,
-		ECONNREFUSED, EHOSTUNREACH, EPROTO, EDQUOT, ENOTSUP, EAFNOSUPPORT
-	};
-	static const char text[] =
-	"Operation not permitted\0"
-	"No such file or directory\0"
-	"No such process\0"
-	"Interrupted system call\0"
-	"I/O error\0"
-	"No such device or address\0"
-	"Argument list too long\0"
-	"Exec format error\0"
-	"Bad file descriptor\0"
-	"No child process\0"
-	"Resource temporarily unavailable\0"
-	"Out of memory\0"
-	"Permission denied\0"
-	"Resource busy\0"
-	"File exists\0"
-	"Cross-device link\0"
-	"No such device\0"
-	"Not a directory\0"
-	"Is a directory\0"
-	"Invalid argument\0"
-	"Too many open files in system\0"
-	"No file descriptors available\0"
-	"Not a tty\0"
-	"Text file busy\0"
-	"File too large\0"
-	"No space left on device\0"
-	"Read-only file system\0"
-	"Broken pipe\0"
-	"Filename too long\0"
-	"Function not implemented\0"
-	"Directory not empty\0"
-	"Symbolic link loop\0"
-	"Address in use\0"
-	"Address not available\0"
-	"Network is down\0"
-	"Network unreachable\0"
-	"Connection aborted\0"
-	"Connection reset by peer\0"
-	"Socket not connected\0"
-	"Operation timed out\0"
-	"Connection refused\0"
-	"Host is unreachable\0"
-	"Protocol error\0"
-	"Quota exceeded\0"
-	"Not supported\0"
-	"Address family not supported by protocol\0";
-	static char other[24];
-	const char *t = text;
-	size_t i;
-	for (i = 0; i < sizeof code / sizeof code[0]; i++, t += strlen(t) + 1)
-		if (code[i] == e)
-			return t;
-	base_snprintf(other, sizeof other, "error %d", e);
-	return other;
-}
-
 /* Inflate (RFC 1951), for the prose below: the long texts (tool definitions, system prompts, --help) are
- * written in this file as PROSE(name, "..."), and the binary keeps them deflated. build/gen (this file built
+ * written in this file as PROSE(name, "..."), and so are the messages of 40 characters or more (each just above
+ * the function that says it, as FUNCTION_msgN), and the binary keeps them deflated. build/gen (this file built
  * with AG_GEN) writes them out, gzip -9 packs them, and build/data.h holds the packed bytes and where each
  * text starts; base_prose inflates them all the first time one is used. The generator inflates its own output
  * and compares, so a build never ships texts that do not come back whole. Builds without build/data.h (the
@@ -604,11 +537,132 @@ base_prose(void)
 #define prose(name) (name)
 #endif
 
-/* strstr through memmem: musl's strstr is another 1.3 KB of the same two-way search. */
+PROSE(base_strerror_text,
+	"Operation not permitted\0"
+	"No such file or directory\0"
+	"No such process\0"
+	"Interrupted system call\0"
+	"I/O error\0"
+	"No such device or address\0"
+	"Argument list too long\0"
+	"Exec format error\0"
+	"Bad file descriptor\0"
+	"No child process\0"
+	"Resource temporarily unavailable\0"
+	"Out of memory\0"
+	"Permission denied\0"
+	"Resource busy\0"
+	"File exists\0"
+	"Cross-device link\0"
+	"No such device\0"
+	"Not a directory\0"
+	"Is a directory\0"
+	"Invalid argument\0"
+	"Too many open files in system\0"
+	"No file descriptors available\0"
+	"Not a tty\0"
+	"Text file busy\0"
+	"File too large\0"
+	"No space left on device\0"
+	"Read-only file system\0"
+	"Broken pipe\0"
+	"Filename too long\0"
+	"Function not implemented\0"
+	"Directory not empty\0"
+	"Symbolic link loop\0"
+	"Address in use\0"
+	"Address not available\0"
+	"Network is down\0"
+	"Network unreachable\0"
+	"Connection aborted\0"
+	"Connection reset by peer\0"
+	"Socket not connected\0"
+	"Operation timed out\0"
+	"Connection refused\0"
+	"Host is unreachable\0"
+	"Protocol error\0"
+	"Quota exceeded\0"
+	"Not supported\0"
+	"Address family not supported by protocol\0")
+
+/* strerror for the errors agent meets, in musl's words (musl's whole table is 2.2 KB); others as "error N". */
+static const char *
+base_strerror(int e)
+{
+	static const unsigned short code[] = {
+		EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD,
+		EAGAIN, ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL,
+		ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, EROFS, EPIPE, ENAMETOOLONG, ENOSYS,
+		ENOTEMPTY, ELOOP, EADDRINUSE, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ECONNABORTED, ECONNRESET, ENOTCONN, ETIMEDOUT,
+		ECONNREFUSED, EHOSTUNREACH, EPROTO, EDQUOT, ENOTSUP, EAFNOSUPPORT
+	};
+	static char other[24];
+	const char *t = prose(base_strerror_text);
+	size_t i;
+	for (i = 0; i < sizeof code / sizeof code[0]; i++, t += strlen(t) + 1)
+		if (code[i] == e)
+			return t;
+	base_snprintf(other, sizeof other, "error %d", e);
+	return other;
+}
+
+/* putenv of our own (musl's putenv, setenv and unsetenv are 1.3 KB): s is "NAME=value", kept (not copied),
+ * or "NAME" to remove it. */
+static int
+base_putenv(const char *s)
+{
+	extern char **environ;
+	static char **mine;                       /* the array this made last (the first is the kernel's) */
+	size_t n = strcspn(s, "="), i, k;
+	char **e;
+	for (i = 0; environ && environ[i]; i++)
+		;
+	if (!(e = malloc((i + 2) * sizeof *e)))
+		return -1;
+	for (i = k = 0; environ && environ[i]; i++)
+		if (strncmp(environ[i], s, n) || environ[i][n] != '=')
+			e[k++] = environ[i];
+	if (s[n])
+		e[k++] = (char *)s;
+	e[k] = NULL;
+	if (environ == mine)
+		free(mine);
+	environ = mine = e;
+	return 0;
+}
+
+/* exec of sh -c cmd (arg, when given, as its $1): execl would bring musl's variadic copy along. */
+static void
+base_exec_sh(const char *cmd, const char *arg)
+{
+	char *argv[] = { "sh", "-c", (char *)cmd, arg ? "sh" : NULL, (char *)arg, NULL };
+	execv("/bin/sh", argv);
+}
+
+/* memmem by Horspool's shifts (musl's two-way search is 1.2 KB): at each window the byte under its end says
+ * how far the needle can move on. */
+static void *
+str_mem(const void *hay, size_t hn, const void *needle, size_t nn)
+{
+	const unsigned char *h = hay, *n = needle;
+	size_t shift[256], i;
+	if (!nn || nn > hn)
+		return nn ? NULL : (void *)h;
+	for (i = 0; i < 256; i++)
+		shift[i] = nn;
+	for (i = 0; i + 1 < nn; i++)
+		shift[n[i]] = nn - 1 - i;
+	for (i = 0; i <= hn - nn; i += shift[h[i + nn - 1]])
+		if (h[i + nn - 1] == n[nn - 1] && !memcmp(h + i, n, nn - 1))
+			return (void *)(h + i);
+	return NULL;
+}
+
+/* strstr through str_mem: musl's strstr is another 1.3 KB of the two-way search. */
 static char *
 str_find(const char *h, const char *n)
 {
-	return memmem(h, strlen(h), n, strlen(n));
+	return str_mem(h, strlen(h), n, strlen(n));
 }
 
 /* The allocator of the static build, in place of musl's (9 KB): blocks of 2^k bytes, k = 5..15, each behind
@@ -1968,6 +2022,13 @@ json_copy(struct jw *w, const struct json *j, int i)
 	return w->err;
 }
 
+PROSE(url_parse_msg1,
+	"base URL '%.200s' must start with https:// or http://")
+PROSE(url_parse_msg2,
+	"base URL '%.200s': user:password@ is not supported here")
+PROSE(url_parse_msg3,
+	"base URL '%.200s': unterminated [IPv6] address")
+
 /* ==== 3. net: URLs, sockets, timeouts ==== */
 
 struct url {
@@ -1990,16 +2051,16 @@ url_parse(const char *s, struct url *u, struct ag_err *e)
 	} else if (str_starts(s, "http://")) {
 		h = s + 7;
 	} else {
-		return err_set(e, AG_E_USAGE, "base URL '%.200s' must start with https:// or http://", s);
+		return err_set(e, AG_E_USAGE, prose(url_parse_msg1), s);
 	}
 	slash = strchr(h, '/');
 	end = slash ? slash : h + strlen(h);
 	if (memchr(h, '@', (size_t)(end - h)))
-		return err_set(e, AG_E_USAGE, "base URL '%.200s': user:password@ is not supported here", s);
+		return err_set(e, AG_E_USAGE, prose(url_parse_msg2), s);
 	if (*h == '[') {
 		const char *rb = memchr(h, ']', (size_t)(end - h));
 		if (!rb)
-			return err_set(e, AG_E_USAGE, "base URL '%.200s': unterminated [IPv6] address", s);
+			return err_set(e, AG_E_USAGE, prose(url_parse_msg3), s);
 		n = (size_t)(rb - h - 1);
 		if (n == 0 || n >= sizeof u->host)
 			return err_set(e, AG_E_USAGE, "base URL '%.200s': bad host", s);
@@ -2623,6 +2684,18 @@ net_dns_lookup(const struct net_dnsconf *c, const char *name, unsigned port, str
 	return done[0] && done[1] ? 1 : rc;
 }
 
+PROSE(net_resolve_msg3,
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+PROSE(net_resolve_msg4,
+	"cannot resolve host '%.100s': not a valid host name; check the URL")
+
+PROSE(net_resolve_msg1,
+	"cannot resolve host %s: the DNS server (%s) says it has no "
+	"address; check the name")
+PROSE(net_resolve_msg2,
+	"cannot resolve host %s: cannot ask the DNS servers (%s); check this "
+	"device's network")
+
 /* All addresses of host (a name or an IP literal) with port, in the order to try them. */
 static int
 net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *tick, struct ag_err *e)
@@ -2641,9 +2714,9 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 	}
 	/* "name." is absolute: the same name, but no search domains */
 	str_copy(name, sizeof name, host, nl < sizeof name ? nl - (size_t)absolute : 0);
-	if (!nl || nl >= 255 || host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")] ||
+	if (!nl || nl >= 255 || host[strspn(host, prose(net_resolve_msg3))] ||
 	    !net_dns_query(q, name, 1, 0))
-		return err_set(e, AG_E_IO, "cannot resolve host '%.100s': not a valid host name; check the URL", host);
+		return err_set(e, AG_E_IO, prose(net_resolve_msg4), host);
 	net_conf_lines(AG_HOSTS_FILE, net_hosts_line, &h);
 	if (!a->n && str_ieq(name, strlen(name), "localhost")) {
 		union net_sa sa;
@@ -2669,14 +2742,12 @@ net_resolve(const char *host, unsigned port, struct net_addrs *a, struct net *ti
 		if (r) {
 			base_snprintf(ns, sizeof ns, "%s%s", c.first, c.nns > 1 ? " and others" : "");
 			if (r == 1)
-				return err_set(e, AG_E_NOHOST, "cannot resolve host %s: the DNS server (%s) says it has no "
-				               "address; check the name", host, ns);
+				return err_set(e, AG_E_NOHOST, prose(net_resolve_msg1), host, ns);
 			if (r == AG_E_TIMEOUT)
 				return err_set(e, AG_E_IO, "cannot resolve host %s: no answer from the DNS server (%s, "
 				               "from " AG_RESOLV_CONF ") within %d s; check this device's network and DNS",
 				               host, ns, c.timeout_s);
-			return err_set(e, AG_E_IO, "cannot resolve host %s: cannot ask the DNS servers (%s); check this "
-			               "device's network", host, base_strerror(errno));
+			return err_set(e, AG_E_IO, prose(net_resolve_msg2), host, base_strerror(errno));
 		}
 	}
 	/* IPv6 addresses this host can route to, IPv4, then the IPv6 addresses it cannot */
@@ -2791,6 +2862,9 @@ next:
 	return 0;
 }
 
+PROSE(net_proxy_for_msg,
+	"%s=%.100s: only http://, socks5:// and socks5h:// proxies are supported")
+
 /* The proxy for a URL, from the environment; kind PROXY_NONE when there is none or NO_PROXY says so. */
 static int
 net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
@@ -2820,7 +2894,7 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 		p->kind = PROXY_SOCKS5;
 		h = v + 9;
 	} else if (str_find(v, "://")) {
-		return err_set(e, AG_E_USAGE, "%s=%.100s: only http://, socks5:// and socks5h:// proxies are supported",
+		return err_set(e, AG_E_USAGE, prose(net_proxy_for_msg),
 		               p->var, v);
 	} else {
 		p->kind = PROXY_HTTP;
@@ -2851,6 +2925,21 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 	return 0;
 }
 
+PROSE(net_socks5_msg1,
+	"the SOCKS proxy %s:%s did not answer the SOCKS5 greeting")
+PROSE(net_socks5_msg2,
+	"the SOCKS proxy %s:%s refused the user name and password")
+PROSE(net_socks5_msg3,
+	"the SOCKS proxy %s:%s closed the connection")
+PROSE(net_socks5_msg4,
+	"the SOCKS proxy %s:%s could not reach %s:%s: %s")
+PROSE(net_socks5_msg5,
+	"the SOCKS proxy %s:%s closed the connection")
+
+PROSE(net_socks5_msg,
+	"%s (socks5:// resolves names here; "
+	"socks5h:// lets the proxy do it)")
+
 /* RFC 1928/1929: a SOCKS5 tunnel to host:port over the connected socket. */
 static int
 net_socks5(struct net *c, const struct proxy *p, const char *host, const char *port, struct ag_err *e)
@@ -2864,7 +2953,7 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 	b[1] = 1;
 	b[2] = auth ? 2 : 0;
 	if (net_write_all(c, b, 3) || net_read_exact(c, b, 2) || b[0] != 5)
-		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s did not answer the SOCKS5 greeting", p->host, p->port);
+		return err_set(e, AG_E_IO, prose(net_socks5_msg1), p->host, p->port);
 	if (b[1] == 2 && auth) {
 		ul = pw ? (size_t)(pw - p->auth) : strlen(p->auth);
 		pl = pw ? strlen(pw + 1) : 0;
@@ -2876,7 +2965,7 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 		b[2 + ul] = (unsigned char)pl;
 		memcpy(b + 3 + ul, pw ? pw + 1 : "", pl);
 		if (net_write_all(c, b, 3 + ul + pl) || net_read_exact(c, b, 2) || b[1] != 0)
-			return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s refused the user name and password", p->host, p->port);
+			return err_set(e, AG_E_IO, prose(net_socks5_msg2), p->host, p->port);
 	} else if (b[1] != 0) {
 		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s wants %s", p->host, p->port,
 		               b[1] == 2 ? "a user name and password: put them in the proxy URL" : "an authentication "
@@ -2889,8 +2978,7 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 		struct net_addrs a;
 		struct ag_err e2 = {0};
 		if (net_resolve(host, 0, &a, c, &e2) || !a.n)
-			return err_set(e, e2.code == AG_E_INTR ? AG_E_INTR : AG_E_IO, "%s (socks5:// resolves names here; "
-			               "socks5h:// lets the proxy do it)", e2.msg);
+			return err_set(e, e2.code == AG_E_INTR ? AG_E_INTR : AG_E_IO, prose(net_socks5_msg), e2.msg);
 		if (a.sa[0].sa.sa_family == AF_INET) {
 			b[n++] = 1;
 			memcpy(b + n, &a.sa[0].v4.sin_addr, 4);
@@ -2912,12 +3000,12 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 	b[n++] = (unsigned char)(pn >> 8);
 	b[n++] = (unsigned char)pn;
 	if (net_write_all(c, b, n) || net_read_exact(c, b, 4))
-		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s closed the connection", p->host, p->port);
+		return err_set(e, AG_E_IO, prose(net_socks5_msg3), p->host, p->port);
 	if (b[1] != 0) {
 		static const char *const why[] = { "", "general failure", "not allowed by its rules", "network unreachable",
 		                                   "host unreachable", "connection refused", "TTL expired",
 		                                   "command not supported", "address type not supported" };
-		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s could not reach %s:%s: %s", p->host, p->port, host, port,
+		return err_set(e, AG_E_IO, prose(net_socks5_msg4), p->host, p->port, host, port,
 		               b[1] < 9 ? why[b[1]] : "error");
 	}
 	n = b[3] == 1 ? 4 : b[3] == 4 ? 16 : 0;
@@ -2927,9 +3015,25 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 		n = b[0];
 	}
 	if (net_read_exact(c, b, n + 2))
-		return err_set(e, AG_E_IO, "the SOCKS proxy %s:%s closed the connection", p->host, p->port);
+		return err_set(e, AG_E_IO, prose(net_socks5_msg5), p->host, p->port);
 	return 0;
 }
+
+PROSE(net_connect_tunnel_msg3,
+	"CONNECT %s%s%s:%s HTTP/1.1\r\nhost: %s%s%s:%s\r\n")
+PROSE(net_connect_tunnel_msg4,
+	"the proxy %s:%s closed the connection during CONNECT")
+PROSE(net_connect_tunnel_msg5,
+	"the proxy %s:%s gave a malformed answer to CONNECT")
+PROSE(net_connect_tunnel_msg6,
+	"the proxy %s:%s refused to connect to %s:%s: %s")
+
+PROSE(net_connect_tunnel_msg1,
+	"the proxy %s:%s rejected the credentials in %s (%d): check the user name "
+	"and password")
+PROSE(net_connect_tunnel_msg2,
+	"the proxy %s:%s needs credentials (%d): put them in %s as "
+	"http://user:password@host:port")
 
 /* An HTTP CONNECT tunnel to host:port. The answer is read byte by byte, so nothing of the tunnel is taken. */
 static int
@@ -2939,7 +3043,7 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 	char resp[8192];
 	size_t n = 0;
 	int v6 = strchr(host, ':') != NULL, r, status;
-	buf_printf(&req, "CONNECT %s%s%s:%s HTTP/1.1\r\nhost: %s%s%s:%s\r\n", v6 ? "[" : "", host, v6 ? "]" : "", port,
+	buf_printf(&req, prose(net_connect_tunnel_msg3), v6 ? "[" : "", host, v6 ? "]" : "", port,
 	           v6 ? "[" : "", host, v6 ? "]" : "", port);
 	if (p->auth[0]) {
 		buf_adds(&req, "proxy-authorization: Basic ");
@@ -2953,7 +3057,7 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 		return err_set(e, AG_E_IO, "cannot send CONNECT to the proxy %s:%s", p->host, p->port);
 	while (n + 1 < sizeof resp) {
 		if (net_read_exact(c, resp + n, 1))
-			return err_set(e, AG_E_IO, "the proxy %s:%s closed the connection during CONNECT", p->host, p->port);
+			return err_set(e, AG_E_IO, prose(net_connect_tunnel_msg4), p->host, p->port);
 		n++;
 		if (n >= 4 && memcmp(resp + n - 4, "\r\n\r\n", 4) == 0)
 			break;
@@ -2962,17 +3066,15 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 	}
 	resp[n] = 0;
 	if (n < 12 || !str_starts(resp, "HTTP/1.") || !isdigit((unsigned char)resp[9]) || !isdigit((unsigned char)resp[10]) || !isdigit((unsigned char)resp[11]) || ((status = (resp[9] - '0') * 100 + (resp[10] - '0') * 10 + (resp[11] - '0')), 0))
-		return err_set(e, AG_E_IO, "the proxy %s:%s gave a malformed answer to CONNECT", p->host, p->port);
+		return err_set(e, AG_E_IO, prose(net_connect_tunnel_msg5), p->host, p->port);
 	if ((status == 407 || status == 401) && p->auth[0])
-		return err_set(e, AG_E_API, "the proxy %s:%s rejected the credentials in %s (%d): check the user name "
-		               "and password", p->host, p->port, p->var, status);
+		return err_set(e, AG_E_API, prose(net_connect_tunnel_msg1), p->host, p->port, p->var, status);
 	if (status == 407 || status == 401)
-		return err_set(e, AG_E_API, "the proxy %s:%s needs credentials (%d): put them in %s as "
-		               "http://user:password@host:port", p->host, p->port, status, p->var);
+		return err_set(e, AG_E_API, prose(net_connect_tunnel_msg2), p->host, p->port, status, p->var);
 	if (status < 200 || status > 299) {
 		char ex[100];
 		str_excerpt(ex, sizeof ex, resp + 9, strcspn(resp + 9, "\r\n"));
-		return err_set(e, AG_E_IO, "the proxy %s:%s refused to connect to %s:%s: %s", p->host, p->port, host, port, ex);
+		return err_set(e, AG_E_IO, prose(net_connect_tunnel_msg6), p->host, p->port, host, port, ex);
 	}
 	return 0;
 }
@@ -2999,7 +3101,6 @@ static const br_x509_trust_anchor *const ag_roots = NULL;
 static const size_t ag_nroots_none = 0;     /* a variable, not 0: no "always false" warning below */
 #define AG_NROOTS ag_nroots_none
 #endif
-
 
 static int
 tls_trust_room(struct tls_trust *t)
@@ -3210,18 +3311,18 @@ tls_trust_add_pem(struct tls_trust *t, const char *s, size_t n)
 	size_t i = 0;
 	int added = 0;
 	while (i < n) {
-		const char *b = memmem(s + i, n - i, beg, sizeof beg - 1), *eol, *e;
+		const char *b = str_mem(s + i, n - i, beg, sizeof beg - 1), *eol, *e;
 		long len;
 		if (!b)
 			break;
 		eol = memchr(b, '\n', (size_t)(s + n - b));
 		if (!eol)
 			break;
-		e = memmem(eol, (size_t)(s + n - eol), end, sizeof end - 1);
+		e = str_mem(eol, (size_t)(s + n - eol), end, sizeof end - 1);
 		if (!e)
 			break;
 		i = (size_t)(e - s) + sizeof end - 1;
-		if (!memmem(b, (size_t)(eol - b), "CERTIFICATE-----", 16))
+		if (!str_mem(b, (size_t)(eol - b), "CERTIFICATE-----", 16))
 			continue;
 		len = b64_decode(eol + 1, (size_t)(e - eol - 1), der, sizeof der);
 		if (len > 0 && tls_trust_add_der(t, der, (size_t)len) == 0)
@@ -3240,6 +3341,16 @@ tls_trust_add_file(struct tls_trust *t, const char *path)
 	buf_free(&b);
 	return r;
 }
+
+PROSE(tls_trust_load_msg1,
+	"SSL_CERT_FILE=%s holds no usable PEM certificates")
+PROSE(tls_trust_load_msg2,
+	"SSL_CERT_DIR=%s holds no usable PEM certificates")
+PROSE(tls_trust_load_msg3,
+	"NODE_EXTRA_CA_CERTS=%s holds no usable PEM certificates")
+
+PROSE(tls_trust_load_msg,
+	"no trusted CA certificates found; set SSL_CERT_FILE to a CA bundle")
 
 /* Load anchors once. Nothing here ever turns verification off: no anchors is an error. */
 static int
@@ -3264,7 +3375,7 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 		if (r < 0)
 			return err_set(e, AG_E_TLS, "cannot read SSL_CERT_FILE=%s: %s", file, base_strerror(errno));
 		if (r == 0)
-			return err_set(e, AG_E_TLS, "SSL_CERT_FILE=%s holds no usable PEM certificates", file);
+			return err_set(e, AG_E_TLS, prose(tls_trust_load_msg1), file);
 		base_snprintf(t->source, sizeof t->source, "SSL_CERT_FILE=%s", file);
 	} else if (dir && *dir) {
 		DIR *d = opendir(dir);
@@ -3280,7 +3391,7 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 		}
 		closedir(d);
 		if (!t->n)
-			return err_set(e, AG_E_TLS, "SSL_CERT_DIR=%s holds no usable PEM certificates", dir);
+			return err_set(e, AG_E_TLS, prose(tls_trust_load_msg2), dir);
 		base_snprintf(t->source, sizeof t->source, "SSL_CERT_DIR=%s", dir);
 	} else {
 		for (i = 0; i < sizeof bundles / sizeof bundles[0]; i++) {
@@ -3296,9 +3407,9 @@ tls_trust_load(struct tls_trust *t, struct ag_err *e)
 	}
 	extra = getenv("NODE_EXTRA_CA_CERTS");
 	if (extra && *extra && tls_trust_add_file(t, extra) <= 0)
-		return err_set(e, AG_E_TLS, "NODE_EXTRA_CA_CERTS=%s holds no usable PEM certificates", extra);
+		return err_set(e, AG_E_TLS, prose(tls_trust_load_msg3), extra);
 	if (!t->n)
-		return err_set(e, AG_E_TLS, "no trusted CA certificates found; set SSL_CERT_FILE to a CA bundle");
+		return err_set(e, AG_E_TLS, prose(tls_trust_load_msg));
 	t->loaded = 1;
 	return 0;
 }
@@ -3357,7 +3468,6 @@ struct tls_x509 {
 	size_t headlen;
 	char issuer[160];
 };
-
 
 /* CN (or else O) of the issuer Name in a DER certificate prefix. */
 static void
@@ -3531,6 +3641,38 @@ tls_alert_name(int a)
 	}
 }
 
+PROSE(tls_explain_msg9,
+	"the connection to %s was closed during TLS")
+PROSE(tls_explain_msg10,
+	"%s ended the TLS session with alert %d (%s)")
+
+PROSE(tls_explain_msg8,
+	"the certificate of %s could not be verified (BearSSL X.509 error %d)")
+
+PROSE(tls_explain_msg1,
+	"the certificate of %s is not trusted: its chain ends at '%s', which is "
+	"not among the trusted CAs; set SSL_CERT_FILE to a CA bundle that holds it "
+	"(or NODE_EXTRA_CA_CERTS to add one CA)")
+PROSE(tls_explain_msg2,
+	"the certificate presented by %s does not match the host name %s; "
+	"check ANTHROPIC_BASE_URL")
+PROSE(tls_explain_msg3,
+	"the certificate of %s has expired or is not yet valid (checked as of "
+	"%s); if this device's clock is wrong, set it (date -s) and retry")
+PROSE(tls_explain_msg4,
+	"%s requires TLS 1.3, which this build does not speak (BearSSL is TLS "
+	"1.2 only); use an http:// gateway on your LAN or a proxy")
+PROSE(tls_explain_msg5,
+	"%s refused the TLS handshake (%s): no common cipher suite or TLS "
+	"version; the server may require TLS 1.3 - use an http:// gateway on your LAN "
+	"or a proxy")
+PROSE(tls_explain_msg6,
+	"%s does not speak TLS 1.2; it may require TLS 1.3, which this build "
+	"lacks: use an http:// gateway on your LAN or a proxy")
+PROSE(tls_explain_msg7,
+	"%s chose a cipher suite this build does not offer (it offers ECDHE with "
+	"AES-GCM or ChaCha20-Poly1305)")
+
 /* BearSSL's error code as a sentence the user can act on. */
 static int
 tls_explain(struct tls *t, struct ag_err *e)
@@ -3543,42 +3685,40 @@ tls_explain(struct tls *t, struct ag_err *e)
 			return err_set(e, AG_E_TIMEOUT, "timed out talking to %s", t->host);
 		if (t->low_err == AG_E_INTR)
 			return err_set(e, AG_E_INTR, "interrupted");
-		return err_set(e, AG_E_CLOSED, "the connection to %s was closed during TLS", t->host);
+		return err_set(e, AG_E_CLOSED, prose(tls_explain_msg9), t->host);
 	}
 	if (c == BR_ERR_X509_NOT_TRUSTED)
-		return err_set(e, AG_E_TLS, "the certificate of %s is not trusted: its chain ends at '%s', which is "
-		               "not among the trusted CAs; set SSL_CERT_FILE to a CA bundle that holds it "
-		               "(or NODE_EXTRA_CA_CERTS to add one CA)", t->host,
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg1), t->host,
 		               t->x509.issuer[0] ? t->x509.issuer : "an unknown issuer");
 	if (c == BR_ERR_X509_BAD_SERVER_NAME)
-		return err_set(e, AG_E_TLS, "the certificate presented by %s does not match the host name %s; "
-		               "check ANTHROPIC_BASE_URL", t->host, t->host);
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg2), t->host, t->host);
 	if (c == BR_ERR_X509_EXPIRED)
-		return err_set(e, AG_E_TLS, "the certificate of %s has expired or is not yet valid (checked as of "
-		               "%s); if this device's clock is wrong, set it (date -s) and retry", t->host, when);
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg3), t->host, when);
 	if (c >= BR_ERR_RECV_FATAL_ALERT && c < BR_ERR_RECV_FATAL_ALERT + 256) {
 		int a = c - BR_ERR_RECV_FATAL_ALERT;
 		if (a == 70)
-			return err_set(e, AG_E_TLS, "%s requires TLS 1.3, which this build does not speak (BearSSL is TLS "
-			               "1.2 only); use an http:// gateway on your LAN or a proxy", t->host);
+			return err_set(e, AG_E_TLS, prose(tls_explain_msg4), t->host);
 		if (a == 40 || a == 71)
-			return err_set(e, AG_E_TLS, "%s refused the TLS handshake (%s): no common cipher suite or TLS "
-			               "version; the server may require TLS 1.3 - use an http:// gateway on your LAN "
-			               "or a proxy", t->host, tls_alert_name(a));
-		return err_set(e, AG_E_TLS, "%s ended the TLS session with alert %d (%s)", t->host, a,
+			return err_set(e, AG_E_TLS, prose(tls_explain_msg5), t->host, tls_alert_name(a));
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg10), t->host, a,
 		               tls_alert_name(a));
 	}
 	if (c == BR_ERR_BAD_VERSION || c == BR_ERR_UNSUPPORTED_VERSION)
-		return err_set(e, AG_E_TLS, "%s does not speak TLS 1.2; it may require TLS 1.3, which this build "
-		               "lacks: use an http:// gateway on your LAN or a proxy", t->host);
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg6), t->host);
 	if (c == BR_ERR_BAD_CIPHER_SUITE || c == BR_ERR_NO_CLIENT_AUTH)
-		return err_set(e, AG_E_TLS, "%s chose a cipher suite this build does not offer (it offers ECDHE with "
-		               "AES-GCM or ChaCha20-Poly1305)", t->host);
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg7), t->host);
 	if (c >= BR_ERR_X509_OK && c < BR_ERR_X509_OK + 64)
-		return err_set(e, AG_E_TLS, "the certificate of %s could not be verified (BearSSL X.509 error %d)",
+		return err_set(e, AG_E_TLS, prose(tls_explain_msg8),
 		               t->host, c);
 	return err_set(e, AG_E_TLS, "TLS failure with %s (BearSSL error %d)", t->host, c);
 }
+
+PROSE(tls_start_msg1,
+	"https://%s: the host is an IP address, and certificates are checked "
+	"against host names only; use the server's DNS name, or http:// on a trusted LAN")
+PROSE(tls_start_msg2,
+	"agent: warning: the system clock says %s; certificates were checked as of %s "
+	"(the build date or the last good connection)\n")
 
 /* Start a TLS session over a connected socket and finish the handshake, so errors are named here. */
 static int
@@ -3589,8 +3729,7 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 	int resume = t->have_session && strcmp(t->host, host) == 0;
 	long long days;
 	if (url_host_is_ip(host))
-		return err_set(e, AG_E_TLS, "https://%s: the host is an IP address, and certificates are checked "
-		               "against host names only; use the server's DNS name, or http:// on a trusted LAN", host);
+		return err_set(e, AG_E_TLS, prose(tls_start_msg1), host);
 	if (tls_trust_load(trust, e))
 		return e->code;
 	if (!resume) {
@@ -3636,8 +3775,7 @@ tls_start(struct tls *t, struct tls_trust *trust, struct net *net, const char *h
 			char a[32], b[32];
 			clk_date(clk_now(), a, sizeof a);
 			clk_date(t->check_time, b, sizeof b);
-			base_dprintf(2, "agent: warning: the system clock says %s; certificates were checked as of %s "
-			        "(the build date or the last good connection)\n", a, b);
+			base_dprintf(2, prose(tls_start_msg2), a, b);
 			warned = 1;
 		}
 	} else {
@@ -3797,6 +3935,13 @@ http_wsink(void *ctx, const char *s, size_t n)
 	return h->werr;
 }
 
+PROSE(http_fill_msg1,
+	"the request to %s took longer than API_TIMEOUT_MS")
+
+PROSE(http_fill_msg,
+	"%s sent nothing for %d ms; giving up (raise API_TIMEOUT_MS to wait "
+	"longer)")
+
 /* Refill the read buffer. > 0 bytes added, 0 at EOF, < 0 error (set). */
 static long
 http_fill(struct http *h)
@@ -3810,14 +3955,13 @@ http_fill(struct http *h)
 		h->rpos = 0;
 	}
 	if (h->deadline_ms && clk_ms() > h->deadline_ms)
-		return err_set(h->e, AG_E_TIMEOUT, "the request to %s took longer than API_TIMEOUT_MS", h->url.host);
+		return err_set(h->e, AG_E_TIMEOUT, prose(http_fill_msg1), h->url.host);
 	if (h->url.tls)
 		r = tls_read(&h->tls, h->rbuf + h->rlen, sizeof h->rbuf - h->rlen, h->e);
 	else
 		r = net_read(&h->net, h->rbuf + h->rlen, sizeof h->rbuf - h->rlen);
 	if (r == AG_E_TIMEOUT)
-		return err_set(h->e, AG_E_TIMEOUT, "%s sent nothing for %d ms; giving up (raise API_TIMEOUT_MS to wait "
-		               "longer)", h->url.host, h->net.timeout_ms);
+		return err_set(h->e, AG_E_TIMEOUT, prose(http_fill_msg), h->url.host, h->net.timeout_ms);
 	if (r == AG_E_INTR)
 		return err_set(h->e, AG_E_INTR, "interrupted");
 	if (r == AG_E_CLOSED)
@@ -3909,6 +4053,36 @@ http_hdr_has(const struct http *h, const char *name, const char *token)
 	return 0;
 }
 
+PROSE(http_read_head_msg6,
+	"%s closed the connection before sending a response")
+PROSE(http_read_head_msg7,
+	"a response header line from %s is longer than %zu bytes")
+PROSE(http_read_head_msg8,
+	"a response header from %s holds a NUL byte")
+PROSE(http_read_head_msg9,
+	"the response headers from %s exceed %d bytes")
+PROSE(http_read_head_msg10,
+	"%s sent an invalid content-length '%.*s'")
+PROSE(http_read_head_msg11,
+	"%s sent conflicting content-length values")
+
+PROSE(http_read_head_msg3,
+	"%s sent a status line longer than %zu bytes; is it an HTTP "
+	"server?")
+PROSE(http_read_head_msg4,
+	"%s closed the connection in the middle of the response "
+	"headers")
+PROSE(http_read_head_msg5,
+	"%s sent a compressed body (content-encoding '%.*s') that was not "
+	"asked for")
+
+PROSE(http_read_head_msg1,
+	"%s sent a malformed status line '%s'; check ANTHROPIC_BASE_URL "
+	"points at an HTTP API server")
+PROSE(http_read_head_msg2,
+	"%s sent a compressed or encoded body (transfer-encoding "
+	"'%.*s') that was not asked for and cannot be decoded here")
+
 /* Status line and headers of one response (1xx interim responses skipped), and the body framing. */
 static int
 http_read_head(struct http *h, int head_only, size_t *first_got)
@@ -3920,11 +4094,10 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 		r = http_line(h, line, sizeof line, &len, &got);
 		*first_got += got;
 		if (r == AG_E_CLOSED)
-			return err_set(h->e, AG_E_CLOSED, "%s closed the connection before sending a response",
+			return err_set(h->e, AG_E_CLOSED, prose(http_read_head_msg6),
 			               h->url.host);
 		if (r == AG_E_TOOBIG)
-			return err_set(h->e, AG_E_HTTP, "%s sent a status line longer than %zu bytes; is it an HTTP "
-			               "server?", h->url.host, sizeof line);
+			return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg3), h->url.host, sizeof line);
 		if (r)
 			return r;
 		if (len == 0 && ++blank <= 4)
@@ -3933,8 +4106,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 		    !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
 		    !isdigit((unsigned char)line[11]) || (len > 12 && line[12] != ' ')) {
 			str_excerpt(ex, sizeof ex, line, len);
-			return err_set(h->e, AG_E_HTTP, "%s sent a malformed status line '%s'; check ANTHROPIC_BASE_URL "
-			               "points at an HTTP API server", h->url.host, ex);
+			return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg1), h->url.host, ex);
 		}
 		minor = line[7] - '0';
 		h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
@@ -3944,17 +4116,16 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 			size_t i;
 			r = http_line(h, line, sizeof line, &len, &got);
 			if (r == AG_E_TOOBIG)
-				return err_set(h->e, AG_E_HTTP, "a response header line from %s is longer than %zu bytes",
+				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg7),
 				               h->url.host, sizeof line);
 			if (r == AG_E_CLOSED)
-				return err_set(h->e, AG_E_CLOSED, "%s closed the connection in the middle of the response "
-				               "headers", h->url.host);
+				return err_set(h->e, AG_E_CLOSED, prose(http_read_head_msg4), h->url.host);
 			if (r)
 				return r;
 			if (len == 0)
 				break;
 			if (memchr(line, 0, len))
-				return err_set(h->e, AG_E_HTTP, "a response header from %s holds a NUL byte", h->url.host);
+				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg8), h->url.host);
 			if (line[0] == ' ' || line[0] == '\t')
 				continue;               /* obsolete line folding: the continuation is dropped */
 			colon = memchr(line, ':', len);
@@ -3963,7 +4134,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 				return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
 			}
 			if (h->hdrlen + len + 2 > sizeof h->hdr)
-				return err_set(h->e, AG_E_HTTP, "the response headers from %s exceed %d bytes",
+				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg9),
 				               h->url.host, AG_HTTP_HEADER_MAX);
 			for (i = 0; line + i < colon; i++) {
 				if (line[i] == ' ' || line[i] == '\t') {
@@ -4014,8 +4185,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 						while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 							ve--;
 						if (ve > v && !str_ieq(v, (size_t)(ve - v), "chunked"))
-							return err_set(h->e, AG_E_HTTP, "%s sent a compressed or encoded body (transfer-encoding "
-							               "'%.*s') that was not asked for and cannot be decoded here", h->url.host,
+							return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg2), h->url.host,
 							               (int)(ve - v < 40 ? ve - v : 40), v);
 						v = comma ? comma + 1 : eol;
 					}
@@ -4046,10 +4216,10 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 						while (i && (v0[i - 1] == ' ' || v0[i - 1] == '\t'))
 							i--;
 						if (str_to_u64(v0, i, (1ULL << 62), &v))
-							return err_set(h->e, AG_E_HTTP, "%s sent an invalid content-length '%.*s'",
+							return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg10),
 							               h->url.host, (int)(i < 40 ? i : 40), v0);
 						if (nvals++ && v != first)
-							return err_set(h->e, AG_E_HTTP, "%s sent conflicting content-length values",
+							return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg11),
 							               h->url.host);
 						first = v;
 						v0 = comma ? comma + 1 : end;
@@ -4068,8 +4238,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 		size_t n;
 		const char *ce = http_header(h, "content-encoding", &n);
 		if (ce && !(n == 8 && strncasecmp(ce, "identity", 8) == 0))
-			return err_set(h->e, AG_E_HTTP, "%s sent a compressed body (content-encoding '%.*s') that was not "
-			               "asked for", h->url.host, (int)(n < 40 ? n : 40), ce);
+			return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg5), h->url.host, (int)(n < 40 ? n : 40), ce);
 	}
 	return 0;
 }
@@ -4163,6 +4332,17 @@ http_buffered(struct http *h)
 	                             (br_ssl_engine_current_state(&h->tls.cc.eng) & BR_SSL_RECVAPP));
 }
 
+PROSE(http_body_read_msg2,
+	"%s sent chunk data longer than its chunk size")
+
+PROSE(http_body_read_msg1,
+	"the connection to %s closed before the response was "
+	"complete (incomplete body)")
+
+PROSE(http_body_read_msg,
+	"the connection to %s closed before the response was "
+	"complete (incomplete chunked body)")
+
 /* Pull decoded body bytes: > 0 count, 0 at the end of the body, < 0 error (set). */
 static long
 http_body_read(struct http *h, void *out, size_t cap)
@@ -4186,15 +4366,14 @@ http_body_read(struct http *h, void *out, size_t cap)
 				return 0;
 			r = http_line(h, line, sizeof line, &len, &got);
 			if (r == AG_E_CLOSED)
-				return err_set(h->e, AG_E_CLOSED, "the connection to %s closed before the response was "
-				               "complete (incomplete chunked body)", h->url.host);
+				return err_set(h->e, AG_E_CLOSED, prose(http_body_read_msg), h->url.host);
 			if (r == AG_E_TOOBIG)
 				return err_set(h->e, AG_E_HTTP, "%s sent an over-long chunk header", h->url.host);
 			if (r)
 				return r;
 			if (h->chunk_state == CHUNK_CRLF) {
 				if (len)
-					return err_set(h->e, AG_E_HTTP, "%s sent chunk data longer than its chunk size",
+					return err_set(h->e, AG_E_HTTP, prose(http_body_read_msg2),
 					               h->url.host);
 				h->chunk_state = CHUNK_SIZE;
 				continue;
@@ -4238,8 +4417,7 @@ http_body_read(struct http *h, void *out, size_t cap)
 					http_close(h);
 					return 0;
 				}
-				return err_set(h->e, AG_E_CLOSED, "the connection to %s closed before the response was "
-				               "complete (incomplete body)", h->url.host);
+				return err_set(h->e, AG_E_CLOSED, prose(http_body_read_msg1), h->url.host);
 			}
 			continue;
 		}
@@ -4822,12 +5000,15 @@ api_usage_read(const struct json *j, int u, struct api_usage *us)
 	if (!json_int(j, json_get(j, u, "cache_creation_input_tokens"), &v)) us->cache_write = v;
 }
 
+PROSE(api_block_at_msg,
+	"the stream named content block index outside 0..%d")
+
 static struct api_block *
 api_block_at(struct api *a, const struct json *j)
 {
 	long long idx;
 	if (json_int(j, json_get(j, 0, "index"), &idx) || idx < 0 || idx >= AG_API_BLOCKS) {
-		err_set(a->e, AG_E_API, "the stream named content block index outside 0..%d", AG_API_BLOCKS - 1);
+		err_set(a->e, AG_E_API, prose(api_block_at_msg), AG_API_BLOCKS - 1);
 		return NULL;
 	}
 	if (idx >= a->msg->nb)
@@ -4936,6 +5117,29 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	return 1;
 }
 
+PROSE(api_on_event_msg4,
+	"content_block_start without a content block")
+PROSE(api_on_event_msg5,
+	"a tool_use block came without a valid id")
+PROSE(api_on_event_msg6,
+	"a text_delta event carries no valid text")
+PROSE(api_on_event_msg7,
+	"an input_json_delta event carries no valid partial_json")
+PROSE(api_on_event_msg8,
+	"a thinking_delta event carries no valid text")
+PROSE(api_on_event_msg9,
+	"a signature_delta event carries no valid signature")
+PROSE(api_on_event_msg10,
+	"API error (%s) in the middle of the answer: %s")
+
+PROSE(api_on_event_msg1,
+	"a '%s' event holds more than %d JSON values; this build cannot "
+	"read it")
+PROSE(api_on_event_msg2,
+	"the stream from %s ended in the middle of an event (incomplete answer)")
+PROSE(api_on_event_msg3,
+	"the server sent an event that is not a valid JSON object: '%s'")
+
 static int
 api_on_event(void *ctx, const char *event, char *data, size_t n)
 {
@@ -4958,14 +5162,13 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		return 0;                             /* ping, or a newer event type: skipped (forward compatibility) */
 	r = json_parse(&j, data, n, a->tok, AG_JSON_TOKENS);
 	if (r == AG_E_TOOBIG)
-		return err_set(a->e, AG_E_API, "a '%s' event holds more than %d JSON values; this build cannot "
-		               "read it", event[0] ? event : "unnamed", AG_JSON_TOKENS);
+		return err_set(a->e, AG_E_API, prose(api_on_event_msg1), event[0] ? event : "unnamed", AG_JSON_TOKENS);
 	if ((r < 0 || j.t[0].type != JSMN_OBJECT) && a->sse.unterminated)
-		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended in the middle of an event (incomplete answer)",
+		return err_set(a->e, AG_E_CLOSED, prose(api_on_event_msg2),
 		               a->http.url.host);
 	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
 		str_excerpt(ex, sizeof ex, data, n);
-		return err_set(a->e, AG_E_API, "the server sent an event that is not a valid JSON object: '%s'", ex);
+		return err_set(a->e, AG_E_API, prose(api_on_event_msg3), ex);
 	}
 	if (json_str(&j, json_get(&j, 0, "type"), type, sizeof type))
 		return 0;                             /* no type: nothing we can act on */
@@ -4980,7 +5183,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		if (!b)
 			return a->e->code;
 		if (cb < 0 || ti < 0)
-			return err_set(a->e, AG_E_API, "content_block_start without a content block");
+			return err_set(a->e, AG_E_API, prose(api_on_event_msg4));
 		b->text.len = b->sig.len = b->input.len = b->raw.len = 0;
 		b->stopped = 0;
 		b->npend = 0;
@@ -4995,7 +5198,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		} else if (json_eq(&j, ti, "tool_use")) {
 			b->type = BLK_TOOL_USE;
 			if (json_str_buf(&j, json_get(&j, cb, "id"), &b->id) || !b->id.len)
-				return err_set(a->e, AG_E_API, "a tool_use block came without a valid id");
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg5));
 			json_str(&j, json_get(&j, cb, "name"), b->name, sizeof b->name);
 		} else if (json_eq(&j, ti, "thinking")) {
 			b->type = BLK_THINKING;
@@ -5020,23 +5223,23 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			return a->e->code;
 		if (json_eq(&j, dt, "text_delta") && b->type == BLK_TEXT && !b->stopped) {
 			if ((l = api_str(a, &j, json_get(&j, d, "text"))) < 0)
-				return err_set(a->e, AG_E_API, "a text_delta event carries no valid text");
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg6));
 			api_text_add(b, a->scratch, (size_t)l);
 			if (a->sink && a->sink->text)
 				a->sink->text(a->sink->ctx, a->scratch, (size_t)l);
 		} else if (json_eq(&j, dt, "input_json_delta") && (b->type == BLK_TOOL_USE || b->type == BLK_OTHER)) {
 			if (json_str_buf(&j, json_get(&j, d, "partial_json"), &b->input))
-				return err_set(a->e, AG_E_API, "an input_json_delta event carries no valid partial_json");
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg7));
 		} else if (json_eq(&j, dt, "thinking_delta") && b->type == BLK_THINKING) {
 			if ((l = api_str(a, &j, json_get(&j, d, "thinking"))) < 0)
-				return err_set(a->e, AG_E_API, "a thinking_delta event carries no valid text");
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg8));
 			if (buf_add(&b->text, a->scratch, (size_t)l))
 				return err_set(a->e, AG_E_NOMEM, "out of memory");
 			if (a->sink && a->sink->thinking)
 				a->sink->thinking(a->sink->ctx, a->scratch, (size_t)l);
 		} else if (json_eq(&j, dt, "signature_delta") && b->type == BLK_THINKING) {
 			if (json_str_buf(&j, json_get(&j, d, "signature"), &b->sig))
-				return err_set(a->e, AG_E_API, "a signature_delta event carries no valid signature");
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg9));
 		}                                     /* citations_delta and newer delta types: skipped */
 	} else if (strcmp(type, "content_block_stop") == 0) {
 		struct api_block *b = api_block_at(a, &j);
@@ -5059,7 +5262,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 		json_str(&j, json_get(&j, er, "type"), et, sizeof et);
 		json_str(&j, json_get(&j, er, "message"), msg, sizeof msg);
 		str_copy(a->stream_error, sizeof a->stream_error, et, strlen(et));
-		return err_set(a->e, AG_E_API, "API error (%s) in the middle of the answer: %s", et,
+		return err_set(a->e, AG_E_API, prose(api_on_event_msg10), et,
 		               msg[0] ? msg : "(no message)");
 	}
 	return 0;
@@ -5078,7 +5281,6 @@ struct api_req {
  * POST /model/MODEL/invoke-with-response-stream, signed with AWS Signature Version 4, and answers in
  * application/vnd.amazon.eventstream: binary messages whose "chunk" events carry one Messages API stream
  * event each, base64 in a JSON "bytes" field. They are fed to the same event reader as the SSE stream. */
-
 
 struct api_aws {
 	char akid[128], secret[128], token[4096];   /* access key id, secret key, session token ("": none) */
@@ -5155,6 +5357,10 @@ api_query_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+PROSE(api_sigv4_msg,
+	"authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%shost;%sx-amz-date%s, "
+	"Signature=%s\r\n")
+
 /* The Signature Version 4 headers of one request: x-amz-date, x-amz-content-sha256, x-amz-security-token
  * and authorization (SigV4 over those, host and content-type), as "name: value\r\n" lines added to hd.
  * path is the request path as sent (already percent-encoded): its canonical form encodes it once more, as
@@ -5215,8 +5421,7 @@ api_sigv4(const struct api_aws *k, const char *service, const char *method, cons
 		buf_printf(hd, "x-amz-content-sha256: %s\r\n", payload_hex);
 	if (tok)
 		buf_printf(hd, "x-amz-security-token: %s\r\n", k->token);
-	buf_printf(hd, "authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%shost;%sx-amz-date%s, "
-	           "Signature=%s\r\n", k->akid, scope, ct ? "content-type;" : "", sha_header ? "x-amz-content-sha256;" : "",
+	buf_printf(hd, prose(api_sigv4_msg), k->akid, scope, ct ? "content-type;" : "", sha_header ? "x-amz-content-sha256;" : "",
 	           tok ? ";x-amz-security-token" : "", sig);
 	buf_free(&cr);
 	buf_free(&sts);
@@ -5349,13 +5554,20 @@ api_fetch(const char *base, const char *method, const char *path, const char *he
 	}
 	while (!rc && (r = http_body_read(h, tmp, sizeof tmp)) > 0 && out->len < 65536)
 		buf_add(out, tmp, (size_t)r);
-	if (!rc && h->status != 200)
+	if (!rc && (h->status < 200 || h->status > 299))
 		rc = err_set(e, AG_E_API, "%s%s%s answered HTTP %d", base, h->url.prefix[0] ? "" : "", path, h->status);
 	http_close(h);
 	explicit_bzero(h, sizeof *h);
 	free(h);
 	return rc;
 }
+
+PROSE(api_aws_container_msg1,
+	"accept: application/json\r\nconnection: close\r\n")
+
+PROSE(api_aws_container_msg,
+	"the container credentials endpoint (%.200s) answered without AccessKeyId and "
+	"SecretAccessKey")
 
 /* The container credentials endpoint (ECS, EKS Pod Identity): AWS_CONTAINER_CREDENTIALS_FULL_URI, or
  * http://169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN
@@ -5381,16 +5593,33 @@ api_aws_container(struct api_aws *k, struct ag_err *e)
 	}
 	if (tok && *tok && !strpbrk(tok, "\r\n"))
 		buf_printf(&hd, "authorization: %s\r\n", tok);
-	buf_adds(&hd, "accept: application/json\r\nconnection: close\r\n");
+	buf_adds(&hd, prose(api_aws_container_msg1));
 	rc = api_fetch(url, "GET", "", hd.p, NULL, &body, 2000, NULL, e);
 	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, "the container credentials endpoint"))
-		rc = err_set(e, AG_E_API, "the container credentials endpoint (%.200s) answered without AccessKeyId and "
-		             "SecretAccessKey", url);
+		rc = err_set(e, AG_E_API, prose(api_aws_container_msg), url);
 	buf_wipe(&hd);
 	buf_wipe(&body);
 	buf_wipe(&t);
 	return rc;
 }
+
+PROSE(api_aws_imds_msg3,
+	"the instance metadata service gave no session token")
+PROSE(api_aws_imds_msg4,
+	"x-aws-ec2-metadata-token: %s\r\nconnection: close\r\n")
+PROSE(api_aws_imds_msg5,
+	"/latest/meta-data/iam/security-credentials/%.300s")
+PROSE(api_aws_imds_msg6,
+	"the instance metadata service (role %.100s)")
+
+PROSE(api_aws_imds_msg1,
+	"x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"
+	"connection: close\r\n")
+PROSE(api_aws_imds_msg2,
+	"the instance metadata service answered without the role's credentials")
+
+PROSE(api_aws_imds_msg,
+	"the instance metadata service names no IAM role (is one attached to this instance?)")
 
 /* The EC2 instance metadata service, IMDSv2: a session token by PUT, then the role's credentials.
  * AWS_EC2_METADATA_SERVICE_ENDPOINT moves it; AWS_EC2_METADATA_DISABLED=true turns it off (1). */
@@ -5406,25 +5635,24 @@ api_aws_imds(struct api_aws *k, struct ag_err *e)
 	base_snprintf(base, sizeof base, "%s", ep && *ep ? ep : "http://169.254.169.254");
 	while (base[0] && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = 0;
-	rc = api_fetch(base, "PUT", "/latest/api/token", "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"
-	               "connection: close\r\n", NULL, &token, 1000, NULL, e);
+	rc = api_fetch(base, "PUT", "/latest/api/token", prose(api_aws_imds_msg1), NULL, &token, 1000, NULL, e);
 	if (!rc && (!token.len || memchr(token.p, '\r', token.len) || memchr(token.p, '\n', token.len)))
-		rc = err_set(e, AG_E_API, "the instance metadata service gave no session token");
+		rc = err_set(e, AG_E_API, prose(api_aws_imds_msg3));
 	if (!rc) {
-		buf_printf(&hd, "x-aws-ec2-metadata-token: %s\r\nconnection: close\r\n", token.p);
+		buf_printf(&hd, prose(api_aws_imds_msg4), token.p);
 		rc = api_fetch(base, "GET", "/latest/meta-data/iam/security-credentials/", hd.p, NULL, &role, 1000, NULL, e);
 	}
 	while (!rc && role.len && strchr("\r\n ", role.p[role.len - 1]))
 		role.p[--role.len] = 0;
 	if (!rc && (!role.len || strpbrk(role.p, "\n/?#% ")))
-		rc = err_set(e, AG_E_API, "the instance metadata service names no IAM role (is one attached to this instance?)");
+		rc = err_set(e, AG_E_API, prose(api_aws_imds_msg));
 	if (!rc) {
 		char path[400], src[160];
-		base_snprintf(path, sizeof path, "/latest/meta-data/iam/security-credentials/%.300s", role.p);
+		base_snprintf(path, sizeof path, prose(api_aws_imds_msg5), role.p);
 		rc = api_fetch(base, "GET", path, hd.p, NULL, &body, 1000, NULL, e);
-		base_snprintf(src, sizeof src, "the instance metadata service (role %.100s)", role.p);
+		base_snprintf(src, sizeof src, prose(api_aws_imds_msg6), role.p);
 		if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, src))
-			rc = err_set(e, AG_E_API, "the instance metadata service answered without the role's credentials");
+			rc = err_set(e, AG_E_API, prose(api_aws_imds_msg2));
 	}
 	buf_wipe(&token);
 	buf_free(&role);
@@ -5453,7 +5681,7 @@ api_run_sh(const char *cmd, struct buf *out, size_t cap, int scrub)
 			_exit(127);
 		if (scrub)
 			tool_env_scrub();
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		base_exec_sh(cmd, NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -5475,6 +5703,10 @@ api_run_sh(const char *cmd, struct buf *out, size_t cap, int scrub)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+PROSE(api_aws_process_msg,
+	"credential_process '%.80s' (profile %s) failed (exit %d) or printed no JSON "
+	"credentials")
+
 /* A profile's credential_process: run, its JSON read from stdout. */
 static int
 api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
@@ -5484,11 +5716,22 @@ api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
 	int st = api_run_sh(cmd, &out, 65536, 0), rc;
 	base_snprintf(src, sizeof src, "credential_process of profile %s", k->profile);
 	rc = st == 0 && !api_aws_json(k, out.p ? out.p : "", out.len, src) ? 0 :
-	     err_set(e, AG_E_USAGE, "credential_process '%.80s' (profile %s) failed (exit %d) or printed no JSON "
-	             "credentials", cmd, k->profile, st);
+	     err_set(e, AG_E_USAGE, prose(api_aws_process_msg), cmd, k->profile, st);
 	buf_wipe(&out);
 	return rc;
 }
+
+PROSE(api_aws_creds_msg3,
+	"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+PROSE(api_aws_creds_msg1,
+	"no AWS credentials found: not in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+	"AWS_BEARER_TOKEN_BEDROCK, profile %s of %.100s or %.100s, nor a container endpoint; the "
+	"instance metadata service: %.150s")
+PROSE(api_aws_creds_msg2,
+	"no AWS credentials found: looked in AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID/"
+	"AWS_SECRET_ACCESS_KEY, profile %s of %.100s and %.100s, the container endpoint (not set) and the "
+	"instance metadata service (disabled)")
 
 /* The credentials, in the AWS SDKs' order: AWS_BEARER_TOKEN_BEDROCK; AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); the profile (AWS_PROFILE, else default) in ~/.aws/credentials,
@@ -5515,7 +5758,7 @@ api_aws_creds(struct api_aws *k, struct ag_err *e)
 		str_copy(k->secret, sizeof k->secret, sk, strlen(sk));
 		if (st && *st)
 			str_copy(k->token, sizeof k->token, st, strlen(st));
-		str_copy(k->source, sizeof k->source, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", 43);
+		str_copy(k->source, sizeof k->source, prose(api_aws_creds_msg3), 43);
 		return 0;
 	}
 	api_aws_files(cred, conf, sizeof cred);
@@ -5541,14 +5784,10 @@ api_aws_creds(struct api_aws *k, struct ag_err *e)
 	}
 	if ((rc = api_aws_imds(k, &e2)) <= 0) {
 		if (rc)
-			err_set(e, AG_E_USAGE, "no AWS credentials found: not in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-			        "AWS_BEARER_TOKEN_BEDROCK, profile %s of %.100s or %.100s, nor a container endpoint; the "
-			        "instance metadata service: %.150s", k->profile, cred, conf, e2.msg);
+			err_set(e, AG_E_USAGE, prose(api_aws_creds_msg1), k->profile, cred, conf, e2.msg);
 		return rc;
 	}
-	return err_set(e, AG_E_USAGE, "no AWS credentials found: looked in AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID/"
-	               "AWS_SECRET_ACCESS_KEY, profile %s of %.100s and %.100s, the container endpoint (not set) and the "
-	               "instance metadata service (disabled)", k->profile, cred, conf);
+	return err_set(e, AG_E_USAGE, prose(api_aws_creds_msg2), k->profile, cred, conf);
 }
 
 /* Vertex AI speaks the Messages API's JSON (without model, with anthropic_version) and its SSE at
@@ -5630,60 +5869,94 @@ api_rsa_key(const unsigned char *p, size_t n, br_rsa_private_key *sk)
 	return sk->n_bitlen < 1024 || sk->n_bitlen > 4096 ? -1 : 0;
 }
 
+/* An EC P-256 private key from the DER of a PEM block: PKCS#8 "PRIVATE KEY" or SEC 1 "EC PRIVATE KEY". */
+static int
+api_ec_key(const unsigned char *p, size_t n, br_ec_private_key *sk)
+{
+	const unsigned char *c;
+	size_t cl;
+	if (der_next(&p, &n, &c, &cl) != 0x30 || (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x02)
+		return -1;
+	if (cl == 1 && !c[0]) {                   /* PKCS#8: the algorithm, then the SEC 1 key in an OCTET STRING */
+		if (der_next(&p, &n, &c, &cl) != 0x30 || der_next(&p, &n, &c, &cl) != 0x04 ||
+		    (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x30 || (p = c, n = cl, der_next(&p, &n, &c, &cl)) != 0x02)
+			return -1;
+	}
+	if (der_next(&p, &n, &c, &cl) != 0x04 || cl != 32)
+		return -1;
+	sk->curve = BR_EC_secp256r1;
+	sk->x = (unsigned char *)c;
+	sk->xlen = cl;
+	return 0;
+}
+
+/* A JWT (RFC 7519) appended to out: header.claims signed with the PEM's key, RS256 for an RSA key, ES256
+ * for an EC P-256 one (as header says). 0, or -1 when the key is neither or will not sign. */
+static int
+api_jwt(const char *pem, const char *header, const char *claims, struct buf *out)
+{
+	unsigned char der[4096], h[32], sig[512];
+	br_rsa_private_key rk;
+	br_ec_private_key ek;
+	br_sha256_context sc;
+	size_t at = out->len, sl = 0;
+	long dl = -1;
+	const char *b, *eol;
+	int ec = str_find(header, "ES256") != NULL;
+	if (pem && (b = str_find(pem, "-----BEGIN ")) && (eol = strchr(b, '\n')) && str_find(eol, "-----END"))
+		dl = b64_decode(eol + 1, (size_t)(str_find(eol, "-----END") - eol - 1), der, sizeof der);
+	if (dl <= 0 || (ec ? api_ec_key(der, (size_t)dl, &ek) : api_rsa_key(der, (size_t)dl, &rk)))
+		return -1;
+	api_b64url(header, strlen(header), out);
+	buf_add(out, ".", 1);
+	api_b64url(claims, strlen(claims), out);
+	br_sha256_init(&sc);
+	br_sha256_update(&sc, out->p + at, out->len - at);
+	br_sha256_out(&sc, h);
+	if (ec)
+		sl = br_ecdsa_i31_sign_raw(&tls_ec, &br_sha256_vtable, h, &ek, sig);
+	else if (br_rsa_i31_pkcs1_sign(BR_HASH_OID_SHA256, h, 32, &rk, sig))
+		sl = (rk.n_bitlen + 7) / 8;
+	explicit_bzero(der, sizeof der);
+	if (!sl || (ec && sl != 64))
+		return -1;
+	buf_add(out, ".", 1);
+	api_b64url(sig, sl, out);
+	return 0;
+}
+
 /* The service account's assertion (RFC 7523): header.claims signed RS256, for scope cloud-platform. */
 static int
 api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_err *e)
 {
 	char email[256] = "", kid[128] = "";
-	unsigned char der[4096], h[32], sig[512];
-	struct buf pem = {0}, js = {0};
-	br_rsa_private_key sk;
-	br_sha256_context sc;
+	struct buf pem = {0}, hd = {0}, cl = {0};
 	struct jw w;
-	long dl = -1;
 	int rc = 0;
-	size_t at = out->len;                       /* out may hold a form before the assertion */
 	long long now = clk_now();
-	const char *b, *eol;
 	json_str(j, json_get(j, 0, "client_email"), email, sizeof email);
 	json_str(j, json_get(j, 0, "private_key_id"), kid, sizeof kid);
 	json_str_buf(j, json_get(j, 0, "private_key"), &pem);
-	if (pem.p && (b = str_find(pem.p, "-----BEGIN ")) && (eol = strchr(b, '\n')) && str_find(eol, "-----END"))
-		dl = b64_decode(eol + 1, (size_t)(str_find(eol, "-----END") - eol - 1), der, sizeof der);
-	if (!email[0] || dl <= 0 || api_rsa_key(der, (size_t)dl, &sk))
-		rc = err_set(e, AG_E_USAGE, "the service account key lacks client_email or an RSA private_key in PEM");
-	for (int part = 0; !rc && part < 2; part++) {
-		js.len = 0;
-		jw_init(&w, api_buf_sink, &js);
-		jw_open(&w, '{');
-		if (!part) {
-			jw_key(&w, "alg"), jw_str(&w, "RS256"), jw_key(&w, "typ"), jw_str(&w, "JWT");
-			if (kid[0])
-				jw_key(&w, "kid"), jw_str(&w, kid);
-		} else {
-			jw_key(&w, "iss"), jw_str(&w, email);
-			jw_key(&w, "scope"), jw_str(&w, "https://www.googleapis.com/auth/cloud-platform");
-			jw_key(&w, "aud"), jw_str(&w, uri);
-			jw_key(&w, "iat"), jw_int(&w, now);
-			jw_key(&w, "exp"), jw_int(&w, now + 3600);   /* one reading: exp is exactly iat + 3600 */
-		}
-		jw_close(&w, '}');
-		if (part)
-			buf_add(out, ".", 1);
-		api_b64url(js.p, js.len, out);
-	}
-	if (!rc) {
-		br_sha256_init(&sc);
-		br_sha256_update(&sc, out->p + at, out->len - at);
-		br_sha256_out(&sc, h);
-		if (!br_rsa_i31_pkcs1_sign(BR_HASH_OID_SHA256, h, 32, &sk, sig))
-			rc = err_set(e, AG_E_USAGE, "cannot sign with the service account key (not a valid RSA key)");
-		buf_add(out, ".", 1);
-		api_b64url(sig, (sk.n_bitlen + 7) / 8, out);
-	}
-	explicit_bzero(der, sizeof der);
+	jw_init(&w, api_buf_sink, &hd);
+	jw_open(&w, '{');
+	jw_key(&w, "alg"), jw_str(&w, "RS256"), jw_key(&w, "typ"), jw_str(&w, "JWT");
+	if (kid[0])
+		jw_key(&w, "kid"), jw_str(&w, kid);
+	jw_close(&w, '}');
+	jw_init(&w, api_buf_sink, &cl);
+	jw_open(&w, '{');
+	jw_key(&w, "iss"), jw_str(&w, email);
+	jw_key(&w, "scope"), jw_str(&w, "https://www.googleapis.com/auth/cloud-platform");
+	jw_key(&w, "aud"), jw_str(&w, uri);
+	jw_key(&w, "iat"), jw_int(&w, now);
+	jw_key(&w, "exp"), jw_int(&w, now + 3600);   /* one reading: exp is exactly iat + 3600 */
+	jw_close(&w, '}');
+	if (!email[0] || api_jwt(pem.p, hd.p, cl.p, out))
+		rc = err_set(e, AG_E_USAGE, "the service account key lacks client_email or an RSA private_key in PEM "
+		             "that signs");
 	buf_wipe(&pem);
-	buf_free(&js);
+	buf_free(&hd);
+	buf_free(&cl);
 	return rc;
 }
 
@@ -5706,6 +5979,23 @@ api_gcp_answer(struct api_gcp *g, const struct buf *b, const char *from, struct 
 	return rc ? err_set(e, AG_E_API, "%s answered without an access_token", from) : 0;
 }
 
+PROSE(api_gcp_token_msg4,
+	"metadata-flavor: Google\r\nconnection: close\r\n")
+PROSE(api_gcp_token_msg5,
+	"cannot read Google credentials from %.300s: %s")
+PROSE(api_gcp_token_msg6,
+	"%.300s lacks client_id, client_secret or refresh_token")
+
+PROSE(api_gcp_token_msg3,
+	"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=")
+
+PROSE(api_gcp_token_msg1,
+	"%.300s holds Google credentials of type '%.40s'; agent reads service_account "
+	"and authorized_user files (gcloud auth application-default login) and the metadata server")
+PROSE(api_gcp_token_msg2,
+	"content-type: application/x-www-form-urlencoded\r\naccept: application/json\r\n"
+	"connection: close\r\n")
+
 /* A new access token from the credentials file or the metadata server; the file's project id is taken when
  * none was set. */
 static int
@@ -5722,14 +6012,14 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 		base_snprintf(uri, sizeof uri, "http://%s", g->meta);
 		base_snprintf(from, sizeof from, "the metadata server (%s)", g->meta);
 		rc = api_fetch(uri, "GET", "/computeMetadata/v1/instance/service-accounts/default/token",
-		               "metadata-flavor: Google\r\nconnection: close\r\n", NULL, &out, 2000, NULL, e);
+		               prose(api_gcp_token_msg4), NULL, &out, 2000, NULL, e);
 		if (!rc && !(rc = api_gcp_answer(g, &out, from, e)))
 			str_copy(g->source, sizeof g->source, from, strlen(from));
 		goto done;
 	}
 	if (file_read_all(g->file, &f, 1u << 16) < 0 || json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 ||
 	    j.t[0].type != JSMN_OBJECT) {
-		rc = err_set(e, AG_E_USAGE, "cannot read Google credentials from %.300s: %s", g->file,
+		rc = err_set(e, AG_E_USAGE, prose(api_gcp_token_msg5), g->file,
 		             f.len ? "not JSON" : base_strerror(errno));
 		goto done;
 	}
@@ -5742,7 +6032,7 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 		char email[256] = "";
 		json_str(&j, json_get(&j, 0, "client_email"), email, sizeof email);
 		base_snprintf(g->source, sizeof g->source, "the service account %.200s (%.150s)", email, g->file);
-		buf_adds(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=");
+		buf_adds(&form, prose(api_gcp_token_msg3));
 		rc = api_gcp_jwt(&j, uri, &form, e);
 	} else if (!strcmp(type, "authorized_user")) {
 		static const char *const keys[] = { "client_id", "client_secret", "refresh_token" };
@@ -5758,18 +6048,16 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 			buf_wipe(&v);
 		}
 		if (rc)
-			rc = err_set(e, AG_E_USAGE, "%.300s lacks client_id, client_secret or refresh_token", g->file);
+			rc = err_set(e, AG_E_USAGE, prose(api_gcp_token_msg6), g->file);
 	} else {
-		rc = err_set(e, AG_E_USAGE, "%.300s holds Google credentials of type '%.40s'; agent reads service_account "
-		             "and authorized_user files (gcloud auth application-default login) and the metadata server",
+		rc = err_set(e, AG_E_USAGE, prose(api_gcp_token_msg1),
 		             g->file, type);
 	}
 	if (!rc && !form.p)
 		rc = err_set(e, AG_E_NOMEM, "out of memory");
 	if (!rc) {
 		base_snprintf(from, sizeof from, "the token endpoint %.300s", uri);
-		rc = api_fetch(uri, "POST", "", "content-type: application/x-www-form-urlencoded\r\naccept: application/json\r\n"
-		               "connection: close\r\n", form.p, &out, 10000, g->trust, e);
+		rc = api_fetch(uri, "POST", "", prose(api_gcp_token_msg2), form.p, &out, 10000, g->trust, e);
 		if (rc == AG_E_API) {
 			char d[300] = "", c[80] = "";
 			struct json ej;
@@ -5870,6 +6158,9 @@ api_es_header(const unsigned char *h, size_t hn, const char *name, size_t nl, si
 	return NULL;
 }
 
+PROSE(api_es_message_msg,
+	"a Bedrock chunk without its base64 \"bytes\"")
+
 static int api_on_event(void *ctx, const char *event, char *data, size_t n);
 
 /* One whole event-stream message: a chunk's event to api_on_event, an exception as the error it names. */
@@ -5906,7 +6197,7 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 		dn = b64_decode((const char *)pl + 10, pn - 10, (unsigned char *)a->esd, sizeof a->esd - 1);
 	} else if (json_parse(&j, (const char *)pl, pn, a->tok, AG_JSON_TOKENS) <= 0 || (b = json_get(&j, 0, "bytes")) < 0 ||
 	    j.t[b].type != JSMN_STRING) {
-		return err_set(a->e, AG_E_API, "a Bedrock chunk without its base64 \"bytes\"");
+		return err_set(a->e, AG_E_API, prose(api_es_message_msg));
 	} else {
 		dn = b64_decode(j.s + j.t[b].start, (size_t)(j.t[b].end - j.t[b].start), (unsigned char *)a->esd,
 		                sizeof a->esd - 1);
@@ -5917,6 +6208,19 @@ api_es_message(struct api *a, const unsigned char *m, size_t n)
 	a->esd[dn] = 0;
 	return api_on_event(a, "", a->esd, (size_t)dn);   /* the same reader as an SSE event's data */
 }
+
+PROSE(api_es_feed_msg1,
+	"the event stream from %s is corrupt (message CRC); treated as a "
+	"cut answer")
+PROSE(api_es_feed_msg2,
+	"an event-stream message of %u bytes (this build reads up to %u)")
+PROSE(api_es_feed_msg3,
+	"the event stream from %s is corrupt (message CRC); treated as a "
+	"cut answer")
+
+PROSE(api_es_feed_msg,
+	"the event stream from %s is corrupt (prelude CRC or length); "
+	"treated as a cut answer")
 
 /* Bytes of an event-stream body, pushed as they come: whole messages are checked (both CRCs) and handed
  * on; the rest waits in a fixed buffer. A CRC mismatch or an impossible length is a cut stream (and what
@@ -5931,8 +6235,7 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 		    c8 == api_be32(p + 8)) {                    /* a whole message in what came: read it where it is */
 			int rc;
 			if (api_crc32(c8, p + 8, whole - 12) != api_be32(p + whole - 4))   /* (the prelude's CRC goes on) */
-				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
-				               "cut answer", a->http.url.host);
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, prose(api_es_feed_msg1), a->http.url.host);
 			if ((rc = api_es_message(a, p, whole)) != 0)
 				return rc;
 			p += whole;
@@ -5947,10 +6250,9 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 		if (a->esn == 12) {
 			uint32_t total = api_be32(a->es), hl = api_be32(a->es + 4);
 			if (api_crc32(0, a->es, 8) != api_be32(a->es + 8) || total < 16 || hl > total - 16)
-				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (prelude CRC or length); "
-				               "treated as a cut answer", a->http.url.host);
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, prose(api_es_feed_msg), a->http.url.host);
 			if (total > sizeof a->es)
-				return a->esn = 0, err_set(a->e, AG_E_TOOBIG, "an event-stream message of %u bytes (this build reads up to %u)",
+				return a->esn = 0, err_set(a->e, AG_E_TOOBIG, prose(api_es_feed_msg2),
 				               (unsigned)total, (unsigned)sizeof a->es);
 		}
 		if (a->esn >= 12 && a->esn == api_be32(a->es)) {
@@ -5958,8 +6260,7 @@ api_es_feed(struct api *a, const unsigned char *p, size_t n)
 			int rc;
 			a->esn = 0;
 			if (api_crc32(0, a->es, total - 4) != api_be32(a->es + total - 4))
-				return a->esn = 0, err_set(a->e, AG_E_CLOSED, "the event stream from %s is corrupt (message CRC); treated as a "
-				               "cut answer", a->http.url.host);
+				return a->esn = 0, err_set(a->e, AG_E_CLOSED, prose(api_es_feed_msg3), a->http.url.host);
 			if ((rc = api_es_message(a, a->es, total)) != 0)
 				return rc;
 		}
@@ -6220,6 +6521,20 @@ api_oa_finish(struct api *a)
 	a->msg->stopped = 1;
 }
 
+PROSE(api_oa_on_event_msg4,
+	"API error in the middle of the answer: %s")
+PROSE(api_oa_on_event_msg5,
+	"the stream named tool call index %lld, outside 0..%d")
+PROSE(api_oa_on_event_msg6,
+	"a tool call's arguments could not be read")
+
+PROSE(api_oa_on_event_msg1,
+	"a chunk holds more than %d JSON values; this build cannot read it")
+PROSE(api_oa_on_event_msg2,
+	"the stream from %s ended in the middle of a chunk (incomplete answer)")
+PROSE(api_oa_on_event_msg3,
+	"the server sent a chunk that is not a valid JSON object: '%s'")
+
 /* One Chat Completions chunk: text, tool call pieces, the finish reason, usage; "[DONE]" ends it. */
 static int
 api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
@@ -6239,14 +6554,14 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 	}
 	r = json_parse(&j, data, n, a->tok, AG_JSON_TOKENS);
 	if (r == AG_E_TOOBIG)
-		return err_set(a->e, AG_E_API, "a chunk holds more than %d JSON values; this build cannot read it",
+		return err_set(a->e, AG_E_API, prose(api_oa_on_event_msg1),
 		               AG_JSON_TOKENS);
 	if ((r < 0 || j.t[0].type != JSMN_OBJECT) && a->sse.unterminated)
-		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended in the middle of a chunk (incomplete answer)",
+		return err_set(a->e, AG_E_CLOSED, prose(api_oa_on_event_msg2),
 		               a->http.url.host);
 	if (r < 0 || j.t[0].type != JSMN_OBJECT) {
 		str_excerpt(ex, sizeof ex, data, n);
-		return err_set(a->e, AG_E_API, "the server sent a chunk that is not a valid JSON object: '%s'", ex);
+		return err_set(a->e, AG_E_API, prose(api_oa_on_event_msg3), ex);
 	}
 	if ((d = json_get(&j, 0, "error")) >= 0) {
 		char msg[400] = "";
@@ -6254,7 +6569,7 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 		if (!msg[0])
 			json_str(&j, d, msg, sizeof msg);
 		base_snprintf(a->stream_error, sizeof a->stream_error, "api_error");
-		return err_set(a->e, AG_E_API, "API error in the middle of the answer: %s", msg[0] ? msg : "(no message)");
+		return err_set(a->e, AG_E_API, prose(api_oa_on_event_msg4), msg[0] ? msg : "(no message)");
 	}
 	if (!m->started) {
 		json_str(&j, json_get(&j, 0, "id"), m->id, sizeof m->id);
@@ -6296,7 +6611,7 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 			if (json_int(&j, json_get(&j, k, "index"), &v))
 				v = i;
 			if (!(b = api_oa_call_block(a, v)))
-				return err_set(a->e, AG_E_API, "the stream named tool call index %lld, outside 0..%d", v,
+				return err_set(a->e, AG_E_API, prose(api_oa_on_event_msg5), v,
 				               AG_API_BLOCKS - 1);
 			if (json_get(&j, k, "id") >= 0 && !b->id.len)
 				json_str_buf(&j, json_get(&j, k, "id"), &b->id);
@@ -6304,7 +6619,7 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 				json_str(&j, json_get(&j, f, "name"), b->name, sizeof b->name);
 			if ((r = json_get(&j, f, "arguments")) >= 0 && j.t[r].type == JSMN_STRING &&
 			    json_str_buf(&j, r, &b->input))
-				return err_set(a->e, AG_E_API, "a tool call's arguments could not be read");
+				return err_set(a->e, AG_E_API, prose(api_oa_on_event_msg6));
 			if (a->sink && a->sink->block_start && b->input.len == 0)
 				a->sink->block_start(a->sink->ctx, BLK_TOOL_USE);
 		}
@@ -6317,6 +6632,22 @@ api_oa_on_event(void *ctx, const char *event, char *data, size_t n)
 	}
 	return 0;
 }
+
+PROSE(api_http_error_msg2,
+	"; this device's clock is off (set it: date -s)")
+PROSE(api_http_error_msg3,
+	"; the AWS credentials (from %.100s) are not "
+	"valid")
+PROSE(api_http_error_msg4,
+	"; check the model id '%.100s' (ANTHROPIC_MODEL)")
+
+PROSE(api_http_error_msg1,
+	"; the Google credentials (%.200s) were refused "
+	"for project %s")
+
+PROSE(api_http_error_msg,
+	"; check the model id '%.100s' (ANTHROPIC_MODEL) "
+	"and that it is enabled for project %s in region %s")
 
 /* The HTTP error body, read whole (capped), turned into one line with the API's type and message. */
 static int
@@ -6354,20 +6685,17 @@ api_http_error(struct api *a)
 		if (!reqid && (reqid = http_header(h, "x-amzn-requestid", &rl)) != NULL)
 			base_snprintf(rid, sizeof rid, " (request-id %.*s)", (int)(rl < 60 ? rl : 60), reqid);
 		if (str_find(msg, "Signature expired") || str_find(msg, "Signature not yet current"))
-			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; this device's clock is off (set it: date -s)");
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), prose(api_http_error_msg2));
 		else if (h->status == 403 && (str_find(et, "UnrecognizedClient") || str_find(msg, "security token")))
-			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; the AWS credentials (from %.100s) are not "
-			              "valid", a->cfg->bedrock->source);
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), prose(api_http_error_msg3), a->cfg->bedrock->source);
 		else if (str_find(msg, "model identifier is invalid") || h->status == 404)
-			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; check the model id '%.100s' (ANTHROPIC_MODEL)",
+			base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), prose(api_http_error_msg4),
 			              a->cfg->model);
 	}
 	if (a->cfg->vertex && (h->status == 401 || h->status == 403))
-		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; the Google credentials (%.200s) were refused "
-		              "for project %s", a->cfg->vertex->source, a->cfg->vertex->project);
+		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), prose(api_http_error_msg1), a->cfg->vertex->source, a->cfg->vertex->project);
 	else if (a->cfg->vertex && h->status == 404)
-		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "; check the model id '%.100s' (ANTHROPIC_MODEL) "
-		              "and that it is enabled for project %s in region %s", a->cfg->model, a->cfg->vertex->project,
+		base_snprintf(msg + strlen(msg), sizeof msg - strlen(msg), prose(api_http_error_msg), a->cfg->model, a->cfg->vertex->project,
 		              a->cfg->vertex->region);
 	a->e->status = h->status;
 	if (h->status == 407 && h->proxy.kind == PROXY_HTTP && !h->url.tls)
@@ -6468,6 +6796,12 @@ api_bedrock_headers(struct api *a, const struct api_req *q, struct buf *path, st
 	return 0;
 }
 
+PROSE(api_vertex_path_msg1,
+	"/projects/%s/locations/%s/publishers/anthropic/models/")
+
+PROSE(api_vertex_path_msg,
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@")
+
 /* Vertex's path for the model (one segment, '@' as written), after a new token if this one ends within
  * 5 minutes. */
 static int
@@ -6477,14 +6811,20 @@ api_vertex_path(struct api *a, struct buf *path)
 	const char *m = a->cfg->model;
 	if (!g->skip_auth && clk_now() >= g->expires - 300 && api_gcp_token(g, a->e))
 		return a->e->code;
-	buf_printf(path, "/projects/%s/locations/%s/publishers/anthropic/models/", g->project, g->region);
-	if (strspn(m, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._@") == strlen(m))
+	buf_printf(path, prose(api_vertex_path_msg1), g->project, g->region);
+	if (strspn(m, prose(api_vertex_path_msg)) == strlen(m))
 		buf_adds(path, m);
 	else
 		api_uri_encode(m, strlen(m), 0, path);
 	buf_adds(path, ":streamRawPredict");
 	return path->p ? 0 : err_set(a->e, AG_E_NOMEM, "out of memory");
 }
+
+PROSE(api_count_tokens_msg1,
+	"count_tokens answered without input_tokens")
+
+PROSE(api_count_tokens_msg,
+	"token counting needs the Anthropic API; this session uses another provider")
 
 /* POST /v1/messages/count_tokens: the input tokens the conversation would cost now. */
 static int
@@ -6503,7 +6843,7 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 	a->http.net.timeout_ms = a->cfg->timeout_ms;
 	a->http.deadline_ms = a->cfg->timeout_ms > 0 ? clk_ms() + a->cfg->timeout_ms : 0;
 	if (a->cfg->openai || a->cfg->bedrock || a->cfg->vertex)
-		return err_set(a->e, AG_E_API, "token counting needs the Anthropic API; this session uses another provider");
+		return err_set(a->e, AG_E_API, prose(api_count_tokens_msg));
 	api_headers(a, &hd, "application/json");
 	rc = http_request(&a->http, "POST", "/v1/messages/count_tokens", hd.p, api_body, &q);
 	buf_wipe(&hd);
@@ -6517,10 +6857,22 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 	rc = r < 0 ? (int)r : 0;
 	if (!rc && (json_parse(&j, body.p ? body.p : "", body.len, a->tok, AG_JSON_TOKENS) <= 0 ||
 	            json_int(&j, json_get(&j, 0, "input_tokens"), out)))
-		rc = err_set(a->e, AG_E_API, "count_tokens answered without input_tokens");
+		rc = err_set(a->e, AG_E_API, prose(api_count_tokens_msg1));
 	buf_free(&body);
 	return rc;
 }
+
+PROSE(api_call_msg3,
+	"an event in the stream is too large (over %d bytes)")
+PROSE(api_call_msg4,
+	"the stream from %s ended before %s (incomplete answer)")
+
+PROSE(api_call_msg1,
+	"%s answered with %.*s instead of an event stream (a captive portal or "
+	"a wrong ANTHROPIC_BASE_URL?): '%s'")
+PROSE(api_call_msg2,
+	"the connection to %s was closed before the answer was complete "
+	"(incomplete answer)")
 
 /* One Messages API call: send the conversation, stream the answer into msg, showing it through sink. */
 static int
@@ -6614,8 +6966,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		r = http_body_read(&a->http, tmp, 512);
 		str_excerpt(ex, sizeof ex, tmp, r > 0 ? (size_t)r : 0);
 		http_close(&a->http);
-		return err_set(a->e, AG_E_API, "%s answered with %.*s instead of an event stream (a captive portal or "
-		               "a wrong ANTHROPIC_BASE_URL?): '%s'", a->http.url.host, (int)(ctl < 60 ? ctl : 60), ct, ex);
+		return err_set(a->e, AG_E_API, prose(api_call_msg1), a->http.url.host, (int)(ctl < 60 ? ctl : 60), ct, ex);
 	}
 	while ((r = http_body_read(&a->http, tmp, sizeof tmp)) > 0) {
 		rc = a->cfg->bedrock ? api_es_feed(a, (const unsigned char *)tmp, (size_t)r) :
@@ -6623,7 +6974,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		if (flush)
 			flush(flush_ctx);
 		if (rc == AG_E_TOOBIG)
-			rc = err_set(a->e, AG_E_TOOBIG, "an event in the stream is too large (over %d bytes)",
+			rc = err_set(a->e, AG_E_TOOBIG, prose(api_call_msg3),
 			             AG_SSE_EVENT_MAX);
 		if (rc) {
 			http_close(&a->http);
@@ -6634,8 +6985,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 		http_close(&a->http);
 		if (a->e->code == AG_E_CLOSED)
 			a->e->code = 0, a->e->msg[0] = 0,
-			err_set(a->e, AG_E_CLOSED, "the connection to %s was closed before the answer was complete "
-			        "(incomplete answer)", a->http.url.host);
+			err_set(a->e, AG_E_CLOSED, prose(api_call_msg2), a->http.url.host);
 		return a->e->code;
 	}
 	rc = a->cfg->bedrock ? 0 : sse_finish(&a->sse, on_event, a);
@@ -6646,7 +6996,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 	if (a->cfg->openai && a->oa_done && !m->stopped)
 		api_oa_finish(a);                         /* a finish_reason, then the end without [DONE] */
 	if (!m->stopped)
-		return err_set(a->e, AG_E_CLOSED, "the stream from %s ended before %s (incomplete answer)",
+		return err_set(a->e, AG_E_CLOSED, prose(api_call_msg4),
 		               a->http.url.host, a->cfg->openai ? "[DONE]" : a->cfg->bedrock && a->esn ? "the end of an "
 		               "event-stream message" : "message_stop");
 	return 0;
@@ -6832,6 +7182,12 @@ bound_inside(const struct bound *b, const char *real)
 	return 0;
 }
 
+PROSE(bound_add_msg1,
+	"more than %d directories in the boundary")
+
+PROSE(bound_add_msg,
+	"%.300s is not a directory; give an existing directory to add")
+
 /* Add a directory (resolved from base); 1 when it was already inside, AG_E_* when it is not a directory. */
 static int
 bound_add(struct bound *b, const char *base, const char *dir, struct ag_err *e)
@@ -6839,11 +7195,11 @@ bound_add(struct bound *b, const char *base, const char *dir, struct ag_err *e)
 	char real[PATH_MAX];
 	struct stat st;
 	if (bound_resolve(base, dir, real, sizeof real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-		return err_set(e, AG_E_USAGE, "%.300s is not a directory; give an existing directory to add", dir);
+		return err_set(e, AG_E_USAGE, prose(bound_add_msg), dir);
 	if (bound_inside(b, real) && b->n)
 		return 1;
 	if (b->n == AG_BOUND_DIRS)
-		return err_set(e, AG_E_USAGE, "more than %d directories in the boundary", AG_BOUND_DIRS);
+		return err_set(e, AG_E_USAGE, prose(bound_add_msg1), AG_BOUND_DIRS);
 	if (!(b->dir[b->n] = strdup(real)))
 		return err_set(e, AG_E_NOMEM, "out of memory");
 	b->n++;
@@ -7214,19 +7570,28 @@ tool_target(const struct tool_ctx *tc, const char *name, const struct json *j, c
 	return r ? r : 1;
 }
 
+PROSE(tool_guard_msg1,
+	"%s: the path now resolves to %s, not to %s as it did when it was allowed (a "
+	"symbolic link changed?); nothing was done")
+PROSE(tool_guard_msg2,
+	"%s: %s is outside the working directory and the added directories; nothing was "
+	"done")
+
 /* The boundary, checked again where the path is used: the path must be the one the permission check
  * judged, and inside unless this call was allowed outside. */
 static int
 tool_guard(const struct tool_ctx *tc, const char *tool, const char *real, struct tool_out *o)
 {
 	if (tc->checked && strcmp(tc->checked, real) != 0)
-		return tool_fail(o, "%s: the path now resolves to %s, not to %s as it did when it was allowed (a "
-		                 "symbolic link changed?); nothing was done", tool, real, tc->checked), -1;
+		return tool_fail(o, prose(tool_guard_msg1), tool, real, tc->checked), -1;
 	if (tc->bound && !tc->outside_ok && !bound_inside(tc->bound, real))
-		return tool_fail(o, "%s: %s is outside the working directory and the added directories; nothing was "
-		                 "done", tool, real), -1;
+		return tool_fail(o, prose(tool_guard_msg2), tool, real), -1;
 	return 0;
 }
+
+PROSE(tool_open_fail_msg,
+	"%s: %s changed while it was being opened (a directory or file was replaced by a "
+	"symbolic link); nothing was done")
 
 /* A path that could not be opened along its resolved components: why, in words. */
 static int
@@ -7235,8 +7600,7 @@ tool_open_fail(struct tool_out *o, const char *tool, const char *path)
 	if (errno == ENOENT)
 		return tool_fail(o, "File does not exist: %s", path);
 	if (errno == ELOOP || errno == ENOTDIR)
-		return tool_fail(o, "%s: %s changed while it was being opened (a directory or file was replaced by a "
-		                 "symbolic link); nothing was done", tool, path);
+		return tool_fail(o, prose(tool_open_fail_msg), tool, path);
 	return tool_fail(o, "Cannot open %s: %s", path, base_strerror(errno));
 }
 
@@ -7273,17 +7637,25 @@ tool_seen_mark(struct tool_ctx *tc, const char *path, const struct stat *st)
 	s->size = st->st_size;
 }
 
+PROSE(tool_check_seen_msg1,
+	"%s exists and has not been Read in this session; Read it first, then retry")
+PROSE(tool_check_seen_msg2,
+	"%s changed on disk since it was Read; Read it again, then retry")
+
 /* The read-first rule for Write and Edit on an existing file. */
 static int
 tool_check_seen(struct tool_ctx *tc, const char *path, const struct stat *st, struct tool_out *o)
 {
 	struct tool_seen *s = tool_seen_find(tc, path);
 	if (!s)
-		return tool_fail(o, "%s exists and has not been Read in this session; Read it first, then retry", path), -1;
+		return tool_fail(o, prose(tool_check_seen_msg1), path), -1;
 	if (s->size != st->st_size || s->mtime.tv_sec != st->st_mtim.tv_sec || s->mtime.tv_nsec != st->st_mtim.tv_nsec)
-		return tool_fail(o, "%s changed on disk since it was Read; Read it again, then retry", path), -1;
+		return tool_fail(o, prose(tool_check_seen_msg2), path), -1;
 	return 0;
 }
+
+PROSE(tool_clip_msg,
+	"\n\n[... %zu characters cut from the middle ...]\n\n")
 
 /* Keep head and tail of long output with a marked cut in the middle. */
 static void
@@ -7301,12 +7673,15 @@ tool_clip(struct buf *b, size_t max)
 	while (tail > 0 && ((unsigned char)b->p[b->len - tail] & 0xC0) == 0x80)
 		tail--;
 	cut = b->len - head - tail;
-	n = base_snprintf(mark, sizeof mark, "\n\n[... %zu characters cut from the middle ...]\n\n", cut);
+	n = base_snprintf(mark, sizeof mark, prose(tool_clip_msg), cut);
 	memmove(b->p + head + (size_t)n, b->p + b->len - tail, tail);
 	memcpy(b->p + head, mark, (size_t)n);
 	b->len = head + (size_t)n + tail;
 	b->p[b->len] = 0;
 }
+
+PROSE(tool_arg_str_msg,
+	"%s: parameter '%s' is not a valid string")
 
 /* Arguments: required strings fail with a message the model can act on. */
 static int
@@ -7321,7 +7696,7 @@ tool_arg_str(const struct json *j, const char *key, struct buf *out, int require
 		return required || i >= 0 ? -1 : 1;
 	}
 	if (json_str_buf(j, i, out) || buf_add(out, "", 0))
-		return tool_fail(o, "%s: parameter '%s' is not a valid string", tool, key), -1;
+		return tool_fail(o, prose(tool_arg_str_msg), tool, key), -1;
 	return 0;
 }
 
@@ -7435,7 +7810,7 @@ tool_env_scrub(void)
 	                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN" };
 	size_t i;
 	for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
-		unsetenv(secrets[i]);
+		base_putenv(secrets[i]);
 }
 
 /* Output kept as head + tail so a command printing gigabytes costs AG_TOOL_OUTPUT_MAX of memory. */
@@ -7469,6 +7844,9 @@ tool_cap_add(struct tool_cap *c, const char *s, size_t n)
 	}
 }
 
+PROSE(tool_cap_finish_msg,
+	"\n\n[... %llu characters cut from the middle ...]\n\n")
+
 static void
 tool_cap_finish(struct tool_cap *c, struct buf *out)
 {
@@ -7476,7 +7854,7 @@ tool_cap_finish(struct tool_cap *c, struct buf *out)
 	int cut = c->total > c->head.len + c->tlen;
 	buf_add(out, c->head.p ? c->head.p : "", c->head.len);
 	if (cut)
-		buf_printf(out, "\n\n[... %llu characters cut from the middle ...]\n\n", c->total - c->head.len - c->tlen);
+		buf_printf(out, prose(tool_cap_finish_msg), c->total - c->head.len - c->tlen);
 	if (c->tlen) {
 		size_t first = start + c->tlen <= tmax ? c->tlen : tmax - start;
 		buf_add(out, c->tail + start, first);
@@ -7509,9 +7887,14 @@ tool_sh_exec(const struct tool_ctx *tc, int out, int fd3, const char *script, co
 		_exit(126);
 	}
 	tool_env_scrub();
-	execl("/bin/sh", "sh", "-c", script, "sh", arg, (char *)NULL);
+	base_exec_sh(script, arg);
 	_exit(127);
 }
+
+PROSE(tool_bash_msg1,
+	"Command timed out after %lld ms; its process group was killed.\n")
+PROSE(tool_bash_msg2,
+	"Command was interrupted by the user (Ctrl-C); its process group was killed.\n")
 
 static int
 tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
@@ -7597,9 +7980,9 @@ tool_bash(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	o->text.len = 0;
 	if (timed_out || interrupted) {
 		if (timed_out)
-			buf_printf(&o->text, "Command timed out after %lld ms; its process group was killed.\n", timeout);
+			buf_printf(&o->text, prose(tool_bash_msg1), timeout);
 		else
-			buf_adds(&o->text, "Command was interrupted by the user (Ctrl-C); its process group was killed.\n");
+			buf_adds(&o->text, prose(tool_bash_msg2));
 		o->is_error = 1;
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		buf_printf(&o->text, "Exit code %d\n", WEXITSTATUS(status));
@@ -7648,6 +8031,9 @@ tool_image_type(const unsigned char *p, size_t n)
 	return NULL;
 }
 
+PROSE(tool_image_block_msg,
+	"{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"%s\",\"data\":\"")
+
 /* The image block of the file open at fd (size bytes, of type), appended to out: base64 made from the file
  * in 12 KB pieces, so its bytes are never held whole beside their base64. 0, or -1 with errno. */
 static int
@@ -7656,7 +8042,7 @@ tool_image_block(int fd, const char *type, struct buf *out)
 	unsigned char in[12288];                 /* a multiple of 3: the pieces join without padding */
 	size_t have = 0;
 	ssize_t n;
-	buf_printf(out, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"%s\",\"data\":\"", type);
+	buf_printf(out, prose(tool_image_block_msg), type);
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
 	do {
@@ -7688,6 +8074,24 @@ tool_image_open(int fd, const struct stat *st, struct buf *block, const char **t
 	return tool_image_block(fd, *type, block) ? -1 : 1;
 }
 
+PROSE(tool_read_msg6,
+	"%s is a directory; use Glob, or Bash with ls")
+PROSE(tool_read_msg7,
+	"<system-reminder>%s exists but is empty.</system-reminder>")
+
+PROSE(tool_read_msg4,
+	"%s is a binary file (%lld bytes); Read shows text files only")
+PROSE(tool_read_msg5,
+	"[showing lines %lld-%lld of %lld; Read with offset=%lld to read on]\n")
+
+PROSE(tool_read_msg1,
+	"%s is %lld bytes, over the %d MB Read limit; use Grep, or Bash with head/tail/sed -n")
+PROSE(tool_read_msg2,
+	"%s is a %lld-byte %s, over the API's limit of %d bytes for an image (5 MB as "
+	"base64); make it smaller first (e.g. convert -resize 50%%)")
+PROSE(tool_read_msg3,
+	"<system-reminder>%s has %lld lines; offset %lld is past the end.</system-reminder>")
+
 static int
 tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -7715,13 +8119,13 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		return tool_fail(o, "%s is a directory; use Glob, or Bash with ls", path);
+		return tool_fail(o, prose(tool_read_msg6), path);
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > AG_FILE_MAX) {
 		close(fd);
 		if (!S_ISREG(st.st_mode))
 			return tool_fail(o, "%s is not a regular file", path);
-		return tool_fail(o, "%s is %lld bytes, over the %d MB Read limit; use Grep, or Bash with head/tail/sed -n",
+		return tool_fail(o, prose(tool_read_msg1),
 		                 path, (long long)st.st_size, AG_FILE_MAX >> 20);
 	}
 	{
@@ -7730,8 +8134,7 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		if (im) {
 			close(fd);
 			if (im == -2)
-				return tool_fail(o, "%s is a %lld-byte %s, over the API's limit of %d bytes for an image (5 MB as "
-				                 "base64); make it smaller first (e.g. convert -resize 50%%)", path, (long long)st.st_size,
+				return tool_fail(o, prose(tool_read_msg2), path, (long long)st.st_size,
 				                 type, AG_IMAGE_MAX);
 			if (im < 0) {
 				buf_free(&o->blocks);
@@ -7748,13 +8151,13 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	tool_seen_mark(tc, path, &st);
 	o->text.len = 0;
 	if (data.len == 0) {
-		buf_printf(&o->text, "<system-reminder>%s exists but is empty.</system-reminder>", path);
+		buf_printf(&o->text, prose(tool_read_msg7), path);
 		buf_free(&data);
 		return 0;
 	}
 	if (tool_is_binary(data.p, data.len)) {
 		buf_free(&data);
-		return tool_fail(o, "%s is a binary file (%lld bytes); Read shows text files only", path, (long long)st.st_size);
+		return tool_fail(o, prose(tool_read_msg4), path, (long long)st.st_size);
 	}
 	while (i < data.len) {
 		char *nl = memchr(data.p + i, '\n', data.len - i);
@@ -7775,14 +8178,26 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	}
 	line--;                                   /* lines in the file */
 	if (shown == 0)
-		buf_printf(&o->text, "<system-reminder>%s has %lld lines; offset %lld is past the end.</system-reminder>",
+		buf_printf(&o->text, prose(tool_read_msg3),
 		           path, line, off);
 	else if (off + shown - 1 < line)
-		buf_printf(&o->text, "[showing lines %lld-%lld of %lld; Read with offset=%lld to read on]\n", off,
+		buf_printf(&o->text, prose(tool_read_msg5), off,
 		           off + shown - 1, line, off + shown);
 	buf_free(&data);
 	return 0;
 }
+
+PROSE(tool_store_msg2,
+	"Cannot write %s: %s (nothing was changed)")
+PROSE(tool_store_msg3,
+	"Cannot write %s: %s (nothing was changed)")
+
+PROSE(tool_store_msg1,
+	"Cannot create or open directory %s: %s (nothing was changed)")
+
+PROSE(tool_store_msg,
+	"Refused to write %s: a directory on its path was replaced by a symbolic link or a "
+	"file after the permission check; nothing was changed")
 
 /* ---- Write and Edit ---- */
 
@@ -7805,9 +8220,8 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 	dfd = bound_open_dir(dir, 1);
 	if (dfd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			return tool_fail(o, "Refused to write %s: a directory on its path was replaced by a symbolic link or a "
-			                 "file after the permission check; nothing was changed", path), -1;
-		return tool_fail(o, "Cannot create or open directory %s: %s (nothing was changed)", dir, base_strerror(errno)), -1;
+			return tool_fail(o, prose(tool_store_msg), path), -1;
+		return tool_fail(o, prose(tool_store_msg1), dir, base_strerror(errno)), -1;
 	}
 	r = base_snprintf(tmp, sizeof tmp, ".%.200s.agent-%ld.tmp", base, (long)getpid());
 	fd = r > 0 ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -7816,7 +8230,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, old ? (old->st_mode & 07777) : 0644);
 	if (fd < 0) {
 		close(dfd);
-		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, base_strerror(errno)), -1;
+		return tool_fail(o, prose(tool_store_msg2), path, base_strerror(errno)), -1;
 	}
 	if (old)
 		fchmod(fd, old->st_mode & 07777);     /* the umask may have trimmed it */
@@ -7825,7 +8239,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 		int err = errno;
 		unlinkat(dfd, tmp, 0);
 		close(dfd);
-		return tool_fail(o, "Cannot write %s: %s (nothing was changed)", path, base_strerror(err)), -1;
+		return tool_fail(o, prose(tool_store_msg3), path, base_strerror(err)), -1;
 	}
 	if ((sfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(sfd);                           /* the new name survives a power cut too */
@@ -7870,6 +8284,21 @@ done:
 	return 0;
 }
 
+PROSE(tool_edit_msg4,
+	"Edit: old_string is empty; use Write to create a file")
+PROSE(tool_edit_msg5,
+	"Edited %s (%zu replacement%s). Lines %lld-%lld now read:\n")
+
+PROSE(tool_edit_msg3,
+	"Edit: old_string and new_string are the same; nothing to change")
+
+PROSE(tool_edit_msg1,
+	"old_string was not found in %s; Read the file again and copy the text exactly, whitespace "
+	"and indentation included")
+PROSE(tool_edit_msg2,
+	"old_string was found %zu times in %s; add surrounding lines to make it unique, or set "
+	"replace_all to change every one")
+
 static int
 tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -7888,11 +8317,11 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (tool_guard(tc, "Edit", path, o))
 		goto done;
 	if (olds.len == 0) {
-		tool_fail(o, "Edit: old_string is empty; use Write to create a file");
+		tool_fail(o, prose(tool_edit_msg4));
 		goto done;
 	}
 	if (olds.len == news.len && memcmp(olds.p, news.p, olds.len) == 0) {
-		tool_fail(o, "Edit: old_string and new_string are the same; nothing to change");
+		tool_fail(o, prose(tool_edit_msg3));
 		goto done;
 	}
 	if ((fd = bound_open(path, O_RDONLY | O_NONBLOCK, 0)) < 0 || fstat(fd, &st) < 0) {
@@ -7915,7 +8344,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		goto done;
 	}
 	for (i = 0; data.len >= olds.len && i <= data.len - olds.len;) {
-		const char *m = memmem(data.p + i, data.len - i, olds.p, olds.len);
+		const char *m = str_mem(data.p + i, data.len - i, olds.p, olds.len);
 		if (!m)
 			break;
 		if (count++ == 0)
@@ -7923,17 +8352,15 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		i = (size_t)(m - data.p) + olds.len;
 	}
 	if (count == 0) {
-		tool_fail(o, "old_string was not found in %s; Read the file again and copy the text exactly, whitespace "
-		          "and indentation included", path);
+		tool_fail(o, prose(tool_edit_msg1), path);
 		goto done;
 	}
 	if (count > 1 && !all) {
-		tool_fail(o, "old_string was found %zu times in %s; add surrounding lines to make it unique, or set "
-		          "replace_all to change every one", count, path);
+		tool_fail(o, prose(tool_edit_msg2), count, path);
 		goto done;
 	}
 	for (i = 0; i < data.len;) {
-		const char *m = data.len - i >= olds.len ? memmem(data.p + i, data.len - i, olds.p, olds.len) : NULL;
+		const char *m = data.len - i >= olds.len ? str_mem(data.p + i, data.len - i, olds.p, olds.len) : NULL;
 		if (!m) {
 			buf_add(&res, data.p + i, data.len - i);
 			break;
@@ -7964,7 +8391,7 @@ tool_edit(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 				to = total;
 		}
 		o->text.len = 0;
-		buf_printf(&o->text, "Edited %s (%zu replacement%s). Lines %lld-%lld now read:\n", path, count,
+		buf_printf(&o->text, prose(tool_edit_msg5), path, count,
 		           count == 1 ? "" : "s", from, to);
 		for (ln = 1; p < res.len && ln <= to; ln++) {
 			char *nl = memchr(res.p + p, '\n', res.len - p);
@@ -8178,6 +8605,9 @@ tool_hit_newer(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+PROSE(tool_glob_msg,
+	"[%zu%s files matched; showing the newest %d. Narrow the pattern or the path.]\n")
+
 static int
 tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -8218,7 +8648,7 @@ tool_glob(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (g.n == 0)
 		buf_printf(&o->text, "No files match %s under %s", pat.p, root);
 	else if (g.n > AG_GLOB_MAX || trunc)
-		buf_printf(&o->text, "[%zu%s files matched; showing the newest %d. Narrow the pattern or the path.]\n",
+		buf_printf(&o->text, prose(tool_glob_msg),
 		           g.n, trunc ? "+" : "", AG_GLOB_MAX);
 done:
 	for (i = 0; i < g.n; i++)
@@ -8338,13 +8768,16 @@ tool_rx_dec(const unsigned char *s, size_t n, size_t *len)
 	return cp;
 }
 
+PROSE(tool_rx_emit_msg,
+	"pattern too complex (over %d instructions); use a shorter pattern or smaller counts")
+
 /* Appends an instruction; its index, or -1 past AG_RE_PROG_MAX. */
 static int
 tool_rx_emit(struct tool_rx_c *c, int op, int x, int y)
 {
 	struct tool_rx *re = c->re;
 	if (re->n >= AG_RE_PROG_MAX)
-		return tool_rx_fail(c, "pattern too complex (over %d instructions); use a shorter pattern or smaller counts",
+		return tool_rx_fail(c, prose(tool_rx_emit_msg),
 		               AG_RE_PROG_MAX);
 	if (re->n == re->cap) {
 		int cap = re->cap ? re->cap * 2 : 32;
@@ -8386,6 +8819,9 @@ tool_rx_insert(struct tool_rx_c *c, int at, int op, int x, int y)
 	return 0;
 }
 
+PROSE(tool_rx_range_msg,
+	"pattern too complex (over %d class ranges)")
+
 /* Appends a range of code points to the class being built. */
 static int
 tool_rx_range(struct tool_rx_c *c, unsigned lo, unsigned hi)
@@ -8395,7 +8831,7 @@ tool_rx_range(struct tool_rx_c *c, unsigned lo, unsigned hi)
 		int cap = re->setcap ? re->setcap * 2 : 16;
 		void *p;
 		if (cap > AG_RE_PROG_MAX)
-			return tool_rx_fail(c, "pattern too complex (over %d class ranges)", AG_RE_PROG_MAX);
+			return tool_rx_fail(c, prose(tool_rx_range_msg), AG_RE_PROG_MAX);
 		if (!(p = realloc(re->set, (size_t)cap * 2 * sizeof *re->set)))
 			return tool_rx_fail(c, "out of memory");
 		re->set = p;
@@ -8420,6 +8856,13 @@ tool_rx_addset(struct tool_rx_c *c, int i, int neg)
 	return neg ? tool_rx_range(c, lo, TOOL_RX_BAD + 0xff) : 0;
 }
 
+PROSE(tool_rx_esc_msg1,
+	"trailing backslash at offset %d; write \\\\ for a literal one")
+PROSE(tool_rx_esc_msg2,
+	"bad \\x escape at offset %d; use \\xHH or \\x{HHHH}")
+PROSE(tool_rx_esc_msg3,
+	"backreferences are not supported (offset %d)")
+
 /* After a backslash: 0 with *cp for a character, the letter for \d \b and the like, -1 on error. */
 static int
 tool_rx_esc(struct tool_rx_c *c, unsigned *cp)
@@ -8428,7 +8871,7 @@ tool_rx_esc(struct tool_rx_c *c, unsigned *cp)
 	unsigned ch = (unsigned char)*c->p++, v = 0, nd = 0, brace;
 	if (!ch) {
 		c->p--;
-		return tool_rx_fail(c, "trailing backslash at offset %d; write \\\\ for a literal one", (int)(at - c->pat));
+		return tool_rx_fail(c, prose(tool_rx_esc_msg1), (int)(at - c->pat));
 	}
 	if (ch == 'x') {
 		brace = *c->p == '{';
@@ -8439,7 +8882,7 @@ tool_rx_esc(struct tool_rx_c *c, unsigned *cp)
 			nd++;
 		}
 		if (!nd || (!brace && nd < 2) || (brace && *c->p != '}') || v > 0x10ffff)
-			return tool_rx_fail(c, "bad \\x escape at offset %d; use \\xHH or \\x{HHHH}", (int)(at - c->pat));
+			return tool_rx_fail(c, prose(tool_rx_esc_msg2), (int)(at - c->pat));
 		c->p += brace;
 		*cp = v;
 		return 0;
@@ -8455,7 +8898,7 @@ tool_rx_esc(struct tool_rx_c *c, unsigned *cp)
 		return 0;
 	}
 	if (ch - '1' < 9)
-		return tool_rx_fail(c, "backreferences are not supported (offset %d)", (int)(at - c->pat));
+		return tool_rx_fail(c, prose(tool_rx_esc_msg3), (int)(at - c->pat));
 	return tool_rx_fail(c, "unknown escape \\%c at offset %d", ch < 0x80 ? (int)ch : '?', (int)(at - c->pat));
 }
 
@@ -8465,6 +8908,11 @@ tool_rx_setof(int k)
 {
 	return (int)(strchr("dws", k | 32) - "dws");
 }
+
+PROSE(tool_rx_class_msg1,
+	"unmatched [ at offset %d; write \\[ for a literal one")
+PROSE(tool_rx_class_msg2,
+	"invalid range at offset %d (the end is below the start)")
 
 /* [...] after its '['. */
 static int
@@ -8478,7 +8926,7 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 	for (; first || *c->p != ']'; first = 0) {
 		const char *it = c->p, *e;
 		if (!*c->p)
-			return tool_rx_fail(c, "unmatched [ at offset %d; write \\[ for a literal one", (int)(at - c->pat));
+			return tool_rx_fail(c, prose(tool_rx_class_msg1), (int)(at - c->pat));
 		if (c->p[0] == '[' && c->p[1] == ':' && (e = str_find(c->p + 2, ":]")) != NULL) {
 			int cn = c->p[2] == '^', nn = (int)(e - c->p) - 2 - cn, ns = (int)(sizeof tool_rx_sets / sizeof tool_rx_sets[0]);
 			const char *name = c->p + 2 + cn;
@@ -8515,7 +8963,7 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 				lo = hi;
 			if (k || c->p[0] != '-' || !c->p[1] || c->p[1] == ']') {
 				if (hi < lo)
-					return tool_rx_fail(c, "invalid range at offset %d (the end is below the start)", (int)(it - c->pat));
+					return tool_rx_fail(c, prose(tool_rx_class_msg2), (int)(it - c->pat));
 				if (tool_rx_range(c, lo, hi) < 0)
 					return -1;
 				break;
@@ -8526,6 +8974,16 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 	c->p++;
 	return tool_rx_emit(c, neg ? TOOL_RX_NCLASS : TOOL_RX_CLASS, n0, re->nset - n0);
 }
+
+PROSE(tool_rx_atom_msg2,
+	"unmatched ( at offset %d; write \\( for a literal one")
+
+PROSE(tool_rx_atom_msg1,
+	"nothing to repeat at offset %d; escape a literal %c with a backslash")
+
+PROSE(tool_rx_atom_msg,
+	"unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
+	"(?i) (?m) (?s) at the very start are supported")
 
 static int tool_rx_alt(struct tool_rx_c *c);
 
@@ -8550,14 +9008,13 @@ tool_rx_atom(struct tool_rx_c *c)
 			else if (*q == '<' && q[1] != '=' && q[1] != '!' && (q = strchr(q, '>')) != NULL)
 				c->p = q + 1;    /* a named group is a plain group here */
 			else
-				return tool_rx_fail(c, "unsupported group (?%c at offset %d; only (?:...), (?P<name>...) and flags "
-				               "(?i) (?m) (?s) at the very start are supported",
+				return tool_rx_fail(c, prose(tool_rx_atom_msg),
 				               c->p[1] > 32 && c->p[1] < 127 ? c->p[1] : ' ', (int)(at - c->pat));
 		}
 		if (tool_rx_alt(c) < 0)
 			return -1;
 		if (*c->p != ')')
-			return tool_rx_fail(c, "unmatched ( at offset %d; write \\( for a literal one", (int)(at - c->pat));
+			return tool_rx_fail(c, prose(tool_rx_atom_msg2), (int)(at - c->pat));
 		c->p++;
 		c->depth--;
 		return 0;
@@ -8570,7 +9027,7 @@ tool_rx_atom(struct tool_rx_c *c)
 	case '$':
 		return tool_rx_emit(c, TOOL_RX_EOL, 0, 0);
 	case '*': case '+': case '?': case '{':
-		return tool_rx_fail(c, "nothing to repeat at offset %d; escape a literal %c with a backslash", (int)(at - c->pat), *at);
+		return tool_rx_fail(c, prose(tool_rx_atom_msg1), (int)(at - c->pat), *at);
 	case '\\':
 		if ((k = tool_rx_esc(c, &cp)) < 0)
 			return -1;
@@ -8603,6 +9060,12 @@ tool_rx_num(const char **p)
 	return v;
 }
 
+PROSE(tool_rx_quant_msg1,
+	"repetition {%d,%d} at offset %d has min above max")
+
+PROSE(tool_rx_quant_msg,
+	"bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace")
+
 /* Quantifiers after the atom that starts at a: x{lo,hi} becomes lo copies of x, then a loop (hi < 0) or
  * hi - lo optional copies, each split to the end. */
 static int
@@ -8632,7 +9095,7 @@ tool_rx_quant(struct tool_rx_c *c, int a)
 			if (*p++ != '}')
 				goto bad;
 			if (hi >= 0 && hi < lo)
-				return tool_rx_fail(c, "repetition {%d,%d} at offset %d has min above max", lo, hi, (int)(at - c->pat));
+				return tool_rx_fail(c, prose(tool_rx_quant_msg1), lo, hi, (int)(at - c->pat));
 			break;
 		default:
 			return 0;
@@ -8675,7 +9138,7 @@ tool_rx_quant(struct tool_rx_c *c, int a)
 		}
 		continue;
 bad:
-		return tool_rx_fail(c, "bad repetition at offset %d; use {n}, {n,} or {n,m}, or write \\{ for a literal brace",
+		return tool_rx_fail(c, prose(tool_rx_quant_msg),
 		               (int)(at - c->pat));
 	}
 }
@@ -8718,6 +9181,9 @@ tool_rx_free(struct tool_rx *re)
 	memset(re, 0, sizeof *re);
 }
 
+PROSE(tool_rx_comp_msg,
+	"unmatched ) at offset %d; write \\) for a literal one")
+
 /* Compiles pat; on error, err gets a one-line message with the offset in the pattern. */
 static int
 tool_rx_comp(struct tool_rx *re, const char *pat, int icase, char *err, size_t ecap)
@@ -8742,7 +9208,7 @@ tool_rx_comp(struct tool_rx *re, const char *pat, int icase, char *err, size_t e
 	if (tool_rx_alt(&c) < 0)
 		goto fail;
 	if (*c.p) {
-		tool_rx_fail(&c, "unmatched ) at offset %d; write \\) for a literal one", (int)(c.p - pat));
+		tool_rx_fail(&c, prose(tool_rx_comp_msg), (int)(c.p - pat));
 		goto fail;
 	}
 	if (tool_rx_emit(&c, TOOL_RX_MATCH, 0, 0) < 0)
@@ -8974,6 +9440,16 @@ tool_grep_visit(void *ctx, int dfd, const char *name, const char *path, const ch
 	return g->cut && g->mode != 0 ? 1 : 0;
 }
 
+PROSE(tool_grep_msg3,
+	"Grep: the pattern is not a valid regular expression: %s")
+PROSE(tool_grep_msg4,
+	"[%zu files match; showing %lld, newest first]\n")
+
+PROSE(tool_grep_msg1,
+	"Grep: output_mode must be files_with_matches, content or count")
+PROSE(tool_grep_msg2,
+	"[output cut; narrow the pattern, path or glob, or raise head_limit]\n")
+
 static int
 tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -8994,7 +9470,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	else if (strcmp(mode.p, "count") == 0)
 		g.mode = 2;
 	else {
-		tool_fail(o, "Grep: output_mode must be files_with_matches, content or count");
+		tool_fail(o, prose(tool_grep_msg1));
 		goto done;
 	}
 	if (tool_target(tc, "Grep", j, root, sizeof root, msg, sizeof msg) < 0) {
@@ -9005,7 +9481,7 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		goto done;
 	rc = tool_rx_comp(&g.re, pat.p, tool_arg_bool(j, "-i"), msg, sizeof msg);
 	if (rc) {
-		tool_fail(o, "Grep: the pattern is not a valid regular expression: %s", msg);
+		tool_fail(o, prose(tool_grep_msg3), msg);
 		goto done;
 	}
 	have_re = 1;
@@ -9031,12 +9507,12 @@ tool_grep(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		for (i = 0; i < g.n && (long long)i < max; i++)
 			buf_printf(&o->text, "%s\n", g.hits[i].path);
 		if ((long long)g.n > max)
-			buf_printf(&o->text, "[%zu files match; showing %lld, newest first]\n", g.n, max);
+			buf_printf(&o->text, prose(tool_grep_msg4), g.n, max);
 	}
 	if (!o->text.len)
 		buf_printf(&o->text, "No matches for %s under %s", pat.p, root);
 	else if (g.cut || trunc)
-		buf_adds(&o->text, "[output cut; narrow the pattern, path or glob, or raise head_limit]\n");
+		buf_adds(&o->text, prose(tool_grep_msg2));
 	tool_clip(&o->text, AG_TOOL_OUTPUT_MAX);
 done:
 	if (have_re)
@@ -9080,6 +9556,16 @@ tool_bg_collect(struct tool_bg_ring *r, int fd, pid_t keeper)
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 }
 
+PROSE(tool_bg_start_msg3,
+	"Bash: cannot start a background command: %s")
+
+PROSE(tool_bg_start_msg1,
+	"Bash: %d background commands are running or have unread output; read them with "
+	"BashOutput or stop one with KillShell first")
+PROSE(tool_bg_start_msg2,
+	"Command running in background with ID: %s. Read its output with BashOutput "
+	"(bash_id \"%s\"); stop it with KillShell.")
+
 /* Bash with run_in_background: start the command and return its id at once. */
 static int
 tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
@@ -9099,8 +9585,7 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		;
 	if (k == AG_BG_JOBS) {
 		buf_free(&cmd);
-		return tool_fail(o, "Bash: %d background commands are running or have unread output; read them with "
-		                 "BashOutput or stop one with KillShell first", AG_BG_JOBS);
+		return tool_fail(o, prose(tool_bg_start_msg1), AG_BG_JOBS);
 	}
 	b = &tc->bg->j[k];
 	if (k < tc->bg->n) {                      /* an ended, fully read one makes room */
@@ -9117,7 +9602,7 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			munmap(r, sizeof *r);
 		*b = tc->bg->j[--tc->bg->n];          /* the slot goes: the last one takes its place */
 		buf_free(&cmd);
-		return tool_fail(o, "Bash: cannot start a background command: %s", base_strerror(errno));
+		return tool_fail(o, prose(tool_bg_start_msg3), base_strerror(errno));
 	}
 	if (pid == 0) {                           /* the collector */
 		int p[2], fd;
@@ -9144,10 +9629,12 @@ tool_bg_start(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	b->started = clk_ms();
 	base_snprintf(b->id, sizeof b->id, "bash_%d", ++tc->bg->next);
 	o->text.len = 0;
-	buf_printf(&o->text, "Command running in background with ID: %s. Read its output with BashOutput "
-	           "(bash_id \"%s\"); stop it with KillShell.", b->id, b->id);
+	buf_printf(&o->text, prose(tool_bg_start_msg2), b->id, b->id);
 	return 0;
 }
+
+PROSE(tool_bg_find_msg,
+	"%s: no background command %s (Bash with run_in_background gives the ids)")
 
 static struct tool_bg *
 tool_bg_find(struct tool_ctx *tc, const struct json *j, const char *key, const char *tool, struct tool_out *o)
@@ -9159,7 +9646,7 @@ tool_bg_find(struct tool_ctx *tc, const struct json *j, const char *key, const c
 	for (k = 0; tc->bg && k < tc->bg->n && strcmp(tc->bg->j[k].id, id.p); k++)
 		;
 	if (!tc->bg || k == tc->bg->n) {
-		tool_fail(o, "%s: no background command %s (Bash with run_in_background gives the ids)", tool, id.p);
+		tool_fail(o, prose(tool_bg_find_msg), tool, id.p);
 		buf_free(&id);
 		return NULL;
 	}
@@ -9201,6 +9688,12 @@ tool_bg_take(struct tool_bg *b, struct buf *out, unsigned long long *dropped)
 	b->seen = t1;
 }
 
+PROSE(tool_bash_output_msg1,
+	"BashOutput: filter is not a regular expression we read: %s")
+
+PROSE(tool_bash_output_msg,
+	"[%llu bytes of earlier output were dropped: a background command keeps its last %d KB]\n")
+
 static int
 tool_bash_output(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -9218,7 +9711,7 @@ tool_bash_output(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		return 0;
 	if (flt.len && tool_rx_comp(&re, flt.p, 0, msg, sizeof msg)) {
 		buf_free(&flt);
-		return tool_fail(o, "BashOutput: filter is not a regular expression we read: %s", msg);
+		return tool_fail(o, prose(tool_bash_output_msg1), msg);
 	}
 	state = tool_bg_state(b, &code);          /* before the output: a command that ended has all of it there */
 	tool_bg_take(b, &got, &dropped);
@@ -9227,7 +9720,7 @@ tool_bash_output(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (code >= 0)
 		buf_printf(&o->text, "<exit_code>%d</exit_code>\n", code);
 	if (dropped)
-		buf_printf(&o->text, "[%llu bytes of earlier output were dropped: a background command keeps its last %d KB]\n",
+		buf_printf(&o->text, prose(tool_bash_output_msg),
 		           dropped, AG_BG_RING / 1024);
 	if (flt.len && got.len) {                 /* only the matching lines; the rest is read all the same */
 		size_t i = 0, keep = 0;
@@ -9294,6 +9787,9 @@ tool_kill_shell(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	return 0;
 }
 
+PROSE(tool_bg_list_msg,
+	"no background commands (the agent starts them with Bash run_in_background)\n")
+
 /* One line per background command, for /bashes. */
 static void
 tool_bg_list(const struct tool_bgs *g, struct buf *out)
@@ -9306,7 +9802,7 @@ tool_bg_list(const struct tool_bgs *g, struct buf *out)
 		           (unsigned long long)__atomic_load_n(&b->r->total, __ATOMIC_ACQUIRE), b->cmd);
 	}
 	if (!g || !g->n)
-		buf_adds(out, "no background commands (the agent starts them with Bash run_in_background)\n");
+		buf_adds(out, prose(tool_bg_list_msg));
 }
 
 /* At the end of the session: every background command's group ends, every collector is reaped. */
@@ -9341,13 +9837,25 @@ tool_todos_free(struct todo *t, size_t n)
 	free(t);
 }
 
+PROSE(tool_todo_msg5,
+	" Keep only one item in_progress at a time.")
+
+PROSE(tool_todo_msg1,
+	"TodoWrite needs 'todos': an array of {content, status, activeForm}")
+PROSE(tool_todo_msg2,
+	"TodoWrite: item %d needs non-empty content and activeForm strings")
+PROSE(tool_todo_msg3,
+	"TodoWrite: item %d has a status other than pending, in_progress or completed")
+PROSE(tool_todo_msg4,
+	"Todo list updated: %d pending, %d in progress, %d completed.")
+
 static int
 tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
 	int arr = json_get(j, 0, "todos"), i, k, n, counts[3] = {0, 0, 0};
 	struct todo *t;
 	if (arr < 0 || j->t[arr].type != JSMN_ARRAY)
-		return tool_fail(o, "TodoWrite needs 'todos': an array of {content, status, activeForm}");
+		return tool_fail(o, prose(tool_todo_msg1));
 	n = j->t[arr].size;
 	t = calloc((size_t)(n ? n : 1), sizeof *t);
 	if (!t)
@@ -9360,7 +9868,7 @@ tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 			buf_free(&c);
 			buf_free(&a);
 			tool_todos_free(t, (size_t)i);
-			return tool_fail(o, "TodoWrite: item %d needs non-empty content and activeForm strings", i + 1);
+			return tool_fail(o, prose(tool_todo_msg2), i + 1);
 		}
 		t[i].content = c.p;
 		t[i].active = a.p;
@@ -9368,7 +9876,7 @@ tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		              json_eq(j, st, "completed") ? 2 : -1;
 		if (t[i].status < 0) {
 			tool_todos_free(t, (size_t)i + 1);
-			return tool_fail(o, "TodoWrite: item %d has a status other than pending, in_progress or completed", i + 1);
+			return tool_fail(o, prose(tool_todo_msg3), i + 1);
 		}
 		counts[t[i].status]++;
 	}
@@ -9377,11 +9885,14 @@ tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	tc->ntodos = (size_t)n;
 	tc->todo_used = 1;
 	o->text.len = 0;
-	buf_printf(&o->text, "Todo list updated: %d pending, %d in progress, %d completed.", counts[0], counts[1], counts[2]);
+	buf_printf(&o->text, prose(tool_todo_msg4), counts[0], counts[1], counts[2]);
 	if (counts[1] > 1)
-		buf_adds(&o->text, " Keep only one item in_progress at a time.");
+		buf_adds(&o->text, prose(tool_todo_msg5));
 	return 0;
 }
+
+PROSE(tool_run_msg,
+	"There is no tool named %s; the tools are Bash, BashOutput, KillShell, Read, Write, Edit, Glob, Grep, TodoWrite")
 
 /* Run one tool by name on its parsed input. Nothing here aborts the loop: failures are results. */
 static void
@@ -9416,10 +9927,22 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	else if (strcmp(name, "ReadMcpResourceTool") == 0)
 		mcp_resource_read(tc->mcp, j, o);
 	else
-		tool_fail(o, "There is no tool named %s; the tools are Bash, BashOutput, KillShell, Read, Write, Edit, Glob, Grep, TodoWrite", name);
+		tool_fail(o, prose(tool_run_msg), name);
 	if (!o->text.len)
 		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
 }
+
+PROSE(mcp_config_msg3,
+	"%s is not valid JSON; fix it or move it away")
+PROSE(mcp_config_msg4,
+	"%s: mcpServers must be an object of servers by name")
+PROSE(mcp_config_msg5,
+	"transport \"%s\" is not supported (stdio and http are)")
+
+PROSE(mcp_config_msg1,
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+PROSE(mcp_config_msg2,
+	"%s: MCP server name '%s' may only hold letters, digits, _ and -")
 
 /* ==== 11. mcp: Model Context Protocol servers ==== */
 
@@ -9465,7 +9988,11 @@ struct mcp_srv {
 	struct buf gin;
 	long retry;               /* the last stream's retry delay (ms, -1: none) and last event id */
 	char last_id[128];
-	struct buf token;         /* the OAuth access token */
+	char token[4096], refresh[2048];   /* OAuth: the access token and the refresh token */
+	struct buf oauth;         /* the "oauth" object of its entry (JSON), or empty */
+	char granted[512];        /* the scope its token has */
+	int auth_tries, refreshed;   /* authorizations since its last success; a refresh was tried */
+	char url_full[600], origin[600];   /* its URL, and that URL's scheme://host:port */
 	struct mcp *m;
 	long long id;
 	struct mcp_tool *tools;
@@ -9508,14 +10035,14 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 		return must_exist ? err_set(e, AG_E_USAGE, "cannot read the MCP config %s: %s", path, base_strerror(errno)) : 0;
 	}
 	if (json_parse_alloc(&j, f.p ? f.p : "", f.len, &tok) <= 0 || tok[0].type != JSMN_OBJECT) {
-		r = err_set(e, AG_E_USAGE, "%s is not valid JSON; fix it or move it away", path);
+		r = err_set(e, AG_E_USAGE, prose(mcp_config_msg3), path);
 		goto out;
 	}
 	ms = json_get(&j, 0, "mcpServers");
 	if (ms < 0)
 		goto out;
 	if (j.t[ms].type != JSMN_OBJECT) {
-		r = err_set(e, AG_E_USAGE, "%s: mcpServers must be an object of servers by name", path);
+		r = err_set(e, AG_E_USAGE, prose(mcp_config_msg4), path);
 		goto out;
 	}
 	for (i = 0, k = ms + 1; i < j.t[ms].size; i++, k = json_skip(&j, k + 1)) {
@@ -9533,8 +10060,8 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 			r = err_set(e, AG_E_USAGE, "more than %d MCP servers configured", AG_MCP_SERVERS);
 			goto out;
 		}
-		if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(name)) {
-			r = err_set(e, AG_E_USAGE, "%s: MCP server name '%s' may only hold letters, digits, _ and -", path, name);
+		if (strspn(name, prose(mcp_config_msg1)) != strlen(name)) {
+			r = err_set(e, AG_E_USAGE, prose(mcp_config_msg2), path, name);
 			goto out;
 		}
 		s = &m->srv[m->n];
@@ -9553,14 +10080,21 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 			} else {
 				char *sl = strchr(p + 3, '/');
 				str_copy(s->path, sizeof s->path, sl ? sl : "/", strlen(sl ? sl : "/"));
+				str_copy(s->url_full, sizeof s->url_full, tmp, strlen(tmp));
 				if (sl)
 					*sl = 0;
+				str_copy(s->origin, sizeof s->origin, tmp, strlen(tmp));
 				if (url_parse(tmp, &s->url, e)) {
 					s->state = MCP_FAILED;
 					base_snprintf(s->why, sizeof s->why, "url: %.280s", e->msg);
 					e->code = 0;
 					e->msg[0] = 0;
 				}
+			}
+			if ((a = json_get(&j, v, "oauth")) >= 0 && j.t[a].type == JSMN_OBJECT) {
+				struct jw w;
+				jw_init(&w, jw_sink_buf, &s->oauth);
+				json_copy(&w, &j, a);
 			}
 			a = json_get(&j, v, "headers");
 			if (a >= 0 && j.t[a].type == JSMN_OBJECT)
@@ -9623,7 +10157,7 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 				}
 		} else {
 			s->state = MCP_FAILED;
-			base_snprintf(s->why, sizeof s->why, "transport \"%s\" is not supported (stdio and http are)", type);
+			base_snprintf(s->why, sizeof s->why, prose(mcp_config_msg5), type);
 		}
 		m->n++;
 	}
@@ -9684,7 +10218,7 @@ mcp_spawn(struct mcp_srv *s, const char *cwd, const struct buf *logdir)
 		dup2(logfd >= 0 ? logfd : nul, 2);
 		tool_env_scrub();                 /* keys reach a server only when its "env" names them */
 		for (p = s->env.p; p && p < s->env.p + s->env.len; p += strlen(p) + 1)
-			putenv((char *)p);
+			base_putenv(p);
 		if (chdir(cwd)) {
 		}
 		signal(SIGPIPE, SIG_DFL);
@@ -9834,6 +10368,13 @@ mcp_elicit_field(struct mcp *m, const struct json *j, int k, struct jw *w)
 	return 0;
 }
 
+PROSE(mcp_elicit_msg1,
+	"  send this answer? (y: accept, n: decline, c: cancel) [y]: ")
+
+PROSE(mcp_elicit_msg,
+	"agent: MCP server '%s' asked a question, declined: there is no terminal to ask it at "
+	"(%.200s)\n")
+
 /* elicitation/create: the server's message and each field of its schema asked of the user; without a
  * terminal (m->ask NULL) declined, and said on stderr. */
 static void
@@ -9844,8 +10385,7 @@ mcp_elicit(struct mcp_srv *s, const struct json *j, struct buf *res)
 	struct jw w;
 	json_str_buf(j, json_get(j, p, "message"), &msg);
 	if (!s->m || !s->m->ask) {
-		base_dprintf(2, "agent: MCP server '%s' asked a question, declined: there is no terminal to ask it at "
-		             "(%.200s)\n", s->name, msg.p ? msg.p : "");
+		base_dprintf(2, prose(mcp_elicit_msg), s->name, msg.p ? msg.p : "");
 		buf_adds(res, "{\"action\":\"decline\"}");
 		buf_free(&msg);
 		return;
@@ -9863,7 +10403,7 @@ mcp_elicit(struct mcp_srv *s, const struct json *j, struct buf *res)
 		gone = mcp_elicit_field(s->m, j, k, &w) < 0;
 	jw_close(&w, '}');
 	jw_close(&w, '}');
-	if (!gone && s->m->ask(s->m->ask_ctx, "  send this answer? (y: accept, n: decline, c: cancel) [y]: ", &line) < 0)
+	if (!gone && s->m->ask(s->m->ask_ctx, prose(mcp_elicit_msg1), &line) < 0)
 		gone = 1;
 	if (gone || (line.len && strchr("nNcC", line.p[0]))) {
 		res->len = 0;
@@ -9957,6 +10497,11 @@ mcp_progress(struct mcp_srv *s, const struct json *j)
 		base_dprintf(2, "  [%s] progress %lld%s%s\n", s->name, done, msg[0] ? ": " : "", msg);
 }
 
+PROSE(mcp_wait_stdio_msg1,
+	"it exited (%s %d) before answering; see its log")
+PROSE(mcp_wait_stdio_msg2,
+	"it closed its output before answering; see its log")
+
 /* Read stdio lines until the answer to id arrives; it is left in *out (the whole message). */
 static int
 mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *out)
@@ -10012,10 +10557,10 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 				int st = 0;
 				if (s->pid > 0 && waitpid(s->pid, &st, WNOHANG) == s->pid) {
 					s->pid = 0;
-					mcp_fail(s, "it exited (%s %d) before answering; see its log", WIFSIGNALED(st) ?
+					mcp_fail(s, prose(mcp_wait_stdio_msg1), WIFSIGNALED(st) ?
 					         "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 				} else {
-					mcp_fail(s, "it closed its output before answering; see its log");
+					mcp_fail(s, prose(mcp_wait_stdio_msg2));
 				}
 				return AG_E_CLOSED;
 			}
@@ -10108,8 +10653,8 @@ mcp_send_http(struct mcp_srv *s, struct http *h, void (*body)(struct jw *, void 
 		buf_printf(&hd, "mcp-session-id: %s\r\n", s->session);
 	if (resume && s->last_id[0])
 		buf_printf(&hd, "last-event-id: %s\r\n", s->last_id);
-	if (s->token.len)
-		buf_printf(&hd, "authorization: Bearer %s\r\n", s->token.p);
+	if (s->token[0])
+		buf_printf(&hd, "authorization: Bearer %s\r\n", s->token);
 	if (s->headers.len)
 		buf_add(&hd, s->headers.p, s->headers.len);
 	rc = http_request(h, body ? "POST" : "GET", s->path, hd.p, body, ctx);
@@ -10330,6 +10875,718 @@ mcp_stream_wait(struct mcp_srv *s, struct sse *sse, struct mcp_sse *m, long long
 	return 0;
 }
 
+static long long mcp_env_ms(const char *name, long long def);
+
+/* OAuth 2.1 for streamable HTTP servers (MCP's authorization spec): on a 401, or a 403 insufficient_scope,
+ * the server's protected-resource metadata (RFC 9728) names its authorization server, whose metadata
+ * (RFC 8414, or OpenID discovery) names the endpoints; the client is the one configured ("oauth" in the
+ * server's entry: clientId, clientSecret), a client ID metadata document (clientMetadataUrl), or registers
+ * itself (RFC 7591); the token comes by authorization code with PKCE (the browser step: a loopback listener
+ * at http://localhost:PORT/callback, the URL printed, $BROWSER run with it, and on a terminal the address the
+ * browser ended at may be pasted instead), by client_credentials (client secret, or private_key_jwt signed
+ * ES256), or by an identity provider's ID-JAG (jwt-bearer). Every request carries the resource (RFC 8707).
+ * The tokens and the registration stay in the state directory (mcp-auth/NAME.json, 0600) and are refreshed. */
+struct mcp_auth {
+	char resource[512], issuer[512], authz[512], token[512], reg[512];
+	char scope[512], client[512], secret[256], method[24];
+	struct buf meta;          /* the authorization server's metadata */
+};
+
+/* A parameter of a WWW-Authenticate challenge (name="value" or name=token), or "". */
+static void
+mcp_www_param(const char *www, const char *name, char *out, size_t cap)
+{
+	const char *p = www;
+	size_t n = strlen(name);
+	out[0] = 0;
+	while ((p = str_find(p, name)) != NULL) {
+		int start = p == www || strchr(" ,\t", p[-1]);
+		p += n;
+		if (start && *p == '=') {
+			p++;
+			if (*p == '"')
+				p++, n = strcspn(p, "\"");
+			else
+				n = strcspn(p, " ,");
+			str_copy(out, cap, p, n);
+			return;
+		}
+	}
+}
+
+/* Is word one of the space-separated words of list? */
+static int
+mcp_www_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = list; (p = str_find(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/* "&key=value" (form-encoded; nothing when value is empty). */
+static void
+mcp_form(struct buf *b, const char *key, const char *val)
+{
+	if (!val || !*val)
+		return;
+	buf_printf(b, "%s%s=", b->len ? "&" : "", key);
+	for (; *val; val++)
+		buf_printf(b, isalnum((unsigned char)*val) || strchr("-._~", *val) ? "%c" : "%%%02x", (unsigned char)*val);
+}
+
+PROSE(mcp_oauth_fetch_msg,
+	"%.200s did not answer with a JSON object")
+
+/* One exchange with a URL of the authorization (form: a form body to POST, json: a JSON one); the answer's
+ * body parsed into *j (tok to free). 0, or the HTTP error with e set. */
+static int
+mcp_oauth_fetch(struct mcp_srv *s, const char *url, const char *form, const char *json, const char *auth,
+                struct buf *out, struct json *j, jsmntok_t **tok, struct ag_err *e)
+{
+	char origin[600];
+	const char *p = str_find(url, "://"), *path = p ? p + 3 + strcspn(p + 3, "/?") : url;
+	struct buf hd = {0};
+	int rc;
+	str_copy(origin, sizeof origin, url, (size_t)(path - url));
+	buf_printf(&hd, "accept: application/json\r\nuser-agent: agent/" AG_VERSION "\r\n%s%s%s",
+	           form ? "content-type: application/x-www-form-urlencoded\r\n" : "",
+	           json ? "content-type: application/json\r\n" : "", auth ? auth : "");
+	out->len = 0;
+	free(*tok);
+	*tok = NULL;
+	rc = api_fetch(origin, form || json ? "POST" : "GET", *path ? path : "/", hd.p, form ? form : json, out,
+	               15000, s->trust, e);
+	buf_wipe(&hd);
+	if (!rc && (json_parse_alloc(j, out->p ? out->p : "", out->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT))
+		rc = err_set(e, AG_E_API, prose(mcp_oauth_fetch_msg), url);
+	return rc;
+}
+
+/* Does the resource a protected-resource document names cover this server (its URL, or a path above it)? */
+static int
+mcp_oauth_ours(const char *resource, const char *url)
+{
+	size_t n = strlen(resource);
+	while (n && resource[n - 1] == '/')
+		n--;
+	return n && !strncmp(resource, url, n) && strchr("/?", url[n]);
+}
+
+PROSE(mcp_oauth_discover_msg1,
+	"%s/.well-known/oauth-protected-resource%s")
+PROSE(mcp_oauth_discover_msg2,
+	"%s/.well-known/oauth-authorization-server%s")
+
+PROSE(mcp_oauth_discover_msg,
+	"its protected-resource metadata (%.200s) is for %.200s, not for %.200s: "
+	"no credentials are sent to its authorization server")
+
+/* Where the authorization is: the protected-resource metadata (from the challenge's resource_metadata, else
+ * the path-based well-known URL, then the root one), then the authorization server's metadata (RFC 8414's
+ * path-inserted URL, OpenID's two forms; an issuer without a path also at the root). A server without either
+ * (MCP 2025-03-26) is its own authorization server, at /authorize, /token and /register. */
+static int
+mcp_oauth_discover(struct mcp_srv *s, const char *www, struct mcp_auth *A, struct ag_err *e)
+{
+	struct buf b = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	char url[1100], origin[600], *p;
+	const char *path;
+	int k, rc = -1, i;
+	mcp_www_param(www, "resource_metadata", url, sizeof url);
+	for (k = url[0] ? 0 : 1; k < 3 && rc; k++) {
+		if (k == 1)
+			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg1), s->origin, s->path);
+		if (k == 2 && strcmp(s->path, "/"))
+			base_snprintf(url, sizeof url, "%s/.well-known/oauth-protected-resource", s->origin);
+		else if (k == 2)
+			break;
+		if (!(rc = mcp_oauth_fetch(s, url, NULL, NULL, NULL, &b, &j, &tok, e)))
+			break;
+		e->code = 0, e->msg[0] = 0;
+		if (url[0] && k == 0)
+			break;                            /* the server said where: nowhere else */
+	}
+	str_copy(A->issuer, sizeof A->issuer, s->origin, strlen(s->origin));
+	if (!rc) {
+		json_str(&j, json_get(&j, 0, "resource"), A->resource, sizeof A->resource);
+		if (!mcp_oauth_ours(A->resource, s->url_full)) {
+			rc = err_set(e, AG_E_API, prose(mcp_oauth_discover_msg), url, A->resource, s->url_full);
+			goto out;
+		}
+		if ((k = json_get(&j, 0, "authorization_servers")) >= 0 && j.t[k].type == JSMN_ARRAY && j.t[k].size)
+			json_str(&j, k + 1, A->issuer, sizeof A->issuer);
+		if (!A->scope[0] && (k = json_get(&j, 0, "scopes_supported")) >= 0 && j.t[k].type == JSMN_ARRAY)
+			for (i = 0; i < j.t[k].size; i++) {
+				char sc[128];
+				json_str(&j, k + 1 + i, sc, sizeof sc);
+				base_snprintf(A->scope + strlen(A->scope), sizeof A->scope - strlen(A->scope), "%s%s",
+				              A->scope[0] ? " " : "", sc);
+			}
+	} else {
+		str_copy(A->resource, sizeof A->resource, s->url_full, strlen(s->url_full));
+	}
+	p = str_find(A->issuer, "://");
+	path = p ? p + 3 + strcspn(p + 3, "/") : "";
+	str_copy(origin, sizeof origin, A->issuer, (size_t)(path - A->issuer));
+	while (*path && path[strlen(path) - 1] == '/')
+		A->issuer[strlen(A->issuer) - 1] = 0;
+	for (k = 0, rc = -1; k < 3 && rc; k++) {
+		if (k == 0)
+			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg2), origin, path);
+		else if (k == 1)
+			base_snprintf(url, sizeof url, "%s/.well-known/openid-configuration%s", origin, path);
+		else if (*path)
+			base_snprintf(url, sizeof url, "%s%s/.well-known/openid-configuration", A->issuer, "");
+		else
+			break;
+		if ((rc = mcp_oauth_fetch(s, url, NULL, NULL, NULL, &A->meta, &j, &tok, e)) != 0)
+			e->code = 0, e->msg[0] = 0;
+	}
+	base_snprintf(A->authz, sizeof A->authz, "%s/authorize", A->issuer);
+	base_snprintf(A->token, sizeof A->token, "%s/token", A->issuer);
+	base_snprintf(A->reg, sizeof A->reg, "%s/register", A->issuer);
+	if (!rc) {
+		json_str(&j, json_get(&j, 0, "authorization_endpoint"), A->authz, sizeof A->authz);
+		json_str(&j, json_get(&j, 0, "token_endpoint"), A->token, sizeof A->token);
+		A->reg[0] = 0;
+		json_str(&j, json_get(&j, 0, "registration_endpoint"), A->reg, sizeof A->reg);
+		json_str(&j, json_get(&j, 0, "issuer"), A->issuer, sizeof A->issuer);
+	} else {
+		A->meta.len = 0;
+	}
+	rc = 0;
+out:
+	free(tok);
+	buf_free(&b);
+	return rc;
+}
+
+/* Does the authorization server's metadata list word in its array key, or (word NULL) is key true? No
+ * metadata: dflt. */
+static int
+mcp_oauth_lists(const struct mcp_auth *A, const char *key, const char *word, int dflt)
+{
+	struct json j;
+	jsmntok_t *tok = NULL;
+	int k, i, r = dflt;
+	if (A->meta.len && json_parse_alloc(&j, A->meta.p, A->meta.len, &tok) > 0 && (k = json_get(&j, 0, key)) >= 0) {
+		r = !word && j.t[k].type == JSMN_PRIMITIVE && A->meta.p[j.t[k].start] == 't';   /* word NULL: true? */
+		for (i = 0; word && j.t[k].type == JSMN_ARRAY && i < j.t[k].size && !r; i++)
+			r = json_eq(&j, k + 1 + i, word);
+	}
+	free(tok);
+	return r;
+}
+
+/* private_key_jwt (RFC 7523): a client assertion for aud, signed ES256 with the key in the PEM file. */
+static int
+mcp_oauth_jwt(const char *keyfile, const char *client, const char *aud, struct buf *out, struct ag_err *e)
+{
+	struct buf pem = {0}, js = {0};
+	char jti[33];
+	long long now = clk_now();
+	int rc;
+	str_random_hex(jti, 16);
+	buf_printf(&js, "{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"%s\"}", client,
+	           client, aud, now, now + 300, jti);
+	rc = file_read_all(keyfile, &pem, 65536) ? -1 : api_jwt(pem.p, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", js.p, out);
+	buf_wipe(&pem);
+	buf_free(&js);
+	return rc ? err_set(e, AG_E_USAGE, "oauth.privateKeyFile %.200s: not an EC P-256 private key in PEM", keyfile) : 0;
+}
+
+/* The configured oauth field, or "". */
+static const char *
+mcp_oauth_cfg(struct mcp_srv *s, const char *key, char *out, size_t cap)
+{
+	struct json j;
+	jsmntok_t *tok = NULL;
+	int k;
+	out[0] = 0;
+	if (s->oauth.len && json_parse_alloc(&j, s->oauth.p, s->oauth.len, &tok) > 0 && (k = json_get(&j, 0, key)) >= 0) {
+		if (json_str(&j, k, out, cap) && j.t[k].type == JSMN_PRIMITIVE)
+			str_copy(out, cap, s->oauth.p + j.t[k].start, (size_t)(j.t[k].end - j.t[k].start));
+	}
+	free(tok);
+	return out;
+}
+
+/* The token file: state/mcp-auth/NAME.json. */
+static int
+mcp_oauth_path(struct mcp_srv *s, char *out, size_t cap, int create)
+{
+	char st[PATH_MAX];
+	if (cfg_state_dir(st, sizeof st, create) || base_snprintf(out, cap, "%s/mcp-auth", st) >= (int)cap ||
+	    (create && file_mkdirs(out, 0700)))
+		return -1;
+	return base_snprintf(out, cap, "%s/mcp-auth/%s.json", st, s->name) >= (int)cap ? -1 : 0;
+}
+
+/* A JSON string of any length up to cap - 1 (json_str stops at 1 KB; tokens are longer): 0, or -1 with out
+ * untouched. */
+static int
+mcp_json_text(const struct json *j, int i, char *out, size_t cap)
+{
+	struct buf b = {0};
+	int r = json_str_buf(j, i, &b) || b.len >= cap ? -1 : 0;
+	if (!r)
+		memcpy(out, b.p ? b.p : "", b.len + 1);
+	buf_wipe(&b);
+	return r;
+}
+
+/* What the file keeps, besides the server's URL: the tokens, and the client agent registered as. */
+struct mcp_oauth_field {
+	const char *key;
+	char *v;
+	size_t cap;
+};
+
+static void
+mcp_oauth_fields(struct mcp_srv *s, struct mcp_auth *A, struct mcp_oauth_field *f)
+{
+	struct mcp_oauth_field t[] = {
+		{ "access_token", s->token, sizeof s->token }, { "refresh_token", s->refresh, sizeof s->refresh },
+		{ "scope", s->granted, sizeof s->granted }, { "client_id", A->client, sizeof A->client },
+		{ "client_secret", A->secret, sizeof A->secret }, { "auth_method", A->method, sizeof A->method },
+		{ "token_endpoint", A->token, sizeof A->token }, { "resource", A->resource, sizeof A->resource },
+	};
+	memcpy(f, t, sizeof t);
+}
+#define MCP_OAUTH_FIELDS 8
+
+static void
+mcp_oauth_load(struct mcp_srv *s, struct mcp_auth *A)
+{
+	char path[PATH_MAX], url[600] = "";
+	struct mcp_oauth_field f[MCP_OAUTH_FIELDS];
+	struct buf b = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	int i;
+	mcp_oauth_fields(s, A, f);
+	if (!mcp_oauth_path(s, path, sizeof path, 0) && !file_read_all(path, &b, 65536) &&
+	    json_parse_alloc(&j, b.p ? b.p : "", b.len, &tok) > 0 && j.t[0].type == JSMN_OBJECT &&
+	    !json_str(&j, json_get(&j, 0, "url"), url, sizeof url) && !strcmp(url, s->url_full))
+		for (i = 0; i < MCP_OAUTH_FIELDS; i++)
+			mcp_json_text(&j, json_get(&j, 0, f[i].key), f[i].v, f[i].cap);
+	free(tok);
+	buf_wipe(&b);
+}
+
+PROSE(mcp_oauth_save_msg,
+	"agent: cannot keep the tokens of MCP server '%s' in %s: %s\n")
+
+static void
+mcp_oauth_save(struct mcp_srv *s, struct mcp_auth *A)
+{
+	char path[PATH_MAX];
+	struct mcp_oauth_field f[MCP_OAUTH_FIELDS];
+	struct buf b = {0};
+	struct jw w;
+	int i;
+	if (mcp_oauth_path(s, path, sizeof path, 1))
+		return;
+	mcp_oauth_fields(s, A, f);
+	jw_init(&w, jw_sink_buf, &b);
+	jw_open(&w, '{');
+	jw_key(&w, "url"); jw_str(&w, s->url_full);
+	for (i = 0; i < MCP_OAUTH_FIELDS; i++)
+		jw_key(&w, f[i].key), jw_str(&w, f[i].v);
+	jw_close(&w, '}');
+	if (!w.err && file_write_atomic(path, b.p, b.len, 0600))
+		base_dprintf(2, prose(mcp_oauth_save_msg), s->name, path,
+		             base_strerror(errno));
+	buf_wipe(&b);
+}
+
+PROSE(mcp_oauth_token_msg,
+	"its token endpoint answered without an access_token (of at most 4 KB)")
+
+/* A token request: form (the grant's parameters) plus the client's authentication as the server takes it
+ * (client_secret_basic, client_secret_post, private_key_jwt, none); the answer's tokens kept. */
+static int
+mcp_oauth_token(struct mcp_srv *s, struct mcp_auth *A, struct buf *form, struct ag_err *e)
+{
+	char key[PATH_MAX], cred[800];
+	struct buf basic = {0}, out = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	long long ttl = 0;
+	int rc = 0;
+	mcp_form(form, "resource", A->resource);
+	mcp_oauth_cfg(s, "privateKeyFile", key, sizeof key);
+	if (key[0]) {
+		mcp_form(form, "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+		buf_adds(form, "&client_assertion=");
+		rc = mcp_oauth_jwt(key, A->client, A->issuer, form, e);
+	} else if (A->secret[0] && strcmp(A->method, "client_secret_post")) {
+		base_snprintf(cred, sizeof cred, "%s:%s", A->client, A->secret);
+		buf_adds(&basic, "authorization: Basic ");
+		b64_encode((unsigned char *)cred, strlen(cred), &basic);
+		buf_adds(&basic, "\r\n");
+		explicit_bzero(cred, sizeof cred);
+	} else {
+		mcp_form(form, "client_id", A->client);
+		mcp_form(form, "client_secret", A->secret);
+	}
+	if (!rc && (rc = mcp_oauth_fetch(s, A->token, form->p, NULL, basic.p, &out, &j, &tok, e)) != 0 && out.len) {
+		char why[300] = "";
+		struct json je;
+		jsmntok_t *tk = NULL;
+		if (json_parse_alloc(&je, out.p, out.len, &tk) > 0 && tk[0].type == JSMN_OBJECT) {
+			json_str(&je, json_get(&je, 0, "error_description"), why, sizeof why);
+			if (!why[0])
+				json_str(&je, json_get(&je, 0, "error"), why, sizeof why);
+		}
+		free(tk);
+		if (why[0])
+			e->code = 0, e->msg[0] = 0, rc = err_set(e, AG_E_API, "its token endpoint refused: %s", why);
+	}
+	if (!rc) {
+		if (mcp_json_text(&j, json_get(&j, 0, "access_token"), s->token, sizeof s->token) || !s->token[0] ||
+		    strpbrk(s->token, "\r\n"))
+			rc = err_set(e, AG_E_API, prose(mcp_oauth_token_msg));
+		mcp_json_text(&j, json_get(&j, 0, "refresh_token"), s->refresh, sizeof s->refresh);
+		json_int(&j, json_get(&j, 0, "expires_in"), &ttl);
+		if (json_get(&j, 0, "scope") >= 0)
+			json_str(&j, json_get(&j, 0, "scope"), s->granted, sizeof s->granted);
+	}
+	free(tok);
+	buf_wipe(&out);
+	buf_wipe(&basic);
+	buf_wipe(form);
+	return rc;
+}
+
+PROSE(mcp_oauth_client_msg1,
+	"its registration endpoint gave no client_id")
+
+PROSE(mcp_oauth_client_msg,
+	"its authorization server takes no registration: set \"oauth\": "
+	"{\"clientId\": ...} in the server's entry")
+
+/* The client: configured (clientId), a client ID metadata document the server accepts (clientMetadataUrl),
+ * the one registered before, or a registration now (RFC 7591) at the registration endpoint. */
+static int
+mcp_oauth_client(struct mcp_srv *s, struct mcp_auth *A, const char *redirect, struct ag_err *e)
+{
+	char cimd[512], cid[512], *m = A->method;
+	struct buf body = {0}, out = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	struct jw w;
+	int rc = 0;
+	mcp_oauth_cfg(s, "clientMetadataUrl", cimd, sizeof cimd);
+	if (mcp_oauth_cfg(s, "clientId", cid, sizeof cid)[0]) {
+		str_copy(A->client, sizeof A->client, cid, strlen(cid));
+		mcp_oauth_cfg(s, "clientSecret", A->secret, sizeof A->secret);
+		if (!A->secret[0] && getenv("MCP_CLIENT_SECRET"))
+			str_copy(A->secret, sizeof A->secret, getenv("MCP_CLIENT_SECRET"), strlen(getenv("MCP_CLIENT_SECRET")));
+		m[0] = 0;
+		if (A->secret[0] && !mcp_oauth_lists(A, "token_endpoint_auth_methods_supported", "client_secret_basic", 1))
+			str_copy(m, sizeof A->method, "client_secret_post", 18);
+	} else if (cimd[0] && mcp_oauth_lists(A, "client_id_metadata_document_supported", NULL, 0)) {
+		str_copy(A->client, sizeof A->client, cimd, strlen(cimd));
+		A->secret[0] = m[0] = 0;
+	} else if (!A->client[0]) {
+		if (!A->reg[0])
+			return err_set(e, AG_E_USAGE, prose(mcp_oauth_client_msg));
+		str_copy(m, sizeof A->method, "none", 4);
+		if (!mcp_oauth_lists(A, "token_endpoint_auth_methods_supported", "none", 1))
+			str_copy(m, sizeof A->method, mcp_oauth_lists(A, "token_endpoint_auth_methods_supported",
+			         "client_secret_basic", 0) ? "client_secret_basic" : "client_secret_post", 19);
+		jw_init(&w, jw_sink_buf, &body);
+		jw_open(&w, '{');
+		jw_key(&w, "client_name"); jw_str(&w, "agent");
+		jw_key(&w, "redirect_uris"); jw_open(&w, '['); jw_str(&w, redirect); jw_close(&w, ']');
+		jw_key(&w, "grant_types");
+		jw_json(&w, "[\"authorization_code\",\"refresh_token\"]", 38);
+		jw_key(&w, "response_types"); jw_json(&w, "[\"code\"]", 8);
+		jw_key(&w, "token_endpoint_auth_method"); jw_str(&w, m);
+		if (A->scope[0])
+			jw_key(&w, "scope"), jw_str(&w, A->scope);
+		jw_close(&w, '}');
+		if (!(rc = mcp_oauth_fetch(s, A->reg, NULL, body.p, NULL, &out, &j, &tok, e))) {
+			json_str(&j, json_get(&j, 0, "client_id"), A->client, sizeof A->client);
+			json_str(&j, json_get(&j, 0, "client_secret"), A->secret, sizeof A->secret);
+			json_str(&j, json_get(&j, 0, "token_endpoint_auth_method"), m, sizeof A->method);
+			if (!A->client[0])
+				rc = err_set(e, AG_E_API, prose(mcp_oauth_client_msg1));
+		}
+	}
+	free(tok);
+	buf_free(&body);
+	buf_wipe(&out);
+	return rc;
+}
+
+/* The browser step: a listener on 127.0.0.1 (oauth.callbackPort, or any free port) for the redirect to
+ * /callback, the authorization URL said on stderr and handed to $BROWSER, and on a terminal the address the
+ * browser ended at taken when pasted (a board without a browser: open the URL elsewhere, paste where it
+ * went). The code, once state matches; MCP_OAUTH_TIMEOUT (default 300 s) bounds the wait. */
+static int
+mcp_oauth_listen(char *redirect, size_t cap, const char *port_cfg)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((unsigned short)atoi(port_cfg));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4) ||
+	    getsockname(fd, (struct sockaddr *)&a, &al)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	base_snprintf(redirect, cap, "http://localhost:%u/callback", ntohs(a.sin_port));
+	return fd;
+}
+
+/* code=... and state=... of a query (the redirect's request line, or a pasted address). */
+static int
+mcp_oauth_code(const char *q, const char *state, char *code, size_t cap)
+{
+	char st[128] = "";
+	const char *p;
+	for (code[0] = 0, p = strchr(q, '?'); p && *p; p += strcspn(p, "&"), p += *p == '&') {
+		p += *p == '?';
+		if (!strncmp(p, "code=", 5))
+			str_copy(code, cap, p + 5, strcspn(p + 5, "& \r\n#"));
+		else if (!strncmp(p, "state=", 6))
+			str_copy(st, sizeof st, p + 6, strcspn(p + 6, "& \r\n#"));
+	}
+	return code[0] && !strcmp(st, state) && !strpbrk(code, "%+") ? 0 : -1;
+}
+
+PROSE(mcp_oauth_browser_msg1,
+	"agent: MCP server '%s' needs you to sign in. Open this address in a browser%s:\n  %s\n")
+PROSE(mcp_oauth_browser_msg2,
+	"agent: that address holds no code for this sign-in; paste the whole address\n")
+
+static int
+mcp_oauth_browser(struct mcp_srv *s, int lfd, const char *url, const char *state, char *code, size_t cap,
+                  struct ag_err *e)
+{
+	const char *br = getenv("BROWSER");
+	long long until = clk_ms() + mcp_env_ms("MCP_OAUTH_TIMEOUT", 300000);
+	int tty = isatty(0);
+	base_dprintf(2, prose(mcp_oauth_browser_msg1), s->name,
+	             tty ? " (on another machine: then paste here the address it ends at, and press Enter)" : "", url);
+	if (br && *br) {
+		pid_t p = fork();
+		if (p == 0) {
+			if (fork() == 0) {
+				int nul = open("/dev/null", O_RDWR);
+				dup2(nul, 0), dup2(nul, 1);
+				base_exec_sh("$BROWSER \"$1\"", url);
+			}
+			_exit(0);
+		}
+		if (p > 0)
+			waitpid(p, NULL, 0);
+	}
+	while (clk_ms() < until && !ag_interrupted) {
+		struct pollfd pf[2] = { { lfd, POLLIN, 0 }, { tty ? 0 : -1, POLLIN, 0 } };
+		char line[2048];
+		ssize_t n;
+		if (poll(pf, 2, 200) <= 0)
+			continue;
+		if (pf[1].revents && (n = read(0, line, sizeof line - 1)) > 0) {
+			line[n] = 0;
+			if (!mcp_oauth_code(line, state, code, cap))
+				return 0;
+			base_dprintf(2, prose(mcp_oauth_browser_msg2));
+		}
+		if (pf[0].revents) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), ok;
+			static const char page[] = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n";
+			if (c < 0)
+				continue;
+			{
+				struct pollfd cp = { c, POLLIN, 0 };
+				n = poll(&cp, 1, 5000) > 0 ? read(c, line, sizeof line - 1) : -1;
+			}
+			line[n > 0 ? n : 0] = 0;
+			ok = !strncmp(line, "GET /callback?", 14) && !mcp_oauth_code(line, state, code, cap);
+			(void)!write(c, page, sizeof page - 1);
+			base_dprintf(c, ok ? "agent: signed in to %s; this page can be closed.\n" :
+			             "agent: this is not the answer to the sign-in to %s.\n", s->name);
+			close(c);
+			if (ok)
+				return 0;
+		}
+	}
+	return err_set(e, ag_interrupted ? AG_E_INTR : AG_E_TIMEOUT, "the sign-in was not finished %s",
+	               ag_interrupted ? "(interrupted)" : "within MCP_OAUTH_TIMEOUT");
+}
+
+PROSE(mcp_oauth_code_grant_msg,
+	"cannot listen on 127.0.0.1:%s for the sign-in's redirect: %s")
+
+/* PKCE (RFC 7636) and the authorization request: the code the redirect brings, exchanged. */
+static int
+mcp_oauth_code_grant(struct mcp_srv *s, struct mcp_auth *A, struct buf *form, struct ag_err *e)
+{
+	char redirect[64], port[16], state[33], code[1024];
+	unsigned char r[32], h[32];
+	struct buf verifier = {0}, url = {0}, q = {0};
+	br_sha256_context sc;
+	int rc, lfd = mcp_oauth_listen(redirect, sizeof redirect, mcp_oauth_cfg(s, "callbackPort", port, sizeof port));
+	if (lfd < 0)
+		return err_set(e, AG_E_IO, prose(mcp_oauth_code_grant_msg), port[0] ? port : "0",
+		               base_strerror(errno));
+	if ((rc = mcp_oauth_client(s, A, redirect, e)) == 0) {
+		str_random_bytes(r, sizeof r);
+		api_b64url(r, sizeof r, &verifier);
+		br_sha256_init(&sc);
+		br_sha256_update(&sc, verifier.p, verifier.len);
+		br_sha256_out(&sc, h);
+		str_random_hex(state, 16);
+		mcp_form(&q, "response_type", "code");
+		mcp_form(&q, "client_id", A->client);
+		mcp_form(&q, "redirect_uri", redirect);
+		buf_adds(&q, "&code_challenge=");
+		api_b64url(h, sizeof h, &q);
+		mcp_form(&q, "code_challenge_method", "S256");
+		mcp_form(&q, "state", state);
+		mcp_form(&q, "scope", A->scope);
+		mcp_form(&q, "resource", A->resource);
+		buf_printf(&url, "%s%c%s", A->authz, strchr(A->authz, '?') ? '&' : '?', q.p);
+		if ((rc = mcp_oauth_browser(s, lfd, url.p, state, code, sizeof code, e)) == 0) {
+			mcp_form(form, "grant_type", "authorization_code");
+			mcp_form(form, "code", code);
+			mcp_form(form, "redirect_uri", redirect);
+			mcp_form(form, "code_verifier", verifier.p);
+		}
+	}
+	close(lfd);
+	buf_wipe(&verifier);
+	buf_free(&url);
+	buf_free(&q);
+	return rc;
+}
+
+PROSE(mcp_oauth_idjag_msg,
+	"the identity provider (%.200s) gave no ID-JAG")
+
+/* An identity provider's ID-JAG for this server (the cross-app access of SEP-990: token exchange of the
+ * IdP's ID token, RFC 8693), then the jwt-bearer grant (RFC 7523) with it. */
+static int
+mcp_oauth_idjag(struct mcp_srv *s, struct mcp_auth *A, struct buf *form, struct ag_err *e)
+{
+	char ep[512], v[4096];
+	struct buf f = {0}, out = {0};
+	struct json j;
+	jsmntok_t *tok = NULL;
+	int rc;
+	mcp_form(&f, "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange");
+	mcp_form(&f, "requested_token_type", "urn:ietf:params:oauth:token-type:id-jag");
+	mcp_form(&f, "audience", A->issuer);
+	mcp_form(&f, "resource", A->resource);
+	mcp_form(&f, "scope", A->scope);
+	mcp_form(&f, "subject_token", mcp_oauth_cfg(s, "idpIdToken", v, sizeof v));
+	mcp_form(&f, "subject_token_type", "urn:ietf:params:oauth:token-type:id_token");
+	mcp_form(&f, "client_id", mcp_oauth_cfg(s, "idpClientId", v, sizeof v));
+	rc = mcp_oauth_fetch(s, mcp_oauth_cfg(s, "idpTokenEndpoint", ep, sizeof ep), f.p, NULL, NULL, &out, &j, &tok, e);
+	if (!rc && mcp_json_text(&j, json_get(&j, 0, "access_token"), v, sizeof v))
+		rc = err_set(e, AG_E_API, prose(mcp_oauth_idjag_msg), ep);
+	if (!rc) {
+		mcp_form(form, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+		mcp_form(form, "assertion", v);
+		rc = mcp_oauth_client(s, A, "", e);
+	}
+	free(tok);
+	buf_wipe(&f);
+	buf_wipe(&out);
+	return rc;
+}
+
+PROSE(mcp_oauth_msg,
+	"oauth.grant client_credentials needs oauth.clientId")
+
+/* After a 401, or a 403 that asks for more scope: a token, by the refresh token when there is one, else by
+ * the configured grant (oauth.grant: client_credentials, jwt-bearer; by default the authorization code). */
+static int
+mcp_oauth(struct mcp_srv *s, const char *www, int status, struct ag_err *e)
+{
+	struct mcp_auth A;
+	struct buf form = {0};
+	char grant[40], tokep[512], w[128];
+	const char *p;
+	int rc;
+	memset(&A, 0, sizeof A);
+	mcp_oauth_load(s, &A);
+	str_copy(tokep, sizeof tokep, A.token, strlen(A.token));
+	if (status == 401 && s->refresh[0] && A.token[0] && !s->refreshed) {
+		s->refreshed = 1;
+		mcp_form(&form, "grant_type", "refresh_token");
+		mcp_form(&form, "refresh_token", s->refresh);
+		if (!mcp_oauth_token(s, &A, &form, e)) {
+			mcp_oauth_save(s, &A);
+			return 0;
+		}
+		e->code = 0, e->msg[0] = 0;
+		s->refresh[0] = 0;
+	}
+	if (!mcp_oauth_cfg(s, "scopes", A.scope, sizeof A.scope)[0])
+		mcp_www_param(www, "scope", A.scope, sizeof A.scope);
+	for (p = s->granted; status == 403 && *p; p += strspn(p, " ")) {   /* step-up: what was granted, and more */
+		size_t n = strcspn(p, " ");
+		str_copy(w, sizeof w, p, n);
+		p += n;
+		if (!mcp_www_word(A.scope, w))
+			base_snprintf(A.scope + strlen(A.scope), sizeof A.scope - strlen(A.scope), " %s", w);
+	}
+	if ((rc = mcp_oauth_discover(s, www, &A, e)) != 0)
+		goto out;
+	if (strcmp(tokep, A.token))               /* registered with another server: not ours to use */
+		A.client[0] = A.secret[0] = A.method[0] = 0;
+	if (A.scope[0] && !mcp_www_word(A.scope, "offline_access") &&
+	    mcp_oauth_lists(&A, "scopes_supported", "offline_access", 0))
+		base_snprintf(A.scope + strlen(A.scope), sizeof A.scope - strlen(A.scope), " offline_access");
+	mcp_oauth_cfg(s, "grant", grant, sizeof grant);
+	if (!strcmp(grant, "client_credentials")) {
+		mcp_form(&form, "grant_type", "client_credentials");
+		mcp_form(&form, "scope", A.scope);
+		if (!mcp_oauth_cfg(s, "clientId", A.client, sizeof A.client)[0])
+			rc = err_set(e, AG_E_USAGE, prose(mcp_oauth_msg));
+		else
+			rc = mcp_oauth_client(s, &A, "", e);
+	} else if (!strcmp(grant, "jwt-bearer")) {
+		rc = mcp_oauth_idjag(s, &A, &form, e);
+	} else {
+		rc = mcp_oauth_code_grant(s, &A, &form, e);
+	}
+	str_copy(tokep, sizeof tokep, s->granted, strlen(s->granted));
+	s->granted[0] = 0;                        /* what the answer says it granted, else what was asked */
+	if (!rc)
+		rc = mcp_oauth_token(s, &A, &form, e);
+	if (rc) {
+		str_copy(s->granted, sizeof s->granted, tokep, strlen(tokep));
+	} else {
+		if (!s->granted[0])
+			str_copy(s->granted, sizeof s->granted, A.scope, strlen(A.scope));
+		s->refreshed = 0;
+		mcp_oauth_save(s, &A);
+	}
+out:
+	buf_wipe(&form);
+	buf_free(&A.meta);
+	return rc;
+}
+
+PROSE(mcp_http_msg,
+	"its event stream ended without the answer%s%s")
+
 /* One POST to a streamable HTTP server; the answer to b->id (if any) in *out. An event stream that ends
  * before the answer is resumed, as the spec says: after the server's retry delay, a GET with Last-Event-ID,
  * up to five times. */
@@ -10340,6 +11597,8 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 	struct ag_err e = {0};
 	struct mcp_sse m = { s, b->id, out, 0 };
 	char tmp[4096];
+	const char *v;
+	size_t vl;
 	long r;
 	int rc, tries;
 	if (!mcp_conn(s, &s->h, &e))
@@ -10356,6 +11615,20 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 		mcp_fail(s, "%s", e.msg);
 		return rc;
 	}
+	if ((s->h->status == 401 || s->h->status == 403) && (v = http_header(s->h, "www-authenticate", &vl)) != NULL &&
+	    (s->h->status == 401 || str_mem(v, vl, "insufficient_scope", 18)) && s->auth_tries < 3) {
+		char www[1024];
+		str_copy(www, sizeof www, v, vl);
+		while (http_body_read(s->h, tmp, sizeof tmp) > 0)
+			;
+		s->auth_tries++;
+		if ((rc = mcp_oauth(s, www, s->h->status, &e)) == 0)
+			return mcp_http(s, b, deadline, out);
+		mcp_fail(s, "its authorization failed: %s", e.msg);
+		return rc;
+	}
+	if (s->h->status >= 200 && s->h->status <= 299)
+		s->auth_tries = 0;
 	if (s->h->status < 200 || s->h->status > 299) {
 		char ex[120];
 		struct buf body = {0};
@@ -10382,7 +11655,7 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 		if (rc == AG_E_TOOBIG || rc == AG_E_INTR || rc == AG_E_TIMEOUT)
 			return rc;                        /* this answer is lost, the server is not */
 		if (b->id && !m.found) {
-			mcp_fail(s, "its event stream ended without the answer%s%s", e.msg[0] ? ": " : "", e.msg);
+			mcp_fail(s, prose(mcp_http_msg), e.msg[0] ? ": " : "", e.msg);
 			return AG_E_API;
 		}
 		return 0;
@@ -10403,6 +11676,11 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 	}
 	return 0;
 }
+
+PROSE(mcp_call_msg1,
+	"no answer to %s within %lld ms (MCP_TOOL_TIMEOUT); the request was cancelled")
+PROSE(mcp_call_msg2,
+	"its answer came as one event over %d bytes, more than this build reads")
 
 static void mcp_notify(struct mcp_srv *s, const char *method, const char *params);
 
@@ -10438,14 +11716,14 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 		              rc == AG_E_INTR ? "the user pressed Ctrl-C" : "timed out");
 		mcp_notify(s, "notifications/cancelled", c);
 		if (rc == AG_E_TIMEOUT) {
-			base_snprintf(err, ecap, "no answer to %s within %lld ms (MCP_TOOL_TIMEOUT); the request was cancelled",
+			base_snprintf(err, ecap, prose(mcp_call_msg1),
 			              method, timeout_ms);
 			return rc;
 		}
 	}
 	if (rc) {
 		if (rc == AG_E_TOOBIG && s->state != MCP_FAILED)
-			base_snprintf(err, ecap, "its answer came as one event over %d bytes, more than this build reads",
+			base_snprintf(err, ecap, prose(mcp_call_msg2),
 			         AG_SSE_EVENT_MAX);
 		else
 			base_snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
@@ -10507,6 +11785,9 @@ mcp_page_params(struct buf *params, const char *cursor)
 	jw_close(&w, '}');
 }
 
+PROSE(mcp_list_tools_msg,
+	"agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n")
+
 /* tools/list, every page; each tool's definition kept in the form the Messages API takes. */
 static void
 mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
@@ -10557,7 +11838,7 @@ mcp_list_tools(struct mcp *m, struct mcp_srv *s, long long deadline)
 							*c = '_';
 					t->full[64] = 0;
 					if (mcp_find(m, t->full, &other)) {   /* two names made one: the API would refuse both */
-						base_dprintf(2, "agent: MCP server '%s': tool '%.100s' left out: its name %s is taken\n",
+						base_dprintf(2, prose(mcp_list_tools_msg),
 						        s->name, name.p, t->full);
 						buf_free(&name);
 						continue;
@@ -10652,6 +11933,20 @@ mcp_approved(const struct mcp *m, const char *name)
 	return m->trusted || m->approve_all || mcp_listed(&m->enabled, name);
 }
 
+PROSE(mcp_start_msg2,
+	"no answer to initialize within %lld ms (MCP_TIMEOUT)")
+PROSE(mcp_start_msg3,
+	"agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n")
+
+PROSE(mcp_start_msg1,
+	"not approved: the project's .mcp.json servers start only when approved")
+
+PROSE(mcp_start_msg,
+	"agent: MCP server '%s' from .mcp.json was not started: a project's servers need approval; "
+	"add \"enabledMcpjsonServers\": [\"%s\"] (or \"enableAllProjectMcpServers\": true) to "
+	"~/.claude/settings.json, or run agent here in a terminal once and trust the folder (then "
+	".claude/settings.local.json counts too)\n")
+
 static void mcp_list_prompts(struct mcp_srv *s, long long deadline);
 
 static void
@@ -10676,12 +11971,14 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 		if (s->project && !mcp_approved(m, s->name)) {
 			s->state = MCP_FAILED;
 			s->project = 2;
-			base_snprintf(s->why, sizeof s->why, "not approved: the project's .mcp.json servers start only when approved");
-			base_dprintf(2, "agent: MCP server '%s' from .mcp.json was not started: a project's servers need approval; "
-			        "add \"enabledMcpjsonServers\": [\"%s\"] (or \"enableAllProjectMcpServers\": true) to "
-			        "~/.claude/settings.json, or run agent here in a terminal once and trust the folder (then "
-			        ".claude/settings.local.json counts too)\n", s->name, s->name);
+			base_snprintf(s->why, sizeof s->why, prose(mcp_start_msg1));
+			base_dprintf(2, prose(mcp_start_msg), s->name, s->name);
 			continue;
+		}
+		if (s->http && s->state != MCP_FAILED) {
+			struct mcp_auth A;
+			memset(&A, 0, sizeof A);
+			mcp_oauth_load(s, &A);            /* a token kept from before */
 		}
 		if (s->state == MCP_FAILED || s->http)
 			continue;
@@ -10711,7 +12008,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			} else {
 				rc = mcp_wait_stdio(s, s->id, deadline, &msg);
 				if (rc == AG_E_TIMEOUT)
-					mcp_fail(s, "no answer to initialize within %lld ms (MCP_TIMEOUT)", mcp_env_ms("MCP_TIMEOUT", 30000));
+					mcp_fail(s, prose(mcp_start_msg2), mcp_env_ms("MCP_TIMEOUT", 30000));
 				if (!rc && (json_parse_alloc(&j, msg.p, msg.len, &tok) <= 0 || json_get(&j, 0, "result") < 0)) {
 					json_str(&j, json_path(&j, 0, "error.message"), err, sizeof err);
 					mcp_fail(s, "initialize failed: %s", err[0] ? err : "no result in its answer");
@@ -10735,7 +12032,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 		if (s->project == 2)
 			continue;
 		if (s->state == MCP_FAILED && !quiet && !s->http && m->logdir.len)
-			base_dprintf(2, "agent: MCP server '%s' failed: %s (its stderr: %s/%s.log)\n", s->name, s->why,
+			base_dprintf(2, prose(mcp_start_msg3), s->name, s->why,
 			        m->logdir.p, s->name);
 		else if (s->state == MCP_FAILED && !quiet)
 			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
@@ -10782,7 +12079,9 @@ mcp_stop(struct mcp *m)
 			http_close(s->side);
 		free(s->h), free(s->get), free(s->side);
 		buf_free(&s->gin);
-		buf_wipe(&s->token);
+		explicit_bzero(s->token, sizeof s->token);
+		explicit_bzero(s->refresh, sizeof s->refresh);
+		buf_wipe(&s->oauth);
 		for (k = 0; s->argv && s->argv[k]; k++)
 			free(s->argv[k]);
 		free(s->argv);
@@ -10838,6 +12137,9 @@ mcp_image(struct tool_out *o, const struct json *j, int mt, int data)
 	jw_close(&bw, '}');
 }
 
+PROSE(mcp_tool_run_msg,
+	"There is no MCP tool %s (its server may have failed to start; /mcp shows them)")
+
 /* tools/call: the content as our tool result: text joined, images kept as image blocks (o->blocks). */
 static void
 mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool_out *o)
@@ -10851,7 +12153,7 @@ mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool
 	char err[600];
 	int res, c, i, k, ie;
 	if (!t) {
-		tool_fail(o, "There is no MCP tool %s (its server may have failed to start; /mcp shows them)", full);
+		tool_fail(o, prose(mcp_tool_run_msg), full);
 		return;
 	}
 	jw_init(&w, jw_sink_buf, &params);
@@ -10990,6 +12292,12 @@ mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
 	buf_free(&only);
 }
 
+PROSE(mcp_resource_read_msg1,
+	"[binary content, %d characters of base64]")
+
+PROSE(mcp_resource_read_msg,
+	"ReadMcpResourceTool needs server (one of the MCP servers; ListMcpResourcesTool lists them) and uri")
+
 /* ReadMcpResourceTool (and @server:uri): resources/read; text contents as text, image blobs as images,
  * other blobs by size. */
 static void
@@ -11005,7 +12313,7 @@ mcp_resource_read(struct mcp *m, const struct json *in, struct tool_out *o)
 	json_str_buf(in, json_get(in, 0, "server"), &name);
 	json_str_buf(in, json_get(in, 0, "uri"), &uri);
 	if (!(s = mcp_srv_named(m, name.p ? name.p : "", name.len)) || !uri.len) {
-		tool_fail(o, "ReadMcpResourceTool needs server (one of the MCP servers; ListMcpResourcesTool lists them) and uri");
+		tool_fail(o, prose(mcp_resource_read_msg));
 		goto out;
 	}
 	jw_init(&w, jw_sink_buf, &params);
@@ -11025,7 +12333,7 @@ mcp_resource_read(struct mcp *m, const struct json *in, struct tool_out *o)
 		} else if (b >= 0 && mt >= 0 && j.t[mt].end - j.t[mt].start > 6 && !memcmp(j.s + j.t[mt].start, "image/", 6)) {
 			mcp_image(o, &j, mt, b);
 		} else if (b >= 0) {
-			buf_printf(&o->text, "[binary content, %d characters of base64]", j.t[b].end - j.t[b].start);
+			buf_printf(&o->text, prose(mcp_resource_read_msg1), j.t[b].end - j.t[b].start);
 		}
 	}
 	if (!o->text.len)
@@ -11145,13 +12453,16 @@ mcp_tool_count(const struct mcp *m)
 	return n;
 }
 
+PROSE(mcp_report_msg,
+	"No MCP servers configured (.mcp.json, mcpServers in ~/.claude.json, --mcp-config).\n")
+
 /* /mcp and --mcp-list: each server, its state, its tools. */
 static void
 mcp_report(const struct mcp *m, struct buf *out)
 {
 	size_t i, k;
 	if (!m || !m->n) {
-		buf_adds(out, "No MCP servers configured (.mcp.json, mcpServers in ~/.claude.json, --mcp-config).\n");
+		buf_adds(out, prose(mcp_report_msg));
 		return;
 	}
 	for (i = 0; i < m->n; i++) {
@@ -11163,6 +12474,9 @@ mcp_report(const struct mcp *m, struct buf *out)
 			buf_printf(out, "  %s\n", s->tools[k].full);
 	}
 }
+
+PROSE(perm_add_msg,
+	"bad permission rule '%.*s' (%s); write Tool or Tool(specifier)")
 
 /* ==== 12. perm: what may run without asking ==== */
 
@@ -11214,7 +12528,7 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 			const char *lp = memchr(b, '(', (size_t)(p - b));
 			size_t tl = lp ? (size_t)(lp - b) : (size_t)(p - b);
 			if (!tl || tl >= sizeof r.tool || (lp && p[-1] != ')'))
-				return err_set(e, AG_E_USAGE, "bad permission rule '%.*s' (%s); write Tool or Tool(specifier)",
+				return err_set(e, AG_E_USAGE, prose(perm_add_msg),
 				               (int)(p - b), b, source);
 			memcpy(r.tool, b, tl);
 			if (lp && !(r.spec = strndup(lp + 1, (size_t)(p - lp - 2))))
@@ -11239,6 +12553,10 @@ perm_add(struct perm *pm, int kind, const char *s, const char *source, struct ag
 	}
 	return 0;
 }
+
+PROSE(perm_hooks_msg,
+	"agent: %s: the %s matcher '%.100s' is not a regular expression (%s); its hooks "
+	"are left out\n")
 
 /* Hooks (Claude Code's "hooks" in settings.json): commands run at points of the loop, the event as JSON on
  * their stdin. A project's hooks count only in a trusted folder (struct perm_extra). */
@@ -11282,8 +12600,7 @@ perm_hooks(const struct json *j, int o, const char *path, struct hooks *hs)
 					base_snprintf(pat, sizeof pat, "^(%.580s)$", m.p);
 					if (!(re = calloc(1, sizeof *re)) || tool_rx_comp(re, m.p, 0, err, sizeof err) ||   /* (its own offsets) */
 					    (tool_rx_free(re), tool_rx_comp(re, pat, 0, err, sizeof err))) {
-						base_dprintf(2, "agent: %s: the %s matcher '%.100s' is not a regular expression (%s); its hooks "
-						             "are left out\n", path, hook_event[e], m.p, re ? err : "out of memory");
+						base_dprintf(2, prose(perm_hooks_msg), path, hook_event[e], m.p, re ? err : "out of memory");
 						free(re);
 						break;
 					}
@@ -11689,6 +13006,9 @@ perm_bash_find(char **w, int n, struct buf *out, struct buf *targets)
 	return r | (follow && changes);
 }
 
+PROSE(perm_bash_part_msg,
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
 /* One simple command of a Bash line, normalised into out: leading assignments, keywords and wrappers
  * (perm_wraps) dropped with their options, words joined by one space, quotes removed. cd and pushd go to
  * targets as "\1DIR" lines (where later relative targets start). fed: its arguments come from elsewhere
@@ -11703,7 +13023,7 @@ perm_bash_part(char **w, int n, struct buf *out, struct buf *targets, int fed)
 	int i = 0, k, again = 1, start;
 	while (again && i < n) {
 		again = 0;
-		while (i < n && strchr(w[i], '=') && w[i][0] != '=' && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+		while (i < n && strchr(w[i], '=') && w[i][0] != '=' && strspn(w[i], prose(perm_bash_part_msg)) ==
 		       (size_t)(strchr(w[i], '=') - w[i]))
 			i++;                          /* NAME=value */
 		while (i < n && (!strcmp(w[i], "then") || !strcmp(w[i], "else") || !strcmp(w[i], "do") || !strcmp(w[i], "if") ||
@@ -12015,6 +13335,9 @@ perm_is_home_skill(const char *tool, const char *path)
 	       bound_under(path, dir);
 }
 
+PROSE(perm_bash_writes_msg,
+	"what a command inside `%.200s` makes of it")
+
 /* Where a Bash command writes that needs the user, whatever rule allowed the command: a target (see
  * perm_bash_split) that is the agent's own configuration (1) or outside the boundary (3), or that cannot be
  * judged (2: a variable, a glob, a command inside). what gets the target as written. 0: nothing of that.
@@ -12027,7 +13350,7 @@ perm_bash_writes(const struct perm *p, const char *cmd, const char *cwd, char *w
 	const char *h = getenv("HOME");
 	size_t i = 0, d, end;
 	int r = perm_bash_split(cmd, &parts, &t) == 1 ? 2 : 0, lost = 0, cd;
-	base_snprintf(what, cap, "what a command inside `%.200s` makes of it", cmd);
+	base_snprintf(what, cap, prose(perm_bash_writes_msg), cmd);
 	buf_printf(&dirs, "%s", cwd);
 	buf_add(&dirs, "", 1);
 	while (!r && i < t.len) {
@@ -12106,6 +13429,35 @@ perm_find_call(const struct perm *p, int kind, const struct perm_call *c, const 
 	return r;
 }
 
+PROSE(perm_check_msg8,
+	"Permission to use %s was denied by the rule %s%s%s%s (%s).")
+
+PROSE(perm_check_msg7,
+	"A rule says to ask before %s here, and there is no terminal to ask.")
+
+PROSE(perm_check_msg1,
+	"This command runs another command in a way that cannot be checked against the deny "
+	"rules (a shell -c, eval, or a variable as the command), so it needs the user's approval, "
+	"and there is no terminal to ask. Run the commands directly.")
+PROSE(perm_check_msg2,
+	"Permission to use Bash was denied: the command writes to %.300s, %s; an allow rule "
+	"covers the command, not where it writes, so this needs the user's approval, and there is no "
+	"terminal to ask.")
+PROSE(perm_check_msg3,
+	"%s would change %.200s, a file that configures the agent itself; that always needs the "
+	"user's approval, and there is no terminal to ask.")
+PROSE(perm_check_msg4,
+	"%s of %.200s%s%.200s: that is outside the working directory (%.200s) and the added "
+	"directories, which needs the user's approval, and there is no terminal to ask; --add-dir DIR, or a "
+	"rule like --allowedTools '%s(/%.200s%s)', allows it.")
+PROSE(perm_check_msg5,
+	"Plan mode is on: only read-only tools may run. Present your plan instead of "
+	"running %s.")
+PROSE(perm_check_msg6,
+	"Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
+	"it (the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
+	"--dangerously-skip-permissions).")
+
 /* PERM_ALLOW, PERM_DENY (why says why, for the model and the user) or PERM_ASK (interactive only).
  * The one check every tool call goes through: deny rules first; then what always asks (the agent's own
  * configuration, a Bash command writing to it or outside the boundary, an ask rule, a path outside the
@@ -12124,7 +13476,7 @@ perm_check(const struct perm *p, const struct perm_call *c, char *why, size_t ca
 	int ask = 0, bw = 0;
 	char target[512];
 	if ((r = perm_find_call(p, RULE_DENY, c, root)) != NULL) {
-		base_snprintf(why, cap, "Permission to use %s was denied by the rule %s%s%s%s (%s).", tool, r->tool,
+		base_snprintf(why, cap, prose(perm_check_msg8), tool, r->tool,
 		         r->spec ? "(" : "", r->spec ? r->spec : "", r->spec ? ")" : "", r->source);
 		return PERM_DENY;
 	}
@@ -12136,40 +13488,32 @@ perm_check(const struct perm *p, const struct perm_call *c, char *why, size_t ca
 		for (i = 0; i < p->n; i++)
 			has_spec_deny |= p->r[i].kind == RULE_DENY && !strcmp(p->r[i].tool, "Bash") && p->r[i].spec && *p->r[i].spec;
 		if (opaque == 1 && has_spec_deny) {
-			base_snprintf(why, cap, "This command runs another command in a way that cannot be checked against the deny "
-			         "rules (a shell -c, eval, or a variable as the command), so it needs the user's approval, "
-			         "and there is no terminal to ask. Run the commands directly.");
+			base_snprintf(why, cap, prose(perm_check_msg1));
 			return p->interactive ? PERM_ASK : PERM_DENY;
 		}
 		if (p->mode != PERM_BYPASS && p->mode != PERM_PLAN)
 			bw = perm_bash_writes(p, arg, c->cwd ? c->cwd : root, target, sizeof target);
 	}
 	if (bw) {
-		base_snprintf(why, cap, "Permission to use Bash was denied: the command writes to %.300s, %s; an allow rule "
-		         "covers the command, not where it writes, so this needs the user's approval, and there is no "
-		         "terminal to ask.", target, bw == 1 ? "a file that configures the agent itself" :
+		base_snprintf(why, cap, prose(perm_check_msg2), target, bw == 1 ? "a file that configures the agent itself" :
 		         bw == 3 ? "which is outside the working directory and the added directories" :
 		         "a target that cannot be checked before it runs");
 		ask = 1;
 	} else if (config) {
-		base_snprintf(why, cap, "%s would change %.200s, a file that configures the agent itself; that always needs the "
-		         "user's approval, and there is no terminal to ask.", tool, given);
+		base_snprintf(why, cap, prose(perm_check_msg3), tool, given);
 		ask = 1;
 	} else if (perm_find_call(p, RULE_ASK, c, root)) {
-		base_snprintf(why, cap, "A rule says to ask before %s here, and there is no terminal to ask.", tool);
+		base_snprintf(why, cap, prose(perm_check_msg7), tool);
 		ask = 1;
 	} else if (outside && p->mode != PERM_BYPASS && !perm_find(p, RULE_ALLOW, tool, arg, root, 1)) {
-		base_snprintf(why, cap, "%s of %.200s%s%.200s: that is outside the working directory (%.200s) and the added "
-		         "directories, which needs the user's approval, and there is no terminal to ask; --add-dir DIR, or a "
-		         "rule like --allowedTools '%s(/%.200s%s)', allows it.", tool, given, strcmp(given, arg) ? ", which resolves to " : "",
+		base_snprintf(why, cap, prose(perm_check_msg4), tool, given, strcmp(given, arg) ? ", which resolves to " : "",
 		         strcmp(given, arg) ? arg : "", root, perm_tool_is_ro(tool) ? "Read" : "Edit", arg,
 		         strcmp(tool, "Grep") && strcmp(tool, "Glob") ? "" : "/**");
 		ask = 1;
 	} else if (perm_tool_is_ro(tool)) {
 		return PERM_ALLOW;
 	} else if (p->mode == PERM_PLAN) {
-		base_snprintf(why, cap, "Plan mode is on: only read-only tools may run. Present your plan instead of "
-		         "running %s.", tool);
+		base_snprintf(why, cap, prose(perm_check_msg5), tool);
 		return PERM_DENY;
 	} else if (p->mode == PERM_BYPASS) {
 		return PERM_ALLOW;
@@ -12180,9 +13524,7 @@ perm_check(const struct perm *p, const struct perm_call *c, char *why, size_t ca
 	           perm_find(p, RULE_ALLOW, tool, arg, root, 0) != NULL)) {
 		return PERM_ALLOW;
 	} else {
-		base_snprintf(why, cap, "Permission to use %s was denied: this run has no terminal to ask, and no rule allows "
-		         "it (the user can pass --allowedTools %s, --permission-mode acceptEdits, or "
-		         "--dangerously-skip-permissions).", tool, tool);
+		base_snprintf(why, cap, prose(perm_check_msg6), tool, tool);
 		ask = 1;
 	}
 	return ask && p->interactive ? PERM_ASK : PERM_DENY;
@@ -13252,6 +14594,9 @@ loop_fm_split(const char *s, size_t n, const char **fm, size_t *fmn, const char 
 	return 1;
 }
 
+PROSE(loop_agents_dir_msg,
+	"agent: subagent at %s has no front matter (name, description): skipped\n")
+
 static void
 loop_agents_dir(struct loop_agents *A, const char *dir)
 {
@@ -13271,7 +14616,7 @@ loop_agents_dir(struct loop_agents *A, const char *dir)
 			continue;
 		}
 		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(name = loop_fm_get(fm, fmn, "name")) || !*name) {
-			base_dprintf(2, "agent: subagent at %s has no front matter (name, description): skipped\n", path);
+			base_dprintf(2, prose(loop_agents_dir_msg), path);
 			buf_free(&f);
 			continue;
 		}
@@ -13297,6 +14642,9 @@ loop_agents_dir(struct loop_agents *A, const char *dir)
 		closedir(d);
 }
 
+PROSE(loop_skills_dir_msg,
+	"agent: skill at %s has no front matter (name, description): skipped\n")
+
 /* The skills of the project and the user, as the lines of a system prompt block (names, descriptions and
  * where each SKILL.md is; never the bodies). */
 static void
@@ -13316,7 +14664,7 @@ loop_skills_dir(const char *dir, struct buf *out)
 			continue;
 		}
 		if (!loop_fm_split(f.p, f.len, &fm, &fmn, &body) || !(desc = loop_fm_get(fm, fmn, "description")) || !*desc)
-			base_dprintf(2, "agent: skill at %s has no front matter (name, description): skipped\n", path);
+			base_dprintf(2, prose(loop_skills_dir_msg), path);
 		else {
 			name = loop_fm_get(fm, fmn, "name");
 			buf_printf(out, "- %s: %s (%s)\n", name && *name ? name : de->d_name, desc, path);
@@ -13423,6 +14771,13 @@ loop_env_num(const char *name, long long def)
 	return v && *v && !str_to_u64(v, strlen(v), 1000000, &n) && n > 0 ? (long long)n : def;
 }
 
+PROSE(loop_task_msg1,
+	"There is no subagent type '%s'; the types are: %s")
+
+PROSE(loop_task_msg,
+	"The subagent stopped after %lld turns without finishing (AGENT_SUBAGENT_MAX_TURNS). Its last "
+	"text: %.4000s")
+
 static void cli_system(struct buf *out, const char *prompt, const char *append, const char *cwd, const char *model);
 static int cli_listed(const char *list, const char *name);
 static int cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const struct buf *extra,
@@ -13457,7 +14812,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 			buf_adds(&names, "general-purpose");
 			for (i = 0; i < L->agents->n; i++)
 				buf_printf(&names, ", %s", L->agents->t[i].name);
-			tool_fail(o, "There is no subagent type '%s'; the types are: %s", type.p, names.p);
+			tool_fail(o, prose(loop_task_msg1), type.p, names.p);
 			buf_free(&names);
 			goto out;
 		}
@@ -13517,8 +14872,7 @@ loop_task(struct loop *L, const struct json *j, struct tool_out *o)
 	if (!rc) {
 		buf_add(&o->text, S->last_text.p ? S->last_text.p : "", S->last_text.len);
 	} else if (strcmp(subtype, "error_max_turns") == 0) {
-		tool_fail(o, "The subagent stopped after %lld turns without finishing (AGENT_SUBAGENT_MAX_TURNS). Its last "
-		          "text: %.4000s", S->max_turns, S->last_text.p ? S->last_text.p : "(none)");
+		tool_fail(o, prose(loop_task_msg), S->max_turns, S->last_text.p ? S->last_text.p : "(none)");
 	} else {
 		tool_fail(o, "The subagent failed: %s", e->msg[0] ? e->msg : "unknown error");
 	}
@@ -13544,6 +14898,14 @@ out:
 	buf_free(&tools);
 }
 
+PROSE(loop_web_split_msg1,
+	"only http:// and https:// URLs can be fetched, not '%.100s'")
+PROSE(loop_web_split_msg2,
+	"the URL holds spaces or line breaks; encode them (%%20)")
+
+PROSE(loop_web_split_msg,
+	"the URL holds spaces or control characters; encode them (%%20)")
+
 /* WebFetch: the page over our own HTTP/TLS client (same trust anchors and proxies), redirects followed up
  * to 10, HTML reduced to text, capped; then a small model answers the prompt from it, and that answer is
  * the result. */
@@ -13560,10 +14922,10 @@ loop_web_split(const char *in, struct url *u, char *target, size_t cap, struct a
 	const char *p = str_find(in, "://"), *rest;
 	size_t n;
 	if (!p || !(str_starts(in, "http://") || str_starts(in, "https://")))
-		return err_set(e, AG_E_INVAL, "only http:// and https:// URLs can be fetched, not '%.100s'", in);
+		return err_set(e, AG_E_INVAL, prose(loop_web_split_msg1), in);
 	for (rest = in; *rest; rest++)
 		if ((unsigned char)*rest <= 0x20 || *rest == 0x7F)
-			return err_set(e, AG_E_INVAL, "the URL holds spaces or control characters; encode them (%%20)");
+			return err_set(e, AG_E_INVAL, prose(loop_web_split_msg));
 	rest = p + 3 + strcspn(p + 3, "/?#");
 	n = (size_t)(rest - in);
 	if (n >= sizeof origin)
@@ -13580,7 +14942,7 @@ loop_web_split(const char *in, struct url *u, char *target, size_t cap, struct a
 	memcpy(target, rest, n);
 	target[n] = 0;
 	if (strpbrk(target, " \r\n\t"))
-		return err_set(e, AG_E_INVAL, "the URL holds spaces or line breaks; encode them (%%20)");
+		return err_set(e, AG_E_INVAL, prose(loop_web_split_msg2));
 	return 0;
 }
 
@@ -13628,7 +14990,7 @@ loop_web_text(const char *s, size_t n, struct buf *out)
 				tag[k++] = (char)tolower((unsigned char)s[j++]);
 			tag[k] = 0;
 			if (i + 3 < n && strncmp(s + i, "<!--", 4) == 0) {
-				const char *end = memmem(s + i + 4, n - i - 4, "-->", 3);
+				const char *end = str_mem(s + i + 4, n - i - 4, "-->", 3);
 				i = end ? (size_t)(end - s) + 3 : n;
 				continue;
 			}
@@ -13721,6 +15083,12 @@ loop_web_text(const char *s, size_t n, struct buf *out)
 		out->p[--out->len] = 0;
 }
 
+PROSE(loop_web_get_msg1,
+	"too many redirects (more than 10); the last pointed to %.*s")
+
+PROSE(loop_web_get_msg,
+	"a redirect to '%.*s', which cannot be followed (only http and https)")
+
 /* GET url (redirects followed); the body, its content type and the final URL. */
 static int
 loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *ctype, size_t ccap, char *final,
@@ -13755,7 +15123,7 @@ loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *c
 			char next[2048];
 			http_close(h);
 			if (hops >= 10) {
-				err_set(e, AG_E_API, "too many redirects (more than 10); the last pointed to %.*s", (int)(ll < 200 ? ll : 200), loc);
+				err_set(e, AG_E_API, prose(loop_web_get_msg1), (int)(ll < 200 ? ll : 200), loc);
 				break;
 			}
 			if (ll >= sizeof next - 1) {
@@ -13779,7 +15147,7 @@ loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *c
 						d--;
 					base_snprintf(next, sizeof next, "%.*s%s%.*s", (int)(on + d), cur, d ? "" : "/", (int)ll, loc);
 				} else {
-					err_set(e, AG_E_API, "a redirect to '%.*s', which cannot be followed (only http and https)",
+					err_set(e, AG_E_API, prose(loop_web_get_msg),
 					        (int)(ll < 200 ? ll : 200), loc);
 					break;
 				}
@@ -13807,6 +15175,15 @@ loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *c
 	free(h);
 	return e->code ? e->code : AG_E_API;
 }
+
+PROSE(loop_webfetch_msg3,
+	"WebFetch %s: the content is %s, not text")
+
+PROSE(loop_webfetch_msg1,
+	"\n---\n\n%s\n\nAnswer from the content above only, concisely. Quote exactly where wording "
+	"matters.")
+PROSE(loop_webfetch_msg2,
+	"WebFetch %s: fetched %zu characters, but the model request about them failed: %s")
 
 static void
 loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
@@ -13841,13 +15218,12 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 		buf_add(&text, body.p ? body.p : "", nc > AG_FETCH_TEXT ? k - 1 : k);
 	}
 	else {
-		tool_fail(o, "WebFetch %s: the content is %s, not text", url.p, ctype);
+		tool_fail(o, prose(loop_webfetch_msg3), url.p, ctype);
 		goto out;
 	}
 	buf_printf(&q, "Web page content (%s):\n---\n", final);
 	buf_add(&q, text.p ? text.p : "", text.len);
-	buf_printf(&q, "\n---\n\n%s\n\nAnswer from the content above only, concisely. Quote exactly where wording "
-	           "matters.", prompt.p);
+	buf_printf(&q, prose(loop_webfetch_msg1), prompt.p);
 	if (!(m = calloc(1, sizeof *m)) || !(um = conv_add(&c, ROLE_USER)) || conv_text_block(um, q.p, q.len)) {
 		tool_fail(o, "out of memory");
 		goto out;
@@ -13862,7 +15238,7 @@ loop_webfetch(struct loop *L, const struct json *j, struct tool_out *o)
 	rc = api_call(L->api, &c, m, NULL, NULL, NULL);
 	L->api->cfg = saved_cfg;
 	if (rc) {
-		tool_fail(o, "WebFetch %s: fetched %zu characters, but the model request about them failed: %s", final,
+		tool_fail(o, prose(loop_webfetch_msg2), final,
 		          text.len, L->api->e->msg);
 		L->api->e->code = 0;
 		L->api->e->status = 0;
@@ -13926,6 +15302,9 @@ loop_hook_input(const struct loop *L, int ev, struct buf *out, void (*fill)(stru
 	jw_close(&w, '}');
 }
 
+PROSE(loop_hook_read_msg,
+	"agent: %s hook '%.80s' %s; going on without it%s%.*s\n")
+
 /* One hook's answer into the merged one. st: its wait status (-1: killed at its timeout). */
 static void
 loop_hook_read(const struct hook *h, int ev, int st, struct buf *so, struct buf *se, struct hook_out *o, int verbose)
@@ -13944,7 +15323,7 @@ loop_hook_read(const struct hook *h, int ev, int st, struct buf *so, struct buf 
 		char why[40];
 		base_snprintf(why, sizeof why, st < 0 ? "timed out after %d s and was killed" : code < 0 ? "was killed" :
 		              "failed (exit %d)", st < 0 ? h->timeout : code);
-		base_dprintf(2, "agent: %s hook '%.80s' %s; going on without it%s%.*s\n", hook_event[ev], h->cmd, why,
+		base_dprintf(2, prose(loop_hook_read_msg), hook_event[ev], h->cmd, why,
 		             se->len ? ": " : "", (int)(se->len < 300 ? se->len : 300), se->p ? se->p : "");
 		return;
 	}
@@ -14032,9 +15411,13 @@ loop_hooks(struct loop *L, int ev, const char *match, const char *input, struct 
 		if (r[n].pid == 0) {
 			if (dup2(pi[0], 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
 				_exit(127);
-			setenv("CLAUDE_PROJECT_DIR", L->perm.bound && L->perm.bound->n ? L->perm.bound->dir[0] : L->tools.cwd, 1);
+		{
+			struct buf d = {0};
+			buf_printf(&d, "CLAUDE_PROJECT_DIR=%s", L->perm.bound && L->perm.bound->n ? L->perm.bound->dir[0] : L->tools.cwd);
+			base_putenv(d.p);
+		}
 			tool_env_scrub();
-			execl("/bin/sh", "sh", "-c", h->cmd, (char *)NULL);
+			base_exec_sh(h->cmd, NULL);
 			_exit(127);
 		}
 		close(pi[0]), close(po[1]), close(pe[1]);
@@ -14109,7 +15492,6 @@ loop_hooks(struct loop *L, int ev, const char *match, const char *input, struct 
 	return (int)n;
 }
 
-
 struct loop_hook_call { const char *name; const struct json *in; const struct buf *id; const struct tool_out *o; };
 
 static void
@@ -14120,8 +15502,18 @@ loop_hook_tool_fill(struct jw *w, const void *ctx)
 	jw_key(w, "tool_input"), json_copy(w, c->in, 0);
 	jw_key(w, "tool_use_id"), jw_strn(w, c->id->p ? c->id->p : "", c->id->len);
 	if (c->o) {
+		int fp = json_get(c->in, 0, "file_path");
 		jw_key(w, "tool_response");
-		jw_open(w, '{');
+		jw_open(w, '{');                  /* Claude Code's fields where agent has them, and ours */
+		if (!strcmp(c->name, "Bash")) {
+			jw_key(w, "stdout"), jw_strn(w, c->o->text.p ? c->o->text.p : "", c->o->text.len);
+			jw_key(w, "stderr"), jw_str(w, "");         /* agent's Bash merges the two */
+			jw_key(w, "interrupted"), jw_bool(w, 0);
+			jw_key(w, "isImage"), jw_bool(w, 0);
+		} else if (fp >= 0) {
+			jw_key(w, "filePath"), json_copy(w, c->in, fp);
+			jw_key(w, "success"), jw_bool(w, !c->o->is_error);
+		}
 		jw_key(w, "content"), jw_strn(w, c->o->text.p ? c->o->text.p : "", c->o->text.len);
 		jw_key(w, "is_error"), jw_bool(w, c->o->is_error);
 		jw_close(w, '}');
@@ -14176,6 +15568,19 @@ loop_hook_free(struct hook_out *o)
 	buf_free(&o->reason);
 	buf_free(&o->context);
 }
+
+PROSE(loop_run_tools_msg1,
+	"Not run: the user interrupted (Ctrl-C) before this call.")
+PROSE(loop_run_tools_msg2,
+	"A PreToolUse hook blocked this call: %.900s")
+PROSE(loop_run_tools_msg3,
+	"The user refused to let you run %s.%s%.800s")
+PROSE(loop_run_tools_msg4,
+	"\n\n<post-tool-use-hook>%s%s%s</post-tool-use-hook>")
+
+PROSE(loop_run_tools_msg,
+	"A PreToolUse hook says to ask the user first (%.800s), and there is "
+	"no terminal to ask.")
 
 PROSE(loop_todo_nudge,
 	"The TodoWrite tool has not been used for a while. If this task has several steps, "
@@ -14256,13 +15661,12 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				pcall.hook_allow = ho.decision == 'a';
 				pc = ag_interrupted ? PERM_DENY : perm_check(&L->perm, &pcall, why, sizeof why);
 				if (ag_interrupted)
-					base_snprintf(why, sizeof why, "Not run: the user interrupted (Ctrl-C) before this call.");
+					base_snprintf(why, sizeof why, prose(loop_run_tools_msg1));
 				else if (ho.decision == 'd')
-					base_snprintf(why, sizeof why, "A PreToolUse hook blocked this call: %.900s",
+					base_snprintf(why, sizeof why, prose(loop_run_tools_msg2),
 					              ho.reason.len ? ho.reason.p : "(no reason given)"), pc = PERM_DENY;
 				else if (ho.decision == 'k' && pc == PERM_ALLOW)
-					base_snprintf(why, sizeof why, "A PreToolUse hook says to ask the user first (%.800s), and there is "
-					              "no terminal to ask.", ho.reason.len ? ho.reason.p : "no reason given"),
+					base_snprintf(why, sizeof why, prose(loop_run_tools_msg), ho.reason.len ? ho.reason.p : "no reason given"),
 					pc = L->perm.interactive ? PERM_ASK : PERM_DENY;
 				loop_hook_free(&ho);
 				ui_tool_start(L->ui, name, summary);
@@ -14278,7 +15682,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 					loop_hook_free(&ho);
 					pc = L->ask && L->ask(L, name, &tj, arg, &fb) ? PERM_ALLOW : PERM_DENY;
 					if (pc == PERM_DENY)
-						base_snprintf(why, sizeof why, "The user refused to let you run %s.%s%.800s", name,
+						base_snprintf(why, sizeof why, prose(loop_run_tools_msg3), name,
 						         fb.len ? " They said what to do instead: " : " Ask them what to do instead.",
 						         fb.len ? fb.p : "");
 					buf_free(&fb);
@@ -14299,7 +15703,7 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 					memset(&ho, 0, sizeof ho);
 					loop_hook_tool(L, HOOK_POST_TOOL, name, &tj, &id, &o, &ho);
 					if ((ho.block && ho.reason.len) || ho.context.len)
-						buf_printf(&o.text, "\n\n<post-tool-use-hook>%s%s%s</post-tool-use-hook>",
+						buf_printf(&o.text, prose(loop_run_tools_msg4),
 						           ho.block ? ho.reason.p : "", ho.block && ho.context.len ? "\n" : "",
 						           ho.context.len ? ho.context.p : "");
 					loop_hook_free(&ho);
@@ -14478,6 +15882,9 @@ loop_user_message(struct loop *L, const char *text, size_t n, const struct json 
 	return conv_text_block(m, text, n);
 }
 
+PROSE(loop_ratelimit_check_msg,
+	"warning: %llu%% of the %s rate limit is used (%llu of %llu left%s%.*s)")
+
 /* Warn once when a rate limit is nearly used up (under 10% left). */
 static void
 loop_ratelimit_check(struct loop *L)
@@ -14501,7 +15908,7 @@ loop_ratelimit_check(struct loop *L)
 		if (lv && rv && !str_to_u64(lv, ln, ULLONG_MAX, &lim) && !str_to_u64(rv, rn, ULLONG_MAX, &rem) && lim &&
 		    rem * 10 < lim) {
 			char msg[300];
-			base_snprintf(msg, sizeof msg, "warning: %llu%% of the %s rate limit is used (%llu of %llu left%s%.*s)",
+			base_snprintf(msg, sizeof msg, prose(loop_ratelimit_check_msg),
 			         (lim - rem) * 100 / lim, kinds[k], rem, lim, tv ? "; resets " : "", tv ? (int)(tn < 40 ? tn : 40) : 0,
 			         tv ? tv : "");
 			ui_note(L->ui, msg);
@@ -14510,6 +15917,13 @@ loop_ratelimit_check(struct loop *L)
 		}
 	}
 }
+
+PROSE(loop_call_msg1,
+	"%s; retrying in %lld.%lld s (retry %d of %d)")
+
+PROSE(loop_call_msg,
+	"%s; retrying in %lld.%lld s (retry 1 of %d); the %d retr%s wait up to "
+	"%lld s in all (ANTHROPIC_MAX_RETRIES=0: no retries)")
 
 /* api_call, tried again the way the SDKs do it (see api_should_retry), one line per retry on stderr.
  * A half-received answer is dropped whole; on a terminal, its text is marked as cut. */
@@ -14544,12 +15958,11 @@ loop_call(struct loop *L, const struct api_sink *sink)
 			int k;
 			for (k = 0; k < L->max_retries; k++)
 				all += (d = 500LL << (k < 5 ? k : 5)) > 8000 ? 8000 : d;
-			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry 1 of %d); the %d retr%s wait up to "
-			         "%lld s in all (ANTHROPIC_MAX_RETRIES=0: no retries)", e->msg, (delay + 50) / 1000,
+			base_snprintf(line, sizeof line, prose(loop_call_msg), e->msg, (delay + 50) / 1000,
 			         (delay + 50) % 1000 / 100, L->max_retries, L->max_retries, L->max_retries == 1 ? "y" : "ies",
 			         (all + 999) / 1000);
 		} else {
-			base_snprintf(line, sizeof line, "%s; retrying in %lld.%lld s (retry %d of %d)", e->msg, (delay + 50) / 1000,
+			base_snprintf(line, sizeof line, prose(loop_call_msg1), e->msg, (delay + 50) / 1000,
 			         (delay + 50) % 1000 / 100, attempt, L->max_retries);
 		}
 		if (!L->ui->quiet || L->verbose)
@@ -14569,14 +15982,20 @@ loop_call(struct loop *L, const struct api_sink *sink)
 	}
 }
 
+PROSE(loop_compact_message_msg1,
+	"This session continues an earlier conversation that was compacted to save context. Here is the "
+	"summary of it:\n\n<summary>\n")
+PROSE(loop_compact_message_msg2,
+	"\nGo on from here: continue with the task where it was left, without asking the user to repeat "
+	"anything.")
+
 /* What the session goes on from after a compaction: the summary, the todo list, and the files read most
  * recently (as they are on disk now). */
 static void
 loop_compact_message(struct loop *L, const char *summary, size_t n, struct buf *out)
 {
 	size_t i, shown = 0;
-	buf_adds(out, "This session continues an earlier conversation that was compacted to save context. Here is the "
-	         "summary of it:\n\n<summary>\n");
+	buf_adds(out, prose(loop_compact_message_msg1));
 	buf_add(out, summary, n);
 	buf_adds(out, "\n</summary>\n");
 	if (L->tools.ntodos) {
@@ -14596,9 +16015,11 @@ loop_compact_message(struct loop *L, const char *summary, size_t n, struct buf *
 		}
 		buf_free(&f);
 	}
-	buf_adds(out, "\nGo on from here: continue with the task where it was left, without asking the user to repeat "
-	         "anything.");
+	buf_adds(out, prose(loop_compact_message_msg2));
 }
+
+PROSE(loop_compact_msg,
+	"the model gave no summary; the conversation is unchanged")
 
 PROSE(loop_compact_ask,
 	"Summarise this conversation so that the work can go on from the summary alone: the user's "
@@ -14679,7 +16100,7 @@ loop_compact(struct loop *L, const char *focus)
 		buf_free(&text);
 		if (keep)
 			L->conv.m[L->conv.n++] = kept;
-		return err_set(e, AG_E_API, "the model gave no summary; the conversation is unchanged");
+		return err_set(e, AG_E_API, prose(loop_compact_msg));
 	}
 	{
 		struct buf body = {0};
@@ -14708,6 +16129,20 @@ loop_compact(struct loop *L, const char *focus)
 	return 0;
 }
 
+PROSE(loop_run_msg4,
+	"a UserPromptSubmit hook refused the prompt: %.800s")
+PROSE(loop_run_msg5,
+	"agent: turn %d: POST %s/v1/messages, %zu messages\n")
+
+PROSE(loop_run_msg3,
+	"stopped after %lld turns (--max-turns); the task is not finished")
+
+PROSE(loop_run_msg1,
+	"agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n")
+PROSE(loop_run_msg2,
+	"the answer hit max_tokens in the middle of a tool call; asking the model to continue "
+	"with a smaller step")
+
 PROSE(loop_cut_off,
 	"Your last reply was cut off by the output token limit in the middle of a tool call, so that call was not "
 	"run. Continue in smaller steps (for a large file, write it in parts or use Edit).")
@@ -14723,7 +16158,7 @@ loop_run(struct loop *L, const char **subtype)
 	*subtype = "success";
 	if (L->prompt_block.len) {
 		*subtype = "error_during_execution";
-		rc = err_set(e, AG_E_USAGE, "a UserPromptSubmit hook refused the prompt: %.800s", L->prompt_block.p);
+		rc = err_set(e, AG_E_USAGE, prose(loop_run_msg4), L->prompt_block.p);
 		L->prompt_block.len = 0;
 		return rc;
 	}
@@ -14733,7 +16168,7 @@ loop_run(struct loop *L, const char **subtype)
 		int tools, cut;
 		if (L->max_turns > 0 && L->turns >= L->max_turns) {
 			*subtype = "error_max_turns";
-			return err_set(e, AG_E_API, "stopped after %lld turns (--max-turns); the task is not finished",
+			return err_set(e, AG_E_API, prose(loop_run_msg3),
 			               L->max_turns);
 		}
 		if (L->ctx_window > 0 && L->last_input * 100 > L->ctx_window * LOOP_COMPACT_PCT && L->conv.n > 1) {
@@ -14745,7 +16180,7 @@ loop_run(struct loop *L, const char **subtype)
 		}
 		L->turns++;
 		if (L->verbose)
-			base_dprintf(2, "agent: turn %d: POST %s/v1/messages, %zu messages\n", L->turns,
+			base_dprintf(2, prose(loop_run_msg5), L->turns,
 			        L->cfg->url.host, L->conv.n);
 		if (L->ui->last && L->ui->last != '\n' && L->out_format == OUT_TEXT)
 			ui_text(L->ui, "\n", 1);    /* the next turn's text starts on a new line */
@@ -14766,7 +16201,7 @@ loop_run(struct loop *L, const char **subtype)
 		L->total.cache_write += L->msg.usage.cache_write;
 		L->last_input = L->msg.usage.input + L->msg.usage.cache_read + L->msg.usage.cache_write;
 		if (L->verbose)
-			base_dprintf(2, "agent: turn %d: stop %s; tokens in %lld, out %lld, cache read %lld, cache write %lld\n",
+			base_dprintf(2, prose(loop_run_msg1),
 			        L->turns, L->msg.stop_reason[0] ? L->msg.stop_reason : "-", L->msg.usage.input,
 			        L->msg.usage.output, L->msg.usage.cache_read, L->msg.usage.cache_write);
 		if (rc) {
@@ -14782,8 +16217,7 @@ loop_run(struct loop *L, const char **subtype)
 		if (L->out_format == OUT_STREAM_JSON)
 			loop_emit_message(L, "assistant", am);
 		if (cut) {
-			ui_note(L->ui, "the answer hit max_tokens in the middle of a tool call; asking the model to continue "
-			        "with a smaller step");
+			ui_note(L->ui, prose(loop_run_msg2));
 			um = conv_add(&L->conv, ROLE_USER);
 			if (!um)
 				return err_set(e, AG_E_NOMEM, "out of memory");
@@ -15018,6 +16452,19 @@ loop_cmd_args(const char *body, const char *args, struct buf *out)
 		buf_printf(out, "\n\nARGUMENTS: %s", args);
 }
 
+PROSE(loop_cmd_expand_msg4,
+	"<command-name>/%.*s</command-name>\n<command-args>%s</command-args>\n\n%s")
+
+PROSE(loop_cmd_expand_msg1,
+	"agent: /%s: its allowed-tools are left out until this folder is trusted (run agent here in "
+	"a terminal once and answer yes)\n")
+PROSE(loop_cmd_expand_msg2,
+	"<command-message>%s is running</command-message>\n<command-name>/%s</command-name>\n"
+	"<command-args>%s</command-args>\n\n")
+PROSE(loop_cmd_expand_msg3,
+	"/%s: the line !`%.200s` was not allowed to run, so the command was not "
+	"sent (allow it with allowed-tools: Bash(...) in the command, or answer yes)")
+
 /* line ("/NAME args") as the prompt its command makes, into out: arguments put in, each !`cmd` replaced by
  * what it prints, each @path followed by the file. The command's model and allowed-tools hold for this
  * turn (loop_cmd_done ends them); a project's allowed-tools only in a trusted folder. 1: a command, 0: line
@@ -15035,7 +16482,7 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 	while (*args == ' ' || *args == '\t')
 		args++;
 	if (!c && *line == '/' && (rc = mcp_prompt_get(L->tools.mcp, line + 1, n, args, &t, e)) != 0) {
-		buf_printf(out, "<command-name>/%.*s</command-name>\n<command-args>%s</command-args>\n\n%s", (int)n, line + 1,
+		buf_printf(out, prose(loop_cmd_expand_msg4), (int)n, line + 1,
 		           args, t.p ? t.p : "");
 		buf_free(&t);
 		return rc;
@@ -15058,24 +16505,21 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 		L->cmd_rules = L->perm.n;
 		perm_add(&L->perm, RULE_ALLOW, allowed, c->path, e);
 	} else if (allowed && *allowed) {
-		base_dprintf(2, "agent: /%s: its allowed-tools are left out until this folder is trusted (run agent here in "
-		             "a terminal once and answer yes)\n", c->name);
+		base_dprintf(2, prose(loop_cmd_expand_msg1), c->name);
 	}
 	if (model && *model && strlen(model) < sizeof L->cmd_model) {
 		memcpy(L->cmd_model, L->cfg->model, sizeof L->cmd_model);
 		base_snprintf(L->cfg->model, sizeof L->cfg->model, "%s", model);
 	}
 	loop_cmd_args(body, args, &t);
-	buf_printf(out, "<command-message>%s is running</command-message>\n<command-name>/%s</command-name>\n"
-	           "<command-args>%s</command-args>\n\n", c->name, c->name, args);
+	buf_printf(out, prose(loop_cmd_expand_msg2), c->name, c->name, args);
 	for (p = t.p ? t.p : ""; *p && rc > 0;) {
 		const char *q;
 		if (p[0] == '!' && p[1] == '`' && (q = strchr(p + 2, '`'))) {
 			struct buf cmd = {0};
 			buf_add(&cmd, p + 2, (size_t)(q - p - 2));
 			if (loop_cmd_tool(L, "Bash", "command", cmd.p, out) < 0)
-				rc = -1, err_set(e, AG_E_USAGE, "/%s: the line !`%.200s` was not allowed to run, so the command was not "
-				                 "sent (allow it with allowed-tools: Bash(...) in the command, or answer yes)", c->name, cmd.p);
+				rc = -1, err_set(e, AG_E_USAGE, prose(loop_cmd_expand_msg3), c->name, cmd.p);
 			buf_free(&cmd);
 			p = q + 1;
 		} else if (p[0] == '@' && (p == t.p || p[-1] == ' ' || p[-1] == '\n') && p[1] && p[1] != ' ') {
@@ -15146,8 +16590,6 @@ struct term {
 	int cursor_row;           /* the row the cursor was left on, relative to the first */
 	const char *words;        /* what Tab completes a "/" line to: names, one per line, or NULL */
 };
-
-
 
 static void
 term_restore(void)
@@ -15874,7 +17316,7 @@ repl_preview(struct loop *L, const char *name, const struct json *in, const char
 		int all = tool_arg_bool(in, "replace_all");
 		size_t i = 0;
 		while (i <= old.len) {
-			const char *m = old.len - i >= s1.len ? memmem(old.p + i, old.len - i, s1.p, s1.len) : NULL;
+			const char *m = old.len - i >= s1.len ? str_mem(old.p + i, old.len - i, s1.p, s1.len) : NULL;
 			if (!m) {
 				buf_add(&now, old.p + i, old.len - i);
 				break;
@@ -15933,6 +17375,13 @@ repl_mcp_ask(void *ctx, const char *prompt, struct buf *answer)
 	return L->term && term_readline(L->term, prompt, answer) == 1 ? 0 : -1;
 }
 
+PROSE(repl_ask_msg1,
+	"yes; %s is allowed for the rest of this session\n")
+
+PROSE(repl_ask_msg,
+	"  y  yes\n  a  yes, and don't ask again this session for %s\n  n  no, and tell the agent what "
+	"to do instead\n? ")
+
 /* Ask before a tool runs: 1 yes, 2 yes and remember, 0 no (feedback holds what to do instead). */
 static int
 repl_ask(struct loop *L, const char *name, const struct json *in, const char *arg, struct buf *feedback)
@@ -15965,8 +17414,7 @@ repl_ask(struct loop *L, const char *name, const struct json *in, const char *ar
 		ui_neutralise(&msg, arg ? arg : "", arg ? strlen(arg) : 0, 0);
 		buf_adds(&msg, "\n");
 	}
-	buf_printf(&msg, "  y  yes\n  a  yes, and don't ask again this session for %s\n  n  no, and tell the agent what "
-	           "to do instead\n? ", rule);
+	buf_printf(&msg, prose(repl_ask_msg), rule);
 	fd_write_all(2, msg.p, msg.len);
 	buf_free(&msg);
 	if (term_raw() == 0) {
@@ -15984,7 +17432,7 @@ repl_ask(struct loop *L, const char *name, const struct json *in, const char *ar
 		answer = 1;
 	} else if (c == 'a' || c == 'A') {
 		struct ag_err e = {0};
-		buf_printf(&msg, "yes; %s is allowed for the rest of this session\n", rule);
+		buf_printf(&msg, prose(repl_ask_msg1), rule);
 		fd_write_all(2, msg.p, msg.len);
 		perm_add(&L->perm, RULE_ALLOW, rule, "this session", &e);
 		answer = 2;
@@ -16013,6 +17461,10 @@ repl_print(struct loop *L, const char *fmt, ...)
 	fd_write_all(1, tmp, strlen(tmp));
 }
 
+PROSE(repl_context_msg,
+	"the next request holds %lld input tokens: %lld%% of the %lld-token context window "
+	"(compaction starts at %d%%)\n")
+
 /* /context: the size of the next request, counted by the API. */
 static void
 repl_context(struct loop *L)
@@ -16023,20 +17475,25 @@ repl_context(struct loop *L)
 	if (api_count_tokens(L->api, &L->conv, &n))
 		repl_print(L, "could not count tokens: %s\n", e.msg);
 	else
-		repl_print(L, "the next request holds %lld input tokens: %lld%% of the %lld-token context window "
-		           "(compaction starts at %d%%)\n", n, n * 100 / (L->ctx_window ? L->ctx_window : 1), L->ctx_window,
+		repl_print(L, prose(repl_context_msg), n, n * 100 / (L->ctx_window ? L->ctx_window : 1), L->ctx_window,
 		           LOOP_COMPACT_PCT);
 }
+
+PROSE(repl_cost_msg,
+	"tokens: %lld in, %lld out, %lld cache read, %lld cache write\n"
+	"estimated cost: $%s (%s list prices)\n")
 
 static void
 repl_cost(struct loop *L)
 {
 	char c[32];
 	loop_cost_str(loop_cost(L->cfg->model, &L->total), 4, c, sizeof c);
-	repl_print(L, "tokens: %lld in, %lld out, %lld cache read, %lld cache write\n"
-	           "estimated cost: $%s (%s list prices)\n", L->total.input, L->total.output, L->total.cache_read,
+	repl_print(L, prose(repl_cost_msg), L->total.input, L->total.output, L->total.cache_read,
 	           L->total.cache_write, c, L->cfg->model);
 }
+
+PROSE(repl_permissions_msg,
+	"no rules: Bash, Write and Edit ask before they run\n")
 
 static void
 repl_permissions(struct loop *L)
@@ -16048,7 +17505,7 @@ repl_permissions(struct loop *L)
 	for (i = 0; L->perm.bound && i < (size_t)L->perm.bound->n; i++)
 		repl_print(L, "  %s %s\n", i ? "added dir " : "working dir", L->perm.bound->dir[i]);
 	if (!L->perm.n)
-		repl_print(L, "no rules: Bash, Write and Edit ask before they run\n");
+		repl_print(L, prose(repl_permissions_msg));
 	for (i = 0; i < L->perm.n; i++) {
 		const struct perm_rule *r = &L->perm.r[i];
 		repl_print(L, "  %-5s %s%s%s%s   (%s)\n", kinds[r->kind], r->tool, r->spec ? "(" : "", r->spec ? r->spec : "",
@@ -16093,6 +17550,16 @@ repl_prompts(const struct conv *c)
 	return n;
 }
 
+PROSE(repl_pick_session_msg1,
+	"session number (Enter for a new conversation)? ")
+PROSE(repl_pick_session_msg2,
+	"resumed: %zu message%s, %zu of them yours\n")
+PROSE(repl_pick_session_msg3,
+	"no session chosen: this is a new conversation\n")
+
+PROSE(repl_pick_session_msg,
+	"'%.40s' is not one of the sessions above: give a number from 1 to %d\n")
+
 static int
 repl_pick_session(struct loop *L)
 {
@@ -16117,19 +17584,19 @@ repl_pick_session(struct loop *L)
 	}
 	for (;;) {                                  /* until a number in range, or Enter / Ctrl-D for none */
 		line.len = 0;
-		if (term_readline(L->term, "session number (Enter for a new conversation)? ", &line) != 1 || !line.len)
+		if (term_readline(L->term, prose(repl_pick_session_msg1), &line) != 1 || !line.len)
 			break;
 		if (!str_to_u64(line.p, line.len, (unsigned long long)n, &k) && k >= 1) {
 			r = repl_resume(L, list[k - 1].path);
 			break;
 		}
-		repl_print(L, "'%.40s' is not one of the sessions above: give a number from 1 to %d\n", line.p, n);
+		repl_print(L, prose(repl_pick_session_msg), line.p, n);
 	}
 	if (!r) {
 		size_t u = repl_prompts(&L->conv);
-		repl_print(L, "resumed: %zu message%s, %zu of them yours\n", L->conv.n, L->conv.n == 1 ? "" : "s", u);
+		repl_print(L, prose(repl_pick_session_msg2), L->conv.n, L->conv.n == 1 ? "" : "s", u);
 	} else {
-		repl_print(L, "no session chosen: this is a new conversation\n");
+		repl_print(L, prose(repl_pick_session_msg3));
 	}
 	buf_free(&line);
 	free(list);
@@ -16156,13 +17623,16 @@ repl_ratelimits(struct api *a, struct buf *out)
 	}
 }
 
+PROSE(repl_status_msg,
+	"model: %s\nserver: %s://%s:%s%s%s\nsession: %s\npermission mode: %s%s\n"
+	"context: %lld of %lld tokens used by the last request\n")
+
 static void
 repl_status(struct loop *L)
 {
 	static const char *const modes[] = { "default", "acceptEdits", "plan", "bypassPermissions" };
 	struct buf b = {0};
-	buf_printf(&b, "model: %s\nserver: %s://%s:%s%s%s\nsession: %s\npermission mode: %s%s\n"
-	           "context: %lld of %lld tokens used by the last request\n", L->cfg->model,
+	buf_printf(&b, prose(repl_status_msg), L->cfg->model,
 	           L->cfg->url.tls ? "https" : "http", L->cfg->url.host, L->cfg->url.port, L->cfg->url.prefix,
 	           L->api->http.proxy.kind ? " (through a proxy)" : "", L->sess && (L->sess->fd >= 0 || L->sess->header.len) ? L->sess->path : "(not saved)",
 	           modes[L->perm.mode], L->tools.sandbox ? ", Bash sandboxed (Landlock)" : "", L->last_input, L->ctx_window);
@@ -16170,6 +17640,9 @@ repl_status(struct loop *L)
 	repl_print(L, "%s", b.p);
 	buf_free(&b);
 }
+
+PROSE(repl_cmds_list_msg,
+	"  /mcp__%s__%.*s %.*s  (MCP prompt) %.*s\n")
 
 PROSE(repl_help,
 "  /help              this list\n"
@@ -16203,7 +17676,7 @@ repl_cmds_list(struct loop *L, struct buf *words)
 			if (words)
 				buf_printf(words, "/mcp__%s__%.*s\n", s->name, (int)a, l);
 			else
-				repl_print(L, "  /mcp__%s__%.*s %.*s  (MCP prompt) %.*s\n", s->name, (int)a, l, (int)b, l + a + 1,
+				repl_print(L, prose(repl_cmds_list_msg), s->name, (int)a, l, (int)b, l + a + 1,
 				           (int)strcspn(l + a + 2 + b, "\n"), l + a + 1 + b + (l[a + 1 + b] == '\t'));
 		}
 	}
@@ -16217,6 +17690,14 @@ repl_cmds_list(struct loop *L, struct buf *words)
 		           c->desc ? c->desc : "", c->project ? "project" : "user", *c->ns ? ":" : "", c->ns);
 	}
 }
+
+PROSE(repl_command_msg1,
+	"compacted: the conversation goes on from a summary\n")
+PROSE(repl_command_msg2,
+	"added %s: the file tools may work there now\n")
+
+PROSE(repl_command_msg,
+	"no hooks (\"hooks\" in ~/.claude/settings.json, or a trusted project's .claude/settings.json)\n")
 
 PROSE(repl_init_ask,
 	"Study this project: its layout, how to build it, how to run its tests, its "
@@ -16258,7 +17739,7 @@ repl_command(struct loop *L, const char *line)
 		else if (loop_compact(L, *arg ? arg : NULL))
 			repl_print(L, "compaction failed: %s\n", e.msg);
 		else
-			repl_print(L, "compacted: the conversation goes on from a summary\n");
+			repl_print(L, prose(repl_command_msg1));
 	} else if (!strcmp(cmd, "/cost")) {
 		repl_cost(L);
 	} else if (!strcmp(cmd, "/context")) {
@@ -16287,14 +17768,14 @@ repl_command(struct loop *L, const char *line)
 		else if (r)
 			repl_print(L, "%s is inside the boundary already\n", arg);
 		else
-			repl_print(L, "added %s: the file tools may work there now\n", L->perm.bound->dir[L->perm.bound->n - 1]);
+			repl_print(L, prose(repl_command_msg2), L->perm.bound->dir[L->perm.bound->n - 1]);
 	} else if (!strcmp(cmd, "/hooks")) {
 		size_t i;
 		for (i = 0; L->hooks && i < L->hooks->n; i++)
 			repl_print(L, "%-16s %-16s %s\n", hook_event[L->hooks->h[i].ev], L->hooks->h[i].matcher ? L->hooks->h[i].matcher : "*",
 			           L->hooks->h[i].cmd);
 		if (!L->hooks || !L->hooks->n)
-			repl_print(L, "no hooks (\"hooks\" in ~/.claude/settings.json, or a trusted project's .claude/settings.json)\n");
+			repl_print(L, prose(repl_command_msg));
 	} else if (!strcmp(cmd, "/bashes")) {
 		struct buf b = {0};
 		tool_bg_list(L->tools.bg, &b);
@@ -16330,6 +17811,9 @@ repl_command(struct loop *L, const char *line)
 	return 0;
 }
 
+PROSE(repl_images_msg,
+	"[image %s is over the API's %d-byte limit: sent as its name only]\n")
+
 /* Image files named in a typed or pasted prompt (a path ending .png, .jpg, .jpeg, .gif or .webp, bare, quoted,
  * or with backslash-escaped spaces as terminals paste a dropped file) go with it as image blocks of the user's
  * message m. The user named them, so no boundary applies; what is not an image stays text only. */
@@ -16362,13 +17846,26 @@ repl_images(struct loop *L, struct msg *m, const char *line)
 			if (r == 1 && !conv_block_take(m, &b))
 				repl_print(L, "[image %s: %s, %lld KB]\n", path, type, ((long long)st.st_size + 1023) / 1024);
 			else if (r == -2)
-				repl_print(L, "[image %s is over the API's %d-byte limit: sent as its name only]\n", path, AG_IMAGE_MAX);
+				repl_print(L, prose(repl_images_msg), path, AG_IMAGE_MAX);
 			buf_free(&b);
 			if (fd >= 0)
 				close(fd);
 		}
 	}
 }
+
+PROSE(repl_run_msg1,
+	"agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n")
+PROSE(repl_run_msg2,
+	"(resumed a conversation of %zu messages)\n")
+PROSE(repl_run_msg3,
+	"approve this plan and let the agent carry it out? (y/n) ")
+PROSE(repl_run_msg4,
+	"The user approved the plan. Carry it out now.")
+
+PROSE(repl_run_msg,
+	"plan approved: permission mode is now default (the agent asks before it changes "
+	"anything)\n")
 
 /* The interactive session: read, run the loop, repeat, until /exit or Ctrl-D. */
 static int
@@ -16389,9 +17886,9 @@ repl_run(struct loop *L)
 	repl_cmds_list(L, &words);
 	if (L->term)
 		L->term->words = words.p;
-	repl_print(L, "agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n", AG_VERSION, L->cfg->model, L->tools.cwd);
+	repl_print(L, prose(repl_run_msg1), AG_VERSION, L->cfg->model, L->tools.cwd);
 	if (L->conv.n)
-		repl_print(L, "(resumed a conversation of %zu messages)\n", L->conv.n);
+		repl_print(L, prose(repl_run_msg2), L->conv.n);
 	for (;;) {
 		int r, rc;
 		const char *subtype;
@@ -16451,13 +17948,12 @@ repl_run(struct loop *L)
 			} else if (L->perm.mode == PERM_PLAN && L->conv.n && L->conv.m[L->conv.n - 1].role == ROLE_ASSISTANT) {
 				/* plan mode: read-only until the user approves the plan */
 				struct buf yn = {0};
-				if (term_readline(L->term, "approve this plan and let the agent carry it out? (y/n) ", &yn) == 1 &&
+				if (term_readline(L->term, prose(repl_run_msg3), &yn) == 1 &&
 				    yn.len && (yn.p[0] == 'y' || yn.p[0] == 'Y')) {
 					L->perm.mode = PERM_DEFAULT;
-					repl_print(L, "plan approved: permission mode is now default (the agent asks before it changes "
-					           "anything)\n");
+					repl_print(L, prose(repl_run_msg));
 					L->pending.len = 0;
-					buf_adds(&L->pending, "The user approved the plan. Carry it out now.");
+					buf_adds(&L->pending, prose(repl_run_msg4));
 					line.len = 0;
 					buf_add(&line, L->pending.p, L->pending.len);
 					buf_free(&yn);
@@ -16511,6 +18007,9 @@ selftest_sse_cb(void *ctx, const char *event, char *data, size_t n)
 	buf_adds(&t->out, "|");
 	return 0;
 }
+
+PROSE(selftest_run_msg,
+	"%zu|%d|%lld|%s|%u|%ld|%x|%c|%-3s|%04d|%zu")
 
 /* Parsers and the writer on known vectors; SSE fed whole, byte by byte, and in odd pieces. */
 static int
@@ -16571,7 +18070,7 @@ selftest_run(void)
 	/* formatting: every argument width in one call (a wrong one shifts the rest on 32-bit boards) */
 	{
 		char fb[96];
-		base_snprintf(fb, sizeof fb, "%zu|%d|%lld|%s|%u|%ld|%x|%c|%-3s|%04d|%zu", (size_t)7, -3, -1234567890123LL,
+		base_snprintf(fb, sizeof fb, prose(selftest_run_msg), (size_t)7, -3, -1234567890123LL,
 		              "x", 5u, -9L, 255u, 'z', "ab", -5, (size_t)-1 / 2);
 		selftest_check(strcmp(fb, sizeof(size_t) == 8 ? "7|-3|-1234567890123|x|5|-9|ff|z|ab |-005|9223372036854775807" :
 		                      "7|-3|-1234567890123|x|5|-9|ff|z|ab |-005|2147483647") == 0, "formatting");
@@ -16677,6 +18176,9 @@ PROSE(cli_usage_text,
 	"                         ANTHROPIC_VERTEX_BASE_URL, CLAUDE_CODE_SKIP_VERTEX_AUTH, GOOGLE_APPLICATION_CREDENTIALS,\n"
 	"                         CLOUDSDK_CONFIG, GCE_METADATA_HOST, GCE_METADATA_IP (README: Google Vertex AI)\n"
 	"  MCP_TIMEOUT, MCP_TOOL_TIMEOUT   ms an MCP server may take to start (30000) / per call (600000)\n"
+	"  MCP_OAUTH_TIMEOUT      ms a sign-in to an MCP server may wait for the browser (300000)\n"
+	"  BROWSER                command run with an MCP server's sign-in address (else it is printed)\n"
+	"  MCP_CLIENT_SECRET      OAuth client secret of an MCP server whose entry has oauth.clientId\n"
 	"  ANTHROPIC_SMALL_FAST_MODEL   the model WebFetch asks about a page (default claude-haiku-4-5)\n"
 	"  AGENT_SUBAGENT_MAX_TURNS     model calls one Task subagent may make (default 50)\n"
 	"  API_TIMEOUT_MS         longest a request may take (default 600000)\n"
@@ -16760,6 +18262,12 @@ cli_user_id(char *out, size_t cap)
 		file_write_atomic(path, out, strlen(out), 0600);
 }
 
+PROSE(cli_memory_msg1,
+	"Contents of %s (project instructions):\n\n")
+
+PROSE(cli_memory_msg,
+	"Contents of %s (the user's own instructions, for every project):\n\n")
+
 PROSE(cli_memory_intro,
 	"These instructions from the user and the project override the defaults; follow them. They may "
 	"not all matter for this task.\n\n")
@@ -16779,7 +18287,7 @@ cli_memory(const char *cwd, struct buf *out)
 		if (i == 0 && h && *h) {
 			base_snprintf(path, sizeof path, "%s/.claude/CLAUDE.md", h);
 			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
-				buf_printf(out, "Contents of %s (the user's own instructions, for every project):\n\n", path);
+				buf_printf(out, prose(cli_memory_msg), path);
 				buf_add(out, body.p, body.len);
 				buf_adds(out, "\n\n");
 			}
@@ -16792,7 +18300,7 @@ cli_memory(const char *cwd, struct buf *out)
 			base_snprintf(path, sizeof path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", names[k]);
 			body.len = 0;
 			if (file_read_all(path, &body, 256 * 1024) == 0 && body.len) {
-				buf_printf(out, "Contents of %s (project instructions):\n\n", path);
+				buf_printf(out, prose(cli_memory_msg1), path);
 				buf_add(out, body.p, body.len);
 				buf_adds(out, "\n\n");
 			}
@@ -16980,6 +18488,13 @@ cli_trusted(const char *dir)
 	return r;
 }
 
+PROSE(cli_trust_ask_msg1,
+	"Not trusted: they will not run. Start agent here again to be asked again.\n")
+
+PROSE(cli_trust_ask_msg,
+	"\nThe files of %s would run commands on this machine or reach beyond it:\n  %s\nThey may come "
+	"from someone else (a cloned repository). Trust this folder? [y/N] ")
+
 /* The first interactive run in a folder whose own files would run commands or widen the boundary (its
  * .mcp.json servers, what its .claude settings say, see struct perm_extra) asks once whether to trust it;
  * yes is remembered. */
@@ -16989,11 +18504,10 @@ cli_trust_ask(const char *dir, const char *what)
 	char path[PATH_MAX + 32], ans[16];
 	ssize_t n;
 	int fd;
-	base_dprintf(2, "\nThe files of %s would run commands on this machine or reach beyond it:\n  %s\nThey may come "
-	        "from someone else (a cloned repository). Trust this folder? [y/N] ", dir, what);
+	base_dprintf(2, prose(cli_trust_ask_msg), dir, what);
 	n = read(0, ans, sizeof ans - 1);
 	if (n <= 0 || (ans[0] != 'y' && ans[0] != 'Y')) {
-		base_dprintf(2, "Not trusted: they will not run. Start agent here again to be asked again.\n");
+		base_dprintf(2, prose(cli_trust_ask_msg1));
 		return 0;
 	}
 	if (!cli_trust_file(path, sizeof path, 1) &&
@@ -17019,6 +18533,10 @@ cli_project_settings(struct loop *L, struct perm_extra *x, const char *cwd, stru
 	x->shared = 0;
 	return r;
 }
+
+PROSE(cli_project_msg,
+	"agent: this folder is not trusted, so its .claude settings were read without %s; run agent "
+	"here in a terminal once and trust it, or put them in ~/.claude/settings.json\n")
 
 /* Settings files (the user's, then the project's shared and local ones), then MCP servers (--mcp-config
  * files, the project's .mcp.json, ~/.claude.json) with the folder's trust asked where it is needed (then
@@ -17070,8 +18588,7 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 		if ((r = cli_project_settings(L, &x, cwd, e)) != 0)
 			goto out;
 	} else if (dropped.len && !m->trusted) {
-		base_dprintf(2, "agent: this folder is not trusted, so its .claude settings were read without %s; run agent "
-		        "here in a terminal once and trust it, or put them in ~/.claude/settings.json\n", dropped.p);
+		base_dprintf(2, prose(cli_project_msg), dropped.p);
 	}
 	L->tools.mcp = m;
 	mcp_start(m, cwd, trust, mcp_list);
@@ -17091,14 +18608,12 @@ cli_hide_secrets(void)
 	                                     "AWS_CONTAINER_AUTHORIZATION_TOKEN" };
 	size_t i;
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		char *v = getenv(names[i]), *copy;
+		char *v = getenv(names[i]);
 		size_t l = v ? strlen(v) : 0;
-		if (!l || !(copy = strdup(v)))
+		struct buf copy = {0};
+		if (!l || buf_printf(&copy, "%s=%s", names[i], v) || base_putenv(copy.p))
 			continue;
-		if (setenv(names[i], copy, 1) == 0 && getenv(names[i]) != v)
-			explicit_bzero(v, l);
-		explicit_bzero(copy, l);
-		free(copy);
+		explicit_bzero(v, l);             /* the copy on the heap stays for the run: it is the environment now */
 	}
 }
 
@@ -17110,6 +18625,17 @@ cli_err_prefix(struct ag_err *e, const char *what)
 	base_snprintf(m, sizeof m, "%s: %s", what, e->msg);
 	memcpy(e->msg, m, sizeof m);
 }
+
+PROSE(cli_bedrock_msg1,
+	"'%.60s' is not an AWS region name (like us-east-1)")
+PROSE(cli_bedrock_msg2,
+	"https://bedrock-runtime.%s.amazonaws.com")
+PROSE(cli_bedrock_msg3,
+	"%s.anthropic.claude-sonnet-4-5-20250929-v1:0")
+
+PROSE(cli_bedrock_msg,
+	"Bedrock needs a region: set AWS_REGION (or region in the [%s%s] section of "
+	"~/.aws/config)")
 
 /* Amazon Bedrock as Claude Code reads it: the profile (AWS_PROFILE), the region (AWS_REGION, then
  * AWS_DEFAULT_REGION, then the profile's region in ~/.aws/config), the endpoint (ANTHROPIC_BEDROCK_BASE_URL, else
@@ -17132,10 +18658,9 @@ cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err
 		api_ini_get(conf, sect, "region", k->region, sizeof k->region);
 	}
 	if (!k->region[0])
-		return err_set(e, AG_E_USAGE, "Bedrock needs a region: set AWS_REGION (or region in the [%s%s] section of "
-		               "~/.aws/config)", strcmp(k->profile, "default") ? "profile " : "", k->profile);
+		return err_set(e, AG_E_USAGE, prose(cli_bedrock_msg), strcmp(k->profile, "default") ? "profile " : "", k->profile);
 	if (strspn(k->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(k->region))
-		return err_set(e, AG_E_USAGE, "'%.60s' is not an AWS region name (like us-east-1)", k->region);
+		return err_set(e, AG_E_USAGE, prose(cli_bedrock_msg1), k->region);
 	v = getenv("AWS_BEARER_TOKEN_BEDROCK");
 	k->bearer = v && *v ? v : NULL;
 	v = getenv("CLAUDE_CODE_SKIP_BEDROCK_AUTH");
@@ -17143,19 +18668,27 @@ cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err
 	if (base && *base)
 		str_copy(url, sizeof url, base, strlen(base));
 	else
-		base_snprintf(url, sizeof url, "https://bedrock-runtime.%s.amazonaws.com", k->region);
+		base_snprintf(url, sizeof url, prose(cli_bedrock_msg2), k->region);
 	if (url_parse(url, &cfg->url, e)) {
 		cli_err_prefix(e, base && *base ? "ANTHROPIC_BEDROCK_BASE_URL" : "Bedrock endpoint");
 		return e->code;
 	}
 	v = getenv("ANTHROPIC_MODEL");
 	if (!model_set && !(v && *v))             /* an inference profile of the region's geography */
-		base_snprintf(cfg->model, sizeof cfg->model, "%s.anthropic.claude-sonnet-4-5-20250929-v1:0",
+		base_snprintf(cfg->model, sizeof cfg->model, prose(cli_bedrock_msg3),
 		              str_starts(k->region, "us-") ? "us" : str_starts(k->region, "eu-") ? "eu" :
 		              str_starts(k->region, "ap-") ? "apac" : "global");
 	cfg->bedrock = k;
 	return 0;
 }
+
+PROSE(cli_vertex_msg3,
+	"https://%s%saiplatform.googleapis.com/v1")
+
+PROSE(cli_vertex_msg1,
+	"Vertex AI needs a region: set CLOUD_ML_REGION (global, or one like us-east5)")
+PROSE(cli_vertex_msg2,
+	"CLOUD_ML_REGION '%.60s' is not a Google Cloud region (like us-east5, or global)")
 
 /* Google Vertex AI as Claude Code reads it: CLOUD_ML_REGION (global or a region), the endpoint
  * (ANTHROPIC_VERTEX_BASE_URL, else REGION-aiplatform.googleapis.com/v1), CLAUDE_CODE_SKIP_VERTEX_AUTH, and
@@ -17166,16 +18699,16 @@ cli_vertex(struct api_cfg *cfg, struct api_gcp *g, int model_set, struct ag_err 
 	const char *v = getenv("CLOUD_ML_REGION"), *base = getenv("ANTHROPIC_VERTEX_BASE_URL");
 	char url[600];
 	if (!v || !*v)
-		return err_set(e, AG_E_USAGE, "Vertex AI needs a region: set CLOUD_ML_REGION (global, or one like us-east5)");
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_msg1));
 	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v) || strlen(v) >= sizeof g->region)
-		return err_set(e, AG_E_USAGE, "CLOUD_ML_REGION '%.60s' is not a Google Cloud region (like us-east5, or global)", v);
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_msg2), v);
 	str_copy(g->region, sizeof g->region, v, strlen(v));
 	v = getenv("CLAUDE_CODE_SKIP_VERTEX_AUTH");
 	g->skip_auth = v && *v && strcmp(v, "0") != 0;
 	if (base && *base)
 		str_copy(url, sizeof url, base, strlen(base));
 	else
-		base_snprintf(url, sizeof url, "https://%s%saiplatform.googleapis.com/v1", strcmp(g->region, "global") ?
+		base_snprintf(url, sizeof url, prose(cli_vertex_msg3), strcmp(g->region, "global") ?
 		              g->region : "", strcmp(g->region, "global") ? "-" : "");
 	if (url_parse(url, &cfg->url, e)) {
 		cli_err_prefix(e, base && *base ? "ANTHROPIC_VERTEX_BASE_URL" : "Vertex endpoint");
@@ -17187,6 +18720,25 @@ cli_vertex(struct api_cfg *cfg, struct api_gcp *g, int model_set, struct ag_err 
 	cfg->vertex = g;
 	return 0;
 }
+
+PROSE(cli_vertex_creds_msg4,
+	"%s%s/application_default_credentials.json")
+PROSE(cli_vertex_creds_msg5,
+	"metadata-flavor: Google\r\n"
+	"connection: close\r\n")
+PROSE(cli_vertex_creds_msg6,
+	"'%.100s' is not a Google Cloud project id")
+
+PROSE(cli_vertex_creds_msg3,
+	"GOOGLE_APPLICATION_CREDENTIALS names %.300s, which cannot be read: %s")
+
+PROSE(cli_vertex_creds_msg1,
+	"no Google credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set, %.200s "
+	"does not exist, and the metadata server (%.100s) did not answer (%.150s); run gcloud auth "
+	"application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
+PROSE(cli_vertex_creds_msg2,
+	"Vertex AI needs a project: set ANTHROPIC_VERTEX_PROJECT_ID (the Google Cloud "
+	"project id)")
 
 /* Vertex's credentials where Google's client libraries look: GOOGLE_APPLICATION_CREDENTIALS, gcloud's
  * application default credentials, the metadata server (GCE_METADATA_HOST); the first token now, so that a
@@ -17209,12 +18761,12 @@ cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
 	if (!mh || !*mh)
 		mh = "169.254.169.254";
 	str_copy(g->meta, sizeof g->meta, mh, strlen(mh));
-	base_snprintf(adc, sizeof adc, "%s%s/application_default_credentials.json", cs && *cs ? cs : h ? h : "",
+	base_snprintf(adc, sizeof adc, prose(cli_vertex_creds_msg4), cs && *cs ? cs : h ? h : "",
 	              cs && *cs ? "" : "/.config/gcloud");
 	if (g->skip_auth)
 		str_copy(g->source, sizeof g->source, "none (CLAUDE_CODE_SKIP_VERTEX_AUTH)", 35);
 	else if (v && *v && access(v, R_OK) != 0)
-		return err_set(e, AG_E_USAGE, "GOOGLE_APPLICATION_CREDENTIALS names %.300s, which cannot be read: %s", v,
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg3), v,
 		               base_strerror(errno));
 	else if (v && *v)
 		str_copy(g->file, sizeof g->file, v, strlen(v));
@@ -17223,25 +18775,21 @@ cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
 	if (!g->skip_auth && api_gcp_token(g, &e2)) {
 		if (g->file[0])
 			return err_set(e, e2.code, "%s", e2.msg);
-		return err_set(e, AG_E_USAGE, "no Google credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set, %.200s "
-		               "does not exist, and the metadata server (%.100s) did not answer (%.150s); run gcloud auth "
-		               "application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file",
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg1),
 		               adc, g->meta, e2.msg);
 	}
 	if (!g->project[0] && !g->file[0] && !g->skip_auth) {
 		struct buf b = {0};
 		char base[300];
 		base_snprintf(base, sizeof base, "http://%s", g->meta);
-		if (api_fetch(base, "GET", "/computeMetadata/v1/project/project-id", "metadata-flavor: Google\r\n"
-		              "connection: close\r\n", NULL, &b, 2000, NULL, &e2) == 0 && b.len)
+		if (api_fetch(base, "GET", "/computeMetadata/v1/project/project-id", prose(cli_vertex_creds_msg5), NULL, &b, 2000, NULL, &e2) == 0 && b.len)
 			str_copy(g->project, sizeof g->project, b.p, strcspn(b.p, "\r\n"));
 		buf_free(&b);
 	}
 	if (!g->project[0])
-		return err_set(e, AG_E_USAGE, "Vertex AI needs a project: set ANTHROPIC_VERTEX_PROJECT_ID (the Google Cloud "
-		               "project id)");
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg2));
 	if (strspn(g->project, "abcdefghijklmnopqrstuvwxyz0123456789-.:") != strlen(g->project))
-		return err_set(e, AG_E_USAGE, "'%.100s' is not a Google Cloud project id", g->project);
+		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg6), g->project);
 	return 0;
 }
 
@@ -17265,7 +18813,7 @@ cli_bedrock_creds(struct api_aws *k, const char *export_cmd, struct ag_err *e)
 		int st = 0;
 		if (pid == 0) {
 			dup2(2, 1);
-			execl("/bin/sh", "sh", "-c", k->refresh_cmd, (char *)NULL);
+			base_exec_sh(k->refresh_cmd, NULL);
 			_exit(127);
 		}
 		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -17278,6 +18826,8 @@ cli_bedrock_creds(struct api_aws *k, const char *export_cmd, struct ag_err *e)
 	return err_set(e, e2.code ? e2.code : AG_E_USAGE, "%s", e2.msg);
 }
 
+PROSE(cli_key_helper_msg,
+	"apiKeyHelper '%.80s' failed (exit %d) or printed no single-line key")
 
 static int
 cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
@@ -17286,7 +18836,7 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 	while (key->len && strchr(" \t\r\n", key->p[key->len - 1]))
 		key->p[--key->len] = 0;
 	if (st != 0 || !key->len || strpbrk(key->p ? key->p : "", "\r\n"))
-		return err_set(e, AG_E_USAGE, "apiKeyHelper '%.80s' failed (exit %d) or printed no single-line key", cmd, st);
+		return err_set(e, AG_E_USAGE, prose(cli_key_helper_msg), cmd, st);
 	return 0;
 }
 
@@ -17298,7 +18848,66 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 #define PROSE_LIST(X) X(tool_defs_json) X(mcp_res_defs) X(loop_skills_intro) X(loop_task_desc) \
 	X(loop_task_schema) X(loop_subagent_prompt) X(loop_todo_nudge) X(loop_todo_empty) X(loop_compact_ask) \
 	X(loop_cut_off) X(repl_help) X(repl_init_ask) X(cli_system_prompt) X(cli_usage_text) X(cli_memory_intro) \
-	X(cli_env_text)
+	X(cli_env_text) X(base_strerror_text) X(api_aws_container_msg) X(api_aws_creds_msg1) X(api_aws_creds_msg2) X(api_aws_imds_msg) \
+	X(api_aws_process_msg) X(api_call_msg1) X(api_call_msg2) X(api_es_feed_msg) X(api_gcp_token_msg1) \
+	X(api_gcp_token_msg2) X(api_http_error_msg) X(api_sigv4_msg) X(cli_bedrock_msg) X(cli_project_msg) \
+	X(cli_trust_ask_msg) X(cli_vertex_creds_msg1) X(cli_vertex_creds_msg2) X(http_body_read_msg) \
+	X(http_read_head_msg1) X(http_read_head_msg2) X(loop_call_msg) X(loop_cmd_expand_msg1) X(loop_cmd_expand_msg2) \
+	X(loop_cmd_expand_msg3) X(loop_compact_message_msg1) X(loop_compact_message_msg2) X(loop_run_msg1) \
+	X(loop_run_msg2) X(loop_run_tools_msg) X(loop_task_msg) X(loop_webfetch_msg1) X(loop_webfetch_msg2) \
+	X(mcp_elicit_msg) X(mcp_report_msg) X(mcp_resource_read_msg) X(mcp_start_msg) X(net_connect_tunnel_msg1) \
+	X(net_connect_tunnel_msg2) X(net_resolve_msg1) X(net_resolve_msg2) X(perm_check_msg1) X(perm_check_msg2) \
+	X(perm_check_msg3) X(perm_check_msg4) X(perm_check_msg5) X(perm_check_msg6) X(perm_hooks_msg) X(repl_ask_msg) \
+	X(repl_command_msg) X(repl_context_msg) X(repl_cost_msg) X(repl_run_msg) X(repl_status_msg) X(tls_explain_msg1) \
+	X(tls_explain_msg2) X(tls_explain_msg3) X(tls_explain_msg4) X(tls_explain_msg5) X(tls_explain_msg6) \
+	X(tls_explain_msg7) X(tls_start_msg1) X(tls_start_msg2) X(tool_bash_output_msg) X(tool_bg_start_msg1) \
+	X(tool_bg_start_msg2) X(tool_edit_msg1) X(tool_edit_msg2) X(tool_guard_msg1) X(tool_guard_msg2) \
+	X(tool_open_fail_msg) X(tool_read_msg1) X(tool_read_msg2) X(tool_read_msg3) X(tool_run_msg) X(tool_rx_atom_msg) \
+	X(tool_rx_emit_msg) X(tool_rx_quant_msg) X(tool_store_msg) X(api_aws_imds_msg1) X(api_aws_imds_msg2) \
+	X(api_count_tokens_msg) X(api_es_feed_msg1) X(api_es_feed_msg2) X(api_es_feed_msg3) \
+	 X(api_gcp_token_msg3) X(api_http_error_msg1) X(api_oa_on_event_msg1) \
+	X(api_oa_on_event_msg2) X(api_oa_on_event_msg3) X(api_on_event_msg1) X(api_on_event_msg2) X(api_on_event_msg3) \
+	X(api_vertex_path_msg) X(bound_add_msg) X(cli_key_helper_msg) X(cli_memory_msg) X(cli_trust_ask_msg1) \
+	X(cli_vertex_creds_msg3) X(cli_vertex_msg1) X(cli_vertex_msg2) X(http_body_read_msg1) X(http_fill_msg) \
+	X(http_read_head_msg3) X(http_read_head_msg4) X(http_read_head_msg5) X(loop_agents_dir_msg) \
+	X(loop_cmd_expand_msg4) X(loop_ratelimit_check_msg) X(loop_run_msg3) X(loop_skills_dir_msg) X(loop_web_get_msg) \
+	X(loop_web_split_msg) X(mcp_call_msg1) X(mcp_call_msg2) X(mcp_config_msg1) X(mcp_config_msg2) \
+	X(mcp_elicit_msg1) X(mcp_list_tools_msg) X(mcp_oauth_browser_msg1) X(mcp_oauth_browser_msg2) \
+	X(mcp_oauth_client_msg) X(mcp_oauth_code_grant_msg) X(mcp_oauth_discover_msg) \
+	 X(mcp_start_msg1) X(mcp_tool_run_msg) X(net_proxy_for_msg) X(net_resolve_msg3) \
+	X(net_resolve_msg4) X(net_socks5_msg) X(perm_add_msg) X(perm_bash_part_msg) X(perm_check_msg7) \
+	X(repl_images_msg) X(repl_pick_session_msg) X(tls_explain_msg8) X(tls_trust_load_msg) X(tool_bash_msg1) \
+	X(tool_bash_msg2) X(tool_bg_find_msg) X(tool_bg_list_msg) X(tool_check_seen_msg1) X(tool_check_seen_msg2) \
+	X(tool_edit_msg3) X(tool_glob_msg) X(tool_grep_msg1) X(tool_grep_msg2) X(tool_image_block_msg) \
+	X(tool_read_msg4) X(tool_read_msg5) X(tool_rx_atom_msg1) X(tool_store_msg1) X(tool_todo_msg1) X(tool_todo_msg2) \
+	X(tool_todo_msg3) X(tool_todo_msg4) X(api_aws_container_msg1) X(api_aws_creds_msg3) X(api_aws_imds_msg3) \
+	X(api_aws_imds_msg4) X(api_aws_imds_msg5) X(api_aws_imds_msg6) X(api_block_at_msg) X(api_call_msg3) \
+	X(api_call_msg4) X(api_count_tokens_msg1) X(api_es_message_msg) X(api_gcp_token_msg4) \
+	X(api_gcp_token_msg5) X(api_gcp_token_msg6) X(api_http_error_msg2) X(api_http_error_msg3) \
+	X(api_http_error_msg4) X(api_oa_on_event_msg4) X(api_oa_on_event_msg5) X(api_oa_on_event_msg6) \
+	X(api_on_event_msg10) X(api_on_event_msg4) X(api_on_event_msg5) X(api_on_event_msg6) X(api_on_event_msg7) \
+	X(api_on_event_msg8) X(api_on_event_msg9) X(api_vertex_path_msg1) X(bound_add_msg1) X(cli_bedrock_msg1) \
+	X(cli_bedrock_msg2) X(cli_bedrock_msg3) X(cli_memory_msg1) X(cli_vertex_creds_msg4) X(cli_vertex_creds_msg5) \
+	X(cli_vertex_creds_msg6) X(cli_vertex_msg3) X(http_body_read_msg2) X(http_fill_msg1) X(http_read_head_msg10) \
+	X(http_read_head_msg11) X(http_read_head_msg6) X(http_read_head_msg7) X(http_read_head_msg8) \
+	X(http_read_head_msg9) X(loop_call_msg1) X(loop_compact_msg) X(loop_hook_read_msg) X(loop_run_msg4) \
+	X(loop_run_msg5) X(loop_run_tools_msg1) X(loop_run_tools_msg2) X(loop_run_tools_msg3) X(loop_run_tools_msg4) \
+	X(loop_task_msg1) X(loop_web_get_msg1) X(loop_web_split_msg1) X(loop_web_split_msg2) X(loop_webfetch_msg3) \
+	X(mcp_config_msg3) X(mcp_config_msg4) X(mcp_config_msg5) X(mcp_http_msg) X(mcp_oauth_client_msg1) \
+	X(mcp_oauth_discover_msg1) X(mcp_oauth_discover_msg2) X(mcp_oauth_fetch_msg) X(mcp_oauth_idjag_msg) \
+	 X(mcp_oauth_msg) X(mcp_oauth_save_msg) X(mcp_oauth_token_msg) X(mcp_resource_read_msg1) \
+	X(mcp_start_msg2) X(mcp_start_msg3) X(mcp_wait_stdio_msg1) X(mcp_wait_stdio_msg2) X(net_connect_tunnel_msg3) \
+	X(net_connect_tunnel_msg4) X(net_connect_tunnel_msg5) X(net_connect_tunnel_msg6) X(net_socks5_msg1) \
+	X(net_socks5_msg2) X(net_socks5_msg3) X(net_socks5_msg4) X(net_socks5_msg5) X(perm_bash_writes_msg) \
+	X(perm_check_msg8) X(repl_ask_msg1) X(repl_cmds_list_msg) X(repl_command_msg1) X(repl_command_msg2) \
+	X(repl_permissions_msg) X(repl_pick_session_msg1) X(repl_pick_session_msg2) X(repl_pick_session_msg3) \
+	X(repl_run_msg1) X(repl_run_msg2) X(repl_run_msg3) X(repl_run_msg4) X(selftest_run_msg) X(tls_explain_msg10) \
+	X(tls_explain_msg9) X(tls_trust_load_msg1) X(tls_trust_load_msg2) X(tls_trust_load_msg3) X(tool_arg_str_msg) \
+	X(tool_bash_output_msg1) X(tool_bg_start_msg3) X(tool_cap_finish_msg) X(tool_clip_msg) X(tool_edit_msg4) \
+	X(tool_edit_msg5) X(tool_grep_msg3) X(tool_grep_msg4) X(tool_read_msg6) X(tool_read_msg7) X(tool_rx_atom_msg2) \
+	X(tool_rx_class_msg1) X(tool_rx_class_msg2) X(tool_rx_comp_msg) X(tool_rx_esc_msg1) X(tool_rx_esc_msg2) \
+	X(tool_rx_esc_msg3) X(tool_rx_quant_msg1) X(tool_rx_range_msg) X(tool_store_msg2) X(tool_store_msg3) \
+	X(tool_todo_msg5) X(url_parse_msg1) X(url_parse_msg2) X(url_parse_msg3)
 #define CLI_GEN_TEXT(name) buf_add(&all, name, sizeof name);
 #define CLI_GEN_AT(name) base_dprintf(1, "#define PROSE_AT_%s %zu\n", #name, at), at += sizeof name;
 

@@ -143,6 +143,20 @@ def t_post_tool_use_feedback(c):
     got = json.loads(c.read("post.json") or "{}")
     c.eq(got.get("hook_event_name"), "PostToolUse", "hook_event_name")
     c.has(json.dumps(got.get("tool_response")), "RESULT-42", "tool_response")
+    resp = got.get("tool_response") or {}
+    c.eq((resp.get("stdout", "").strip(), resp.get("stderr"), resp.get("interrupted"), resp.get("is_error")),
+         ("RESULT-42", "", False, False), "Bash's tool_response as Claude Code shapes it (stdout, stderr, interrupted)")
+
+
+@test
+def t_post_tool_use_file_response(c):
+    """A file tool's tool_response names filePath and success, as Claude Code's does."""
+    c.hooks(one("PostToolUse", "cat > %s" % c.log("post.json"), "Write"))
+    srv = c.server([call("w1", "Write", {"file_path": c.path("new.txt"), "content": "x\n"}), say("done")])
+    r = c.run(srv, ["--allowedTools", "Write"])
+    c.ok(r)
+    resp = json.loads(c.read("post.json") or "{}").get("tool_response") or {}
+    c.eq((resp.get("filePath"), resp.get("success")), (c.path("new.txt"), True), "Write's tool_response")
 
 
 @test

@@ -729,16 +729,18 @@ def t_filesystem_roots_are_the_boundary(c):
     allowed = os.path.join(c.root, "allowed")
     c.write(os.path.join(allowed, "notes.txt"), "FS-CONTENT\n")
     c.mcp_json({"fs": filesystem_cfg(allowed)})
-    srv = c.server([call("toolu_r1", "mcp__fs__list_allowed_directories", {}),
+    # the server takes the roots in after it has answered initialize (asynchronously): a first call gives it time
+    srv = c.server([call("toolu_r0", "mcp__fs__list_allowed_directories", {}),
+                    call("toolu_r1", "mcp__fs__list_allowed_directories", {}),
                     call("toolu_r2", "mcp__fs__read_text_file", {"path": os.path.join(allowed, "notes.txt")}),
                     say("done")])
     r = c.run(srv, ["--allowedTools", "mcp__fs"])
     c.ok(r)
-    b = c.result(srv, 1, "toolu_r1")
+    b = c.result(srv, 2, "toolu_r1")
     c.not_err(b, "list_allowed_directories")
     c.has(rtext(b), os.path.realpath(c.work), "the allowed directories are agent's roots")
     c.lacks(rtext(b), allowed, "the server's own directory is replaced by the roots")
-    b = c.result(srv, 2, "toolu_r2")
+    b = c.result(srv, 3, "toolu_r2")
     c.is_err(b, "a file outside the roots")
     c.lacks(rtext(b), "FS-CONTENT", "a file outside the roots")
     with open(os.path.join(c.log_dir(), "fs.log")) as f:

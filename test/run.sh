@@ -37,6 +37,7 @@ else
 		run e2e-vertex-asan python3 test/e2e_vertex.py --agent build/agent-asan --label asan
 		run e2e-hooks-asan python3 test/e2e_hooks.py --agent build/agent-asan --label asan
 		run e2e-extend-asan python3 test/e2e_extend.py --agent build/agent-asan --label asan
+		run e2e-oauth-asan python3 test/e2e_oauth.py --agent build/agent-asan --label asan
 	} > "$out/lane2" 2>&1 &
 	lane2=$!
 	{
@@ -45,6 +46,8 @@ else
 		(export ASAN_OPTIONS=detect_leaks=0; run e2e-repl-asan python3 test/e2e_repl.py --agent build/agent-asan --label asan)
 		run e2e-dns-asan python3 test/e2e_dns.py --agent build/agent-asan --label asan
 		run fuzz env FUZZ_OPT=-O0 sh test/fuzz.sh ${AG_FUZZ_SECS:-2}
+		# the official MCP conformance suite (client scenarios) against the static binary
+		run mcp-conformance env AGENT=./agent sh test/conformance.sh
 	} > "$out/lane3" 2>&1 &
 	lane3=$!
 	{
@@ -70,6 +73,7 @@ else
 		run e2e-vertex python3 test/e2e_vertex.py --agent ./agent
 		run e2e-hooks python3 test/e2e_hooks.py --agent ./agent
 		run e2e-extend python3 test/e2e_extend.py --agent ./agent
+		run e2e-oauth python3 test/e2e_oauth.py --agent ./agent
 		run e2e-pkg python3 test/e2e_pkg.py --agent ./agent
 		run durability python3 test/durability.py --quick --agent ./agent
 	} | tee "$out/all"

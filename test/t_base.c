@@ -651,15 +651,39 @@ t_inflate(void)
 		bad[k] ^= (char)(1 << (k % 8));
 		base_inflate((const unsigned char *)bad, sizeof bad - 1, out, sizeof out);
 	}
-	T_CHECK(!strncmp(prose(tool_defs_json), "[{\"name\":\"Bash\"", 15) &&
-	        strlen(prose(cli_env_text)) + PROSE_AT_cli_env_text + 1 == PROSE_SIZE,
+	T_CHECK(!strncmp(prose(tool_defs_json), "[{\"name\":\"Bash\"", 15) && !strncmp(prose(cli_env_text), "<env>", 5) &&
+	        !base_prose()[PROSE_SIZE - 1] && strlen(prose(cli_env_text)) + PROSE_AT_cli_env_text < PROSE_SIZE,
 	        "the packed texts: the first and the last whole (%d bytes)", PROSE_SIZE);
 	buf_free(&lines);
+}
+
+/* str_mem (Horspool) against libc's memmem: random haystacks and needles over a small alphabet, so that
+ * there are many near matches, and the edges (empty needle, needle longer than the haystack). */
+static void
+t_str_mem(void)
+{
+	unsigned char h[300], n[12];
+	unsigned seed = 7;
+	int i, bad = 0;
+	for (i = 0; i < 20000; i++) {
+		size_t hn = (seed = seed * 1103515245 + 12345) % sizeof h, nn = (seed >> 8) % sizeof n + 1, k;
+		for (k = 0; k < hn; k++)
+			h[k] = "ab\0"[(seed = seed * 1103515245 + 12345) >> 16 & 1 ? 0 : (seed >> 20) % 3];
+		for (k = 0; k < nn; k++)
+			n[k] = "ab\0"[(seed = seed * 1103515245 + 12345) >> 16 & 1 ? 0 : (seed >> 20) % 3];
+		if (i % 3 == 0 && hn >= nn)       /* a needle taken from the haystack: a match exists */
+			memcpy(n, h + (seed >> 4) % (hn - nn + 1), nn);
+		bad += str_mem(h, hn, n, nn) != memmem(h, hn, n, nn);
+	}
+	T_CHECK(bad == 0, "str_mem finds what memmem finds, 20000 random searches (%d differ)", bad);
+	T_CHECK(str_mem(h, 3, n, 0) == (void *)h, "an empty needle is found at the start");
+	T_CHECK(!str_mem("ab", 2, "abc", 3) && str_mem("xxabc", 5, "abc", 3) != NULL, "longer needle; match at the end");
 }
 
 int
 main(void)
 {
+	t_str_mem();
 	t_inflate();
 	t_mem();
 	t_strerror();
