@@ -335,7 +335,7 @@ base_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void
 }
 
 /* Inflate (RFC 1951), for the prose below: the long texts (tool definitions, system prompts, --help) are
- * written in this file as PROSE(name, "..."), and so are the messages of 40 characters or more (each just above
+ * written in this file as PROSE(name, "..."), and so are the messages of 34 characters or more (each just above
  * the function that says it, as FUNCTION_msgN), and the binary keeps them deflated. build/gen (this file built
  * with AG_GEN) writes them out, gzip -9 packs them, and build/data.h holds the packed bytes and where each
  * text starts; base_prose inflates them all the first time one is used. The generator inflates its own output
@@ -951,6 +951,17 @@ str_excerpt(char *dst, size_t cap, const char *s, size_t n)
 		o += 3;
 	}
 	dst[o] = 0;
+}
+
+/* Untrusted text made safe to print, in place: controls (C0 but newline, DEL, C1) become '?'. */
+static char *
+str_clean(char *s)
+{
+	unsigned char *p;
+	for (p = (unsigned char *)s; p && *p; p++)
+		if ((*p < 32 && *p != '\n') || *p == 127 || (*p == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0))
+			*p = '?';
+	return s;
 }
 
 /* The program's idea of "now". AGENT_TEST_NOW (unix seconds) is a test-only override, because a static
@@ -2022,6 +2033,9 @@ json_copy(struct jw *w, const struct json *j, int i)
 	return w->err;
 }
 
+PROSE(url_parse_msg4,
+	"base URL '%.200s' has no host name")
+
 PROSE(url_parse_msg1,
 	"base URL '%.200s' must start with https:// or http://")
 PROSE(url_parse_msg2,
@@ -2073,7 +2087,7 @@ url_parse(const char *s, struct url *u, struct ag_err *e)
 		colon = memchr(h, ':', (size_t)(end - h));
 		n = (size_t)((colon ? colon : end) - h);
 		if (n == 0 || n >= sizeof u->host)
-			return err_set(e, AG_E_USAGE, "base URL '%.200s' has no host name", s);
+			return err_set(e, AG_E_USAGE, prose(url_parse_msg4), s);
 		str_copy(u->host, sizeof u->host, h, n);
 	}
 	if (colon) {
@@ -2925,6 +2939,9 @@ net_proxy_for(const struct url *u, struct proxy *p, struct ag_err *e)
 	return 0;
 }
 
+PROSE(net_socks5_msg6,
+	"SOCKS user name or password too long")
+
 PROSE(net_socks5_msg1,
 	"the SOCKS proxy %s:%s did not answer the SOCKS5 greeting")
 PROSE(net_socks5_msg2,
@@ -2958,7 +2975,7 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 		ul = pw ? (size_t)(pw - p->auth) : strlen(p->auth);
 		pl = pw ? strlen(pw + 1) : 0;
 		if (ul > 255 || pl > 255)
-			return err_set(e, AG_E_USAGE, "SOCKS user name or password too long");
+			return err_set(e, AG_E_USAGE, prose(net_socks5_msg6));
 		b[0] = 1;
 		b[1] = (unsigned char)ul;
 		memcpy(b + 2, p->auth, ul);
@@ -3019,6 +3036,9 @@ net_socks5(struct net *c, const struct proxy *p, const char *host, const char *p
 	return 0;
 }
 
+PROSE(net_connect_tunnel_msg7,
+	"cannot send CONNECT to the proxy %s:%s")
+
 PROSE(net_connect_tunnel_msg3,
 	"CONNECT %s%s%s:%s HTTP/1.1\r\nhost: %s%s%s:%s\r\n")
 PROSE(net_connect_tunnel_msg4,
@@ -3054,7 +3074,7 @@ net_connect_tunnel(struct net *c, const struct proxy *p, const char *host, const
 	r = net_write_all(c, req.p, req.len);
 	buf_wipe(&req);
 	if (r)
-		return err_set(e, AG_E_IO, "cannot send CONNECT to the proxy %s:%s", p->host, p->port);
+		return err_set(e, AG_E_IO, prose(net_connect_tunnel_msg7), p->host, p->port);
 	while (n + 1 < sizeof resp) {
 		if (net_read_exact(c, resp + n, 1))
 			return err_set(e, AG_E_IO, prose(net_connect_tunnel_msg4), p->host, p->port);
@@ -3641,6 +3661,9 @@ tls_alert_name(int a)
 	}
 }
 
+PROSE(tls_explain_msg11,
+	"TLS failure with %s (BearSSL error %d)")
+
 PROSE(tls_explain_msg9,
 	"the connection to %s was closed during TLS")
 PROSE(tls_explain_msg10,
@@ -3710,7 +3733,7 @@ tls_explain(struct tls *t, struct ag_err *e)
 	if (c >= BR_ERR_X509_OK && c < BR_ERR_X509_OK + 64)
 		return err_set(e, AG_E_TLS, prose(tls_explain_msg8),
 		               t->host, c);
-	return err_set(e, AG_E_TLS, "TLS failure with %s (BearSSL error %d)", t->host, c);
+	return err_set(e, AG_E_TLS, prose(tls_explain_msg11), t->host, c);
 }
 
 PROSE(tls_start_msg1,
@@ -4053,6 +4076,13 @@ http_hdr_has(const struct http *h, const char *name, const char *token)
 	return 0;
 }
 
+PROSE(http_read_head_msg12,
+	"%s sent a malformed header line '%s'")
+PROSE(http_read_head_msg13,
+	"%s sent a malformed header line '%s'")
+PROSE(http_read_head_msg14,
+	"%s sent an empty transfer-encoding")
+
 PROSE(http_read_head_msg6,
 	"%s closed the connection before sending a response")
 PROSE(http_read_head_msg7,
@@ -4131,7 +4161,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 			colon = memchr(line, ':', len);
 			if (!colon || colon == line) {
 				str_excerpt(ex, sizeof ex, line, len);
-				return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
+				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg12), h->url.host, ex);
 			}
 			if (h->hdrlen + len + 2 > sizeof h->hdr)
 				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg9),
@@ -4139,7 +4169,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 			for (i = 0; line + i < colon; i++) {
 				if (line[i] == ' ' || line[i] == '\t') {
 					str_excerpt(ex, sizeof ex, line, len);
-					return err_set(h->e, AG_E_HTTP, "%s sent a malformed header line '%s'", h->url.host, ex);
+					return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg13), h->url.host, ex);
 				}
 				line[i] = (char)tolower((unsigned char)line[i]);
 			}
@@ -4193,7 +4223,7 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 				p = eol + 1;
 			}
 			if (!http_hdr_has(h, "transfer-encoding", "chunked"))
-				return err_set(h->e, AG_E_HTTP, "%s sent an empty transfer-encoding", h->url.host);
+				return err_set(h->e, AG_E_HTTP, prose(http_read_head_msg14), h->url.host);
 			h->framing = HTTP_BODY_CHUNKED;
 			if (c)
 				h->keep = 0;            /* both framings: use chunked, never reuse the connection */
@@ -4243,6 +4273,9 @@ http_read_head(struct http *h, int head_only, size_t *first_got)
 	return 0;
 }
 
+PROSE(http_request_msg,
+	"%s %s%s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n")
+
 /* Send a request whose body the callback writes (it is called twice: once to count, once to send), and
  * read the response head. A kept-alive connection the server closed is re-opened and the request sent
  * again, once. */
@@ -4277,7 +4310,7 @@ http_request(struct http *h, const char *method, const char *path, const char *h
 			if (h->proxy.kind == PROXY_HTTP && !h->url.tls)   /* absolute form through an HTTP proxy */
 				base_snprintf(origin, sizeof origin, "http://%s%s%s%s%s", v6 ? "[" : "", h->url.host, v6 ? "]" : "",
 				         defport ? "" : ":", defport ? "" : h->url.port);
-			hn = base_snprintf(head, sizeof head, "%s %s%s%s HTTP/1.1\r\nhost: %s%s%s%s%s\r\n",
+			hn = base_snprintf(head, sizeof head, prose(http_request_msg),
 			              method, origin, h->url.prefix, path, v6 ? "[" : "", h->url.host, v6 ? "]" : "",
 			              defport ? "" : ":", defport ? "" : h->url.port);
 			if (hn < 0 || (size_t)hn >= sizeof head)
@@ -4331,6 +4364,11 @@ http_buffered(struct http *h)
 	return h->rpos < h->rlen || (h->url.tls && h->connected &&
 	                             (br_ssl_engine_current_state(&h->tls.cc.eng) & BR_SSL_RECVAPP));
 }
+
+PROSE(http_body_read_msg3,
+	"%s sent a chunk size that overflows")
+PROSE(http_body_read_msg4,
+	"%s sent an invalid chunk size '%s'")
 
 PROSE(http_body_read_msg2,
 	"%s sent chunk data longer than its chunk size")
@@ -4390,14 +4428,14 @@ http_body_read(struct http *h, void *out, size_t cap)
 			}
 			for (; i < len && isxdigit((unsigned char)line[i]); i++) {
 				if (i >= 15)
-					return err_set(h->e, AG_E_HTTP, "%s sent a chunk size that overflows", h->url.host);
+					return err_set(h->e, AG_E_HTTP, prose(http_body_read_msg3), h->url.host);
 				v = v << 4 | (unsigned)(isdigit((unsigned char)line[i]) ? line[i] - '0' :
 				                        (tolower((unsigned char)line[i]) - 'a' + 10));
 			}
 			if (i == 0 || (i < len && line[i] != ';' && line[i] != ' ' && line[i] != '\t')) {
 				char ex[64];
 				str_excerpt(ex, sizeof ex, line, len);
-				return err_set(h->e, AG_E_HTTP, "%s sent an invalid chunk size '%s'", h->url.host, ex);
+				return err_set(h->e, AG_E_HTTP, prose(http_body_read_msg4), h->url.host, ex);
 			}
 			if (v == 0) {
 				h->chunk_state = CHUNK_TRAILER;
@@ -4688,6 +4726,11 @@ conv_text_block(struct msg *m, const char *text, size_t n)
 	return r;
 }
 
+PROSE(conv_write_content_from_msg1,
+	"\"cache_control\":{\"type\":\"ephemeral\"}}")
+PROSE(conv_write_content_from_msg2,
+	",\"cache_control\":{\"type\":\"ephemeral\"}}")
+
 /* The blocks of one message as the elements of a JSON array (the caller opens and closes it); the last
  * block gets a cache breakpoint when asked. */
 static void
@@ -4702,9 +4745,9 @@ conv_write_content_from(const struct msg *m, size_t from, struct jw *w, int cach
 				e--;
 			jw_json(w, b->p, b->len - 1);
 			if (e > 0 && b->p[e - 1] == '{')      /* an empty object: no comma before the key */
-				jw_raw(w, "\"cache_control\":{\"type\":\"ephemeral\"}}", 37);
+				jw_raw(w, prose(conv_write_content_from_msg1), 37);
 			else
-				jw_raw(w, ",\"cache_control\":{\"type\":\"ephemeral\"}}", 38);
+				jw_raw(w, prose(conv_write_content_from_msg2), 38);
 		} else if (b->len) {
 			jw_json(w, b->p, b->len);
 		}
@@ -5117,6 +5160,9 @@ api_text_delta_fast(struct api *a, const char *data, size_t n)
 	return 1;
 }
 
+PROSE(api_on_event_msg11,
+	"a '%s' content block could not be read")
+
 PROSE(api_on_event_msg4,
 	"content_block_start without a content block")
 PROSE(api_on_event_msg5,
@@ -5212,7 +5258,7 @@ api_on_event(void *ctx, const char *event, char *data, size_t n)
 			b->type = BLK_OTHER;
 			jw_init(&w, jw_sink_buf, &b->raw);
 			if (json_copy(&w, &j, cb))
-				return err_set(a->e, AG_E_API, "a '%s' content block could not be read", type);
+				return err_set(a->e, AG_E_API, prose(api_on_event_msg11), type);
 		}
 		if (a->sink && a->sink->block_start)
 			a->sink->block_start(a->sink->ctx, b->type);
@@ -5562,6 +5608,15 @@ api_fetch(const char *base, const char *method, const char *path, const char *he
 	return rc;
 }
 
+PROSE(api_aws_container_msg2,
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI")
+PROSE(api_aws_container_msg3,
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+PROSE(api_aws_container_msg4,
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+PROSE(api_aws_container_msg5,
+	"the container credentials endpoint")
+
 PROSE(api_aws_container_msg1,
 	"accept: application/json\r\nconnection: close\r\n")
 
@@ -5575,8 +5630,8 @@ PROSE(api_aws_container_msg,
 static int
 api_aws_container(struct api_aws *k, struct ag_err *e)
 {
-	const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"), *tf = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *full = getenv(prose(api_aws_container_msg2)), *rel = getenv(prose(api_aws_container_msg3));
+	const char *tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"), *tf = getenv(prose(api_aws_container_msg4));
 	char url[2048];
 	struct buf hd = {0}, body = {0}, t = {0};
 	int rc;
@@ -5595,7 +5650,7 @@ api_aws_container(struct api_aws *k, struct ag_err *e)
 		buf_printf(&hd, "authorization: %s\r\n", tok);
 	buf_adds(&hd, prose(api_aws_container_msg1));
 	rc = api_fetch(url, "GET", "", hd.p, NULL, &body, 2000, NULL, e);
-	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, "the container credentials endpoint"))
+	if (!rc && api_aws_json(k, body.p ? body.p : "", body.len, prose(api_aws_container_msg5)))
 		rc = err_set(e, AG_E_API, prose(api_aws_container_msg), url);
 	buf_wipe(&hd);
 	buf_wipe(&body);
@@ -5721,6 +5776,9 @@ api_aws_process(struct api_aws *k, const char *cmd, struct ag_err *e)
 	return rc;
 }
 
+PROSE(api_aws_creds_msg4,
+	"none (CLAUDE_CODE_SKIP_BEDROCK_AUTH)")
+
 PROSE(api_aws_creds_msg3,
 	"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 
@@ -5746,7 +5804,7 @@ api_aws_creds(struct api_aws *k, struct ag_err *e)
 	k->akid[0] = k->secret[0] = k->token[0] = 0;
 	k->expires = 0;
 	if (k->skip_auth) {
-		str_copy(k->source, sizeof k->source, "none (CLAUDE_CODE_SKIP_BEDROCK_AUTH)", 36);
+		str_copy(k->source, sizeof k->source, prose(api_aws_creds_msg4), 36);
 		return 0;
 	}
 	if (k->bearer) {
@@ -5925,6 +5983,12 @@ api_jwt(const char *pem, const char *header, const char *claims, struct buf *out
 	return 0;
 }
 
+PROSE(api_gcp_jwt_msg1,
+	"https://www.googleapis.com/auth/cloud-platform")
+PROSE(api_gcp_jwt_msg2,
+	"the service account key lacks client_email or an RSA private_key in PEM "
+	"that signs")
+
 /* The service account's assertion (RFC 7523): header.claims signed RS256, for scope cloud-platform. */
 static int
 api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_err *e)
@@ -5946,19 +6010,21 @@ api_gcp_jwt(const struct json *j, const char *uri, struct buf *out, struct ag_er
 	jw_init(&w, api_buf_sink, &cl);
 	jw_open(&w, '{');
 	jw_key(&w, "iss"), jw_str(&w, email);
-	jw_key(&w, "scope"), jw_str(&w, "https://www.googleapis.com/auth/cloud-platform");
+	jw_key(&w, "scope"), jw_str(&w, prose(api_gcp_jwt_msg1));
 	jw_key(&w, "aud"), jw_str(&w, uri);
 	jw_key(&w, "iat"), jw_int(&w, now);
 	jw_key(&w, "exp"), jw_int(&w, now + 3600);   /* one reading: exp is exactly iat + 3600 */
 	jw_close(&w, '}');
 	if (!email[0] || api_jwt(pem.p, hd.p, cl.p, out))
-		rc = err_set(e, AG_E_USAGE, "the service account key lacks client_email or an RSA private_key in PEM "
-		             "that signs");
+		rc = err_set(e, AG_E_USAGE, prose(api_gcp_jwt_msg2));
 	buf_wipe(&pem);
 	buf_free(&hd);
 	buf_free(&cl);
 	return rc;
 }
+
+PROSE(api_gcp_answer_msg,
+	"%s answered without an access_token")
 
 /* access_token and expires_in of a token answer (the OAuth endpoint's or the metadata server's). */
 static int
@@ -5976,8 +6042,13 @@ api_gcp_answer(struct api_gcp *g, const struct buf *b, const char *from, struct 
 		g->expires = clk_now() + ttl;
 	}
 	free(tok);
-	return rc ? err_set(e, AG_E_API, "%s answered without an access_token", from) : 0;
+	return rc ? err_set(e, AG_E_API, prose(api_gcp_answer_msg), from) : 0;
 }
+
+PROSE(api_gcp_token_msg7,
+	"the service account %.200s (%.150s)")
+PROSE(api_gcp_token_msg8,
+	"authorized_user credentials (%.300s)")
 
 PROSE(api_gcp_token_msg4,
 	"metadata-flavor: Google\r\nconnection: close\r\n")
@@ -6031,13 +6102,13 @@ api_gcp_token(struct api_gcp *g, struct ag_err *e)
 	if (sa) {
 		char email[256] = "";
 		json_str(&j, json_get(&j, 0, "client_email"), email, sizeof email);
-		base_snprintf(g->source, sizeof g->source, "the service account %.200s (%.150s)", email, g->file);
+		base_snprintf(g->source, sizeof g->source, prose(api_gcp_token_msg7), email, g->file);
 		buf_adds(&form, prose(api_gcp_token_msg3));
 		rc = api_gcp_jwt(&j, uri, &form, e);
 	} else if (!strcmp(type, "authorized_user")) {
 		static const char *const keys[] = { "client_id", "client_secret", "refresh_token" };
 		int k;
-		base_snprintf(g->source, sizeof g->source, "authorized_user credentials (%.300s)", g->file);
+		base_snprintf(g->source, sizeof g->source, prose(api_gcp_token_msg8), g->file);
 		buf_adds(&form, "grant_type=refresh_token");
 		for (k = 0; k < 3; k++) {
 			struct buf v = {0};
@@ -6317,6 +6388,9 @@ api_body(struct jw *w, void *ctx)
 	jw_close(w, '}');
 }
 
+PROSE(api_oa_text_msg,
+	"(an image, not shown to this model)")
+
 /* OpenAI-compatible Chat Completions (llama.cpp, Ollama, vLLM, OpenAI): the same conversation store,
  * written in that dialect. Text parts of a content (a string, or blocks of which the text ones count)
  * joined into one string body; what has no text form there (an image) is named. */
@@ -6346,7 +6420,7 @@ api_oa_text(struct jw *w, const struct json *j, int c, int *any)
 		else if (json_eq(j, ty, "image")) {
 			if (*any)
 				jw_strbody(w, "\n\n", 2);
-			jw_strbody(w, "(an image, not shown to this model)", 35);
+			jw_strbody(w, prose(api_oa_text_msg), 35);
 			*any = 1;
 		}
 	}
@@ -6862,6 +6936,9 @@ api_count_tokens(struct api *a, const struct conv *c, long long *out)
 	return rc;
 }
 
+PROSE(api_call_msg5,
+	"agent: > %.*s %.*s...(%zu characters)\n")
+
 PROSE(api_call_msg3,
 	"an event in the stream is too large (over %d bytes)")
 PROSE(api_call_msg4,
@@ -6933,7 +7010,7 @@ api_call(struct api *a, const struct conv *c, struct api_msg *m, const struct ap
 				n--;
 			vl = colon ? n - (size_t)(colon + 2 - line) : 0;
 			if (secret && colon)
-				base_dprintf(2, "agent: > %.*s %.*s...(%zu characters)\n", (int)(colon - line + 1), line,
+				base_dprintf(2, prose(api_call_msg5), (int)(colon - line + 1), line,
 				        (int)(vl > 6 ? 6 : vl), colon + 2, vl);
 			else
 				base_dprintf(2, "agent: > %.*s\n", (int)n, line);
@@ -7680,6 +7757,9 @@ tool_clip(struct buf *b, size_t max)
 	b->p[b->len] = 0;
 }
 
+PROSE(tool_arg_str_msg1,
+	"%s needs the string parameter '%s'")
+
 PROSE(tool_arg_str_msg,
 	"%s: parameter '%s' is not a valid string")
 
@@ -7692,7 +7772,7 @@ tool_arg_str(const struct json *j, const char *key, struct buf *out, int require
 	out->len = 0;
 	if (i < 0 || j->t[i].type != JSMN_STRING) {
 		if (required || i >= 0)
-			tool_fail(o, "%s needs the string parameter '%s'", tool, key);
+			tool_fail(o, prose(tool_arg_str_msg1), tool, key);
 		return required || i >= 0 ? -1 : 1;
 	}
 	if (json_str_buf(j, i, out) || buf_add(out, "", 0))
@@ -8187,6 +8267,9 @@ tool_read(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	return 0;
 }
 
+PROSE(tool_store_msg4,
+	"Cannot write %s: not a path to a file")
+
 PROSE(tool_store_msg2,
 	"Cannot write %s: %s (nothing was changed)")
 PROSE(tool_store_msg3,
@@ -8214,7 +8297,7 @@ tool_store(const struct tool_ctx *tc, const char *path, const char *data, size_t
 	const char *base, *slash = strrchr(path, '/');
 	int dfd, fd, r, sfd;
 	if (!slash || !slash[1])
-		return tool_fail(o, "Cannot write %s: not a path to a file", path), -1;
+		return tool_fail(o, prose(tool_store_msg4), path), -1;
 	base = slash + 1;
 	str_copy(dir, sizeof dir, path, slash > path ? (size_t)(slash - path) : 1);
 	dfd = bound_open_dir(dir, 1);
@@ -8909,6 +8992,11 @@ tool_rx_setof(int k)
 	return (int)(strchr("dws", k | 32) - "dws");
 }
 
+PROSE(tool_rx_class_msg3,
+	"unknown class [:%.*s:] at offset %d")
+PROSE(tool_rx_class_msg4,
+	"\\%c is not allowed %s at offset %d")
+
 PROSE(tool_rx_class_msg1,
 	"unmatched [ at offset %d; write \\[ for a literal one")
 PROSE(tool_rx_class_msg2,
@@ -8934,7 +9022,7 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 				if ((int)strlen(tool_rx_sets[i].name) == nn && !memcmp(tool_rx_sets[i].name, name, (size_t)nn))
 					break;
 			if (i == ns)
-				return tool_rx_fail(c, "unknown class [:%.*s:] at offset %d", nn, name, (int)(it - c->pat));
+				return tool_rx_fail(c, prose(tool_rx_class_msg3), nn, name, (int)(it - c->pat));
 			if (tool_rx_addset(c, i, cn) < 0)
 				return -1;
 			c->p = e + 2;
@@ -8948,7 +9036,7 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 				if (i == '<' || i == '>')
 					hi = (unsigned)i;
 				else if (i && (k || !strchr("dDwWsS", i)))
-					return tool_rx_fail(c, "\\%c is not allowed %s at offset %d", i,
+					return tool_rx_fail(c, prose(tool_rx_class_msg4), i,
 					               k ? "as the end of a range" : "in a class", (int)(c->p - 2 - c->pat));
 				else if (i) {
 					if (tool_rx_addset(c, tool_rx_setof(i), i < 'a') < 0)
@@ -8975,6 +9063,9 @@ tool_rx_class(struct tool_rx_c *c, const char *at)
 	return tool_rx_emit(c, neg ? TOOL_RX_NCLASS : TOOL_RX_CLASS, n0, re->nset - n0);
 }
 
+PROSE(tool_rx_atom_msg3,
+	"groups nested too deeply (over %d)")
+
 PROSE(tool_rx_atom_msg2,
 	"unmatched ( at offset %d; write \\( for a literal one")
 
@@ -8998,7 +9089,7 @@ tool_rx_atom(struct tool_rx_c *c)
 	switch (*c->p++) {
 	case '(':
 		if (++c->depth > AG_RE_DEPTH_MAX)
-			return tool_rx_fail(c, "groups nested too deeply (over %d)", AG_RE_DEPTH_MAX);
+			return tool_rx_fail(c, prose(tool_rx_atom_msg3), AG_RE_DEPTH_MAX);
 		if (*c->p == '?') {
 			q = c->p + 1;
 			if (*q == 'P')
@@ -9688,6 +9779,9 @@ tool_bg_take(struct tool_bg *b, struct buf *out, unsigned long long *dropped)
 	b->seen = t1;
 }
 
+PROSE(tool_bash_output_msg2,
+	"\n[%d lines did not match the filter]")
+
 PROSE(tool_bash_output_msg1,
 	"BashOutput: filter is not a regular expression we read: %s")
 
@@ -9747,7 +9841,7 @@ tool_bash_output(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 		buf_adds(&o->text, "(no new output)");
 	}
 	if (filtered)
-		buf_printf(&o->text, "\n[%d lines did not match the filter]", filtered);
+		buf_printf(&o->text, prose(tool_bash_output_msg2), filtered);
 	tool_rx_free(&re);
 	buf_free(&flt);
 	buf_free(&got);
@@ -9772,6 +9866,9 @@ tool_bg_stop(struct tool_bg *b)
 		kill(b->collector, SIGKILL);          /* its keeper then ends the group */
 }
 
+PROSE(tool_kill_shell_msg,
+	"KillShell: %s has already ended (%s)")
+
 static int
 tool_kill_shell(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 {
@@ -9780,7 +9877,7 @@ tool_kill_shell(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	if (!b)
 		return 0;
 	if (__atomic_load_n(&b->r->done, __ATOMIC_ACQUIRE))
-		return tool_fail(o, "KillShell: %s has already ended (%s)", b->id, tool_bg_state(b, &code));
+		return tool_fail(o, prose(tool_kill_shell_msg), b->id, tool_bg_state(b, &code));
 	tool_bg_stop(b);
 	o->text.len = 0;
 	buf_printf(&o->text, "Killed %s (%s)", b->id, b->cmd);
@@ -9891,6 +9988,9 @@ tool_todo(struct tool_ctx *tc, const struct json *j, struct tool_out *o)
 	return 0;
 }
 
+PROSE(tool_run_msg1,
+	"%s: the input must be a JSON object")
+
 PROSE(tool_run_msg,
 	"There is no tool named %s; the tools are Bash, BashOutput, KillShell, Read, Write, Edit, Glob, Grep, TodoWrite")
 
@@ -9901,7 +10001,7 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	o->text.len = 0;
 	o->is_error = 0;
 	if (j->n < 1 || j->t[0].type != JSMN_OBJECT)
-		tool_fail(o, "%s: the input must be a JSON object", name);
+		tool_fail(o, prose(tool_run_msg1), name);
 	else if (strcmp(name, "Bash") == 0)
 		tool_arg_bool(j, "run_in_background") ? tool_bg_start(tc, j, o) : tool_bash(tc, j, o);
 	else if (strcmp(name, "BashOutput") == 0)
@@ -9931,6 +10031,9 @@ tool_run(struct tool_ctx *tc, const char *name, const struct json *j, struct too
 	if (!o->text.len)
 		buf_adds(&o->text, o->is_error ? "(failed without a message)" : "(no output)");
 }
+
+PROSE(mcp_config_msg6,
+	"more than %d MCP servers configured")
 
 PROSE(mcp_config_msg3,
 	"%s is not valid JSON; fix it or move it away")
@@ -10057,7 +10160,7 @@ mcp_config(struct mcp *m, const char *path, int flags, struct ag_err *e)
 		if (q < m->n)
 			continue;
 		if (m->n == AG_MCP_SERVERS) {
-			r = err_set(e, AG_E_USAGE, "more than %d MCP servers configured", AG_MCP_SERVERS);
+			r = err_set(e, AG_E_USAGE, prose(mcp_config_msg6), AG_MCP_SERVERS);
 			goto out;
 		}
 		if (strspn(name, prose(mcp_config_msg1)) != strlen(name)) {
@@ -10324,6 +10427,8 @@ mcp_elicit_field(struct mcp *m, const struct json *j, int k, struct jw *w)
 		buf_add(&line, j->s + j->t[def].start, (size_t)(j->t[def].end - j->t[def].start));
 	base_snprintf(prompt, sizeof prompt, "  %s (%s%s%.200s) [%.80s]: ", name, type, d.len ? ": " : "",
 	              d.len ? d.p : "", line.p ? line.p : "");
+	for (str_clean(prompt), i = 0; prompt[i]; i++)     /* the server's words, one line, no escapes */
+		prompt[i] = prompt[i] == '\n' ? ' ' : prompt[i];
 	buf_free(&d);
 	for (tries = 0; tries < 3; tries++) {
 		unsigned long long n;
@@ -10384,6 +10489,7 @@ mcp_elicit(struct mcp_srv *s, const struct json *j, struct buf *res)
 	struct buf msg = {0}, line = {0};
 	struct jw w;
 	json_str_buf(j, json_get(j, p, "message"), &msg);
+	str_clean(msg.p);
 	if (!s->m || !s->m->ask) {
 		base_dprintf(2, prose(mcp_elicit_msg), s->name, msg.p ? msg.p : "");
 		buf_adds(res, "{\"action\":\"decline\"}");
@@ -10497,6 +10603,11 @@ mcp_progress(struct mcp_srv *s, const struct json *j)
 		base_dprintf(2, "  [%s] progress %lld%s%s\n", s->name, done, msg[0] ? ": " : "", msg);
 }
 
+PROSE(mcp_wait_stdio_msg3,
+	"it wrote what is not JSON-RPC: '%s'")
+PROSE(mcp_wait_stdio_msg4,
+	"it sent over 64 MB without a line end")
+
 PROSE(mcp_wait_stdio_msg1,
 	"it exited (%s %d) before answering; see its log")
 PROSE(mcp_wait_stdio_msg2,
@@ -10526,7 +10637,7 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 				char ex[80];
 				str_excerpt(ex, sizeof ex, s->in.p, n);
 				free(tok);
-				mcp_fail(s, "it wrote what is not JSON-RPC: '%s'", ex);
+				mcp_fail(s, prose(mcp_wait_stdio_msg3), ex);
 				return AG_E_API;
 			}
 			free(tok);
@@ -10571,7 +10682,7 @@ mcp_wait_stdio(struct mcp_srv *s, long long id, long long deadline, struct buf *
 			if (r > 0 && buf_add(&s->in, tmp, (size_t)r))
 				return AG_E_NOMEM;
 			if (s->in.len > (64u << 20)) {
-				mcp_fail(s, "it sent over 64 MB without a line end");
+				mcp_fail(s, prose(mcp_wait_stdio_msg4));
 				return AG_E_TOOBIG;
 			}
 		}
@@ -10975,6 +11086,13 @@ mcp_oauth_ours(const char *resource, const char *url)
 	return n && !strncmp(resource, url, n) && strchr("/?", url[n]);
 }
 
+PROSE(mcp_oauth_discover_msg3,
+	"%s/.well-known/oauth-protected-resource")
+PROSE(mcp_oauth_discover_msg4,
+	"%s/.well-known/openid-configuration%s")
+PROSE(mcp_oauth_discover_msg5,
+	"%s%s/.well-known/openid-configuration")
+
 PROSE(mcp_oauth_discover_msg1,
 	"%s/.well-known/oauth-protected-resource%s")
 PROSE(mcp_oauth_discover_msg2,
@@ -11002,7 +11120,7 @@ mcp_oauth_discover(struct mcp_srv *s, const char *www, struct mcp_auth *A, struc
 		if (k == 1)
 			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg1), s->origin, s->path);
 		if (k == 2 && strcmp(s->path, "/"))
-			base_snprintf(url, sizeof url, "%s/.well-known/oauth-protected-resource", s->origin);
+			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg3), s->origin);
 		else if (k == 2)
 			break;
 		if (!(rc = mcp_oauth_fetch(s, url, NULL, NULL, NULL, &b, &j, &tok, e)))
@@ -11039,9 +11157,9 @@ mcp_oauth_discover(struct mcp_srv *s, const char *www, struct mcp_auth *A, struc
 		if (k == 0)
 			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg2), origin, path);
 		else if (k == 1)
-			base_snprintf(url, sizeof url, "%s/.well-known/openid-configuration%s", origin, path);
+			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg4), origin, path);
 		else if (*path)
-			base_snprintf(url, sizeof url, "%s%s/.well-known/openid-configuration", A->issuer, "");
+			base_snprintf(url, sizeof url, prose(mcp_oauth_discover_msg5), A->issuer, "");
 		else
 			break;
 		if ((rc = mcp_oauth_fetch(s, url, NULL, NULL, NULL, &A->meta, &j, &tok, e)) != 0)
@@ -11083,6 +11201,11 @@ mcp_oauth_lists(const struct mcp_auth *A, const char *key, const char *word, int
 	return r;
 }
 
+PROSE(mcp_oauth_jwt_msg1,
+	"{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"%s\"}")
+PROSE(mcp_oauth_jwt_msg2,
+	"oauth.privateKeyFile %.200s: not an EC P-256 private key in PEM")
+
 /* private_key_jwt (RFC 7523): a client assertion for aud, signed ES256 with the key in the PEM file. */
 static int
 mcp_oauth_jwt(const char *keyfile, const char *client, const char *aud, struct buf *out, struct ag_err *e)
@@ -11092,12 +11215,12 @@ mcp_oauth_jwt(const char *keyfile, const char *client, const char *aud, struct b
 	long long now = clk_now();
 	int rc;
 	str_random_hex(jti, 16);
-	buf_printf(&js, "{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"%s\"}", client,
+	buf_printf(&js, prose(mcp_oauth_jwt_msg1), client,
 	           client, aud, now, now + 300, jti);
 	rc = file_read_all(keyfile, &pem, 65536) ? -1 : api_jwt(pem.p, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", js.p, out);
 	buf_wipe(&pem);
 	buf_free(&js);
-	return rc ? err_set(e, AG_E_USAGE, "oauth.privateKeyFile %.200s: not an EC P-256 private key in PEM", keyfile) : 0;
+	return rc ? err_set(e, AG_E_USAGE, prose(mcp_oauth_jwt_msg2), keyfile) : 0;
 }
 
 /* The configured oauth field, or "". */
@@ -11264,6 +11387,17 @@ mcp_oauth_token(struct mcp_srv *s, struct mcp_auth *A, struct buf *form, struct 
 	return rc;
 }
 
+PROSE(mcp_oauth_client_msg2,
+	"token_endpoint_auth_methods_supported")
+PROSE(mcp_oauth_client_msg3,
+	"client_id_metadata_document_supported")
+PROSE(mcp_oauth_client_msg4,
+	"token_endpoint_auth_methods_supported")
+PROSE(mcp_oauth_client_msg5,
+	"token_endpoint_auth_methods_supported")
+PROSE(mcp_oauth_client_msg6,
+	"[\"authorization_code\",\"refresh_token\"]")
+
 PROSE(mcp_oauth_client_msg1,
 	"its registration endpoint gave no client_id")
 
@@ -11289,24 +11423,24 @@ mcp_oauth_client(struct mcp_srv *s, struct mcp_auth *A, const char *redirect, st
 		if (!A->secret[0] && getenv("MCP_CLIENT_SECRET"))
 			str_copy(A->secret, sizeof A->secret, getenv("MCP_CLIENT_SECRET"), strlen(getenv("MCP_CLIENT_SECRET")));
 		m[0] = 0;
-		if (A->secret[0] && !mcp_oauth_lists(A, "token_endpoint_auth_methods_supported", "client_secret_basic", 1))
+		if (A->secret[0] && !mcp_oauth_lists(A, prose(mcp_oauth_client_msg2), "client_secret_basic", 1))
 			str_copy(m, sizeof A->method, "client_secret_post", 18);
-	} else if (cimd[0] && mcp_oauth_lists(A, "client_id_metadata_document_supported", NULL, 0)) {
+	} else if (cimd[0] && mcp_oauth_lists(A, prose(mcp_oauth_client_msg3), NULL, 0)) {
 		str_copy(A->client, sizeof A->client, cimd, strlen(cimd));
 		A->secret[0] = m[0] = 0;
 	} else if (!A->client[0]) {
 		if (!A->reg[0])
 			return err_set(e, AG_E_USAGE, prose(mcp_oauth_client_msg));
 		str_copy(m, sizeof A->method, "none", 4);
-		if (!mcp_oauth_lists(A, "token_endpoint_auth_methods_supported", "none", 1))
-			str_copy(m, sizeof A->method, mcp_oauth_lists(A, "token_endpoint_auth_methods_supported",
+		if (!mcp_oauth_lists(A, prose(mcp_oauth_client_msg4), "none", 1))
+			str_copy(m, sizeof A->method, mcp_oauth_lists(A, prose(mcp_oauth_client_msg5),
 			         "client_secret_basic", 0) ? "client_secret_basic" : "client_secret_post", 19);
 		jw_init(&w, jw_sink_buf, &body);
 		jw_open(&w, '{');
 		jw_key(&w, "client_name"); jw_str(&w, "agent");
 		jw_key(&w, "redirect_uris"); jw_open(&w, '['); jw_str(&w, redirect); jw_close(&w, ']');
 		jw_key(&w, "grant_types");
-		jw_json(&w, "[\"authorization_code\",\"refresh_token\"]", 38);
+		jw_json(&w, prose(mcp_oauth_client_msg6), 38);
 		jw_key(&w, "response_types"); jw_json(&w, "[\"code\"]", 8);
 		jw_key(&w, "token_endpoint_auth_method"); jw_str(&w, m);
 		if (A->scope[0])
@@ -11461,6 +11595,7 @@ mcp_oauth_code_grant(struct mcp_srv *s, struct mcp_auth *A, struct buf *form, st
 		mcp_form(&q, "scope", A->scope);
 		mcp_form(&q, "resource", A->resource);
 		buf_printf(&url, "%s%c%s", A->authz, strchr(A->authz, '?') ? '&' : '?', q.p);
+		str_clean(url.p);                 /* the server's endpoint, printed: no escapes */
 		if ((rc = mcp_oauth_browser(s, lfd, url.p, state, code, sizeof code, e)) == 0) {
 			mcp_form(form, "grant_type", "authorization_code");
 			mcp_form(form, "code", code);
@@ -11677,6 +11812,11 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 	return 0;
 }
 
+PROSE(mcp_call_msg3,
+	"it stopped reading its input (exited?)")
+PROSE(mcp_call_msg4,
+	"its answer to %s is not valid JSON")
+
 PROSE(mcp_call_msg1,
 	"no answer to %s within %lld ms (MCP_TOOL_TIMEOUT); the request was cancelled")
 PROSE(mcp_call_msg2,
@@ -11707,7 +11847,7 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 	else if ((rc = mcp_send_stdio(s, &b, deadline)) == 0)
 		rc = mcp_wait_stdio(s, b.id, deadline, msg);
 	else
-		mcp_fail(s, "it stopped reading its input (exited?)");
+		mcp_fail(s, prose(mcp_call_msg3));
 	if (rc == AG_E_TIMEOUT && (!strcmp(method, "initialize") || str_find(method, "/list")))
 		mcp_fail(s, "no answer to %s within %lld ms", method, timeout_ms);   /* set-up: the server is given up */
 	if ((rc == AG_E_INTR || rc == AG_E_TIMEOUT) && s->state != MCP_FAILED) {   /* the work is not wanted now */
@@ -11730,7 +11870,7 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 		return rc;
 	}
 	if (json_parse_alloc(j, msg->p ? msg->p : "", msg->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT) {
-		mcp_fail(s, "its answer to %s is not valid JSON", method);
+		mcp_fail(s, prose(mcp_call_msg4), method);
 		base_snprintf(err, ecap, "%s", s->why);
 		return AG_E_API;
 	}
@@ -11933,6 +12073,11 @@ mcp_approved(const struct mcp *m, const char *name)
 	return m->trusted || m->approve_all || mcp_listed(&m->enabled, name);
 }
 
+PROSE(mcp_start_msg4,
+	"it stopped reading its input (exited?)")
+PROSE(mcp_start_msg5,
+	"agent: MCP server '%s' failed: %s\n")
+
 PROSE(mcp_start_msg2,
 	"no answer to initialize within %lld ms (MCP_TIMEOUT)")
 PROSE(mcp_start_msg3,
@@ -11992,7 +12137,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			continue;
 		b.id = ++s->id;
 		if (mcp_send_stdio(s, &b, deadline))
-			mcp_fail(s, "it stopped reading its input (exited?)");
+			mcp_fail(s, prose(mcp_start_msg4));
 	}
 	for (i = 0; i < m->n; i++) {
 		struct mcp_srv *s = &m->srv[i];
@@ -12035,7 +12180,7 @@ mcp_start(struct mcp *m, const char *cwd, struct tls_trust *trust, int quiet)
 			base_dprintf(2, prose(mcp_start_msg3), s->name, s->why,
 			        m->logdir.p, s->name);
 		else if (s->state == MCP_FAILED && !quiet)
-			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+			base_dprintf(2, prose(mcp_start_msg5), s->name, s->why);
 	}
 }
 
@@ -12137,6 +12282,9 @@ mcp_image(struct tool_out *o, const struct json *j, int mt, int data)
 	jw_close(&bw, '}');
 }
 
+PROSE(mcp_tool_run_msg1,
+	"agent: MCP server '%s' failed: %s\n")
+
 PROSE(mcp_tool_run_msg,
 	"There is no MCP tool %s (its server may have failed to start; /mcp shows them)")
 
@@ -12169,7 +12317,7 @@ mcp_tool_run(struct mcp *m, const char *full, const struct json *in, struct tool
 	if (mcp_call(s, "tools/call", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
 		tool_fail(o, "MCP server '%s' failed on %s: %s", s->name, t->name, err);
 		if (s->state == MCP_FAILED && res != MCP_FAILED)
-			base_dprintf(2, "agent: MCP server '%s' failed: %s\n", s->name, s->why);
+			base_dprintf(2, prose(mcp_tool_run_msg1), s->name, s->why);
 		goto out;
 	}
 	res = json_get(&j, 0, "result");
@@ -12249,24 +12397,26 @@ mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
 	for (i = 0; m && i < m->n; i++) {
 		struct mcp_srv *s = &m->srv[i];
 		char cursor[512] = "", err[400];
-		int pages;
+		int pages, t;
 		if (!(s->caps & MCP_CAP_RES) || (only.len && strcmp(only.p, s->name)))
 			continue;
-		for (pages = 0; pages < 20; pages++) {
+		for (t = 0, pages = 0; t < 2; t++, pages = 0, cursor[0] = 0)   /* resources, then templates */
+		for (; pages < 20; pages++) {
 			struct buf msg = {0}, params = {0};
 			struct json j;
 			jsmntok_t *tok = NULL;
 			int r, k, c;
 			mcp_page_params(&params, cursor);
-			if (mcp_call(s, "resources/list", params.p ? params.p : "{}", mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j,
-			             &tok, err, sizeof err)) {
-				buf_printf(&o->text, "%s: resources/list failed: %s\n", s->name, err);
+			if (mcp_call(s, t ? "resources/templates/list" : "resources/list", params.p ? params.p : "{}",
+			             mcp_env_ms("MCP_TIMEOUT", 30000), &msg, &j, &tok, err, sizeof err)) {
+				if (!t)                   /* a server without templates says so with an error */
+					buf_printf(&o->text, "%s: resources/list failed: %s\n", s->name, err);
 				pages = 99;
 			} else {
-				r = json_path(&j, 0, "result.resources");
+				r = json_path(&j, 0, t ? "result.resourceTemplates" : "result.resources");
 				for (c = 0, k = r + 1; r >= 0 && c < j.t[r].size; c++, k = json_skip(&j, k)) {
-					buf_printf(&o->text, "%s: ", s->name);
-					json_str_buf(&j, json_get(&j, k, "uri"), &o->text);
+					buf_printf(&o->text, t ? "%s: template " : "%s: ", s->name);
+					json_str_buf(&j, json_get(&j, k, t ? "uriTemplate" : "uri"), &o->text);
 					buf_adds(&o->text, " (");
 					json_str_buf(&j, json_get(&j, k, "name"), &o->text);
 					if (json_get(&j, k, "mimeType") >= 0)
@@ -12291,6 +12441,9 @@ mcp_resources_list(struct mcp *m, const struct json *in, struct tool_out *o)
 		           "No MCP server offers resources", only.p);
 	buf_free(&only);
 }
+
+PROSE(mcp_resource_read_msg2,
+	"MCP server '%s' could not read %s: %s")
 
 PROSE(mcp_resource_read_msg1,
 	"[binary content, %d characters of base64]")
@@ -12321,7 +12474,7 @@ mcp_resource_read(struct mcp *m, const struct json *in, struct tool_out *o)
 	jw_key(&w, "uri"); jw_strn(&w, uri.p, uri.len);
 	jw_close(&w, '}');
 	if (mcp_call(s, "resources/read", params.p, mcp_env_ms("MCP_TOOL_TIMEOUT", 600000), &msg, &j, &tok, err, sizeof err)) {
-		tool_fail(o, "MCP server '%s' could not read %s: %s", s->name, uri.p, err);
+		tool_fail(o, prose(mcp_resource_read_msg2), s->name, uri.p, err);
 		goto out;
 	}
 	o->text.len = 0;
@@ -12687,6 +12840,9 @@ perm_drop(struct perm_extra *x, const char *fmt, const char *what)
 	buf_adds(x->dropped, one);
 }
 
+PROSE(perm_load_extra_msg,
+	"agent: %s: additionalDirectories: %s\n")
+
 /* The settings besides rules (see struct perm_extra); a directory that is not there is skipped with a line. */
 static void
 perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
@@ -12729,7 +12885,7 @@ perm_load_extra(const struct json *j, const char *path, struct perm_extra *x)
 			struct buf d = {0};
 			struct ag_err de = {0};
 			if (json_str_buf(j, t, &d) == 0 && d.len && bound_add(x->dirs, x->base, d.p, &de) < 0)
-				base_dprintf(2, "agent: %s: additionalDirectories: %s\n", path, de.msg);
+				base_dprintf(2, prose(perm_load_extra_msg), path, de.msg);
 			buf_free(&d);
 		}
 }
@@ -12761,6 +12917,9 @@ perm_untrusted_allow(struct perm *pm, size_t n0, struct perm_extra *x)
 	}
 }
 
+PROSE(perm_load_settings_msg,
+	"%s is not valid JSON; fix or remove it")
+
 /* permissions.{allow,deny,ask} (and defaultMode) of one settings file, and what perm_load_extra reads; a
  * missing file is fine, a broken one is an error that names the file. */
 static int
@@ -12779,7 +12938,7 @@ perm_load_settings(struct perm *pm, const char *path, struct perm_extra *x, stru
 	if (json_parse_alloc(&j, b.p, b.len, &tok) <= 0 || j.t[0].type != JSMN_OBJECT) {
 		free(tok);
 		buf_free(&b);
-		return err_set(e, AG_E_USAGE, "%s is not valid JSON; fix or remove it", path);
+		return err_set(e, AG_E_USAGE, prose(perm_load_settings_msg), path);
 	}
 	src = strdup(path);
 	if (src) {
@@ -13784,6 +13943,11 @@ sess_load_msg(struct conv *c, const struct json *j, int m)
 	return 0;
 }
 
+PROSE(sess_load_msg1,
+	"session %s: line %d is not valid JSON")
+PROSE(sess_load_msg2,
+	"session %s: line %d is not a message")
+
 /* Read a session file into a conversation. A torn last line (a crash mid-write) is ignored; a bad line
  * anywhere else is an error that names the line. */
 static int
@@ -13810,7 +13974,7 @@ sess_load(const char *path, struct conv *c, char *model, size_t mcap, struct ag_
 				break;
 			}
 			free(tok);
-			r = err_set(e, AG_E_INVAL, "session %s: line %d is not valid JSON", path, line);
+			r = err_set(e, AG_E_INVAL, prose(sess_load_msg1), path, line);
 			break;
 		}
 		if (json_eq(&j, json_get(&j, 0, "type"), "session") && model)
@@ -13824,7 +13988,7 @@ sess_load(const char *path, struct conv *c, char *model, size_t mcap, struct ag_
 				r = sess_load_msg(c, &j, k);
 		}
 		if (r && !e->code)
-			err_set(e, r, "session %s: line %d is not a message", path, line);
+			err_set(e, r, prose(sess_load_msg2), path, line);
 		free(tok);
 		p += n + 1;
 	}
@@ -14502,11 +14666,14 @@ loop_assistant(struct loop *L, struct msg *m, int *cut)
 	return tools;
 }
 
+PROSE(loop_reminder_msg,
+	"<system-reminder>\n%s\n</system-reminder>")
+
 static void
 loop_reminder(struct msg *m, const char *text)
 {
 	struct buf b = {0};
-	buf_printf(&b, "<system-reminder>\n%s\n</system-reminder>", text);
+	buf_printf(&b, prose(loop_reminder_msg), text);
 	conv_text_block(m, b.p, b.len);
 	buf_free(&b);
 }
@@ -15083,6 +15250,9 @@ loop_web_text(const char *s, size_t n, struct buf *out)
 		out->p[--out->len] = 0;
 }
 
+PROSE(loop_web_get_msg2,
+	"a redirect to a URL too long to follow")
+
 PROSE(loop_web_get_msg1,
 	"too many redirects (more than 10); the last pointed to %.*s")
 
@@ -15127,7 +15297,7 @@ loop_web_get(const char *url, struct tls_trust *trust, struct buf *body, char *c
 				break;
 			}
 			if (ll >= sizeof next - 1) {
-				err_set(e, AG_E_API, "a redirect to a URL too long to follow");
+				err_set(e, AG_E_API, prose(loop_web_get_msg2));
 				break;
 			}
 			{   /* RFC 3986 references: absolute, scheme-relative, absolute-path, relative-path */
@@ -15569,6 +15739,11 @@ loop_hook_free(struct hook_out *o)
 	buf_free(&o->context);
 }
 
+PROSE(loop_run_tools_msg5,
+	"%s is not one of this subagent's tools.")
+PROSE(loop_run_tools_msg6,
+	"agent needs your permission to use %s")
+
 PROSE(loop_run_tools_msg1,
 	"Not run: the user interrupted (Ctrl-C) before this call.")
 PROSE(loop_run_tools_msg2,
@@ -15671,12 +15846,12 @@ loop_run_tools(struct loop *L, const struct msg *am, struct msg *um)
 				loop_hook_free(&ho);
 				ui_tool_start(L->ui, name, summary);
 				if (pc != PERM_DENY && L->subagent && (strcmp(name, "Task") == 0 || (L->only && !cli_listed(L->only, name))))
-					base_snprintf(why, sizeof why, "%s is not one of this subagent's tools.", name), pc = PERM_DENY;
+					base_snprintf(why, sizeof why, prose(loop_run_tools_msg5), name), pc = PERM_DENY;
 				if (pc == PERM_ASK) {
 					struct buf fb = {0};
 					char note[200];
 					struct loop_hook_kv kv = { "message", note, NULL, NULL, -1 };
-					base_snprintf(note, sizeof note, "agent needs your permission to use %s", name);
+					base_snprintf(note, sizeof note, prose(loop_run_tools_msg6), name);
 					memset(&ho, 0, sizeof ho);
 					loop_hook_event(L, HOOK_NOTIFY, &kv, &ho);
 					loop_hook_free(&ho);
@@ -15823,9 +15998,54 @@ loop_emit_result(struct loop *L, const char *subtype, int is_error, const char *
 	buf_free(&b);
 }
 
+PROSE(loop_mentions_msg,
+	"<mcp-resource server=\"%s\" uri=\"%.*s\">\n")
+
 PROSE(loop_todo_empty,
 	"This is a reminder that your todo list is currently empty. If the task has several "
 	"steps, plan them with TodoWrite. Do not mention this reminder to the user.")
+
+/* @server:uri in a prompt: the resource read (resources/read) and added to the message after the prompt, as
+ * Claude Code attaches it; a word that names no MCP server with resources stays text only. */
+static void
+loop_mentions(struct loop *L, struct msg *m, const char *text, size_t n)
+{
+	size_t i, c, e;
+	for (i = 0; L->tools.mcp && i < n; i = e) {
+		struct mcp_srv *s;
+		struct tool_out o = {{0}, 0, {0}};
+		struct buf in = {0}, b = {0};
+		struct json j;
+		jsmntok_t *tok = NULL;
+		struct jw w;
+		for (c = i + 1; c < n && (isalnum((unsigned char)text[c]) || text[c] == '_' || text[c] == '-'); c++)
+			;
+		for (e = c; e < n && !isspace((unsigned char)text[e]); e++)
+			;
+		if (text[i] != '@' || (i && !isspace((unsigned char)text[i - 1])) || c == i + 1 || c >= n ||
+		    text[c] != ':' || e == c + 1 || !(s = mcp_srv_named(L->tools.mcp, text + i + 1, c - i - 1)) ||
+		    !(s->caps & MCP_CAP_RES)) {
+			e = i + 1;
+			continue;
+		}
+		jw_init(&w, jw_sink_buf, &in);
+		jw_open(&w, '{');
+		jw_key(&w, "server"), jw_str(&w, s->name);
+		jw_key(&w, "uri"), jw_strn(&w, text + c + 1, e - c - 1);
+		jw_close(&w, '}');
+		if (json_parse_alloc(&j, in.p, in.len, &tok) > 0) {
+			mcp_resource_read(L->tools.mcp, &j, &o);
+			buf_printf(&b, prose(loop_mentions_msg), s->name, (int)(e - c - 1), text + c + 1);
+			buf_add(&b, o.text.p ? o.text.p : "", o.text.len);
+			buf_adds(&b, "\n</mcp-resource>");
+			conv_text_block(m, b.p, b.len);
+			base_dprintf(2, "  %s %.*s: %zu characters%s\n", o.is_error ? "could not read" : "read", (int)(e - i),
+			             text + i, o.text.len, o.is_error ? " (the error goes to the model)" : "");
+		}
+		free(tok);
+		buf_free(&in), buf_free(&b), buf_free(&o.text), buf_free(&o.blocks);
+	}
+}
 
 /* Call the model, run its tools, send the results back; until it ends its turn or max_turns is reached.
  * The user message that starts the run is already the newest in the conversation. 0 or an error code;
@@ -15879,6 +16099,11 @@ loop_user_message(struct loop *L, const char *text, size_t n, const struct json 
 	if (ho.context.len)
 		loop_reminder(m, ho.context.p);
 	loop_hook_free(&ho);
+	if (text) {
+		int r = conv_text_block(m, text, n);
+		loop_mentions(L, m, text, n);
+		return r;
+	}
 	return conv_text_block(m, text, n);
 }
 
@@ -16018,6 +16243,9 @@ loop_compact_message(struct loop *L, const char *summary, size_t n, struct buf *
 	buf_adds(out, prose(loop_compact_message_msg2));
 }
 
+PROSE(loop_compact_msg1,
+	"a PreCompact hook blocked compaction")
+
 PROSE(loop_compact_msg,
 	"the model gave no summary; the conversation is unchanged")
 
@@ -16044,7 +16272,7 @@ loop_compact(struct loop *L, const char *focus)
 	loop_hook_event(L, HOOK_PRE_COMPACT, &kv, &ho);
 	loop_hook_free(&ho);
 	if (ho.block) {
-		ui_note(L->ui, "a PreCompact hook blocked compaction");
+		ui_note(L->ui, prose(loop_compact_msg1));
 		return 0;
 	}
 	memset(&kept, 0, sizeof kept);
@@ -16128,6 +16356,9 @@ loop_compact(struct loop *L, const char *focus)
 	L->last_input = 0;
 	return 0;
 }
+
+PROSE(loop_run_msg6,
+	"the answer was cut off at --max-tokens")
 
 PROSE(loop_run_msg4,
 	"a UserPromptSubmit hook refused the prompt: %.800s")
@@ -16266,7 +16497,7 @@ loop_run(struct loop *L, const char **subtype)
 		}
 		L->stop_hook_active = 0;
 		if (strcmp(L->msg.stop_reason, "max_tokens") == 0)
-			ui_note(L->ui, "the answer was cut off at --max-tokens");
+			ui_note(L->ui, prose(loop_run_msg6));
 		return 0;
 	}
 }
@@ -16452,6 +16683,11 @@ loop_cmd_args(const char *body, const char *args, struct buf *out)
 		buf_printf(out, "\n\nARGUMENTS: %s", args);
 }
 
+PROSE(loop_cmd_expand_msg5,
+	"cannot read the command /%s (%s): %s")
+PROSE(loop_cmd_expand_msg6,
+	" (not read: Read of %s was not allowed)")
+
 PROSE(loop_cmd_expand_msg4,
 	"<command-name>/%.*s</command-name>\n<command-args>%s</command-args>\n\n%s")
 
@@ -16492,7 +16728,7 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 		return 0;
 	if (file_read_all(c->path, &f, 1u << 20) || !f.p) {
 		buf_free(&f);
-		return err_set(e, AG_E_USAGE, "cannot read the command /%s (%s): %s", c->name, c->path, base_strerror(errno)), -1;
+		return err_set(e, AG_E_USAGE, prose(loop_cmd_expand_msg5), c->name, c->path, base_strerror(errno)), -1;
 	}
 	if (loop_fm_split(f.p, f.len, &fm, &fmn, &body)) {
 		allowed = loop_fm_get(fm, fmn, "allowed-tools");
@@ -16532,7 +16768,7 @@ loop_cmd_expand(struct loop *L, const char *line, struct buf *out, struct ag_err
 			if (loop_cmd_tool(L, "Read", "file_path", path.p, &got) == 0)
 				buf_printf(out, "\n\n<file path=\"%s\">\n%s</file>\n", path.p, got.p ? got.p : "");
 			else
-				buf_printf(out, " (not read: Read of %s was not allowed)", path.p);
+				buf_printf(out, prose(loop_cmd_expand_msg6), path.p);
 			buf_free(&path);
 			buf_free(&got);
 			p += k + 1;
@@ -17603,6 +17839,9 @@ repl_pick_session(struct loop *L)
 	return r;
 }
 
+PROSE(repl_ratelimits_msg,
+	"rate limits (from the last answer):\n")
+
 /* The rate limits the server reported on its last answer, with their reset times. */
 static void
 repl_ratelimits(struct api *a, struct buf *out)
@@ -17612,7 +17851,7 @@ repl_ratelimits(struct api *a, struct buf *out)
 		buf_adds(out, "rate limits: none reported yet\n");
 		return;
 	}
-	buf_adds(out, "rate limits (from the last answer):\n");
+	buf_adds(out, prose(repl_ratelimits_msg));
 	while (i < a->ratelimit.len) {
 		const char *line = a->ratelimit.p + i, *eol = memchr(line, '\n', a->ratelimit.len - i);
 		size_t n = eol ? (size_t)(eol - line) : a->ratelimit.len - i;
@@ -17691,6 +17930,9 @@ repl_cmds_list(struct loop *L, struct buf *words)
 	}
 }
 
+PROSE(repl_command_msg3,
+	"%s is inside the boundary already\n")
+
 PROSE(repl_command_msg1,
 	"compacted: the conversation goes on from a summary\n")
 PROSE(repl_command_msg2,
@@ -17766,7 +18008,7 @@ repl_command(struct loop *L, const char *line)
 		else if (r < 0)
 			repl_print(L, "%s\n", e.msg[0] ? e.msg : "no boundary to add to");
 		else if (r)
-			repl_print(L, "%s is inside the boundary already\n", arg);
+			repl_print(L, prose(repl_command_msg3), arg);
 		else
 			repl_print(L, prose(repl_command_msg2), L->perm.bound->dir[L->perm.bound->n - 1]);
 	} else if (!strcmp(cmd, "/hooks")) {
@@ -17854,6 +18096,9 @@ repl_images(struct loop *L, struct msg *m, const char *line)
 	}
 }
 
+PROSE(repl_run_msg5,
+	"(Ctrl-C again or Ctrl-D to leave)\n")
+
 PROSE(repl_run_msg1,
 	"agent %s  %s  %s\n/help for commands, Ctrl-D to leave\n")
 PROSE(repl_run_msg2,
@@ -17904,7 +18149,7 @@ repl_run(struct loop *L)
 				break;
 			ctrl_c = !line.len;
 			if (ctrl_c)
-				repl_print(L, "(Ctrl-C again or Ctrl-D to leave)\n");
+				repl_print(L, prose(repl_run_msg5));
 			continue;
 		}
 		ctrl_c = 0;
@@ -18008,6 +18253,9 @@ selftest_sse_cb(void *ctx, const char *event, char *data, size_t n)
 	return 0;
 }
 
+PROSE(selftest_run_msg1,
+	"self-test: %d of %d checks passed\n")
+
 PROSE(selftest_run_msg,
 	"%zu|%d|%lld|%s|%u|%ld|%x|%c|%-3s|%04d|%zu")
 
@@ -18093,7 +18341,7 @@ selftest_run(void)
 #endif
 		tls_trust_free(&t);
 	}
-	base_dprintf(1, "self-test: %d of %d checks passed\n", selftest_runs - selftest_fails, selftest_runs);
+	base_dprintf(1, prose(selftest_run_msg1), selftest_runs - selftest_fails, selftest_runs);
 	return selftest_fails ? 1 : 0;
 }
 
@@ -18405,6 +18653,9 @@ cli_denied(const struct perm *p, const char *name)
 	return denied;
 }
 
+PROSE(cli_tools_msg,
+	",\"cache_control\":{\"type\":\"ephemeral\"}}")
+
 /* The tools array: the built-in tools, then extra definitions (Task), then each MCP server's tools (mcp may
  * be NULL), less what a deny rule removes entirely; the last one carries the cache breakpoint. only: a
  * comma-separated list of the names to keep (a subagent's "tools"), or NULL. */
@@ -18458,7 +18709,7 @@ cli_tools(struct buf *out, const struct perm *p, const struct mcp *mcp, const st
 		struct buf *one = &defs[i];
 		if (i == count - 1 && one->len > 1) {
 			one->p[--one->len] = 0;
-			buf_adds(one, ",\"cache_control\":{\"type\":\"ephemeral\"}}");
+			buf_adds(one, prose(cli_tools_msg));
 		}
 		jw_json(&w, one->p, one->len);
 		buf_free(one);
@@ -18534,6 +18785,9 @@ cli_project_settings(struct loop *L, struct perm_extra *x, const char *cwd, stru
 	return r;
 }
 
+PROSE(cli_project_msg1,
+	"%sthe MCP server '%s' of .mcp.json")
+
 PROSE(cli_project_msg,
 	"agent: this folder is not trusted, so its .claude settings were read without %s; run agent "
 	"here in a terminal once and trust it, or put them in ~/.claude/settings.json\n")
@@ -18579,7 +18833,7 @@ cli_project(struct loop *L, struct mcp *m, struct tls_trust *trust, const char *
 		goto out;
 	for (k = 0; k < m->n; k++)
 		if (m->srv[k].project && !mcp_approved(m, m->srv[k].name))
-			buf_printf(&what, "%sthe MCP server '%s' of .mcp.json", what.len ? "; " : "", m->srv[k].name);
+			buf_printf(&what, prose(cli_project_msg1), what.len ? "; " : "", m->srv[k].name);
 	if (dropped.len)
 		buf_printf(&what, "%sin .claude/settings*.json: %s", what.len ? "; " : "", dropped.p);
 	if (what.len && interactive && !m->trusted && cli_trust_ask(bound->dir[0], what.p)) {
@@ -18626,6 +18880,9 @@ cli_err_prefix(struct ag_err *e, const char *what)
 	memcpy(e->msg, m, sizeof m);
 }
 
+PROSE(cli_bedrock_msg4,
+	"abcdefghijklmnopqrstuvwxyz0123456789-")
+
 PROSE(cli_bedrock_msg1,
 	"'%.60s' is not an AWS region name (like us-east-1)")
 PROSE(cli_bedrock_msg2,
@@ -18659,7 +18916,7 @@ cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err
 	}
 	if (!k->region[0])
 		return err_set(e, AG_E_USAGE, prose(cli_bedrock_msg), strcmp(k->profile, "default") ? "profile " : "", k->profile);
-	if (strspn(k->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(k->region))
+	if (strspn(k->region, prose(cli_bedrock_msg4)) != strlen(k->region))
 		return err_set(e, AG_E_USAGE, prose(cli_bedrock_msg1), k->region);
 	v = getenv("AWS_BEARER_TOKEN_BEDROCK");
 	k->bearer = v && *v ? v : NULL;
@@ -18682,6 +18939,9 @@ cli_bedrock(struct api_cfg *cfg, struct api_aws *k, int model_set, struct ag_err
 	return 0;
 }
 
+PROSE(cli_vertex_msg4,
+	"abcdefghijklmnopqrstuvwxyz0123456789-")
+
 PROSE(cli_vertex_msg3,
 	"https://%s%saiplatform.googleapis.com/v1")
 
@@ -18700,7 +18960,7 @@ cli_vertex(struct api_cfg *cfg, struct api_gcp *g, int model_set, struct ag_err 
 	char url[600];
 	if (!v || !*v)
 		return err_set(e, AG_E_USAGE, prose(cli_vertex_msg1));
-	if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v) || strlen(v) >= sizeof g->region)
+	if (strspn(v, prose(cli_vertex_msg4)) != strlen(v) || strlen(v) >= sizeof g->region)
 		return err_set(e, AG_E_USAGE, prose(cli_vertex_msg2), v);
 	str_copy(g->region, sizeof g->region, v, strlen(v));
 	v = getenv("CLAUDE_CODE_SKIP_VERTEX_AUTH");
@@ -18720,6 +18980,11 @@ cli_vertex(struct api_cfg *cfg, struct api_gcp *g, int model_set, struct ag_err 
 	cfg->vertex = g;
 	return 0;
 }
+
+PROSE(cli_vertex_creds_msg7,
+	"none (CLAUDE_CODE_SKIP_VERTEX_AUTH)")
+PROSE(cli_vertex_creds_msg8,
+	"abcdefghijklmnopqrstuvwxyz0123456789-.:")
 
 PROSE(cli_vertex_creds_msg4,
 	"%s%s/application_default_credentials.json")
@@ -18764,7 +19029,7 @@ cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
 	base_snprintf(adc, sizeof adc, prose(cli_vertex_creds_msg4), cs && *cs ? cs : h ? h : "",
 	              cs && *cs ? "" : "/.config/gcloud");
 	if (g->skip_auth)
-		str_copy(g->source, sizeof g->source, "none (CLAUDE_CODE_SKIP_VERTEX_AUTH)", 35);
+		str_copy(g->source, sizeof g->source, prose(cli_vertex_creds_msg7), 35);
 	else if (v && *v && access(v, R_OK) != 0)
 		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg3), v,
 		               base_strerror(errno));
@@ -18788,7 +19053,7 @@ cli_vertex_creds(struct api_gcp *g, struct ag_err *e)
 	}
 	if (!g->project[0])
 		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg2));
-	if (strspn(g->project, "abcdefghijklmnopqrstuvwxyz0123456789-.:") != strlen(g->project))
+	if (strspn(g->project, prose(cli_vertex_creds_msg8)) != strlen(g->project))
 		return err_set(e, AG_E_USAGE, prose(cli_vertex_creds_msg6), g->project);
 	return 0;
 }
@@ -18844,70 +19109,87 @@ cli_key_helper(const char *cmd, struct buf *key, struct ag_err *e)
 /* The build's generator of build/data.h (this file built with AG_GEN): `gen prose` writes the texts of
  * PROSE_LIST out, each with its NUL, for gzip -9n to pack; `gen data PACKED.gz PEM...` prints build/data.h:
  * the PEM files (certs/) through the same loader as a CA bundle as C trust anchors (ag_roots[]), and the packed
- * texts (ag_prose_z[]) with where each one starts, after inflating them and comparing with the texts here. */
-#define PROSE_LIST(X) X(tool_defs_json) X(mcp_res_defs) X(loop_skills_intro) X(loop_task_desc) \
-	X(loop_task_schema) X(loop_subagent_prompt) X(loop_todo_nudge) X(loop_todo_empty) X(loop_compact_ask) \
-	X(loop_cut_off) X(repl_help) X(repl_init_ask) X(cli_system_prompt) X(cli_usage_text) X(cli_memory_intro) \
-	X(cli_env_text) X(base_strerror_text) X(api_aws_container_msg) X(api_aws_creds_msg1) X(api_aws_creds_msg2) X(api_aws_imds_msg) \
-	X(api_aws_process_msg) X(api_call_msg1) X(api_call_msg2) X(api_es_feed_msg) X(api_gcp_token_msg1) \
-	X(api_gcp_token_msg2) X(api_http_error_msg) X(api_sigv4_msg) X(cli_bedrock_msg) X(cli_project_msg) \
-	X(cli_trust_ask_msg) X(cli_vertex_creds_msg1) X(cli_vertex_creds_msg2) X(http_body_read_msg) \
-	X(http_read_head_msg1) X(http_read_head_msg2) X(loop_call_msg) X(loop_cmd_expand_msg1) X(loop_cmd_expand_msg2) \
-	X(loop_cmd_expand_msg3) X(loop_compact_message_msg1) X(loop_compact_message_msg2) X(loop_run_msg1) \
-	X(loop_run_msg2) X(loop_run_tools_msg) X(loop_task_msg) X(loop_webfetch_msg1) X(loop_webfetch_msg2) \
-	X(mcp_elicit_msg) X(mcp_report_msg) X(mcp_resource_read_msg) X(mcp_start_msg) X(net_connect_tunnel_msg1) \
-	X(net_connect_tunnel_msg2) X(net_resolve_msg1) X(net_resolve_msg2) X(perm_check_msg1) X(perm_check_msg2) \
-	X(perm_check_msg3) X(perm_check_msg4) X(perm_check_msg5) X(perm_check_msg6) X(perm_hooks_msg) X(repl_ask_msg) \
-	X(repl_command_msg) X(repl_context_msg) X(repl_cost_msg) X(repl_run_msg) X(repl_status_msg) X(tls_explain_msg1) \
-	X(tls_explain_msg2) X(tls_explain_msg3) X(tls_explain_msg4) X(tls_explain_msg5) X(tls_explain_msg6) \
-	X(tls_explain_msg7) X(tls_start_msg1) X(tls_start_msg2) X(tool_bash_output_msg) X(tool_bg_start_msg1) \
-	X(tool_bg_start_msg2) X(tool_edit_msg1) X(tool_edit_msg2) X(tool_guard_msg1) X(tool_guard_msg2) \
-	X(tool_open_fail_msg) X(tool_read_msg1) X(tool_read_msg2) X(tool_read_msg3) X(tool_run_msg) X(tool_rx_atom_msg) \
-	X(tool_rx_emit_msg) X(tool_rx_quant_msg) X(tool_store_msg) X(api_aws_imds_msg1) X(api_aws_imds_msg2) \
-	X(api_count_tokens_msg) X(api_es_feed_msg1) X(api_es_feed_msg2) X(api_es_feed_msg3) \
-	 X(api_gcp_token_msg3) X(api_http_error_msg1) X(api_oa_on_event_msg1) \
-	X(api_oa_on_event_msg2) X(api_oa_on_event_msg3) X(api_on_event_msg1) X(api_on_event_msg2) X(api_on_event_msg3) \
-	X(api_vertex_path_msg) X(bound_add_msg) X(cli_key_helper_msg) X(cli_memory_msg) X(cli_trust_ask_msg1) \
-	X(cli_vertex_creds_msg3) X(cli_vertex_msg1) X(cli_vertex_msg2) X(http_body_read_msg1) X(http_fill_msg) \
-	X(http_read_head_msg3) X(http_read_head_msg4) X(http_read_head_msg5) X(loop_agents_dir_msg) \
-	X(loop_cmd_expand_msg4) X(loop_ratelimit_check_msg) X(loop_run_msg3) X(loop_skills_dir_msg) X(loop_web_get_msg) \
-	X(loop_web_split_msg) X(mcp_call_msg1) X(mcp_call_msg2) X(mcp_config_msg1) X(mcp_config_msg2) \
-	X(mcp_elicit_msg1) X(mcp_list_tools_msg) X(mcp_oauth_browser_msg1) X(mcp_oauth_browser_msg2) \
-	X(mcp_oauth_client_msg) X(mcp_oauth_code_grant_msg) X(mcp_oauth_discover_msg) \
-	 X(mcp_start_msg1) X(mcp_tool_run_msg) X(net_proxy_for_msg) X(net_resolve_msg3) \
-	X(net_resolve_msg4) X(net_socks5_msg) X(perm_add_msg) X(perm_bash_part_msg) X(perm_check_msg7) \
-	X(repl_images_msg) X(repl_pick_session_msg) X(tls_explain_msg8) X(tls_trust_load_msg) X(tool_bash_msg1) \
-	X(tool_bash_msg2) X(tool_bg_find_msg) X(tool_bg_list_msg) X(tool_check_seen_msg1) X(tool_check_seen_msg2) \
-	X(tool_edit_msg3) X(tool_glob_msg) X(tool_grep_msg1) X(tool_grep_msg2) X(tool_image_block_msg) \
-	X(tool_read_msg4) X(tool_read_msg5) X(tool_rx_atom_msg1) X(tool_store_msg1) X(tool_todo_msg1) X(tool_todo_msg2) \
-	X(tool_todo_msg3) X(tool_todo_msg4) X(api_aws_container_msg1) X(api_aws_creds_msg3) X(api_aws_imds_msg3) \
-	X(api_aws_imds_msg4) X(api_aws_imds_msg5) X(api_aws_imds_msg6) X(api_block_at_msg) X(api_call_msg3) \
-	X(api_call_msg4) X(api_count_tokens_msg1) X(api_es_message_msg) X(api_gcp_token_msg4) \
-	X(api_gcp_token_msg5) X(api_gcp_token_msg6) X(api_http_error_msg2) X(api_http_error_msg3) \
-	X(api_http_error_msg4) X(api_oa_on_event_msg4) X(api_oa_on_event_msg5) X(api_oa_on_event_msg6) \
-	X(api_on_event_msg10) X(api_on_event_msg4) X(api_on_event_msg5) X(api_on_event_msg6) X(api_on_event_msg7) \
-	X(api_on_event_msg8) X(api_on_event_msg9) X(api_vertex_path_msg1) X(bound_add_msg1) X(cli_bedrock_msg1) \
-	X(cli_bedrock_msg2) X(cli_bedrock_msg3) X(cli_memory_msg1) X(cli_vertex_creds_msg4) X(cli_vertex_creds_msg5) \
-	X(cli_vertex_creds_msg6) X(cli_vertex_msg3) X(http_body_read_msg2) X(http_fill_msg1) X(http_read_head_msg10) \
-	X(http_read_head_msg11) X(http_read_head_msg6) X(http_read_head_msg7) X(http_read_head_msg8) \
-	X(http_read_head_msg9) X(loop_call_msg1) X(loop_compact_msg) X(loop_hook_read_msg) X(loop_run_msg4) \
-	X(loop_run_msg5) X(loop_run_tools_msg1) X(loop_run_tools_msg2) X(loop_run_tools_msg3) X(loop_run_tools_msg4) \
-	X(loop_task_msg1) X(loop_web_get_msg1) X(loop_web_split_msg1) X(loop_web_split_msg2) X(loop_webfetch_msg3) \
-	X(mcp_config_msg3) X(mcp_config_msg4) X(mcp_config_msg5) X(mcp_http_msg) X(mcp_oauth_client_msg1) \
-	X(mcp_oauth_discover_msg1) X(mcp_oauth_discover_msg2) X(mcp_oauth_fetch_msg) X(mcp_oauth_idjag_msg) \
-	 X(mcp_oauth_msg) X(mcp_oauth_save_msg) X(mcp_oauth_token_msg) X(mcp_resource_read_msg1) \
-	X(mcp_start_msg2) X(mcp_start_msg3) X(mcp_wait_stdio_msg1) X(mcp_wait_stdio_msg2) X(net_connect_tunnel_msg3) \
-	X(net_connect_tunnel_msg4) X(net_connect_tunnel_msg5) X(net_connect_tunnel_msg6) X(net_socks5_msg1) \
-	X(net_socks5_msg2) X(net_socks5_msg3) X(net_socks5_msg4) X(net_socks5_msg5) X(perm_bash_writes_msg) \
-	X(perm_check_msg8) X(repl_ask_msg1) X(repl_cmds_list_msg) X(repl_command_msg1) X(repl_command_msg2) \
-	X(repl_permissions_msg) X(repl_pick_session_msg1) X(repl_pick_session_msg2) X(repl_pick_session_msg3) \
-	X(repl_run_msg1) X(repl_run_msg2) X(repl_run_msg3) X(repl_run_msg4) X(selftest_run_msg) X(tls_explain_msg10) \
-	X(tls_explain_msg9) X(tls_trust_load_msg1) X(tls_trust_load_msg2) X(tls_trust_load_msg3) X(tool_arg_str_msg) \
-	X(tool_bash_output_msg1) X(tool_bg_start_msg3) X(tool_cap_finish_msg) X(tool_clip_msg) X(tool_edit_msg4) \
-	X(tool_edit_msg5) X(tool_grep_msg3) X(tool_grep_msg4) X(tool_read_msg6) X(tool_read_msg7) X(tool_rx_atom_msg2) \
-	X(tool_rx_class_msg1) X(tool_rx_class_msg2) X(tool_rx_comp_msg) X(tool_rx_esc_msg1) X(tool_rx_esc_msg2) \
-	X(tool_rx_esc_msg3) X(tool_rx_quant_msg1) X(tool_rx_range_msg) X(tool_store_msg2) X(tool_store_msg3) \
-	X(tool_todo_msg5) X(url_parse_msg1) X(url_parse_msg2) X(url_parse_msg3)
+ * texts (ag_prose_z[]) with where each one starts, after inflating them and comparing with the texts here.
+ * PROSE_LIST names every PROSE text, in the order of this file (a name left out fails the packed build). */
+#define PROSE_LIST(X) X(base_strerror_text) X(url_parse_msg4) X(url_parse_msg1) X(url_parse_msg2) \
+	X(url_parse_msg3) X(net_resolve_msg3) X(net_resolve_msg4) X(net_resolve_msg1) X(net_resolve_msg2) \
+	X(net_proxy_for_msg) X(net_socks5_msg6) X(net_socks5_msg1) X(net_socks5_msg2) X(net_socks5_msg3) \
+	X(net_socks5_msg4) X(net_socks5_msg5) X(net_socks5_msg) X(net_connect_tunnel_msg7) X(net_connect_tunnel_msg3) \
+	X(net_connect_tunnel_msg4) X(net_connect_tunnel_msg5) X(net_connect_tunnel_msg6) X(net_connect_tunnel_msg1) \
+	X(net_connect_tunnel_msg2) X(tls_trust_load_msg1) X(tls_trust_load_msg2) X(tls_trust_load_msg3) \
+	X(tls_trust_load_msg) X(tls_explain_msg11) X(tls_explain_msg9) X(tls_explain_msg10) X(tls_explain_msg8) \
+	X(tls_explain_msg1) X(tls_explain_msg2) X(tls_explain_msg3) X(tls_explain_msg4) X(tls_explain_msg5) \
+	X(tls_explain_msg6) X(tls_explain_msg7) X(tls_start_msg1) X(tls_start_msg2) X(http_fill_msg1) X(http_fill_msg) \
+	X(http_read_head_msg12) X(http_read_head_msg13) X(http_read_head_msg14) X(http_read_head_msg6) \
+	X(http_read_head_msg7) X(http_read_head_msg8) X(http_read_head_msg9) X(http_read_head_msg10) \
+	X(http_read_head_msg11) X(http_read_head_msg3) X(http_read_head_msg4) X(http_read_head_msg5) \
+	X(http_read_head_msg1) X(http_read_head_msg2) X(http_request_msg) X(http_body_read_msg3) X(http_body_read_msg4) \
+	X(http_body_read_msg2) X(http_body_read_msg1) X(http_body_read_msg) X(conv_write_content_from_msg1) \
+	X(conv_write_content_from_msg2) X(api_block_at_msg) X(api_on_event_msg11) X(api_on_event_msg4) \
+	X(api_on_event_msg5) X(api_on_event_msg6) X(api_on_event_msg7) X(api_on_event_msg8) X(api_on_event_msg9) \
+	X(api_on_event_msg10) X(api_on_event_msg1) X(api_on_event_msg2) X(api_on_event_msg3) X(api_sigv4_msg) \
+	X(api_aws_container_msg2) X(api_aws_container_msg3) X(api_aws_container_msg4) X(api_aws_container_msg5) \
+	X(api_aws_container_msg1) X(api_aws_container_msg) X(api_aws_imds_msg3) X(api_aws_imds_msg4) \
+	X(api_aws_imds_msg5) X(api_aws_imds_msg6) X(api_aws_imds_msg1) X(api_aws_imds_msg2) X(api_aws_imds_msg) \
+	X(api_aws_process_msg) X(api_aws_creds_msg4) X(api_aws_creds_msg3) X(api_aws_creds_msg1) X(api_aws_creds_msg2) \
+	X(api_gcp_jwt_msg1) X(api_gcp_jwt_msg2) X(api_gcp_answer_msg) X(api_gcp_token_msg7) X(api_gcp_token_msg8) \
+	X(api_gcp_token_msg4) X(api_gcp_token_msg5) X(api_gcp_token_msg6) X(api_gcp_token_msg3) X(api_gcp_token_msg1) \
+	X(api_gcp_token_msg2) X(api_es_message_msg) X(api_es_feed_msg1) X(api_es_feed_msg2) X(api_es_feed_msg3) \
+	X(api_es_feed_msg) X(api_oa_text_msg) X(api_oa_on_event_msg4) X(api_oa_on_event_msg5) X(api_oa_on_event_msg6) \
+	X(api_oa_on_event_msg1) X(api_oa_on_event_msg2) X(api_oa_on_event_msg3) X(api_http_error_msg2) \
+	X(api_http_error_msg3) X(api_http_error_msg4) X(api_http_error_msg1) X(api_http_error_msg) \
+	X(api_vertex_path_msg1) X(api_vertex_path_msg) X(api_count_tokens_msg1) X(api_count_tokens_msg) \
+	X(api_call_msg5) X(api_call_msg3) X(api_call_msg4) X(api_call_msg1) X(api_call_msg2) X(bound_add_msg1) \
+	X(bound_add_msg) X(tool_defs_json) X(tool_guard_msg1) X(tool_guard_msg2) X(tool_open_fail_msg) \
+	X(tool_check_seen_msg1) X(tool_check_seen_msg2) X(tool_clip_msg) X(tool_arg_str_msg1) X(tool_arg_str_msg) \
+	X(tool_cap_finish_msg) X(tool_bash_msg1) X(tool_bash_msg2) X(tool_image_block_msg) X(tool_read_msg6) \
+	X(tool_read_msg7) X(tool_read_msg4) X(tool_read_msg5) X(tool_read_msg1) X(tool_read_msg2) X(tool_read_msg3) \
+	X(tool_store_msg4) X(tool_store_msg2) X(tool_store_msg3) X(tool_store_msg1) X(tool_store_msg) X(tool_edit_msg4) \
+	X(tool_edit_msg5) X(tool_edit_msg3) X(tool_edit_msg1) X(tool_edit_msg2) X(tool_glob_msg) X(tool_rx_emit_msg) \
+	X(tool_rx_range_msg) X(tool_rx_esc_msg1) X(tool_rx_esc_msg2) X(tool_rx_esc_msg3) X(tool_rx_class_msg3) \
+	X(tool_rx_class_msg4) X(tool_rx_class_msg1) X(tool_rx_class_msg2) X(tool_rx_atom_msg3) X(tool_rx_atom_msg2) \
+	X(tool_rx_atom_msg1) X(tool_rx_atom_msg) X(tool_rx_quant_msg1) X(tool_rx_quant_msg) X(tool_rx_comp_msg) \
+	X(tool_grep_msg3) X(tool_grep_msg4) X(tool_grep_msg1) X(tool_grep_msg2) X(tool_bg_start_msg3) \
+	X(tool_bg_start_msg1) X(tool_bg_start_msg2) X(tool_bg_find_msg) X(tool_bash_output_msg2) \
+	X(tool_bash_output_msg1) X(tool_bash_output_msg) X(tool_kill_shell_msg) X(tool_bg_list_msg) X(tool_todo_msg5) \
+	X(tool_todo_msg1) X(tool_todo_msg2) X(tool_todo_msg3) X(tool_todo_msg4) X(tool_run_msg1) X(tool_run_msg) \
+	X(mcp_config_msg6) X(mcp_config_msg3) X(mcp_config_msg4) X(mcp_config_msg5) X(mcp_config_msg1) \
+	X(mcp_config_msg2) X(mcp_elicit_msg1) X(mcp_elicit_msg) X(mcp_wait_stdio_msg3) X(mcp_wait_stdio_msg4) \
+	X(mcp_wait_stdio_msg1) X(mcp_wait_stdio_msg2) X(mcp_oauth_fetch_msg) X(mcp_oauth_discover_msg3) \
+	X(mcp_oauth_discover_msg4) X(mcp_oauth_discover_msg5) X(mcp_oauth_discover_msg1) X(mcp_oauth_discover_msg2) \
+	X(mcp_oauth_discover_msg) X(mcp_oauth_jwt_msg1) X(mcp_oauth_jwt_msg2) X(mcp_oauth_save_msg) \
+	X(mcp_oauth_token_msg) X(mcp_oauth_client_msg2) X(mcp_oauth_client_msg3) X(mcp_oauth_client_msg4) \
+	X(mcp_oauth_client_msg5) X(mcp_oauth_client_msg6) X(mcp_oauth_client_msg1) X(mcp_oauth_client_msg) \
+	X(mcp_oauth_browser_msg1) X(mcp_oauth_browser_msg2) X(mcp_oauth_code_grant_msg) X(mcp_oauth_idjag_msg) \
+	X(mcp_oauth_msg) X(mcp_http_msg) X(mcp_call_msg3) X(mcp_call_msg4) X(mcp_call_msg1) X(mcp_call_msg2) \
+	X(mcp_list_tools_msg) X(mcp_start_msg4) X(mcp_start_msg5) X(mcp_start_msg2) X(mcp_start_msg3) X(mcp_start_msg1) \
+	X(mcp_start_msg) X(mcp_tool_run_msg1) X(mcp_tool_run_msg) X(mcp_res_defs) X(mcp_resource_read_msg2) \
+	X(mcp_resource_read_msg1) X(mcp_resource_read_msg) X(mcp_report_msg) X(perm_add_msg) X(perm_hooks_msg) \
+	X(perm_load_extra_msg) X(perm_load_settings_msg) X(perm_bash_part_msg) X(perm_bash_writes_msg) \
+	 X(perm_check_msg8) X(perm_check_msg7) X(perm_check_msg1) X(perm_check_msg2) \
+	X(perm_check_msg3) X(perm_check_msg4) X(perm_check_msg5) X(perm_check_msg6) X(sess_load_msg1) X(sess_load_msg2) \
+	X(loop_reminder_msg) X(loop_agents_dir_msg) X(loop_skills_dir_msg) X(loop_skills_intro) X(loop_task_desc) \
+	X(loop_task_schema) X(loop_task_msg1) X(loop_task_msg) X(loop_subagent_prompt) X(loop_web_split_msg1) \
+	X(loop_web_split_msg2) X(loop_web_split_msg) X(loop_web_get_msg2) X(loop_web_get_msg1) X(loop_web_get_msg) \
+	X(loop_webfetch_msg3) X(loop_webfetch_msg1) X(loop_webfetch_msg2) X(loop_hook_read_msg) X(loop_run_tools_msg5) \
+	X(loop_run_tools_msg6) X(loop_run_tools_msg1) X(loop_run_tools_msg2) X(loop_run_tools_msg3) \
+	X(loop_run_tools_msg4) X(loop_run_tools_msg) X(loop_todo_nudge) X(loop_mentions_msg) X(loop_todo_empty) \
+	X(loop_ratelimit_check_msg) X(loop_call_msg1) X(loop_call_msg) X(loop_compact_message_msg1) \
+	X(loop_compact_message_msg2) X(loop_compact_msg1) X(loop_compact_msg) X(loop_compact_ask) X(loop_run_msg6) \
+	X(loop_run_msg4) X(loop_run_msg5) X(loop_run_msg3) X(loop_run_msg1) X(loop_run_msg2) X(loop_cut_off) \
+	X(loop_cmd_expand_msg5) X(loop_cmd_expand_msg6) X(loop_cmd_expand_msg4) X(loop_cmd_expand_msg1) \
+	X(loop_cmd_expand_msg2) X(loop_cmd_expand_msg3) X(repl_ask_msg1) X(repl_ask_msg) X(repl_context_msg) \
+	X(repl_cost_msg) X(repl_permissions_msg) X(repl_pick_session_msg1) X(repl_pick_session_msg2) \
+	X(repl_pick_session_msg3) X(repl_pick_session_msg) X(repl_ratelimits_msg) X(repl_status_msg) \
+	X(repl_cmds_list_msg) X(repl_help) X(repl_command_msg3) X(repl_command_msg1) X(repl_command_msg2) \
+	X(repl_command_msg) X(repl_init_ask) X(repl_images_msg) X(repl_run_msg5) X(repl_run_msg1) X(repl_run_msg2) \
+	X(repl_run_msg3) X(repl_run_msg4) X(repl_run_msg) X(selftest_run_msg1) X(selftest_run_msg) X(cli_system_prompt) \
+	X(cli_usage_text) X(cli_memory_msg1) X(cli_memory_msg) X(cli_memory_intro) X(cli_env_text) X(cli_tools_msg) \
+	X(cli_trust_ask_msg1) X(cli_trust_ask_msg) X(cli_project_msg1) X(cli_project_msg) X(cli_bedrock_msg4) \
+	X(cli_bedrock_msg1) X(cli_bedrock_msg2) X(cli_bedrock_msg3) X(cli_bedrock_msg) X(cli_vertex_msg4) \
+	X(cli_vertex_msg3) X(cli_vertex_msg1) X(cli_vertex_msg2) X(cli_vertex_creds_msg7) X(cli_vertex_creds_msg8) \
+	X(cli_vertex_creds_msg4) X(cli_vertex_creds_msg5) X(cli_vertex_creds_msg6) X(cli_vertex_creds_msg3) \
+	X(cli_vertex_creds_msg1) X(cli_vertex_creds_msg2) X(cli_key_helper_msg)
 #define CLI_GEN_TEXT(name) buf_add(&all, name, sizeof name);
 #define CLI_GEN_AT(name) base_dprintf(1, "#define PROSE_AT_%s %zu\n", #name, at), at += sizeof name;
 

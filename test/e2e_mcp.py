@@ -1408,10 +1408,29 @@ def t_everything_resources_listed_and_read(c):
     b = c.result(srv, 1, "toolu_r1")
     c.not_err(b, "ListMcpResourcesTool")
     c.has(rtext(b), "everything: demo://resource/static/document/architecture.md", "the list")
+    c.has(rtext(b), "everything: template demo://resource/dynamic/text/{", "the list's resource templates")
     b = c.result(srv, 2, "toolu_r2")
     c.not_err(b, "ReadMcpResourceTool")
     c.has(rtext(b), "7", "the dynamic resource's text")
     c.is_err(c.result(srv, 3, "toolu_r3"), "a resource of a server that is not there")
+
+
+@test(node=True)
+def t_everything_resource_mention(c):
+    """@server:uri in a prompt: the resource is read and goes to the model after the prompt; a word that names
+    no server stays as typed."""
+    c.mcp_json({"everything": everything_cfg()})
+    srv = c.server([say("ok")])
+    r = c.run(srv, [], prompt="summarise @everything:demo://resource/dynamic/text/7 and mail @nobody:x")
+    c.ok(r)
+    texts = [b.get("text", "") for b in c.body(srv, 0)["messages"][-1]["content"]]
+    c.check(any(t == "summarise @everything:demo://resource/dynamic/text/7 and mail @nobody:x" for t in texts),
+            "the prompt as typed: %r" % texts)
+    att = [t for t in texts if t.startswith('<mcp-resource server="everything" uri="demo://resource/dynamic/text/7">')]
+    c.check(len(att) == 1 and att[0].endswith("</mcp-resource>") and "7" in att[0][80:],
+            "the resource after the prompt: %r" % texts)
+    c.check(not any("nobody" in t and "mcp-resource" in t for t in texts), "@nobody:x was read: %r" % texts)
+    c.has(r.err, "read @everything:demo://resource/dynamic/text/7", "stderr")
 
 
 @test(node=True)
