@@ -11759,8 +11759,18 @@ mcp_http(struct mcp_srv *s, const struct mcp_body *b, long long deadline, struct
 		s->auth_tries++;
 		if ((rc = mcp_oauth(s, www, s->h->status, &e)) == 0)
 			return mcp_http(s, b, deadline, out);
-		mcp_fail(s, "its authorization failed: %s", e.msg);
+		base_snprintf(s->why, sizeof s->why, "its authorization failed: %s", e.msg);
+		if (s->state == MCP_READY)        /* this request fails; the server, up and listed, stays */
+			return AG_E_API;
+		mcp_fail(s, "%s", s->why);
 		return rc;
+	}
+	if (s->h->status == 403 && s->state == MCP_READY) {
+		while (http_body_read(s->h, tmp, sizeof tmp) > 0)
+			;
+		base_snprintf(s->why, sizeof s->why, "HTTP 403: it refused this request (after %d sign-ins)", s->auth_tries);
+		s->auth_tries = 0;
+		return AG_E_API;
 	}
 	if (s->h->status >= 200 && s->h->status <= 299)
 		s->auth_tries = 0;
@@ -11866,7 +11876,7 @@ mcp_call(struct mcp_srv *s, const char *method, const char *params, long long ti
 			base_snprintf(err, ecap, prose(mcp_call_msg2),
 			         AG_SSE_EVENT_MAX);
 		else
-			base_snprintf(err, ecap, "%s", s->state == MCP_FAILED ? s->why : "interrupted");
+			base_snprintf(err, ecap, "%s", s->state == MCP_FAILED || rc == AG_E_API ? s->why : "interrupted");
 		return rc;
 	}
 	if (json_parse_alloc(j, msg->p ? msg->p : "", msg->len, tok) <= 0 || (*tok)[0].type != JSMN_OBJECT) {

@@ -835,7 +835,7 @@ def t_step_up_insufficient_scope(c):
 @test
 def t_step_up_gives_up(c):
     """A scope the authorization server never grants: at most 3 authorizations in a row without a success,
-    then the call fails (an error result), and agent ends."""
+    then the call fails (an error result, the server stays), and agent ends."""
     m = c.oauth(need_scope="mcp:never", grantable={"mcp:read", "mcp:admin"})
     c.mcp_json({"srv": entry(m)})
     api = c.api()
@@ -848,6 +848,8 @@ def t_step_up_gives_up(c):
     c.is_err(b, "the whoami result")
     c.lacks(rtext(b), "WHOAMI", "the whoami result")
     c.check(all(q["status"] == 403 for q in m.mcp_posts() if q["rpc"] == "tools/call"), "a tools/call passed")
+    c.has(rtext(b), "403", "the whoami result says the server refused it")
+    c.lacks(r.err, "agent: MCP server 'srv' failed", "stderr: the refused call fails, the server (up and listed) stays")
     # the AS granted only mcp:read each time (its answers say so): the file should not claim more
     last = [q for q in m.reqs("/token") if q["status"] == 200][-1]
     granted = m.tokens["at-%d" % m.issued]["scope"]
